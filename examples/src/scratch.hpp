@@ -1,0 +1,29 @@
+#pragma once
+
+#include <cstdint>
+
+#include "dobj/runtime/context.hpp"
+#include "dobj/runtime/class_registry.hpp"
+#include "dobj/runtime/object.hpp"
+
+namespace dobj::examples {
+
+// A class for tests and benchmarks, hosted only with `dobj-worker --test-classes`: echo, raw
+// put/get, and a handler that writes then throws (its writes must vanish).
+class Scratch : public Object {
+ public:
+  void on_activate(Context& ctx) override;
+  Value echo(Context& ctx, const Value& arg);
+  Value put(Context& ctx, const Value& arg);
+  Value get(Context& ctx, const Value& arg);
+  Value put_then_throw(Context& ctx, const Value& arg);
+  Value writes(Context& ctx, const Value& arg);
+
+ private:
+  // In-memory mirror of the stored write count: a throw must not leave it changed.
+  std::int64_t writes_ = 0;
+};
+
+
+
+}  // namespace dobj::examples

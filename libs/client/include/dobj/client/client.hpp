@@ -1,0 +1,42 @@
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include "dobj/client/nats_connection.hpp"
+#include "dobj/core/value.hpp"
+#include "dobj/protocol/codec.hpp"
+
+namespace dobj {
+
+struct CallOptions {
+  constexpr static std::chrono::milliseconds kDefaultTimeout{5000};
+  constexpr static int kDefaultMaxAttempts = 6;
+  constexpr static std::chrono::milliseconds kFirstBackoff{50};
+  constexpr static std::chrono::milliseconds kMaxBackoff{1000};
+
+  std::chrono::milliseconds timeout = kDefaultTimeout;  // per attempt
+  protocol::ContentType content_type = protocol::ContentType::kJson;
+  int max_attempts = kDefaultMaxAttempts;
+  // With a key, a retry cannot apply the request twice, so timeouts and storage errors are
+  // retried too; without one only errors that prove nothing ran (moved, overloaded, no
+  // responders) are.
+  std::optional<std::string> idempotency_key;
+};
+
+// Calls objects over NATS (obj.<class>.<id>.<method>); speaks only the wire protocol.
+class Client {
+ public:
+  explicit Client(NatsConnection& nats) : nats_(nats) {}
+
+  // The reply's value; throws Error with the reply's code, Error(kTimeout) when no reply came,
+  // and Error(kBadRequest) for names that cannot form a subject.
+  Value call(const std::string& class_name, const std::string& object_id,
+             const std::string& method, const Value& argument, const CallOptions& options = {});
+
+ private:
+  NatsConnection& nats_;
+};
+
+}  // namespace dobj

@@ -1,0 +1,88 @@
+#pragma once
+
+#include <nats/nats.h>
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace dobj {
+
+// NATS could not be reached or refused us; not a protocol error, so not a dobj::Error.
+class TransportError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct NatsMessage {
+  std::string subject;
+  std::string reply_to;
+  std::map<std::string, std::string> headers;
+  std::string body;
+  bool no_responders = false;
+
+  std::optional<std::string> header(const std::string& key) const;
+  static NatsMessage from(natsMsg* msg);
+};
+
+// A subscription that ends when it goes out of scope.
+class NatsSubscription {
+ public:
+  NatsSubscription() = default;
+  explicit NatsSubscription(natsSubscription* sub) : sub_(sub) {}
+  NatsSubscription(NatsSubscription&& other) noexcept : sub_(std::exchange(other.sub_, nullptr)) {}
+  NatsSubscription& operator=(NatsSubscription&& other) noexcept;
+  ~NatsSubscription() { reset(); }
+  void reset();
+  natsSubscription* get() const { return sub_; }
+
+ private:
+  natsSubscription* sub_ = nullptr;
+};
+
+// RAII over a cnats connection: thread-safe for publish, request and subscribe.
+class NatsConnection {
+ public:
+  struct Options {
+    std::string url;
+    std::string name = "dobj";
+    // Flush every publish at once: ≈ 200 µs per round trip instead of ≈ 1 ms, at the price of
+    // pipelined throughput (shared/STACK-NOTES.md).
+    bool send_asap = false;
+    std::chrono::milliseconds connect_timeout{2000};
+  };
+  using Handler = std::function<void(natsMsg*)>;  // the handler owns and destroys the message
+
+  explicit NatsConnection(const Options& options);
+  ~NatsConnection();
+  NatsConnection(const NatsConnection&) = delete;
+  NatsConnection& operator=(const NatsConnection&) = delete;
+
+  void publish(const std::string& subject, const std::string& body,
+               const std::map<std::string, std::string>& headers = {},
+               const std::string& reply_to = "");
+  // Throws TransportError on timeout; a no-responders answer comes back with no_responders set.
+  NatsMessage request(const std::string& subject, const std::string& body,
+                      const std::map<std::string, std::string>& headers,
+                      std::chrono::milliseconds timeout);
+  NatsSubscription subscribe(const std::string& subject, Handler handler);
+  void flush(std::chrono::milliseconds timeout);
+  natsConnection* raw() const { return conn_; }
+
+  // Largest payload the server accepts.
+  std::int64_t max_payload() const;
+
+ private:
+  natsConnection* conn_ = nullptr;
+  std::vector<std::unique_ptr<Handler>> handlers_;
+  std::mutex handlers_mutex_;
+};
+
+}  // namespace dobj

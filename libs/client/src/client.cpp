@@ -1,0 +1,78 @@
+#include "dobj/client/client.hpp"
+
+#include <random>
+#include <thread>
+
+#include "dobj/core/error.hpp"
+#include "dobj/core/names.hpp"
+#include "dobj/protocol/headers.hpp"
+#include "dobj/protocol/reply.hpp"
+#include "dobj/protocol/subject.hpp"
+
+namespace dobj {
+namespace {
+
+std::chrono::milliseconds backoff(int attempt) {
+  thread_local std::mt19937 rng{std::random_device{}()};
+  auto base = CallOptions::kFirstBackoff * (1 << std::min(attempt, 10));
+  base = std::min(base, CallOptions::kMaxBackoff);
+  std::uniform_int_distribution<long> jitter(base.count() / 2, base.count());
+  return std::chrono::milliseconds(jitter(rng));
+}
+
+bool may_retry(const Error& e, bool idempotent) {
+  switch (e.code()) {
+    case ErrorCode::kMoved:
+    case ErrorCode::kOverloaded:
+      return true;
+    case ErrorCode::kTimeout:
+    case ErrorCode::kStorageError:
+      return idempotent;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
+Value Client::call(const std::string& class_name, const std::string& object_id,
+                   const std::string& method, const Value& argument,
+                   const CallOptions& options) {
+  if (!is_valid_class_name(class_name)) {
+    throw Error(ErrorCode::kBadRequest, "invalid class name '" + class_name + "'");
+  }
+  if (!is_valid_object_id(object_id)) {
+    throw Error(ErrorCode::kBadRequest, "invalid object id '" + object_id + "'");
+  }
+  if (!is_valid_method_name(method)) {
+    throw Error(ErrorCode::kBadRequest, "invalid method name '" + method + "'");
+  }
+  auto subject = protocol::client_subject(class_name, object_id, method);
+  auto body = argument.is_null() ? std::string() : protocol::encode_body(options.content_type, argument);
+  std::map<std::string, std::string> headers{
+      {protocol::kContentTypeHeader, protocol::content_type_header(options.content_type)}};
+  if (options.idempotency_key) headers[protocol::kIdempotencyKeyHeader] = *options.idempotency_key;
+
+  for (int attempt = 1;; ++attempt) {
+    try {
+      NatsMessage reply;
+      try {
+        reply = nats_.request(subject, body, headers, options.timeout);
+      } catch (const TransportError& e) {
+        throw Error(ErrorCode::kTimeout, std::string("no reply: ") + e.what());
+      }
+      if (reply.no_responders) {
+        throw Error(ErrorCode::kMoved, "no worker serves " + subject + " right now");
+      }
+      return protocol::parse_reply(reply.header(protocol::kStatusHeader),
+                                   reply.header(protocol::kContentTypeHeader), reply.body);
+    } catch (const Error& e) {
+      if (attempt >= options.max_attempts || !may_retry(e, options.idempotency_key.has_value())) {
+        throw;
+      }
+      std::this_thread::sleep_for(backoff(attempt));
+    }
+  }
+}
+
+}  // namespace dobj

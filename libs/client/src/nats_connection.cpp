@@ -1,0 +1,152 @@
+#include "dobj/client/nats_connection.hpp"
+
+#include <string>
+
+namespace dobj {
+namespace {
+
+void check(natsStatus s, const std::string& what) {
+  if (s != NATS_OK) {
+    throw TransportError(what + ": " + natsStatus_GetText(s) + " (" +
+                         (nats_GetLastError(nullptr) ? nats_GetLastError(nullptr) : "") + ")");
+  }
+}
+
+struct MsgPtr {
+  natsMsg* msg = nullptr;
+  ~MsgPtr() {
+    if (msg) natsMsg_Destroy(msg);
+  }
+};
+
+natsMsg* build(const std::string& subject, const std::string& reply_to, const std::string& body,
+               const std::map<std::string, std::string>& headers) {
+  natsMsg* msg = nullptr;
+  check(natsMsg_Create(&msg, subject.c_str(), reply_to.empty() ? nullptr : reply_to.c_str(),
+                       body.data(), static_cast<int>(body.size())),
+        "creating a message for " + subject);
+  for (const auto& [k, v] : headers) natsMsgHeader_Set(msg, k.c_str(), v.c_str());
+  return msg;
+}
+
+void on_message(natsConnection*, natsSubscription*, natsMsg* msg, void* closure) {
+  (*static_cast<NatsConnection::Handler*>(closure))(msg);
+}
+
+}  // namespace
+
+std::optional<std::string> NatsMessage::header(const std::string& key) const {
+  auto it = headers.find(key);
+  if (it == headers.end()) return std::nullopt;
+  return it->second;
+}
+
+NatsMessage NatsMessage::from(natsMsg* msg) {
+  NatsMessage out;
+  out.subject = natsMsg_GetSubject(msg);
+  if (const char* r = natsMsg_GetReply(msg)) out.reply_to = r;
+  if (const char* d = natsMsg_GetData(msg)) out.body.assign(d, natsMsg_GetDataLength(msg));
+  out.no_responders = natsMsg_IsNoResponders(msg);
+  const char** keys = nullptr;
+  int count = 0;
+  if (natsMsgHeader_Keys(msg, &keys, &count) == NATS_OK) {
+    for (int i = 0; i < count; ++i) {
+      const char* value = nullptr;
+      if (natsMsgHeader_Get(msg, keys[i], &value) == NATS_OK && value) {
+        out.headers[keys[i]] = value;
+      }
+    }
+    free(static_cast<void*>(keys));
+  }
+  return out;
+}
+
+NatsSubscription& NatsSubscription::operator=(NatsSubscription&& other) noexcept {
+  if (this != &other) {
+    reset();
+    sub_ = std::exchange(other.sub_, nullptr);
+  }
+  return *this;
+}
+
+void NatsSubscription::reset() {
+  if (sub_) {
+    natsSubscription_Unsubscribe(sub_);
+    natsSubscription_Destroy(sub_);
+    sub_ = nullptr;
+  }
+}
+
+NatsConnection::NatsConnection(const Options& options) {
+  natsOptions* opts = nullptr;
+  check(natsOptions_Create(&opts), "creating NATS options");
+  std::unique_ptr<natsOptions, void (*)(natsOptions*)> guard(opts, natsOptions_Destroy);
+  check(natsOptions_SetURL(opts, options.url.c_str()), "bad NATS URL '" + options.url + "'");
+  natsOptions_SetName(opts, options.name.c_str());
+  natsOptions_SetSendAsap(opts, options.send_asap);
+  natsOptions_SetTimeout(opts, options.connect_timeout.count());
+  // Keep reconnecting for as long as the process lives; subscriptions are restored by cnats.
+  natsOptions_SetMaxReconnect(opts, -1);
+  natsOptions_SetReconnectWait(opts, 250);
+  // One delivery thread for all subscriptions instead of one per subscription (a worker may
+  // hold hundreds of partition subscriptions).
+  natsOptions_UseGlobalMessageDelivery(opts, true);
+  auto s = natsConnection_Connect(&conn_, opts);
+  if (s != NATS_OK) {
+    throw TransportError("cannot connect to NATS at " + options.url + ": " +
+                         natsStatus_GetText(s));
+  }
+}
+
+NatsConnection::~NatsConnection() {
+  if (conn_) {
+    natsConnection_Close(conn_);
+    natsConnection_Destroy(conn_);
+  }
+}
+
+void NatsConnection::publish(const std::string& subject, const std::string& body,
+                             const std::map<std::string, std::string>& headers,
+                             const std::string& reply_to) {
+  MsgPtr msg{build(subject, reply_to, body, headers)};
+  check(natsConnection_PublishMsg(conn_, msg.msg), "publishing to " + subject);
+}
+
+NatsMessage NatsConnection::request(const std::string& subject, const std::string& body,
+                                    const std::map<std::string, std::string>& headers,
+                                    std::chrono::milliseconds timeout) {
+  MsgPtr msg{build(subject, "", body, headers)};
+  MsgPtr reply;
+  auto s = natsConnection_RequestMsg(&reply.msg, conn_, msg.msg, timeout.count());
+  if (s == NATS_NO_RESPONDERS) {
+    NatsMessage out;
+    out.subject = subject;
+    out.no_responders = true;
+    return out;
+  }
+  check(s, "request to " + subject);
+  return NatsMessage::from(reply.msg);
+}
+
+NatsSubscription NatsConnection::subscribe(const std::string& subject, Handler handler) {
+  Handler* closure = nullptr;
+  {
+    std::lock_guard lock(handlers_mutex_);
+    handlers_.push_back(std::make_unique<Handler>(std::move(handler)));
+    closure = handlers_.back().get();
+  }
+  natsSubscription* sub = nullptr;
+  check(natsConnection_Subscribe(&sub, conn_, subject.c_str(), on_message, closure),
+        "subscribing to " + subject);
+  // No silent drops under a burst: the defaults (65k msgs / 64 MB) are raised.
+  natsSubscription_SetPendingLimits(sub, 1'000'000, 1 << 30);
+  return NatsSubscription(sub);
+}
+
+void NatsConnection::flush(std::chrono::milliseconds timeout) {
+  check(natsConnection_FlushTimeout(conn_, timeout.count()), "flushing NATS");
+}
+
+std::int64_t NatsConnection::max_payload() const { return natsConnection_GetMaxPayload(conn_); }
+
+}  // namespace dobj

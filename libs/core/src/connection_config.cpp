@@ -1,0 +1,22 @@
+#include "dobj/core/connection_config.hpp"
+
+#include <cstdlib>
+
+namespace dobj {
+
+ConnectionConfig ConnectionConfig::from_env() {
+  ConnectionConfig config;
+  if (const char* nats = std::getenv("DOBJ_NATS_URL"); nats && *nats) config.nats_url = nats;
+  if (const char* db = std::getenv("DOBJ_DATABASE_URL"); db && *db) config.database_url = db;
+  return config;
+}
+
+void ConnectionConfig::add_flags(CLI::App& app, std::string& log_level) {
+  app.add_option("--nats", nats_url, "NATS URL (env DOBJ_NATS_URL)")->capture_default_str();
+  app.add_option("--db", database_url,
+                 "PostgreSQL connection string or URI (env DOBJ_DATABASE_URL, libpq PG* vars)");
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error, critical, off")
+      ->capture_default_str();
+}
+
+}  // namespace dobj

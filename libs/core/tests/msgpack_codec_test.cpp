@@ -1,0 +1,60 @@
+#include "dobj/core/msgpack_codec.hpp"
+
+#include <gtest/gtest.h>
+
+#include "dobj/core/error.hpp"
+
+namespace dobj {
+namespace {
+
+Value round_trip(const Value& v) { return decode_msgpack(encode_msgpack(v)); }
+
+TEST(MsgpackCodec, RoundTripsEveryJsonKind) {
+  Value v = {{"null", nullptr},
+             {"t", true},
+             {"f", false},
+             {"small", 7},
+             {"negative", -300},
+             {"big", std::int64_t{1} << 62},
+             {"unsigned", std::numeric_limits<std::uint64_t>::max()},
+             {"min", std::numeric_limits<std::int64_t>::min()},
+             {"float", 1.25},
+             {"str", "héllo"},
+             {"empty", ""},
+             {"arr", {1, "two", {{"three", 3}}}},
+             {"obj", Value::object()}};
+  EXPECT_EQ(round_trip(v), v);
+}
+
+TEST(MsgpackCodec, RoundTripsBinary) {
+  Value v = Value::binary({0, 1, 2, 255});
+  EXPECT_EQ(round_trip(v), v);
+}
+
+TEST(MsgpackCodec, ReadsWhatJsonLibrariesWrite) {
+  Value v = {{"by", 5}, {"list", {1, 2.5, nullptr}}};
+  auto bytes = Value::to_msgpack(v);
+  EXPECT_EQ(decode_msgpack(std::string(bytes.begin(), bytes.end())), v);
+}
+
+void expect_bad(const std::string& bytes) {
+  try {
+    decode_msgpack(bytes);
+    FAIL() << "decoded bad bytes";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kBadRequest) << e.what();
+  }
+}
+
+TEST(MsgpackCodec, RejectsTruncatedInput) { expect_bad(std::string("\x92\x01", 2)); }
+TEST(MsgpackCodec, RejectsTrailingBytes) { expect_bad(std::string("\x01\x02", 2)); }
+TEST(MsgpackCodec, RejectsReservedByte) { expect_bad(std::string("\xc1", 1)); }
+TEST(MsgpackCodec, RejectsEmptyInput) { expect_bad(""); }
+TEST(MsgpackCodec, RejectsNonStringMapKeys) { expect_bad(std::string("\x81\x01\x02", 3)); }
+TEST(MsgpackCodec, RejectsHugeDeclaredLength) {
+  expect_bad(std::string("\xdb\xff\xff\xff\xff", 5));  // str32 of 4 GiB, 0 bytes present
+}
+TEST(MsgpackCodec, RejectsDeepNesting) { expect_bad(std::string(1000, '\x91') + "\x01"); }
+
+}  // namespace
+}  // namespace dobj

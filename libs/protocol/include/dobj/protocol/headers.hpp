@@ -1,0 +1,14 @@
+#pragma once
+
+namespace dobj::protocol {
+
+constexpr const char* kStatusHeader = "Dobj-Status";
+constexpr const char* kStatusOk = "ok";
+constexpr const char* kStatusError = "error";
+constexpr const char* kContentTypeHeader = "Content-Type";
+constexpr const char* kJsonContentType = "application/json";
+constexpr const char* kMsgpackContentType = "application/msgpack";
+constexpr const char* kIdempotencyKeyHeader = "Dobj-Idempotency-Key";
+constexpr const char* kTimeoutHeader = "Dobj-Timeout-Ms";
+
+}  // namespace dobj::protocol

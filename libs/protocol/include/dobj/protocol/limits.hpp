@@ -1,0 +1,14 @@
+#pragma once
+
+#include <cstddef>
+
+namespace dobj::protocol {
+
+// Documented in schemas/protocol.md; requests beyond them get too_large.
+constexpr std::size_t kDefaultMaxBodyBytes = 1 << 20;  // 1 MiB, --max-body-bytes on the worker
+constexpr std::size_t kMaxKeyBytes = 2 << 10;          // 2 KiB
+constexpr std::size_t kMaxValueBytes = 2 << 20;        // 2 MiB, encoded as msgpack
+constexpr int kDefaultPartitions = 256;
+constexpr int kProtocolVersion = 1;
+
+}  // namespace dobj::protocol

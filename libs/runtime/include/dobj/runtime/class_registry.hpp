@@ -1,0 +1,59 @@
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "dobj/core/value.hpp"
+#include "dobj/runtime/context.hpp"
+#include "dobj/runtime/object.hpp"
+
+namespace dobj {
+
+using MethodFn = std::function<Value(Object&, Context&, const Value& argument)>;
+
+struct ClassDef {
+  std::string name;
+  std::function<std::unique_ptr<Object>()> factory;
+  std::map<std::string, MethodFn, std::less<>> methods;
+
+  const MethodFn* find_method(std::string_view method) const;
+};
+
+// The object classes a worker hosts:
+//   registry.add<Counter>("Counter").method("inc", &Counter::inc).method("get", &Counter::get);
+class ClassRegistry {
+ public:
+  template <typename T>
+  class Builder {
+   public:
+    explicit Builder(ClassDef& def) : def_(def) {}
+    Builder& method(const std::string& name, Value (T::*fn)(Context&, const Value&)) {
+      def_.methods[name] = [fn](Object& o, Context& ctx, const Value& arg) {
+        return (static_cast<T&>(o).*fn)(ctx, arg);
+      };
+      return *this;
+    }
+
+   private:
+    ClassDef& def_;
+  };
+
+  // Aborts on an invalid or duplicate class name: that is a programming error, not input.
+  template <typename T>
+  Builder<T> add(const std::string& name) {
+    ClassDef& def = add_class(name, [] { return std::make_unique<T>(); });
+    return Builder<T>(def);
+  }
+
+  const ClassDef* find(std::string_view name) const;
+  std::size_t size() const { return classes_.size(); }
+
+ private:
+  ClassDef& add_class(const std::string& name, std::function<std::unique_ptr<Object>()> factory);
+  std::map<std::string, ClassDef, std::less<>> classes_;
+};
+
+}  // namespace dobj

@@ -1,0 +1,17 @@
+#pragma once
+
+namespace dobj {
+
+class Context;
+
+// Base of every object class. An instance lives on one executor shard and handles one message at
+// a time, so its members need no locks. Member state must be derivable from storage in
+// on_activate: after a handler throws, the runtime discards the instance and activates a fresh
+// one over the storage as it was before that turn (that is how in-memory changes are undone).
+class Object {
+ public:
+  virtual ~Object() = default;
+  virtual void on_activate(Context&) {}
+};
+
+}  // namespace dobj

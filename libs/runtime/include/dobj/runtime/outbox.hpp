@@ -1,0 +1,27 @@
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "dobj/protocol/reply.hpp"
+
+namespace dobj {
+
+// A request as the transport hands it to the runtime.
+struct InboundMessage {
+  std::string subject;   // dobj.in.<p>.<class>.<id>.<method>
+  std::string reply_to;  // empty for fire-and-forget
+  std::optional<std::string> content_type;
+  std::string body;
+};
+
+// Where replies and events leave the process (NATS in the worker, memory in tests). Called from
+// shard threads and the dispatching thread concurrently: implementations must be thread-safe.
+class Outbox {
+ public:
+  virtual ~Outbox() = default;
+  virtual void reply(const std::string& reply_to, const protocol::Reply& reply) = 0;
+  virtual void event(const std::string& subject, const std::string& json_body) = 0;
+};
+
+}  // namespace dobj

@@ -1,0 +1,34 @@
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "dobj/core/value.hpp"
+
+namespace dobj {
+
+struct ListOptions {
+  std::string prefix;                // only keys starting with it
+  std::optional<std::string> start;  // inclusive
+  std::optional<std::string> end;    // exclusive
+  std::optional<std::size_t> limit;
+  bool reverse = false;  // descending key order; limit counts from the end
+};
+
+// An object's key-value storage (ctx.storage()). Writes become visible to the turn at once and
+// durable with the turn's commit; a throwing turn's writes are discarded. Keys are 1-2048 bytes
+// (Error kBadRequest otherwise); values at most 2 MiB encoded (Error kTooLarge).
+class Storage {
+ public:
+  virtual ~Storage() = default;
+  virtual std::optional<Value> get(const std::string& key) = 0;
+  virtual void put(const std::string& key, Value value) = 0;
+  // Returns whether the key existed.
+  virtual bool del(const std::string& key) = 0;
+  virtual std::vector<std::pair<std::string, Value>> list(const ListOptions& options = {}) = 0;
+};
+
+}  // namespace dobj

@@ -1,0 +1,32 @@
+#include "dobj/runtime/class_registry.hpp"
+
+#include <cstdlib>
+
+#include "dobj/core/logging.hpp"
+#include "dobj/core/names.hpp"
+
+namespace dobj {
+
+const MethodFn* ClassDef::find_method(std::string_view method) const {
+  auto it = methods.find(method);
+  return it == methods.end() ? nullptr : &it->second;
+}
+
+ClassDef& ClassRegistry::add_class(const std::string& name,
+                                   std::function<std::unique_ptr<Object>()> factory) {
+  if (!is_valid_class_name(name) || classes_.count(name) != 0) {
+    logger("runtime")->critical("invalid or duplicate class name '{}'", name);
+    std::abort();
+  }
+  auto& def = classes_[name];
+  def.name = name;
+  def.factory = std::move(factory);
+  return def;
+}
+
+const ClassDef* ClassRegistry::find(std::string_view name) const {
+  auto it = classes_.find(name);
+  return it == classes_.end() ? nullptr : &it->second;
+}
+
+}  // namespace dobj

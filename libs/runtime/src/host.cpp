@@ -1,0 +1,150 @@
+#include "dobj/runtime/host.hpp"
+
+#include <deque>
+#include <mutex>
+#include <zmq.hpp>
+
+#include "dobj/core/logging.hpp"
+#include "dobj/protocol/partition.hpp"
+#include "dobj/protocol/subject.hpp"
+#include "shard.hpp"
+
+namespace dobj {
+
+// A producer side of one shard's inproc pipe. Every producer goes through this one socket so that
+// a stop command queues behind every message dispatched before it.
+struct ShardInlet {
+  std::mutex mutex;
+  zmq::socket_t socket;
+  bool closed = false;
+};
+
+struct Host::Impl {
+  HostConfig config;
+  const ClassRegistry& registry;
+  Outbox& outbox;
+  zmq::context_t zmq{1};
+  std::vector<std::unique_ptr<Shard>> shards;
+  std::deque<ShardInlet> inlets;
+  std::shared_ptr<spdlog::logger> log = logger("host");
+  bool started = false;
+
+  Impl(HostConfig c, const ClassRegistry& r, Outbox& o) : config(std::move(c)), registry(r), outbox(o) {}
+
+  void reject(const InboundMessage& m, protocol::ContentType type, const Error& e) {
+    if (!m.reply_to.empty()) outbox.reply(m.reply_to, protocol::error_reply(type, e));
+  }
+
+  // False when the shard is closed or its queue would block.
+  bool push(ShardInlet& inlet, std::unique_ptr<ShardCommand>& command) {
+    std::lock_guard lock(inlet.mutex);
+    if (inlet.closed) return false;
+    ShardCommand* raw = command.get();
+    zmq::message_t msg(&raw, sizeof raw);
+    if (!inlet.socket.send(msg, zmq::send_flags::dontwait)) return false;
+    command.release();
+    return true;
+  }
+
+  void broadcast(ShardCommand::Kind kind, bool close) {
+    for (auto& inlet : inlets) {
+      auto* raw = new ShardCommand();
+      raw->kind = kind;
+      std::lock_guard lock(inlet.mutex);
+      if (close) inlet.closed = true;
+      // A control command must not be lost to a full queue: block for it.
+      zmq::message_t msg(&raw, sizeof raw);
+      inlet.socket.send(msg, zmq::send_flags::none);
+    }
+  }
+};
+
+Host::Host(HostConfig config, const ClassRegistry& registry, Outbox& outbox, Clock& clock,
+           std::function<bool()> lease_valid)
+    : impl_(std::make_unique<Impl>(std::move(config), registry, outbox)) {
+  auto& c = impl_->config;
+  for (int i = 0; i < c.shards; ++i) {
+    impl_->shards.push_back(
+        std::make_unique<Shard>(i, impl_->zmq, c, outbox, clock, lease_valid));
+    auto& inlet = impl_->inlets.emplace_back();
+    inlet.socket = zmq::socket_t(impl_->zmq, zmq::socket_type::push);
+    inlet.socket.set(zmq::sockopt::sndhwm, static_cast<int>(c.max_object_queue * 64));
+    inlet.socket.connect(impl_->shards.back()->endpoint());
+  }
+}
+
+Host::~Host() {
+  if (impl_->started) stop();
+  for (auto& inlet : impl_->inlets) inlet.socket.close();
+  impl_->shards.clear();
+}
+
+void Host::start() {
+  for (auto& shard : impl_->shards) shard->start();
+  impl_->started = true;
+}
+
+void Host::dispatch(InboundMessage message) {
+  auto& impl = *impl_;
+  auto type = protocol::ContentType::kJson;
+  auto command = std::make_unique<ShardCommand>();
+  try {
+    type = protocol::content_type_from_header(message.content_type);
+    command->subject = protocol::parse_inbound_subject(message.subject);
+    if (command->subject.method == protocol::kProbeMethod) return;  // the worker's own probe
+    const auto& s = command->subject;
+    if (s.partition != protocol::partition_of(s.class_name, s.object_id, impl.config.partitions)) {
+      throw Error(ErrorCode::kBadRequest, "partition token " + std::to_string(s.partition) +
+                                              " does not match the object; publish to obj.*");
+    }
+    if (message.body.size() > impl.config.max_body_bytes) {
+      throw Error(ErrorCode::kTooLarge, "body is " + std::to_string(message.body.size()) +
+                                            " bytes; the limit is " +
+                                            std::to_string(impl.config.max_body_bytes));
+    }
+    command->def = impl.registry.find(command->subject.class_name);
+    if (!command->def) {
+      throw Error(ErrorCode::kNoSuchClass, "no class '" + command->subject.class_name + "'");
+    }
+    command->method = command->def->find_method(command->subject.method);
+    if (!command->method) {
+      throw Error(ErrorCode::kNoSuchMethod, "class '" + command->subject.class_name +
+                                                "' has no method '" + command->subject.method +
+                                                "'");
+    }
+  } catch (const Error& e) {
+    impl.reject(message, type, e);
+    return;
+  }
+  command->content_type = type;
+  command->message = std::move(message);
+  auto index = protocol::fnv1a32(command->subject.object_id,
+                                 protocol::fnv1a32(command->subject.class_name)) %
+               impl.inlets.size();
+  if (!impl.push(impl.inlets[index], command)) {
+    bool closed = [&] {
+      std::lock_guard lock(impl.inlets[index].mutex);
+      return impl.inlets[index].closed;
+    }();
+    impl.reject(command->message, type,
+                closed ? Error(ErrorCode::kMoved, "worker is stopping; retry")
+                       : Error(ErrorCode::kOverloaded, "worker queue is full; retry later"));
+  }
+}
+
+void Host::stop() {
+  if (!impl_->started) return;
+  impl_->broadcast(ShardCommand::Kind::kStop, true);
+  for (auto& shard : impl_->shards) shard->join();
+  impl_->started = false;
+}
+
+void Host::fence() { impl_->broadcast(ShardCommand::Kind::kFence, false); }
+
+std::size_t Host::active_objects() const {
+  std::size_t n = 0;
+  for (const auto& shard : impl_->shards) n += shard->active_objects();
+  return n;
+}
+
+}  // namespace dobj

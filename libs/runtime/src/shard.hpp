@@ -1,0 +1,97 @@
+#pragma once
+
+#include <atomic>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+#include <zmq.hpp>
+
+#include "dobj/core/clock.hpp"
+#include "dobj/runtime/host.hpp"
+#include "kv_state.hpp"
+#include "shard_command.hpp"
+
+namespace spdlog {
+class logger;
+}
+
+namespace dobj {
+
+// One executor thread. It owns its objects and its database connection exclusively; commands
+// arrive on a ZeroMQ inproc PULL socket. Each iteration: take every queued command, run one turn
+// per queued message (objects in arrival order, each object's messages in order), commit all
+// dirty objects in one transaction, and only then send the batch's replies and events.
+class Shard {
+ public:
+  Shard(int index, zmq::context_t& zmq, const HostConfig& config, Outbox& outbox, Clock& clock,
+        std::function<bool()> lease_valid);
+  ~Shard();
+
+  const std::string& endpoint() const { return endpoint_; }
+  void start();
+  void join();
+  // One iteration; the test hook of the loop. False once the shard has stopped.
+  bool run_once(std::chrono::milliseconds poll_timeout);
+  std::size_t active_objects() const { return active_count_.load(); }
+
+ private:
+  struct Instance {
+    const ClassDef* def = nullptr;
+    std::string class_name;
+    std::string object_id;
+    int partition = 0;
+    bool active = false;
+    bool poisoned = false;  // its object could not be rebuilt after a throw: evict after commit
+    store::ObjectLease lease;
+    std::unique_ptr<Object> object;
+    std::unique_ptr<KvState> kv;
+    std::deque<std::unique_ptr<ShardCommand>> inbox;
+    Clock::TimePoint last_active;
+  };
+  struct Output {
+    Instance* instance = nullptr;
+    std::string reply_to;
+    protocol::Reply reply;
+    std::vector<Event> events;
+  };
+
+  void receive(bool wait, std::chrono::milliseconds timeout);
+  void enqueue(std::unique_ptr<ShardCommand> command);
+  void run_turns();
+  bool activate(Instance& inst);
+  void run_turn(Instance& inst, ShardCommand& command);
+  void rebuild(Instance& inst);
+  void commit_and_flush();
+  void send(Output& output);
+  void reply_error(const std::string& reply_to, protocol::ContentType type, const Error& error);
+  void evict_idle(bool everything);
+  void drop_all();
+  void ensure_connection();
+  std::unique_ptr<KvState> make_kv(Instance& inst);
+
+  int index_;
+  std::string endpoint_;
+  zmq::socket_t socket_;
+  const HostConfig& config_;
+  Outbox& outbox_;
+  Clock& clock_;
+  std::function<bool()> lease_valid_;
+  std::shared_ptr<spdlog::logger> log_;
+
+  std::unique_ptr<pqxx::connection> conn_;
+  std::unique_ptr<store::ObjectStore> store_;
+  std::unordered_map<std::string, std::unique_ptr<Instance>> objects_;
+  std::vector<Instance*> ready_;  // objects with queued messages, in arrival order
+  std::vector<Output> outputs_;
+  std::atomic<std::size_t> active_count_{0};
+  bool stop_requested_ = false;
+  bool stopped_ = false;
+  Clock::TimePoint last_sweep_;
+  std::thread thread_;
+};
+
+}  // namespace dobj

@@ -1,0 +1,93 @@
+#include "dobj/store/migration_runner.hpp"
+
+#include <gtest/gtest.h>
+
+#include "dobj/core/error.hpp"
+#include "dobj/core/msgpack_codec.hpp"
+#include "dobj/store/database.hpp"
+#include "dobj/testing/postgres_server.hpp"
+
+namespace dobj::store {
+namespace {
+
+using testing::PostgresServer;
+
+TEST(Migrations, ApplyToAnEmptyDatabase) {
+  auto conn = connect(PostgresServer::shared().create_database(false));
+  MigrationRunner runner(*conn);
+  EXPECT_EQ(runner.current_version(), 0);
+  EXPECT_THROW(runner.require_current(), Error);
+  std::vector<std::string> steps;
+  auto report = runner.migrate(64, [&](const std::string& s) { steps.push_back(s); });
+  EXPECT_EQ(report.from_version, 0);
+  EXPECT_EQ(report.to_version, runner.latest_version());
+  EXPECT_EQ(report.applied.size(), bundled_migrations().size());
+  EXPECT_EQ(steps.size(), report.applied.size());
+  runner.require_current();
+  pqxx::nontransaction tx(*conn);
+  EXPECT_EQ(tx.exec1("SELECT partitions FROM dobj.cluster")[0].as<int>(), 64);
+  EXPECT_EQ(tx.exec1("SELECT count(*) FROM dobj.partitions")[0].as<int>(), 64);
+}
+
+TEST(Migrations, AreIdempotentOnACurrentDatabase) {
+  auto conn = connect(PostgresServer::shared().create_database(true));
+  MigrationRunner runner(*conn);
+  auto report = runner.migrate(256);
+  EXPECT_TRUE(report.applied.empty());
+  EXPECT_EQ(report.from_version, report.to_version);
+  pqxx::nontransaction tx(*conn);
+  EXPECT_EQ(tx.exec1("SELECT count(*) FROM dobj.migrations")[0].as<std::size_t>(),
+            bundled_migrations().size());
+}
+
+TEST(Migrations, RefuseADatabaseNewerThanTheBinary) {
+  auto conn = connect(PostgresServer::shared().create_database(true));
+  {
+    pqxx::nontransaction tx(*conn);
+    tx.exec0("INSERT INTO dobj.migrations(version, name, checksum) VALUES (9999, 'future', 'x')");
+  }
+  MigrationRunner runner(*conn);
+  EXPECT_THROW(runner.migrate(256), Error);
+  EXPECT_THROW(runner.require_current(), Error);
+}
+
+TEST(Migrations, RefuseAnAppliedMigrationThatChanged) {
+  auto conn = connect(PostgresServer::shared().create_database(true));
+  auto changed = bundled_migrations();
+  changed.front().sql += "\n-- edited after release";
+  MigrationRunner runner(*conn, changed);
+  EXPECT_THROW(runner.migrate(256), Error);
+}
+
+TEST(AdminViews, DecodeMsgpackValuesToJsonb) {
+  auto conn = connect(PostgresServer::shared().create_database(true));
+  Value v = {{"n", -200},  {"big", std::numeric_limits<std::uint64_t>::max()},
+             {"f", 1.5},   {"s", "héllo"},
+             {"xs", {1, nullptr, true}}, {"bin", Value::binary({1, 2})}};
+  auto bytes = encode_msgpack(v);
+  pqxx::nontransaction tx(*conn);
+  auto decoded = tx.exec_params1("SELECT dobj_admin.msgpack_to_jsonb($1)::text",
+                                 pqxx::binarystring(bytes.data(), bytes.size()))[0]
+                     .as<std::string>();
+  auto got = Value::parse(decoded);
+  EXPECT_EQ(got["n"], -200);
+  EXPECT_EQ(got["big"].dump(), "18446744073709551615");
+  EXPECT_EQ(got["f"], 1.5);
+  EXPECT_EQ(got["s"], "héllo");
+  EXPECT_EQ(got["xs"], Value({1, nullptr, true}));
+  EXPECT_EQ(got["bin"], Value({{"$bin", "AQI="}}));
+}
+
+TEST(AdminViews, ReaderRoleSeesViewsButNotTables) {
+  auto conn = connect(PostgresServer::shared().create_database(true));
+  pqxx::work tx(*conn);
+  tx.exec0("SET LOCAL ROLE dobj_reader");
+  tx.exec("SELECT * FROM dobj_admin.workers");
+  tx.exec("SELECT * FROM dobj_admin.partitions");
+  tx.exec("SELECT * FROM dobj_admin.objects");
+  tx.exec("SELECT * FROM dobj_admin.kv('Counter', 'none')");
+  EXPECT_THROW(tx.exec("SELECT * FROM dobj.objects"), pqxx::sql_error);
+}
+
+}  // namespace
+}  // namespace dobj::store

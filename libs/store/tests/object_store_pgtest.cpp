@@ -1,0 +1,158 @@
+#include "dobj/store/object_store.hpp"
+
+#include <gtest/gtest.h>
+
+#include "dobj/core/error.hpp"
+#include "dobj/store/database.hpp"
+#include "dobj/store/partition_table.hpp"
+#include "dobj/store/worker_registry.hpp"
+#include "dobj/testing/postgres_server.hpp"
+
+namespace dobj::store {
+namespace {
+
+using namespace std::chrono_literals;
+
+class ObjectStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    url_ = testing::PostgresServer::shared().create_database(true);
+    conn_ = connect(url_);
+  }
+
+  WorkerId add_worker(std::chrono::milliseconds ttl = 60s) {
+    return WorkerRegistry(*conn_).register_worker({"test", 1, "t"}, ttl);
+  }
+
+  std::int64_t scalar(const std::string& sql) {
+    pqxx::nontransaction tx(*conn_);
+    return tx.exec1(sql)[0].as<std::int64_t>();
+  }
+
+  void expire(WorkerId w) {
+    pqxx::nontransaction tx(*conn_);
+    tx.exec0("UPDATE dobj.workers SET lease_until = now() - interval '1 second' WHERE id = " +
+             std::to_string(w));
+  }
+
+  static ObjectCommit put(const ObjectLease& lease, const std::string& key,
+                          const std::string& value) {
+    return ObjectCommit{"Counter", "c1", lease, {KvWrite{key, value}}};
+  }
+
+  std::string url_;
+  std::unique_ptr<pqxx::connection> conn_;
+};
+
+TEST_F(ObjectStoreTest, ClaimNeedsThePartition) {
+  auto w = add_worker();
+  ObjectStore store(*conn_, w);
+  EXPECT_FALSE(store.claim("Counter", "c1", 5));
+  auto owned = PartitionTable(*conn_).claim_fair_share(w);
+  EXPECT_EQ(owned.size(), 256u);
+  auto lease = store.claim("Counter", "c1", 5);
+  ASSERT_TRUE(lease);
+  EXPECT_EQ(lease->epoch, 1);
+  EXPECT_FALSE(lease->schema_exists);
+}
+
+TEST_F(ObjectStoreTest, ClaimBumpsTheEpochAndRefusesWhileALiveOwnerHoldsIt) {
+  auto a = add_worker();
+  PartitionTable(*conn_).claim_fair_share(a);
+  ObjectStore store_a(*conn_, a);
+  auto first = store_a.claim("Counter", "c1", 5);
+  ASSERT_TRUE(first);
+  auto again = store_a.claim("Counter", "c1", 5);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->epoch, first->epoch + 1);
+
+  auto b = add_worker();
+  auto conn_b = connect(url_);
+  ObjectStore store_b(*conn_b, b);
+  // b owns no partition and a is live: b cannot take the object.
+  EXPECT_FALSE(store_b.claim("Counter", "c1", 5));
+  // a dies; b takes over its partitions, then the object, at a higher epoch.
+  expire(a);
+  EXPECT_EQ(PartitionTable(*conn_b).claim_fair_share(b).size(), 256u);
+  auto taken = store_b.claim("Counter", "c1", 5);
+  ASSERT_TRUE(taken);
+  EXPECT_EQ(taken->epoch, again->epoch + 1);
+}
+
+TEST_F(ObjectStoreTest, CommitCreatesTheSchemaAndWritesLoadBack) {
+  auto w = add_worker();
+  PartitionTable(*conn_).claim_fair_share(w);
+  ObjectStore store(*conn_, w);
+  auto lease = *store.claim("Counter", "c1", 5);
+  std::vector<ObjectCommit> commits{put(lease, "k", "v1")};
+  EXPECT_EQ(store.commit(commits), std::vector<CommitOutcome>{CommitOutcome::kCommitted});
+  EXPECT_TRUE(commits[0].lease.schema_exists);
+  EXPECT_EQ(store.load(commits[0].lease, "k"), "v1");
+  commits = {ObjectCommit{"Counter", "c1", commits[0].lease, {KvWrite{"k", std::nullopt}}}};
+  store.commit(commits);
+  EXPECT_EQ(store.load(commits[0].lease, "k"), std::nullopt);
+  EXPECT_EQ(scalar("SELECT version FROM dobj.objects WHERE id = 'c1'"), 2);
+}
+
+TEST_F(ObjectStoreTest, StaleEpochCommitIsFencedAndLeavesNothing) {
+  auto w = add_worker();
+  PartitionTable(*conn_).claim_fair_share(w);
+  ObjectStore store(*conn_, w);
+  auto stale = *store.claim("Counter", "c1", 5);
+  auto current = *store.claim("Counter", "c1", 5);
+  std::vector<ObjectCommit> commits{put(stale, "k", "stale")};
+  EXPECT_EQ(store.commit(commits), std::vector<CommitOutcome>{CommitOutcome::kFenced});
+  EXPECT_EQ(scalar("SELECT count(*) FROM dobj.objects WHERE schema_name IS NOT NULL"), 0);
+  EXPECT_EQ(scalar("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'o\\_%'"), 0);
+  EXPECT_EQ(scalar("SELECT version FROM dobj.objects WHERE id = 'c1'"), 0);
+  EXPECT_EQ(store.load(current, "k"), std::nullopt);
+}
+
+TEST_F(ObjectStoreTest, AFencedObjectRollsBackAloneInAGroupCommit) {
+  auto w = add_worker();
+  PartitionTable(*conn_).claim_fair_share(w);
+  ObjectStore store(*conn_, w);
+  auto good = *store.claim("Counter", "good", 1);
+  auto stale = *store.claim("Counter", "c1", 5);
+  store.claim("Counter", "c1", 5);  // supersedes `stale`
+  std::vector<ObjectCommit> commits{
+      ObjectCommit{"Counter", "good", good, {KvWrite{"k", "g"}}},
+      put(stale, "k", "s"),
+  };
+  EXPECT_EQ(store.commit(commits),
+            (std::vector<CommitOutcome>{CommitOutcome::kCommitted, CommitOutcome::kFenced}));
+  EXPECT_EQ(store.load(commits[0].lease, "k"), "g");
+  EXPECT_EQ(scalar("SELECT version FROM dobj.objects WHERE id = 'c1'"), 0);
+}
+
+TEST_F(ObjectStoreTest, ReleaseFreesOnlyTheCurrentEpoch) {
+  auto w = add_worker();
+  PartitionTable(*conn_).claim_fair_share(w);
+  ObjectStore store(*conn_, w);
+  auto old = *store.claim("Counter", "c1", 5);
+  auto current = *store.claim("Counter", "c1", 5);
+  store.release({{"Counter", "c1", old.epoch}});
+  EXPECT_EQ(scalar("SELECT count(*) FROM dobj.objects WHERE owner IS NOT NULL"), 1);
+  store.release({{"Counter", "c1", current.epoch}});
+  EXPECT_EQ(scalar("SELECT count(*) FROM dobj.objects WHERE owner IS NOT NULL"), 0);
+}
+
+TEST_F(ObjectStoreTest, WorkerLeaseRenewsOnlyWhileLive) {
+  auto w = add_worker(60s);
+  WorkerRegistry registry(*conn_);
+  EXPECT_TRUE(registry.renew(w, 60s));
+  expire(w);
+  EXPECT_FALSE(registry.renew(w, 60s));
+}
+
+TEST_F(ObjectStoreTest, FairShareSplitsPartitionsBetweenLiveWorkers) {
+  auto a = add_worker();
+  auto b = add_worker();
+  EXPECT_EQ(PartitionTable(*conn_).claim_fair_share(a).size(), 128u);
+  EXPECT_EQ(PartitionTable(*conn_).claim_fair_share(b).size(), 128u);
+  auto c = add_worker();
+  EXPECT_TRUE(PartitionTable(*conn_).claim_fair_share(c).empty());  // nothing free yet
+}
+
+}  // namespace
+}  // namespace dobj::store

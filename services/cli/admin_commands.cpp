@@ -1,0 +1,147 @@
+#include <fmt/format.h>
+
+#include "commands.hpp"
+#include "dobj/core/error.hpp"
+#include "dobj/core/value.hpp"
+#include "dobj/protocol/limits.hpp"
+#include "dobj/store/database.hpp"
+#include "dobj/store/migration_runner.hpp"
+#include "table.hpp"
+
+namespace dobj::cli {
+namespace {
+
+std::string text(const pqxx::field& f) { return f.is_null() ? "-" : f.c_str(); }
+
+void migrate(const ConnectionConfig& conn, int partitions) {
+  auto db = store::connect(conn.database_url);
+  store::MigrationRunner runner(*db);
+  auto report = runner.migrate(partitions, [](const std::string& step) {
+    fmt::print("{}\n", step);
+    std::fflush(stdout);
+  });
+  if (report.applied.empty()) {
+    fmt::print("database is current (version {})\n", report.to_version);
+  } else {
+    fmt::print("migrated from version {} to {}\n", report.from_version, report.to_version);
+  }
+}
+
+void ls(const ConnectionConfig& conn, const std::string& class_name, int limit, bool json) {
+  auto db = store::connect(conn.database_url);
+  auto rows = store::with_storage_errors("listing objects", [&] {
+    pqxx::nontransaction tx(*db);
+    return tx.exec_params(
+        "SELECT class, id, active, owner, epoch, version, size_bytes, last_active_at "
+        "FROM dobj_admin.objects WHERE $1 = '' OR class = $1 "
+        "ORDER BY class, id LIMIT $2",
+        class_name, limit);
+  });
+  if (json) {
+    Value out = Value::array();
+    for (const auto& r : rows) {
+      out.push_back({{"class", r[0].c_str()},
+                     {"id", r[1].c_str()},
+                     {"active", r[2].as<bool>()},
+                     {"owner", r[3].is_null() ? Value() : Value(r[3].as<std::int64_t>())},
+                     {"epoch", r[4].as<std::int64_t>()},
+                     {"version", r[5].as<std::int64_t>()},
+                     {"size_bytes", r[6].as<std::int64_t>()},
+                     {"last_active_at", r[7].c_str()}});
+    }
+    fmt::print("{}\n", out.dump(2));
+    return;
+  }
+  std::vector<std::vector<std::string>> table;
+  for (const auto& r : rows) {
+    table.push_back({text(r[0]), text(r[1]), r[2].as<bool>() ? "active" : "idle", text(r[3]),
+                     text(r[4]), text(r[5]), text(r[6]), text(r[7])});
+  }
+  print_table({"CLASS", "ID", "STATE", "OWNER", "EPOCH", "VERSION", "BYTES", "LAST ACTIVE"},
+              table);
+  if (static_cast<int>(rows.size()) == limit) {
+    fmt::print("(first {} objects; --limit shows more)\n", limit);
+  }
+}
+
+void inspect(const ConnectionConfig& conn, const std::string& class_name,
+             const std::string& object_id, bool json) {
+  auto db = store::connect(conn.database_url);
+  store::with_storage_errors("inspecting the object", [&] {
+    pqxx::nontransaction tx(*db);
+    auto obj = tx.exec_params(
+        "SELECT partition, active, owner, epoch, version, schema_name, size_bytes, created_at, "
+        "last_active_at FROM dobj_admin.objects WHERE class = $1 AND id = $2",
+        class_name, object_id);
+    if (obj.empty()) {
+      throw Error(ErrorCode::kBadRequest,
+                  "no object " + class_name + "/" + object_id + " (never called?)");
+    }
+    auto kv = tx.exec_params("SELECT key, value::text FROM dobj_admin.kv($1, $2)", class_name,
+                             object_id);
+    const auto& o = obj[0];
+    if (json) {
+      Value keys = Value::object();
+      for (const auto& r : kv) keys[r[0].c_str()] = Value::parse(r[1].c_str());
+      Value out = {{"class", class_name},
+                   {"id", object_id},
+                   {"partition", o[0].as<int>()},
+                   {"active", o[1].as<bool>()},
+                   {"owner", o[2].is_null() ? Value() : Value(o[2].as<std::int64_t>())},
+                   {"epoch", o[3].as<std::int64_t>()},
+                   {"version", o[4].as<std::int64_t>()},
+                   {"schema", o[5].is_null() ? Value() : Value(o[5].c_str())},
+                   {"size_bytes", o[6].as<std::int64_t>()},
+                   {"created_at", o[7].c_str()},
+                   {"last_active_at", o[8].c_str()},
+                   {"keys", keys}};
+      fmt::print("{}\n", out.dump(2));
+      return;
+    }
+    fmt::print("object     {}/{}\n", class_name, object_id);
+    fmt::print("partition  {}\n", text(o[0]));
+    fmt::print("lease      {} (owner {}, epoch {})\n", o[1].as<bool>() ? "held" : "free",
+               text(o[2]), text(o[3]));
+    fmt::print("version    {} commits\n", text(o[4]));
+    fmt::print("schema     {} ({} bytes)\n", text(o[5]), text(o[6]));
+    fmt::print("created    {}\nactive     {}\n", text(o[7]), text(o[8]));
+    fmt::print("keys       {}\n", kv.size());
+    for (const auto& r : kv) fmt::print("  {} = {}\n", r[0].c_str(), r[1].c_str());
+  });
+}
+
+}  // namespace
+
+void add_admin_commands(CLI::App& app, const ConnectionConfig& conn) {
+  auto partitions = std::make_shared<int>(protocol::kDefaultPartitions);
+  auto* mig = app.add_subcommand("migrate", "apply migrations to the database (idempotent)");
+  mig->add_option("--partitions", *partitions, "partition count of a new cluster (fixed after)")
+      ->check(CLI::Range(1, 65536))
+      ->capture_default_str();
+  mig->callback([partitions, &conn] { migrate(conn, *partitions); });
+
+  struct LsArgs {
+    std::string class_name;
+    int limit = 100;
+    bool json = false;
+  };
+  auto la = std::make_shared<LsArgs>();
+  auto* lsc = app.add_subcommand("ls", "list objects (optionally of one class)");
+  lsc->add_option("class", la->class_name);
+  lsc->add_option("--limit", la->limit)->check(CLI::Range(1, 1000000))->capture_default_str();
+  lsc->add_flag("--json", la->json, "JSON output");
+  lsc->callback([la, &conn] { ls(conn, la->class_name, la->limit, la->json); });
+
+  struct InspectArgs {
+    std::string class_name, object_id;
+    bool json = false;
+  };
+  auto ia = std::make_shared<InspectArgs>();
+  auto* ins = app.add_subcommand("inspect", "show an object's lease, epoch and decoded keys");
+  ins->add_option("class", ia->class_name)->required();
+  ins->add_option("id", ia->object_id)->required();
+  ins->add_flag("--json", ia->json, "JSON output");
+  ins->callback([ia, &conn] { inspect(conn, ia->class_name, ia->object_id, ia->json); });
+}
+
+}  // namespace dobj::cli

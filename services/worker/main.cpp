@@ -1,0 +1,88 @@
+// dobj-worker: hosts objects. Configuration from DOBJ_NATS_URL / DOBJ_DATABASE_URL and flags;
+// SIGTERM or SIGINT drains and exits 0; a lost lease exits 3 so that a supervisor restarts it.
+#include <csignal>
+#include <ctime>
+
+#include "dobj/core/connection_config.hpp"
+#include "dobj/core/error.hpp"
+#include "dobj/core/logging.hpp"
+#include "worker.hpp"
+
+namespace {
+constexpr int kExitLeaseLost = 3;
+constexpr int kExitStartFailed = 2;
+constexpr std::chrono::milliseconds kSignalPoll{200};
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace dobj;
+  CLI::App app{"dobj-worker: hosts dobj objects"};
+  auto conn = ConnectionConfig::from_env();
+  std::string log_level = "info";
+  conn.add_flags(app, log_level);
+  WorkerConfig config;
+  std::int64_t ttl_ms = config.lease.ttl.count(), heartbeat_ms = config.lease.interval.count();
+  std::int64_t idle_ms = config.host.idle_timeout.count();
+  app.add_option("--shards", config.host.shards, "executor shard threads")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+  app.add_option("--lease-ttl-ms", ttl_ms, "worker lease TTL")->check(CLI::Range(200, 600000))
+      ->capture_default_str();
+  app.add_option("--heartbeat-ms", heartbeat_ms, "lease renewal interval")
+      ->check(CLI::Range(50, 60000))
+      ->capture_default_str();
+  app.add_option("--idle-timeout-ms", idle_ms, "evict objects idle this long")
+      ->check(CLI::Range(1, 86400000))
+      ->capture_default_str();
+  app.add_option("--max-body-bytes", config.host.max_body_bytes, "largest request body")
+      ->check(CLI::Range(1, 64 << 20))
+      ->capture_default_str();
+  app.add_option("--max-object-queue", config.host.max_object_queue,
+                 "queued messages per object before `overloaded`")
+      ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
+  app.add_flag("--test-classes", config.test_classes, "also host the Scratch test class");
+  CLI11_PARSE(app, argc, argv);
+
+  auto log = logger("worker");
+  try {
+    set_log_level(log_level);
+    if (heartbeat_ms * 2 > ttl_ms) {
+      throw Error(ErrorCode::kBadRequest, "--heartbeat-ms must be at most half of --lease-ttl-ms");
+    }
+  } catch (const Error& e) {
+    log->error("{}", e.what());
+    return kExitStartFailed;
+  }
+  config.nats_url = conn.nats_url;
+  config.database_url = conn.database_url;
+  config.lease.ttl = std::chrono::milliseconds(ttl_ms);
+  config.lease.interval = std::chrono::milliseconds(heartbeat_ms);
+  config.host.idle_timeout = std::chrono::milliseconds(idle_ms);
+
+  // Signals are taken synchronously by this thread; every other thread inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  Worker worker(config);
+  try {
+    worker.start();
+  } catch (const std::exception& e) {
+    log->error("cannot start: {}", e.what());
+    return kExitStartFailed;
+  }
+  timespec poll{0, std::chrono::nanoseconds(kSignalPoll).count()};
+  while (!worker.lost()) {
+    int sig = sigtimedwait(&signals, nullptr, &poll);
+    if (sig == SIGTERM || sig == SIGINT) {
+      log->info("signal {}: draining", sig);
+      break;
+    }
+  }
+  bool lost = worker.lost();
+  worker.stop();
+  return lost ? kExitLeaseLost : 0;
+}

@@ -1,0 +1,60 @@
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "dobj/client/nats_connection.hpp"
+#include "dobj/runtime/host.hpp"
+#include "lease_keeper.hpp"
+#include "nats_outbox.hpp"
+
+namespace spdlog {
+class logger;
+}
+
+namespace dobj {
+
+struct WorkerConfig {
+  constexpr static std::chrono::milliseconds kProbeTimeout{3000};
+  std::string nats_url;
+  std::string database_url;
+  HostConfig host;
+  LeaseKeeper::Config lease;
+  bool test_classes = false;  // also host the Scratch class (tests, benchmarks)
+};
+
+// dobj-worker: the components of one worker process and their order.
+//   start: database check → NATS → mapping probe → register → host → lease keeper → subscribe
+//   stop:  unsubscribe → host drains (commit, reply, release objects) → lease keeper → deregister
+class Worker {
+ public:
+  explicit Worker(WorkerConfig config);
+  ~Worker();
+  void start();
+  void stop();
+  // True once the lease is lost for good: the process should exit.
+  bool lost() const;
+  store::WorkerId id() const { return id_; }
+
+ private:
+  void on_partitions(const std::vector<int>& owned);
+  void on_message(natsMsg* msg);
+
+  WorkerConfig config_;
+  std::shared_ptr<spdlog::logger> log_;
+  ClassRegistry registry_;
+  int partitions_ = 0;
+  store::WorkerId id_ = 0;
+  std::unique_ptr<NatsConnection> nats_;
+  std::unique_ptr<NatsOutbox> outbox_;
+  std::unique_ptr<Host> host_;
+  std::unique_ptr<LeaseKeeper> keeper_;
+  std::mutex subs_mutex_;
+  std::map<int, NatsSubscription> subs_;
+  bool accepting_ = false;
+};
+
+}  // namespace dobj

@@ -1,0 +1,26 @@
+// tests/clients: Node.js with the npm `nats` package and no dobj code calls the examples.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "dobj/testing/test_stack.hpp"
+
+namespace dobj::testing {
+namespace {
+
+TEST(NodeClient, CallsCounterAndChatRoomInJsonAndMsgpackAndReceivesEvents) {
+  auto dir = source_dir() + "/tests/clients";
+  ASSERT_TRUE(std::filesystem::exists(dir + "/node_modules/nats"))
+      << "run `npm ci` in tests/clients first (.ci/run does)";
+  TestStack stack;
+  stack.start_worker();
+  std::string output;
+  int code = run_command({"/usr/bin/env", "NATS_URL=" + stack.nats().client_url(),
+                          "/usr/bin/node", "--test", dir + "/node_client.test.mjs"},
+                         &output);
+  EXPECT_EQ(code, 0) << output;
+  EXPECT_NE(output.find("# pass 5"), std::string::npos) << output;
+}
+
+}  // namespace
+}  // namespace dobj::testing

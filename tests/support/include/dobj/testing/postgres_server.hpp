@@ -1,0 +1,37 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace dobj::testing {
+
+// A throwaway PostgreSQL 15 cluster: random port on 127.0.0.1, data in a temp dir, removed when
+// the test process exits. Runs as the `postgres` user when the tests run as root.
+class PostgresServer {
+ public:
+  // The process-wide instance, started on first use.
+  static PostgresServer& shared();
+  ~PostgresServer();
+
+  int port() const { return port_; }
+  std::string url(const std::string& database) const;
+  // A new database with every migration applied (cloned from a migrated template), or an empty
+  // one; returns its URL.
+  std::string create_database(bool migrated = true);
+  void stop();
+  void start();
+
+ private:
+  PostgresServer();
+  void run_as_owner(const std::vector<std::string>& argv);
+
+  std::string dir_;
+  std::string data_dir_;
+  int port_ = 0;
+  bool running_ = false;
+  bool template_ready_ = false;
+  int next_db_ = 0;
+};
+
+}  // namespace dobj::testing

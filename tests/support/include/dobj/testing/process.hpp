@@ -1,0 +1,50 @@
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace dobj::testing {
+
+// Waits for cond with a deadline, polling; true if it held in time.
+bool wait_until(const std::function<bool()>& cond, std::chrono::milliseconds deadline,
+                std::chrono::milliseconds poll = std::chrono::milliseconds(20));
+
+// A free TCP port on 127.0.0.1 (bound and released; the kernel does not hand it out again soon).
+int free_port();
+// A fresh directory under $TMPDIR (or /tmp), removed by remove_tree.
+std::string make_temp_dir(const std::string& prefix);
+void remove_tree(const std::string& path);
+std::string read_file(const std::string& path);
+
+// A child process with its output in a log file. The destructor SIGKILLs and reaps it.
+class Process {
+ public:
+  Process(std::vector<std::string> argv, const std::map<std::string, std::string>& env,
+          const std::string& log_path);
+  ~Process();
+  Process(const Process&) = delete;
+  Process& operator=(const Process&) = delete;
+
+  pid_t pid() const { return pid_; }
+  const std::string& log_path() const { return log_path_; }
+  void signal(int sig);
+  // The exit status (as from waitpid) once it exits, nullopt if still running at the deadline.
+  std::optional<int> wait(std::chrono::milliseconds deadline);
+  bool running();
+
+ private:
+  pid_t pid_ = -1;
+  std::string log_path_;
+  std::optional<int> status_;
+};
+
+// Runs a command to completion; returns its exit code and output.
+int run_command(const std::vector<std::string>& argv, std::string* output = nullptr);
+
+}  // namespace dobj::testing

@@ -1,0 +1,51 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "dobj/testing/nats_server.hpp"
+#include "dobj/testing/postgres_server.hpp"
+#include "dobj/testing/process.hpp"
+
+namespace dobj::testing {
+
+std::string source_dir();
+std::string worker_binary();
+std::string cli_binary();
+
+// A dobj-worker process of a TestStack.
+class WorkerProcess {
+ public:
+  WorkerProcess(const std::string& nats_url, const std::string& db_url,
+                std::vector<std::string> extra_args, const std::string& log_path);
+  // Blocks until the worker logs that it serves (or exits, or the deadline passes).
+  bool wait_serving(std::chrono::milliseconds deadline);
+  Process& process() { return *process_; }
+  std::string log() const;
+
+ private:
+  std::unique_ptr<Process> process_;
+};
+
+// What an integration test needs: its own nats-server, its own migrated database on the shared
+// PostgreSQL, and workers started on demand.
+class TestStack {
+ public:
+  TestStack();
+  ~TestStack();
+
+  NatsServer& nats() { return *nats_; }
+  const std::string& database_url() const { return db_url_; }
+  // Starts a worker with the Scratch test class and waits until it serves.
+  WorkerProcess& start_worker(std::vector<std::string> extra_args = {});
+  std::string temp_dir() const { return dir_; }
+
+ private:
+  std::string dir_;
+  std::unique_ptr<NatsServer> nats_;
+  std::string db_url_;
+  std::vector<std::unique_ptr<WorkerProcess>> workers_;
+};
+
+}  // namespace dobj::testing

@@ -1,0 +1,102 @@
+#include "dobj/testing/postgres_server.hpp"
+
+#include <pwd.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <mutex>
+#include <stdexcept>
+
+#include "dobj/store/database.hpp"
+#include "dobj/store/migration_runner.hpp"
+#include "dobj/testing/process.hpp"
+
+namespace dobj::testing {
+namespace {
+
+std::string bin(const std::string& tool) {
+  const char* dir = std::getenv("DOBJ_PG_BINDIR");
+  return std::string(dir && *dir ? dir : "/usr/lib/postgresql/15/bin") + "/" + tool;
+}
+
+std::mutex g_mutex;
+
+}  // namespace
+
+PostgresServer& PostgresServer::shared() {
+  static PostgresServer server;
+  return server;
+}
+
+PostgresServer::PostgresServer() {
+  dir_ = make_temp_dir("dobj-pg");
+  data_dir_ = dir_ + "/data";
+  if (geteuid() == 0) {
+    // Postgres refuses root: the cluster belongs to the postgres user.
+    passwd* pw = getpwnam("postgres");
+    if (!pw) throw std::runtime_error("running as root needs the postgres user (apt postgresql)");
+    if (chown(dir_.c_str(), pw->pw_uid, pw->pw_gid) != 0) {
+      throw std::runtime_error("cannot chown " + dir_);
+    }
+  }
+  run_as_owner({bin("initdb"), "-D", data_dir_, "-U", "postgres", "--auth=trust", "-E", "UTF8",
+                "--no-sync", "--no-instructions"});
+  port_ = free_port();
+  start();
+}
+
+PostgresServer::~PostgresServer() {
+  stop();
+  remove_tree(dir_);
+}
+
+void PostgresServer::run_as_owner(const std::vector<std::string>& argv) {
+  std::vector<std::string> full;
+  if (geteuid() == 0) full = {"/usr/sbin/runuser", "-u", "postgres", "--"};
+  full.insert(full.end(), argv.begin(), argv.end());
+  std::string output;
+  if (run_command(full, &output) != 0) {
+    throw std::runtime_error("command failed: " + argv[0] + "\n" + output);
+  }
+}
+
+void PostgresServer::start() {
+  // fsync off: test data need not survive a machine crash, and it keeps the suites fast.
+  run_as_owner({bin("pg_ctl"), "-D", data_dir_, "-l", dir_ + "/server.log", "-w", "-t", "60",
+                "-o",
+                "-p " + std::to_string(port_) + " -k " + dir_ +
+                    " -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200",
+                "start"});
+  running_ = true;
+}
+
+void PostgresServer::stop() {
+  if (!running_) return;
+  run_as_owner({bin("pg_ctl"), "-D", data_dir_, "-m", "fast", "-w", "stop"});
+  running_ = false;
+}
+
+std::string PostgresServer::url(const std::string& database) const {
+  return "postgresql://postgres@127.0.0.1:" + std::to_string(port_) + "/" + database;
+}
+
+std::string PostgresServer::create_database(bool migrated) {
+  std::lock_guard lock(g_mutex);
+  auto admin = store::connect(url("postgres"));
+  if (migrated && !template_ready_) {
+    {
+      pqxx::nontransaction tx(*admin);
+      tx.exec0("CREATE DATABASE dobj_template");
+    }
+    auto conn = store::connect(url("dobj_template"));
+    store::MigrationRunner(*conn).migrate(256);
+    template_ready_ = true;
+  }
+  auto name = "dobj_test_" + std::to_string(getpid()) + "_" + std::to_string(next_db_++);
+  pqxx::nontransaction tx(*admin);
+  tx.exec0("CREATE DATABASE " + name + (migrated ? " TEMPLATE dobj_template" : ""));
+  return url(name);
+}
+
+}  // namespace dobj::testing

@@ -1,0 +1,141 @@
+#include "dobj/testing/process.hpp"
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+extern char** environ;
+
+namespace dobj::testing {
+
+bool wait_until(const std::function<bool()>& cond, std::chrono::milliseconds deadline,
+                std::chrono::milliseconds poll) {
+  auto end = std::chrono::steady_clock::now() + deadline;
+  while (true) {
+    if (cond()) return true;
+    if (std::chrono::steady_clock::now() >= end) return false;
+    std::this_thread::sleep_for(poll);
+  }
+}
+
+int free_port() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    close(fd);
+    throw std::runtime_error("free_port: bind failed");
+  }
+  socklen_t len = sizeof addr;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+std::string make_temp_dir(const std::string& prefix) {
+  const char* base = std::getenv("TMPDIR");
+  std::string tmpl = std::string(base && *base ? base : "/tmp") + "/" + prefix + "-XXXXXX";
+  if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed for " + tmpl);
+  return tmpl;
+}
+
+void remove_tree(const std::string& path) {
+  std::error_code ec;
+  std::filesystem::remove_all(path, ec);
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+Process::Process(std::vector<std::string> argv, const std::map<std::string, std::string>& env,
+                 const std::string& log_path)
+    : log_path_(log_path) {
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e; ++e) {
+    std::string kv = *e;
+    auto name = kv.substr(0, kv.find('='));
+    if (!env.count(name)) env_strings.push_back(kv);
+  }
+  for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
+  std::vector<char*> args, envp;
+  for (auto& a : argv) args.push_back(a.data());
+  args.push_back(nullptr);
+  for (auto& e : env_strings) envp.push_back(e.data());
+  envp.push_back(nullptr);
+
+  pid_ = fork();
+  if (pid_ < 0) throw std::runtime_error("fork failed");
+  if (pid_ == 0) {
+    int fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (fd >= 0) {
+      dup2(fd, 1);
+      dup2(fd, 2);
+      close(fd);
+    }
+    // Children must not inherit a blocked signal mask from a test thread.
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    execve(args[0], args.data(), envp.data());
+    static const char kFailed[] = "exec failed: ";
+    [[maybe_unused]] auto n = write(2, kFailed, sizeof kFailed - 1);
+    n = write(2, args[0], strlen(args[0]));
+    _exit(127);
+  }
+}
+
+Process::~Process() {
+  if (running()) {
+    ::kill(pid_, SIGKILL);
+    wait(std::chrono::seconds(10));
+  }
+}
+
+void Process::signal(int sig) {
+  if (!status_) ::kill(pid_, sig);
+}
+
+bool Process::running() {
+  if (status_) return false;
+  int status = 0;
+  if (waitpid(pid_, &status, WNOHANG) == pid_) status_ = status;
+  return !status_;
+}
+
+std::optional<int> Process::wait(std::chrono::milliseconds deadline) {
+  wait_until([this] { return !running(); }, deadline, std::chrono::milliseconds(5));
+  return status_;
+}
+
+int run_command(const std::vector<std::string>& argv, std::string* output) {
+  auto dir = make_temp_dir("dobj-cmd");
+  auto log = dir + "/out";
+  int code = -1;
+  {
+    Process p(argv, {}, log);
+    auto status = p.wait(std::chrono::minutes(2));
+    if (status && WIFEXITED(*status)) code = WEXITSTATUS(*status);
+  }
+  if (output) *output = read_file(log);
+  remove_tree(dir);
+  return code;
+}
+
+}  // namespace dobj::testing
