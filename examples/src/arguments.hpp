@@ -23,8 +23,8 @@ inline std::string require_string(const Value& arg, const char* field, std::size
   }
   const auto& s = it->get_ref<const std::string&>();
   if (s.size() > max_bytes) {
-    throw Error(ErrorCode::kBadRequest,
-                std::string("'") + field + "' is longer than " + std::to_string(max_bytes) + " bytes");
+    throw Error(ErrorCode::kBadRequest, std::string("'") + field + "' is longer than " +
+                                            std::to_string(max_bytes) + " bytes");
   }
   return s;
 }

@@ -19,7 +19,9 @@ std::int64_t read_int(Context& ctx, const char* key) {
 }
 
 // Zero-padded so that key order is sequence order.
-std::string message_key(std::int64_t seq) { return fmt::format("{}{:020d}", kMessagePrefix, seq); }
+std::string message_key(std::int64_t seq) {
+  return fmt::format("{}{:020d}", kMessagePrefix, seq);
+}
 }  // namespace
 
 Value ChatRoom::join(Context& ctx, const Value& arg) {

@@ -27,7 +27,9 @@ Value Counter::inc(Context& ctx, const Value& arg) {
   return next;
 }
 
-Value Counter::get(Context& ctx, const Value&) { return current(ctx); }
+Value Counter::get(Context& ctx, const Value&) {
+  return current(ctx);
+}
 
 Value Counter::reset(Context& ctx, const Value&) {
   ctx.storage().del(kValueKey);

@@ -16,7 +16,9 @@ void Scratch::on_activate(Context& ctx) {
   writes_ = stored ? stored->get<std::int64_t>() : 0;
 }
 
-Value Scratch::echo(Context&, const Value& arg) { return arg; }
+Value Scratch::echo(Context&, const Value& arg) {
+  return arg;
+}
 
 Value Scratch::put(Context& ctx, const Value& arg) {
   require_object(arg, "put");
@@ -36,7 +38,9 @@ Value Scratch::put_then_throw(Context& ctx, const Value& arg) {
 }
 
 // {"writes": n} from the in-memory member: a failed turn's increment must not show.
-Value Scratch::writes(Context&, const Value&) { return {{"writes", writes_}}; }
+Value Scratch::writes(Context&, const Value&) {
+  return {{"writes", writes_}};
+}
 
 void register_test_classes(ClassRegistry& registry) {
   registry.add<Scratch>("Scratch")

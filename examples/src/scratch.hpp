@@ -2,8 +2,8 @@
 
 #include <cstdint>
 
-#include "dobj/runtime/context.hpp"
 #include "dobj/runtime/class_registry.hpp"
+#include "dobj/runtime/context.hpp"
 #include "dobj/runtime/object.hpp"
 
 namespace dobj::examples {
@@ -23,7 +23,5 @@ class Scratch : public Object {
   // In-memory mirror of the stored write count: a throw must not leave it changed.
   std::int64_t writes_ = 0;
 };
-
-
 
 }  // namespace dobj::examples

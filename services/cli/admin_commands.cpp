@@ -11,7 +11,9 @@
 namespace dobj::cli {
 namespace {
 
-std::string text(const pqxx::field& f) { return f.is_null() ? "-" : f.c_str(); }
+std::string text(const pqxx::field& f) {
+  return f.is_null() ? "-" : f.c_str();
+}
 
 void migrate(const ConnectionConfig& conn, int partitions) {
   auto db = store::connect(conn.database_url);
@@ -57,8 +59,7 @@ void ls(const ConnectionConfig& conn, const std::string& class_name, int limit, 
     table.push_back({text(r[0]), text(r[1]), r[2].as<bool>() ? "active" : "idle", text(r[3]),
                      text(r[4]), text(r[5]), text(r[6]), text(r[7])});
   }
-  print_table({"CLASS", "ID", "STATE", "OWNER", "EPOCH", "VERSION", "BYTES", "LAST ACTIVE"},
-              table);
+  print_table({"CLASS", "ID", "STATE", "OWNER", "EPOCH", "VERSION", "BYTES", "LAST ACTIVE"}, table);
   if (static_cast<int>(rows.size()) == limit) {
     fmt::print("(first {} objects; --limit shows more)\n", limit);
   }
@@ -77,8 +78,8 @@ void inspect(const ConnectionConfig& conn, const std::string& class_name,
       throw Error(ErrorCode::kBadRequest,
                   "no object " + class_name + "/" + object_id + " (never called?)");
     }
-    auto kv = tx.exec_params("SELECT key, value::text FROM dobj_admin.kv($1, $2)", class_name,
-                             object_id);
+    auto kv =
+        tx.exec_params("SELECT key, value::text FROM dobj_admin.kv($1, $2)", class_name, object_id);
     const auto& o = obj[0];
     if (json) {
       Value keys = Value::object();

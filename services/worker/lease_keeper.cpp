@@ -6,8 +6,8 @@
 
 namespace dobj {
 
-LeaseKeeper::LeaseKeeper(std::string database_url, store::WorkerId id, Config config,
-                         Clock& clock, Callbacks callbacks)
+LeaseKeeper::LeaseKeeper(std::string database_url, store::WorkerId id, Config config, Clock& clock,
+                         Callbacks callbacks)
     : database_url_(std::move(database_url)),
       id_(id),
       config_(config),
@@ -15,7 +15,9 @@ LeaseKeeper::LeaseKeeper(std::string database_url, store::WorkerId id, Config co
       callbacks_(std::move(callbacks)),
       log_(logger("lease")) {}
 
-LeaseKeeper::~LeaseKeeper() { stop(); }
+LeaseKeeper::~LeaseKeeper() {
+  stop();
+}
 
 void LeaseKeeper::start(Clock::TimePoint renewed_at) {
   // A tenth of the TTL covers clock-rate differences between this host and the database.

@@ -26,7 +26,8 @@ int main(int argc, char** argv) {
   app.add_option("--shards", config.host.shards, "executor shard threads")
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
-  app.add_option("--lease-ttl-ms", ttl_ms, "worker lease TTL")->check(CLI::Range(200, 600000))
+  app.add_option("--lease-ttl-ms", ttl_ms, "worker lease TTL")
+      ->check(CLI::Range(200, 600000))
       ->capture_default_str();
   app.add_option("--heartbeat-ms", heartbeat_ms, "lease renewal interval")
       ->check(CLI::Range(50, 60000))

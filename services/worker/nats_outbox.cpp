@@ -17,16 +17,16 @@ void NatsOutbox::reply(const std::string& reply_to, const protocol::Reply& reply
   auto limit = nats_.max_payload() - kHeaderAllowance;
   if (static_cast<std::int64_t>(reply.body.size()) > limit) {
     too_large = protocol::error_reply(
-        reply.content_type,
-        Error(ErrorCode::kTooLarge, "reply is " + std::to_string(reply.body.size()) +
-                                        " bytes; the NATS server accepts " +
-                                        std::to_string(limit)));
+        reply.content_type, Error(ErrorCode::kTooLarge,
+                                  "reply is " + std::to_string(reply.body.size()) +
+                                      " bytes; the NATS server accepts " + std::to_string(limit)));
     out = &too_large;
   }
   try {
-    nats_.publish(reply_to, out->body,
-                  {{protocol::kStatusHeader, out->ok ? protocol::kStatusOk : protocol::kStatusError},
-                   {protocol::kContentTypeHeader, protocol::content_type_header(out->content_type)}});
+    nats_.publish(
+        reply_to, out->body,
+        {{protocol::kStatusHeader, out->ok ? protocol::kStatusOk : protocol::kStatusError},
+         {protocol::kContentTypeHeader, protocol::content_type_header(out->content_type)}});
   } catch (const TransportError& e) {
     // The client's request times out and it retries; nothing else can be done here.
     log_->warn("reply to {} lost: {}", reply_to, e.what());
@@ -35,8 +35,7 @@ void NatsOutbox::reply(const std::string& reply_to, const protocol::Reply& reply
 
 void NatsOutbox::event(const std::string& subject, const std::string& json_body) {
   try {
-    nats_.publish(subject, json_body,
-                  {{protocol::kContentTypeHeader, protocol::kJsonContentType}});
+    nats_.publish(subject, json_body, {{protocol::kContentTypeHeader, protocol::kJsonContentType}});
   } catch (const TransportError& e) {
     log_->warn("event {} lost: {}", subject, e.what());
   }

@@ -29,7 +29,9 @@ Worker::Worker(WorkerConfig config) : config_(std::move(config)), log_(logger("w
   if (config_.test_classes) examples::register_test_classes(registry_);
 }
 
-Worker::~Worker() { stop(); }
+Worker::~Worker() {
+  stop();
+}
 
 void Worker::start() {
   {
@@ -103,7 +105,9 @@ void Worker::on_message(natsMsg* raw) {
   host_->dispatch(std::move(m));
 }
 
-bool Worker::lost() const { return keeper_ && keeper_->lost(); }
+bool Worker::lost() const {
+  return keeper_ && keeper_->lost();
+}
 
 void Worker::stop() {
   if (!host_) return;
@@ -124,8 +128,7 @@ void Worker::stop() {
     auto conn = store::connect(config_.database_url);
     store::WorkerRegistry(*conn).mark_stopped(id_);
   } catch (const Error& e) {
-    log_->warn("could not mark worker {} stopped (its lease expires by itself): {}", id_,
-               e.what());
+    log_->warn("could not mark worker {} stopped (its lease expires by itself): {}", id_, e.what());
   }
   // NATS closes first so that no late delivery reaches a destroyed host.
   nats_.reset();

@@ -15,8 +15,8 @@ TEST(NodeClient, CallsCounterAndChatRoomInJsonAndMsgpackAndReceivesEvents) {
   TestStack stack;
   stack.start_worker();
   std::string output;
-  int code = run_command({"/usr/bin/env", "NATS_URL=" + stack.nats().client_url(),
-                          "/usr/bin/node", "--test", dir + "/node_client.test.mjs"},
+  int code = run_command({"/usr/bin/env", "NATS_URL=" + stack.nats().client_url(), "/usr/bin/node",
+                          "--test", dir + "/node_client.test.mjs"},
                          &output);
   EXPECT_EQ(code, 0) << output;
   EXPECT_NE(output.find("# pass 5"), std::string::npos) << output;

@@ -15,8 +15,8 @@ struct WireReply {
   Value body;
 };
 
-inline WireReply raw_call(NatsConnection& nats, const std::string& subject,
-                          const std::string& body, const std::string& content_type = "",
+inline WireReply raw_call(NatsConnection& nats, const std::string& subject, const std::string& body,
+                          const std::string& content_type = "",
                           std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
   std::map<std::string, std::string> headers;
   if (!content_type.empty()) headers[protocol::kContentTypeHeader] = content_type;
@@ -25,8 +25,8 @@ inline WireReply raw_call(NatsConnection& nats, const std::string& subject,
   WireReply out;
   out.status = reply.header(protocol::kStatusHeader).value_or("");
   out.content_type = reply.header(protocol::kContentTypeHeader).value_or("");
-  out.body = protocol::decode_body(protocol::content_type_from_header(out.content_type),
-                                   reply.body);
+  out.body =
+      protocol::decode_body(protocol::content_type_from_header(out.content_type), reply.body);
   return out;
 }
 

@@ -146,8 +146,7 @@ TEST_F(WorkerTest, EveryBadInputGetsItsErrorCodeAndTheWorkerGoesOn) {
       {"malformed JSON", "obj.Counter.bad.inc", "{\"by\": ", "", "bad_request"},
       {"bad msgpack", "obj.Counter.bad.inc", std::string("\x92\x01", 2), "application/msgpack",
        "bad_request"},
-      {"unsupported content type", "obj.Counter.bad.inc", "<by>1</by>", "text/xml",
-       "bad_request"},
+      {"unsupported content type", "obj.Counter.bad.inc", "<by>1</by>", "text/xml", "bad_request"},
       {"argument of the wrong type", "obj.Counter.bad.inc", R"({"by": "x"})", "", "bad_request"},
       {"unknown class", "obj.Nope.bad.inc", "", "", "no_such_class"},
       {"unknown method", "obj.Counter.bad.nope", "", "", "no_such_method"},
@@ -211,8 +210,9 @@ TEST_F(WorkerTest, AReplyNeverLeavesBeforeItsCommit) {
   // The worker's commit is now waiting for our row lock (its fencing UPDATE)...
   ASSERT_TRUE(wait_until(
       [&] {
-        return scalar("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                      "AND datname = current_database()") > 0;
+        return scalar(
+                   "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                   "AND datname = current_database()") > 0;
       },
       20s));
   // ...and while it waits, neither the reply nor the write exists.

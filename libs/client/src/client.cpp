@@ -36,8 +36,7 @@ bool may_retry(const Error& e, bool idempotent) {
 }  // namespace
 
 Value Client::call(const std::string& class_name, const std::string& object_id,
-                   const std::string& method, const Value& argument,
-                   const CallOptions& options) {
+                   const std::string& method, const Value& argument, const CallOptions& options) {
   if (!is_valid_class_name(class_name)) {
     throw Error(ErrorCode::kBadRequest, "invalid class name '" + class_name + "'");
   }
@@ -48,7 +47,8 @@ Value Client::call(const std::string& class_name, const std::string& object_id,
     throw Error(ErrorCode::kBadRequest, "invalid method name '" + method + "'");
   }
   auto subject = protocol::client_subject(class_name, object_id, method);
-  auto body = argument.is_null() ? std::string() : protocol::encode_body(options.content_type, argument);
+  auto body =
+      argument.is_null() ? std::string() : protocol::encode_body(options.content_type, argument);
   std::map<std::string, std::string> headers{
       {protocol::kContentTypeHeader, protocol::content_type_header(options.content_type)}};
   if (options.idempotency_key) headers[protocol::kIdempotencyKeyHeader] = *options.idempotency_key;

@@ -93,8 +93,7 @@ NatsConnection::NatsConnection(const Options& options) {
   natsOptions_UseGlobalMessageDelivery(opts, true);
   auto s = natsConnection_Connect(&conn_, opts);
   if (s != NATS_OK) {
-    throw TransportError("cannot connect to NATS at " + options.url + ": " +
-                         natsStatus_GetText(s));
+    throw TransportError("cannot connect to NATS at " + options.url + ": " + natsStatus_GetText(s));
   }
 }
 
@@ -147,6 +146,8 @@ void NatsConnection::flush(std::chrono::milliseconds timeout) {
   check(natsConnection_FlushTimeout(conn_, timeout.count()), "flushing NATS");
 }
 
-std::int64_t NatsConnection::max_payload() const { return natsConnection_GetMaxPayload(conn_); }
+std::int64_t NatsConnection::max_payload() const {
+  return natsConnection_GetMaxPayload(conn_);
+}
 
 }  // namespace dobj

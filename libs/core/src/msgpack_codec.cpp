@@ -101,7 +101,9 @@ Value unpack(const msgpack::object& o, int depth) {
 }
 
 // Unpacked strings may point into the input: it outlives the conversion to Value.
-bool reference_input(msgpack::type::object_type, std::size_t, void*) { return true; }
+bool reference_input(msgpack::type::object_type, std::size_t, void*) {
+  return true;
+}
 
 }  // namespace
 

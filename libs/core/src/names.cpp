@@ -8,9 +8,15 @@
 namespace dobj {
 namespace {
 
-bool is_alpha(char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-bool is_word(char c) { return is_alpha(c) || is_digit(c) || c == '_'; }
+bool is_alpha(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+}
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
+bool is_word(char c) {
+  return is_alpha(c) || is_digit(c) || c == '_';
+}
 
 bool all_of(std::string_view s, bool (*pred)(char)) {
   for (char c : s) {

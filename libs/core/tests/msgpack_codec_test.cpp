@@ -7,7 +7,9 @@
 namespace dobj {
 namespace {
 
-Value round_trip(const Value& v) { return decode_msgpack(encode_msgpack(v)); }
+Value round_trip(const Value& v) {
+  return decode_msgpack(encode_msgpack(v));
+}
 
 TEST(MsgpackCodec, RoundTripsEveryJsonKind) {
   Value v = {{"null", nullptr},
@@ -46,15 +48,27 @@ void expect_bad(const std::string& bytes) {
   }
 }
 
-TEST(MsgpackCodec, RejectsTruncatedInput) { expect_bad(std::string("\x92\x01", 2)); }
-TEST(MsgpackCodec, RejectsTrailingBytes) { expect_bad(std::string("\x01\x02", 2)); }
-TEST(MsgpackCodec, RejectsReservedByte) { expect_bad(std::string("\xc1", 1)); }
-TEST(MsgpackCodec, RejectsEmptyInput) { expect_bad(""); }
-TEST(MsgpackCodec, RejectsNonStringMapKeys) { expect_bad(std::string("\x81\x01\x02", 3)); }
+TEST(MsgpackCodec, RejectsTruncatedInput) {
+  expect_bad(std::string("\x92\x01", 2));
+}
+TEST(MsgpackCodec, RejectsTrailingBytes) {
+  expect_bad(std::string("\x01\x02", 2));
+}
+TEST(MsgpackCodec, RejectsReservedByte) {
+  expect_bad(std::string("\xc1", 1));
+}
+TEST(MsgpackCodec, RejectsEmptyInput) {
+  expect_bad("");
+}
+TEST(MsgpackCodec, RejectsNonStringMapKeys) {
+  expect_bad(std::string("\x81\x01\x02", 3));
+}
 TEST(MsgpackCodec, RejectsHugeDeclaredLength) {
   expect_bad(std::string("\xdb\xff\xff\xff\xff", 5));  // str32 of 4 GiB, 0 bytes present
 }
-TEST(MsgpackCodec, RejectsDeepNesting) { expect_bad(std::string(1000, '\x91') + "\x01"); }
+TEST(MsgpackCodec, RejectsDeepNesting) {
+  expect_bad(std::string(1000, '\x91') + "\x01");
+}
 
 }  // namespace
 }  // namespace dobj

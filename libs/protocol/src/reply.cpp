@@ -22,7 +22,8 @@ Value parse_reply(std::optional<std::string_view> status, std::optional<std::str
   Value value = decode_body(content_type_from_header(type), body);
   if (*status == kStatusOk) return value;
   if (!value.is_object() || !value.contains("error") || !value["error"].is_object()) {
-    throw Error(ErrorCode::kHandlerError, "malformed error reply: " + encode_body(ContentType::kJson, value));
+    throw Error(ErrorCode::kHandlerError,
+                "malformed error reply: " + encode_body(ContentType::kJson, value));
   }
   const Value& err = value["error"];
   auto code = error_code_from_string(err.value("code", std::string()));

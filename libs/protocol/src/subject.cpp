@@ -21,7 +21,9 @@ std::vector<std::string_view> split_tokens(std::string_view s) {
   return tokens;
 }
 
-[[noreturn]] void bad(const std::string& what) { throw Error(ErrorCode::kBadRequest, what); }
+[[noreturn]] void bad(const std::string& what) {
+  throw Error(ErrorCode::kBadRequest, what);
+}
 
 std::string join(std::initializer_list<std::string_view> parts) {
   std::string out;
@@ -52,7 +54,8 @@ InboundSubject parse_inbound_subject(std::string_view subject) {
         "': must match [A-Za-z][A-Za-z0-9_]{0,63}");
   }
   if (!is_valid_object_id(tokens[2])) {
-    bad("invalid object id '" + std::string(tokens[2]) + "': must be 1-200 bytes of [A-Za-z0-9_=:@+-]");
+    bad("invalid object id '" + std::string(tokens[2]) +
+        "': must be 1-200 bytes of [A-Za-z0-9_=:@+-]");
   }
   if (!is_valid_method_name(tokens[3]) && !is_system_method(tokens[3])) {
     bad("invalid method name '" + std::string(tokens[3]) +
@@ -69,8 +72,8 @@ std::string client_subject(std::string_view class_name, std::string_view object_
   return join({"obj", class_name, object_id, method});
 }
 
-std::string inbound_subject(int partition, std::string_view class_name,
-                            std::string_view object_id, std::string_view method) {
+std::string inbound_subject(int partition, std::string_view class_name, std::string_view object_id,
+                            std::string_view method) {
   return join({"dobj.in", std::to_string(partition), class_name, object_id, method});
 }
 

@@ -28,7 +28,8 @@ TEST(PartitionMapping, MatchesTheNatsServerForManyIds) {
   nats.flush(std::chrono::seconds(2));
 
   std::mt19937 rng(42);
-  const std::string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_=:@+-";
+  const std::string alphabet =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_=:@+-";
   for (int i = 0; i < kIds; ++i) {
     std::string id;
     std::size_t len = 1 + rng() % 80;

@@ -31,13 +31,13 @@ TEST_P(BadSubject, IsBadRequest) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Subjects, BadSubject,
-    ::testing::Values("obj.Counter.c.inc", "dobj.in.1.Counter.c", "dobj.in.1.Counter.c.inc.x",
-                      "dobj.in.x.Counter.c.inc", "dobj.in.-1.Counter.c.inc",
-                      "dobj.in.1.1Counter.c.inc", "dobj.in.1.Counter.bad!id.inc",
-                      "dobj.in.1.Counter.c.9inc", "dobj.in.1.Counter.c.$", "dobj.in.1..c.inc",
-                      "dobj.in.1.Counter..inc"));
+INSTANTIATE_TEST_SUITE_P(Subjects, BadSubject,
+                         ::testing::Values("obj.Counter.c.inc", "dobj.in.1.Counter.c",
+                                           "dobj.in.1.Counter.c.inc.x", "dobj.in.x.Counter.c.inc",
+                                           "dobj.in.-1.Counter.c.inc", "dobj.in.1.1Counter.c.inc",
+                                           "dobj.in.1.Counter.bad!id.inc",
+                                           "dobj.in.1.Counter.c.9inc", "dobj.in.1.Counter.c.$",
+                                           "dobj.in.1..c.inc", "dobj.in.1.Counter..inc"));
 
 TEST(Subjects, Builders) {
   EXPECT_EQ(client_subject("Counter", "c1", "inc"), "obj.Counter.c1.inc");

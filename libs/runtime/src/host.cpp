@@ -29,7 +29,8 @@ struct Host::Impl {
   std::shared_ptr<spdlog::logger> log = logger("host");
   bool started = false;
 
-  Impl(HostConfig c, const ClassRegistry& r, Outbox& o) : config(std::move(c)), registry(r), outbox(o) {}
+  Impl(HostConfig c, const ClassRegistry& r, Outbox& o)
+      : config(std::move(c)), registry(r), outbox(o) {}
 
   void reject(const InboundMessage& m, protocol::ContentType type, const Error& e) {
     if (!m.reply_to.empty()) outbox.reply(m.reply_to, protocol::error_reply(type, e));
@@ -64,8 +65,7 @@ Host::Host(HostConfig config, const ClassRegistry& registry, Outbox& outbox, Clo
     : impl_(std::make_unique<Impl>(std::move(config), registry, outbox)) {
   auto& c = impl_->config;
   for (int i = 0; i < c.shards; ++i) {
-    impl_->shards.push_back(
-        std::make_unique<Shard>(i, impl_->zmq, c, outbox, clock, lease_valid));
+    impl_->shards.push_back(std::make_unique<Shard>(i, impl_->zmq, c, outbox, clock, lease_valid));
     auto& inlet = impl_->inlets.emplace_back();
     inlet.socket = zmq::socket_t(impl_->zmq, zmq::socket_type::push);
     inlet.socket.set(zmq::sockopt::sndhwm, static_cast<int>(c.max_object_queue * 64));
@@ -139,7 +139,9 @@ void Host::stop() {
   impl_->started = false;
 }
 
-void Host::fence() { impl_->broadcast(ShardCommand::Kind::kFence, false); }
+void Host::fence() {
+  impl_->broadcast(ShardCommand::Kind::kFence, false);
+}
 
 std::size_t Host::active_objects() const {
   std::size_t n = 0;

@@ -11,8 +11,8 @@ namespace {
 
 void check_key(const std::string& key) {
   if (key.empty() || key.size() > protocol::kMaxKeyBytes) {
-    throw Error(ErrorCode::kBadRequest, "storage keys must be 1-" +
-                                            std::to_string(protocol::kMaxKeyBytes) + " bytes");
+    throw Error(ErrorCode::kBadRequest,
+                "storage keys must be 1-" + std::to_string(protocol::kMaxKeyBytes) + " bytes");
   }
 }
 
@@ -39,10 +39,9 @@ void KvState::put(const std::string& key, Value value) {
   check_key(key);
   std::string encoded = encode_msgpack(value);
   if (encoded.size() > protocol::kMaxValueBytes) {
-    throw Error(ErrorCode::kTooLarge, "value for key '" + key.substr(0, 64) + "' is " +
-                                          std::to_string(encoded.size()) +
-                                          " bytes encoded; the limit is " +
-                                          std::to_string(protocol::kMaxValueBytes));
+    throw Error(ErrorCode::kTooLarge,
+                "value for key '" + key.substr(0, 64) + "' is " + std::to_string(encoded.size()) +
+                    " bytes encoded; the limit is " + std::to_string(protocol::kMaxValueBytes));
   }
   write(key, Slot{std::move(value), std::move(encoded)});
 }
@@ -53,7 +52,9 @@ bool KvState::del(const std::string& key) {
   return existed;
 }
 
-void KvState::write(const std::string& key, Slot slot) { turn_[key] = std::move(slot); }
+void KvState::write(const std::string& key, Slot slot) {
+  turn_[key] = std::move(slot);
+}
 
 std::vector<std::pair<std::string, Value>> KvState::list(const ListOptions& options) {
   if (!fully_loaded_) {
@@ -113,8 +114,8 @@ std::vector<store::KvWrite> KvState::pending_writes() const {
   std::vector<store::KvWrite> writes;
   writes.reserve(pending_.size());
   for (const auto& [key, slot] : pending_) {
-    writes.push_back(store::KvWrite{
-        key, slot.value ? std::optional<std::string>(slot.encoded) : std::nullopt});
+    writes.push_back(
+        store::KvWrite{key, slot.value ? std::optional<std::string>(slot.encoded) : std::nullopt});
   }
   return writes;
 }

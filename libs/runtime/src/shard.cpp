@@ -22,8 +22,8 @@ std::string object_key(const std::string& class_name, const std::string& object_
 
 }  // namespace
 
-Shard::Shard(int index, zmq::context_t& zmq, const HostConfig& config, Outbox& outbox,
-             Clock& clock, std::function<bool()> lease_valid)
+Shard::Shard(int index, zmq::context_t& zmq, const HostConfig& config, Outbox& outbox, Clock& clock,
+             std::function<bool()> lease_valid)
     : index_(index),
       endpoint_("inproc://dobj-shard-" + std::to_string(reinterpret_cast<std::uintptr_t>(this))),
       socket_(zmq, zmq::socket_type::pull),
@@ -174,8 +174,7 @@ bool Shard::activate(Instance& inst) {
       if (!inst.poisoned) return true;
       failure = Error(ErrorCode::kHandlerError, "on_activate failed");
     } else {
-      failure = Error(ErrorCode::kMoved,
-                      "object is not served by this worker right now; retry");
+      failure = Error(ErrorCode::kMoved, "object is not served by this worker right now; retry");
     }
   } catch (const Error& e) {
     failure = e;
@@ -263,8 +262,8 @@ void Shard::commit_and_flush() {
           dirty[i]->lease = commits[i].lease;
           dirty[i]->kv->mark_committed();
         } else {
-          log_->warn("{}/{}: fenced at epoch {}; dropping it without replies",
-                     dirty[i]->class_name, dirty[i]->object_id, commits[i].lease.epoch);
+          log_->warn("{}/{}: fenced at epoch {}; dropping it without replies", dirty[i]->class_name,
+                     dirty[i]->object_id, commits[i].lease.epoch);
         }
       }
     } catch (const Error& e) {

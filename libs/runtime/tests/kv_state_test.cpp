@@ -58,7 +58,8 @@ TEST(KvState, AFailedTurnLeavesNoTrace) {
 }
 
 TEST(KvState, TurnsCoalesceIntoOneWritePerKey) {
-  KvState kv(FakeDb().loader());
+  FakeDb db;
+  KvState kv(db.loader());
   for (int i = 1; i <= 5; ++i) {
     kv.put("n", i);
     kv.end_turn(true);
@@ -108,7 +109,8 @@ TEST(KvState, ListMergesDatabasePendingAndTurn) {
 }
 
 TEST(KvState, EnforcesKeyAndValueLimits) {
-  KvState kv(FakeDb().loader());
+  FakeDb db;
+  KvState kv(db.loader());
   try {
     kv.put("", 1);
     FAIL();

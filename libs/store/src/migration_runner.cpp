@@ -18,7 +18,9 @@ constexpr const char* kLedgerSql =
     " version int PRIMARY KEY, name text NOT NULL, checksum text NOT NULL,"
     " applied_at timestamptz NOT NULL DEFAULT now())";
 
-std::string label(const Migration& m) { return fmt::format("{:04d}_{}", m.version, m.name); }
+std::string label(const Migration& m) {
+  return fmt::format("{:04d}_{}", m.version, m.name);
+}
 
 }  // namespace
 

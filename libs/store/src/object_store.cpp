@@ -60,8 +60,8 @@ std::optional<ObjectLease> ObjectStore::claim(const std::string& class_name,
     ObjectLease lease;
     lease.epoch = rows[0][0].as<std::int64_t>();
     lease.schema_exists = !rows[0][1].is_null();
-    lease.schema_name =
-        lease.schema_exists ? rows[0][1].as<std::string>() : object_schema_name(class_name, object_id);
+    lease.schema_name = lease.schema_exists ? rows[0][1].as<std::string>()
+                                            : object_schema_name(class_name, object_id);
     return lease;
   });
 }
@@ -83,8 +83,8 @@ std::vector<std::pair<std::string, std::string>> ObjectStore::load_all(const Obj
   return with_storage_errors("loading the object", [&] {
     touch(lease.schema_name);
     pqxx::nontransaction tx(conn_);
-    auto rows = tx.exec("SELECT key, value FROM " + quote_ident(lease.schema_name) +
-                        ".kv ORDER BY key");
+    auto rows =
+        tx.exec("SELECT key, value FROM " + quote_ident(lease.schema_name) + ".kv ORDER BY key");
     std::vector<std::pair<std::string, std::string>> out;
     out.reserve(rows.size());
     for (const auto& row : rows) out.emplace_back(row[0].as<std::string>(), bytes_of(row[1]));

@@ -31,8 +31,7 @@ std::vector<int> PartitionTable::claim_fair_share(WorkerId me) {
       UPDATE dobj.partitions pa SET owner = $1, epoch = pa.epoch + 1, claimed_at = now()
       FROM free WHERE pa.p = free.p)sql",
                     me);
-    auto rows =
-        tx.exec_params("SELECT p FROM dobj.partitions WHERE owner = $1 ORDER BY p", me);
+    auto rows = tx.exec_params("SELECT p FROM dobj.partitions WHERE owner = $1 ORDER BY p", me);
     tx.commit();
     std::vector<int> owned;
     owned.reserve(rows.size());

@@ -4,7 +4,9 @@
 
 namespace dobj::store {
 namespace {
-double seconds(std::chrono::milliseconds ms) { return static_cast<double>(ms.count()) / 1000.0; }
+double seconds(std::chrono::milliseconds ms) {
+  return static_cast<double>(ms.count()) / 1000.0;
+}
 }  // namespace
 
 WorkerId WorkerRegistry::register_worker(const WorkerInfo& info, std::chrono::milliseconds ttl) {
@@ -43,8 +45,8 @@ void WorkerRegistry::mark_stopped(WorkerId id) {
     pqxx::work tx(conn_);
     tx.exec_params0("UPDATE dobj.partitions SET owner = NULL WHERE owner = $1", id);
     tx.exec_params0("UPDATE dobj.objects SET owner = NULL WHERE owner = $1", id);
-    tx.exec_params0(
-        "UPDATE dobj.workers SET state = 'stopped', lease_until = now() WHERE id = $1", id);
+    tx.exec_params0("UPDATE dobj.workers SET state = 'stopped', lease_until = now() WHERE id = $1",
+                    id);
     tx.commit();
   });
 }

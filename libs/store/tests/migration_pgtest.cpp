@@ -61,9 +61,12 @@ TEST(Migrations, RefuseAnAppliedMigrationThatChanged) {
 
 TEST(AdminViews, DecodeMsgpackValuesToJsonb) {
   auto conn = connect(PostgresServer::shared().create_database(true));
-  Value v = {{"n", -200},  {"big", std::numeric_limits<std::uint64_t>::max()},
-             {"f", 1.5},   {"s", "héllo"},
-             {"xs", {1, nullptr, true}}, {"bin", Value::binary({1, 2})}};
+  Value v = {{"n", -200},
+             {"big", std::numeric_limits<std::uint64_t>::max()},
+             {"f", 1.5},
+             {"s", "héllo"},
+             {"xs", {1, nullptr, true}},
+             {"bin", Value::binary({1, 2})}};
   auto bytes = encode_msgpack(v);
   pqxx::nontransaction tx(*conn);
   auto decoded = tx.exec_params1("SELECT dobj_admin.msgpack_to_jsonb($1)::text",

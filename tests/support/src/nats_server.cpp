@@ -31,8 +31,10 @@ NatsServer::NatsServer() {
   dir_ = make_temp_dir("dobj-nats");
   port_ = free_port();
   // include paths are relative to the including file: the shared part is copied beside it.
-  std::filesystem::copy_file(std::string(DOBJ_SOURCE_DIR) + "/deploy/nats/dobj.conf",
-                             dir_ + "/dobj.conf");
+  for (const char* file : {"dobj.conf", "dobj-auth.conf"}) {
+    std::filesystem::copy_file(std::string(DOBJ_SOURCE_DIR) + "/deploy/nats/" + file,
+                               dir_ + "/" + file);
+  }
   std::ofstream(dir_ + "/nats.conf") << "listen: 127.0.0.1:" << port_ << "\n"
                                      << "include dobj.conf\n";
   start();

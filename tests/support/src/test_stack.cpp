@@ -4,30 +4,39 @@
 
 namespace dobj::testing {
 
-std::string source_dir() { return DOBJ_SOURCE_DIR; }
-std::string worker_binary() { return DOBJ_WORKER_BINARY; }
-std::string cli_binary() { return DOBJ_CLI_BINARY; }
+std::string source_dir() {
+  return DOBJ_SOURCE_DIR;
+}
+std::string worker_binary() {
+  return DOBJ_WORKER_BINARY;
+}
+std::string cli_binary() {
+  return DOBJ_CLI_BINARY;
+}
 
 WorkerProcess::WorkerProcess(const std::string& nats_url, const std::string& db_url,
                              std::vector<std::string> extra_args, const std::string& log_path) {
   std::vector<std::string> argv{worker_binary(), "--test-classes"};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
-  process_ = std::make_unique<Process>(
-      argv, std::map<std::string, std::string>{{"DOBJ_NATS_URL", nats_url},
-                                               {"DOBJ_DATABASE_URL", db_url}},
-      log_path);
+  process_ =
+      std::make_unique<Process>(argv,
+                                std::map<std::string, std::string>{{"DOBJ_NATS_URL", nats_url},
+                                                                   {"DOBJ_DATABASE_URL", db_url}},
+                                log_path);
 }
 
 bool WorkerProcess::wait_serving(std::chrono::milliseconds deadline) {
   return wait_until(
-      [this] {
-        return log().find("serving with") != std::string::npos || !process_->running();
-      },
-      deadline) &&
+             [this] {
+               return log().find("serving with") != std::string::npos || !process_->running();
+             },
+             deadline) &&
          process_->running();
 }
 
-std::string WorkerProcess::log() const { return read_file(process_->log_path()); }
+std::string WorkerProcess::log() const {
+  return read_file(process_->log_path());
+}
 
 TestStack::TestStack()
     : dir_(make_temp_dir("dobj-stack")),
@@ -42,8 +51,8 @@ TestStack::~TestStack() {
 
 WorkerProcess& TestStack::start_worker(std::vector<std::string> extra_args) {
   auto log = dir_ + "/worker-" + std::to_string(workers_.size()) + ".log";
-  workers_.push_back(std::make_unique<WorkerProcess>(nats_->service_url(), db_url_,
-                                                     std::move(extra_args), log));
+  workers_.push_back(
+      std::make_unique<WorkerProcess>(nats_->service_url(), db_url_, std::move(extra_args), log));
   auto& w = *workers_.back();
   if (!w.wait_serving(std::chrono::seconds(30))) {
     throw std::runtime_error("worker did not start serving:\n" + w.log());

@@ -32,8 +32,8 @@ class Client {
 
   // The reply's value; throws Error with the reply's code, Error(kTimeout) when no reply came,
   // and Error(kBadRequest) for names that cannot form a subject.
-  Value call(const std::string& class_name, const std::string& object_id,
-             const std::string& method, const Value& argument, const CallOptions& options = {});
+  Value call(const std::string& class_name, const std::string& object_id, const std::string& method,
+             const Value& argument, const CallOptions& options = {});
 
  private:
   NatsConnection& nats_;

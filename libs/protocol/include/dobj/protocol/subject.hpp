@@ -25,8 +25,8 @@ InboundSubject parse_inbound_subject(std::string_view subject);
 
 std::string client_subject(std::string_view class_name, std::string_view object_id,
                            std::string_view method);
-std::string inbound_subject(int partition, std::string_view class_name,
-                            std::string_view object_id, std::string_view method);
+std::string inbound_subject(int partition, std::string_view class_name, std::string_view object_id,
+                            std::string_view method);
 // Wildcard subscription for one partition: dobj.in.<p>.>
 std::string partition_subscription(int partition);
 std::string event_subject(std::string_view class_name, std::string_view object_id,

@@ -32,8 +32,9 @@ class MigrationRunner {
                            const std::vector<Migration>& migrations = bundled_migrations());
 
   // partitions applies only to a database that has none yet.
-  MigrationReport migrate(int partitions, const std::function<void(const std::string&)>& progress =
-                                              [](const std::string&) {});
+  MigrationReport migrate(
+      int partitions,
+      const std::function<void(const std::string&)>& progress = [](const std::string&) {});
   int current_version();
   int latest_version() const;
   // Throws unless the database is exactly at latest_version(): what a worker needs to start.
