@@ -6,6 +6,7 @@
 #include "dobj/protocol/headers.hpp"
 #include "dobj/protocol/subject.hpp"
 #include "dobj/store/database.hpp"
+#include "turn_sql.hpp"
 
 namespace dobj {
 namespace {
@@ -139,29 +140,56 @@ void Shard::enqueue(std::unique_ptr<ShardCommand> command) {
 void Shard::run_turns() {
   std::vector<Instance*> ready;
   ready.swap(ready_);
+  // Claims first: each must be durable on its own, before this batch's transaction opens.
   for (Instance* inst : ready) {
-    // A poisoned instance (fenced, failed commit, broken object) starts over from the database.
     if (inst->poisoned) inst->active = false;
-    if (!inst->active && !activate(*inst)) continue;
+    if (!inst->active) claim(*inst);
+  }
+  for (Instance* inst : ready) {
+    if (!inst->active) continue;
+    if (!inst->object) {
+      rebuild(*inst);
+      if (inst->poisoned) {
+        fail_inbox(*inst, Error(ErrorCode::kHandlerError, "on_activate failed"));
+        continue;
+      }
+    }
     while (!inst->inbox.empty() && !inst->poisoned) {
       auto command = std::move(inst->inbox.front());
       inst->inbox.pop_front();
       run_turn(*inst, *command);
     }
     inst->last_active = clock_.now();
-    if (!inst->inbox.empty()) ready_.push_back(inst);
+    if (inst->poisoned) {
+      // Fenced or broken mid-batch: what it did not run never ran, so a retry is safe.
+      fail_inbox(*inst, Error(ErrorCode::kMoved, "object is being reloaded; retry"));
+    } else if (!inst->inbox.empty()) {
+      ready_.push_back(inst);
+    }
   }
+}
+
+void Shard::fail_inbox(Instance& inst, const Error& error) {
+  for (auto& command : inst.inbox) {
+    reply_error(command->message.reply_to, command->content_type, error);
+  }
+  inst.inbox.clear();
 }
 
 std::unique_ptr<KvState> Shard::make_kv(Instance& inst) {
   return std::make_unique<KvState>(KvState::Loader{
       [this, &inst](const std::string& key) { return store_->load(inst.lease, key); },
-      [this, &inst] { return store_->load_all(inst.lease); },
+      [this, &inst](const std::vector<std::string>& keys) {
+        return store_->load_many(inst.lease, keys);
+      },
+      [this, &inst](const store::KeyRange& range) { return store_->load_range(inst.lease, range); },
   });
 }
 
-bool Shard::activate(Instance& inst) {
+bool Shard::claim(Instance& inst) {
   inst.poisoned = false;
+  inst.fenced = false;
+  inst.object.reset();
   std::optional<Error> failure;
   try {
     auto lease = store_ ? store_->claim(inst.class_name, inst.object_id, inst.partition)
@@ -169,35 +197,66 @@ bool Shard::activate(Instance& inst) {
     if (lease) {
       inst.lease = *lease;
       inst.kv = make_kv(inst);
+      if (inst.def->eager_load) inst.kv->load_everything();
       inst.active = true;
-      rebuild(inst);
-      if (!inst.poisoned) return true;
-      failure = Error(ErrorCode::kHandlerError, "on_activate failed");
-    } else {
-      failure = Error(ErrorCode::kMoved, "object is not served by this worker right now; retry");
+      return true;
     }
+    failure = Error(ErrorCode::kMoved, "object is not served by this worker right now; retry");
   } catch (const Error& e) {
     failure = e;
   }
-  // Fail every queued message; the instance goes with the next eviction sweep.
-  for (auto& command : inst.inbox) {
-    reply_error(command->message.reply_to, command->content_type, *failure);
-  }
-  inst.inbox.clear();
+  // The instance goes with the next eviction sweep.
+  fail_inbox(inst, *failure);
   inst.poisoned = true;
   return false;
 }
 
+template <typename Fn>
+std::optional<Error> Shard::turn(Instance& inst, std::vector<Event>& events, bool* fenced,
+                                 Fn&& fn) {
+  TurnSql sql(store_.get(), inst.class_name, inst.object_id, inst.lease, inst.entered);
+  Context ctx(inst.class_name, inst.object_id, *inst.kv, sql, events);
+  std::optional<Error> failure;
+  if (store_) store_->begin_turn();
+  try {
+    fn(ctx);
+  } catch (const TurnSql::Fenced&) {
+  } catch (const Error& e) {
+    failure = e;
+  } catch (const std::exception& e) {
+    failure = Error(ErrorCode::kHandlerError, e.what());
+  } catch (...) {
+    failure = Error(ErrorCode::kHandlerError, "handler threw a non-standard exception");
+  }
+  if (sql.failure() && !failure) {
+    failure = Error(ErrorCode::kHandlerError, "SQL statement failed: " + *sql.failure());
+  }
+  *fenced = sql.fenced();
+  bool ok = !failure && !*fenced;
+  inst.kv->end_turn(ok);
+  if (store_ && store_->in_batch()) {
+    try {
+      store_->end_turn(ok);
+    } catch (const Error& e) {
+      // The batch transaction is broken; its commit fails and every turn in it with it.
+      if (!failure) failure = e;
+    }
+  }
+  if (!ok) events.clear();
+  return failure;
+}
+
 void Shard::rebuild(Instance& inst) {
   std::vector<Event> events;
-  Context ctx(inst.class_name, inst.object_id, *inst.kv, events);
-  try {
+  bool fenced = false;
+  auto failure = turn(inst, events, &fenced, [&](Context& ctx) {
     inst.object = inst.def->factory();
     inst.object->on_activate(ctx);
-    inst.kv->end_turn(true);
-  } catch (const std::exception& e) {
-    inst.kv->end_turn(false);
-    log_->error("{}/{}: on_activate threw: {}", inst.class_name, inst.object_id, e.what());
+  });
+  if (failure || fenced) {
+    log_->error("{}/{}: on_activate failed: {}", inst.class_name, inst.object_id,
+                failure ? failure->what() : "fenced");
+    inst.object.reset();
     inst.poisoned = true;
   }
 }
@@ -206,84 +265,83 @@ void Shard::run_turn(Instance& inst, ShardCommand& command) {
   Output out;
   out.instance = &inst;
   out.reply_to = command.message.reply_to;
-  Context ctx(inst.class_name, inst.object_id, *inst.kv, out.events);
-  std::optional<Error> failure;
-  try {
+  bool fenced = false;
+  auto failure = turn(inst, out.events, &fenced, [&](Context& ctx) {
     Value argument = protocol::decode_body(command.content_type, command.message.body);
-    Value result = (*command.method)(*inst.object, ctx, argument);
-    out.reply = protocol::ok_reply(command.content_type, result);
-    inst.kv->end_turn(true);
-  } catch (const Error& e) {
-    failure = e;
-  } catch (const std::exception& e) {
-    failure = Error(ErrorCode::kHandlerError, e.what());
-  } catch (...) {
-    failure = Error(ErrorCode::kHandlerError, "handler threw a non-standard exception");
+    out.reply =
+        protocol::ok_reply(command.content_type, (*command.method)(*inst.object, ctx, argument));
+  });
+  if (fenced) {
+    // Someone else owns the object now: this turn never happened, and no reply may say otherwise.
+    log_->warn("{}/{}: fenced at epoch {}", inst.class_name, inst.object_id, inst.lease.epoch);
+    inst.active = false;
+    inst.poisoned = true;
+    inst.fenced = true;
+    return;
   }
   if (failure) {
-    inst.kv->end_turn(false);
-    out.events.clear();
     out.reply = protocol::error_reply(command.content_type, *failure);
-    // Bad input is rejected before the handler could change anything; a handler that threw may
-    // have changed members, so it is rebuilt from storage as it was before this turn.
+    // A handler that threw may have changed members: rebuild them from storage as it was
+    // before this turn.
     rebuild(inst);
   }
   outputs_.push_back(std::move(out));
 }
 
 void Shard::commit_and_flush() {
-  if (outputs_.empty()) return;
+  bool batch_open = store_ && store_->in_batch();
+  if (outputs_.empty() && !batch_open) return;
   if (!lease_valid_()) {
     log_->error("shard {}: worker lease not valid; dropping {} replies and all objects", index_,
                 outputs_.size());
-    outputs_.clear();
     drop_all();
     return;
   }
-  std::vector<Instance*> dirty;
+  std::vector<Instance*> members;
   std::vector<store::ObjectCommit> commits;
   for (auto& [key, inst] : objects_) {
-    if (inst->active && inst->kv->has_pending()) {
-      dirty.push_back(inst.get());
-      commits.push_back(store::ObjectCommit{inst->class_name, inst->object_id, inst->lease,
-                                            inst->kv->pending_writes()});
+    if (inst->active && (inst->kv->has_pending() || inst->entered)) {
+      members.push_back(inst.get());
+      auto [cleared, writes] = inst->kv->pending_writes();
+      commits.push_back(store::ObjectCommit{inst->class_name, inst->object_id, inst->lease, cleared,
+                                            std::move(writes)});
     }
   }
-  enum class State { kClean, kCommitted, kFenced, kFailed };
+  enum class State { kCommitted, kFenced, kFailed };
   std::unordered_map<Instance*, State> state;
-  if (!commits.empty()) {
+  if (!commits.empty() || batch_open) {
     try {
       auto outcomes = store_ ? store_->commit(commits)
                              : throw Error(ErrorCode::kStorageError, "no database connection");
-      for (std::size_t i = 0; i < dirty.size(); ++i) {
-        bool ok = outcomes[i] == store::CommitOutcome::kCommitted;
-        state[dirty[i]] = ok ? State::kCommitted : State::kFenced;
-        if (ok) {
-          dirty[i]->lease = commits[i].lease;
-          dirty[i]->kv->mark_committed();
+      for (std::size_t i = 0; i < members.size(); ++i) {
+        Instance* inst = members[i];
+        if (outcomes[i] == store::CommitOutcome::kCommitted) {
+          state[inst] = State::kCommitted;
+          inst->lease = commits[i].lease;
+          inst->kv->mark_committed();
         } else {
-          log_->warn("{}/{}: fenced at epoch {}; dropping it without replies", dirty[i]->class_name,
-                     dirty[i]->object_id, commits[i].lease.epoch);
+          state[inst] = State::kFenced;
+          log_->warn("{}/{}: fenced at epoch {}; dropping it without replies", inst->class_name,
+                     inst->object_id, commits[i].lease.epoch);
         }
       }
     } catch (const Error& e) {
       log_->error("shard {}: commit of {} objects failed: {}", index_, commits.size(), e.what());
-      for (auto* inst : dirty) state[inst] = State::kFailed;
+      for (auto* inst : members) state[inst] = State::kFailed;
     }
   }
+  for (auto& [key, inst] : objects_) inst->entered = false;
   // The output gate: everything below happens only after the commit above is durable.
   if (!lease_valid_()) {
-    outputs_.clear();
     drop_all();
     return;
   }
   for (auto& out : outputs_) {
     auto it = state.find(out.instance);
-    State s = it == state.end() ? State::kClean : it->second;
-    if (s == State::kFenced) continue;
-    if (s == State::kFailed) {
-      auto type = out.reply.content_type;
-      reply_error(out.reply_to, type,
+    if (it != state.end() && it->second == State::kFenced) continue;
+    if (out.instance->fenced) continue;
+    if (it != state.end() && it->second == State::kFailed) {
+      reply_error(out.reply_to, out.reply.content_type,
                   Error(ErrorCode::kStorageError, "commit failed; the request was not applied"));
       continue;
     }
@@ -292,7 +350,7 @@ void Shard::commit_and_flush() {
   outputs_.clear();
   // Fenced objects belong to someone else now; failed ones reload from the database.
   for (auto& [inst, s] : state) {
-    if (s == State::kFenced || s == State::kFailed) {
+    if (s != State::kCommitted) {
       inst->active = false;
       inst->poisoned = true;
     }
@@ -321,7 +379,8 @@ void Shard::evict_idle(bool everything) {
   for (auto it = objects_.begin(); it != objects_.end();) {
     Instance& inst = *it->second;
     bool idle = now - inst.last_active >= config_.idle_timeout;
-    bool evictable = inst.inbox.empty() && (!inst.kv || !inst.kv->has_pending());
+    // An inactive instance's pending writes died with its lease.
+    bool evictable = inst.inbox.empty() && (!inst.active || !inst.kv->has_pending());
     if (evictable && (everything || idle || inst.poisoned)) {
       if (inst.active) {
         leases.push_back({inst.class_name, inst.object_id, inst.lease.epoch});
@@ -342,6 +401,7 @@ void Shard::evict_idle(bool everything) {
 }
 
 void Shard::drop_all() {
+  if (store_) store_->abort_batch();
   outputs_.clear();
   ready_.clear();
   objects_.clear();

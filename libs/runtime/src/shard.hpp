@@ -45,7 +45,9 @@ class Shard {
     std::string object_id;
     int partition = 0;
     bool active = false;
-    bool poisoned = false;  // its object could not be rebuilt after a throw: evict after commit
+    bool poisoned = false;  // fenced, failed commit or broken object: starts over (or goes)
+    bool entered = false;   // in the current batch transaction (through SQL)
+    bool fenced = false;    // lost to another owner mid-batch: none of its batch's replies leave
     store::ObjectLease lease;
     std::unique_ptr<Object> object;
     std::unique_ptr<KvState> kv;
@@ -62,8 +64,13 @@ class Shard {
   void receive(bool wait, std::chrono::milliseconds timeout);
   void enqueue(std::unique_ptr<ShardCommand> command);
   void run_turns();
-  bool activate(Instance& inst);
+  bool claim(Instance& inst);
+  void fail_inbox(Instance& inst, const Error& error);
   void run_turn(Instance& inst, ShardCommand& command);
+  // Runs fn as a turn of inst (storage layer, SQL savepoint). Returns the failure, if any;
+  // sets *fenced when the object turned out to be fenced.
+  template <typename Fn>
+  std::optional<Error> turn(Instance& inst, std::vector<Event>& events, bool* fenced, Fn&& fn);
   void rebuild(Instance& inst);
   void commit_and_flush();
   void send(Output& output);

@@ -37,7 +37,7 @@ class ObjectStoreTest : public ::testing::Test {
 
   static ObjectCommit put(const ObjectLease& lease, const std::string& key,
                           const std::string& value) {
-    return ObjectCommit{"Counter", "c1", lease, {KvWrite{key, value}}};
+    return ObjectCommit{"Counter", "c1", lease, false, {KvWrite{key, value}}};
   }
 
   std::string url_;
@@ -88,7 +88,7 @@ TEST_F(ObjectStoreTest, CommitCreatesTheSchemaAndWritesLoadBack) {
   EXPECT_EQ(store.commit(commits), std::vector<CommitOutcome>{CommitOutcome::kCommitted});
   EXPECT_TRUE(commits[0].lease.schema_exists);
   EXPECT_EQ(store.load(commits[0].lease, "k"), "v1");
-  commits = {ObjectCommit{"Counter", "c1", commits[0].lease, {KvWrite{"k", std::nullopt}}}};
+  commits = {ObjectCommit{"Counter", "c1", commits[0].lease, false, {KvWrite{"k", std::nullopt}}}};
   store.commit(commits);
   EXPECT_EQ(store.load(commits[0].lease, "k"), std::nullopt);
   EXPECT_EQ(scalar("SELECT version FROM dobj.objects WHERE id = 'c1'"), 2);
@@ -116,7 +116,7 @@ TEST_F(ObjectStoreTest, AFencedObjectRollsBackAloneInAGroupCommit) {
   auto stale = *store.claim("Counter", "c1", 5);
   store.claim("Counter", "c1", 5);  // supersedes `stale`
   std::vector<ObjectCommit> commits{
-      ObjectCommit{"Counter", "good", good, {KvWrite{"k", "g"}}},
+      ObjectCommit{"Counter", "good", good, false, {KvWrite{"k", "g"}}},
       put(stale, "k", "s"),
   };
   EXPECT_EQ(store.commit(commits),

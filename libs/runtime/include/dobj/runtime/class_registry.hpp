@@ -16,6 +16,9 @@ using MethodFn = std::function<Value(Object&, Context&, const Value& argument)>;
 
 struct ClassDef {
   std::string name;
+  // Eager: an activation loads every key at once (one query); lazy (default): keys load on
+  // first use and list() reads only the range it returns.
+  bool eager_load = false;
   std::function<std::unique_ptr<Object>()> factory;
   std::map<std::string, MethodFn, std::less<>> methods;
 
@@ -34,6 +37,10 @@ class ClassRegistry {
       def_.methods[name] = [fn](Object& o, Context& ctx, const Value& arg) {
         return (static_cast<T&>(o).*fn)(ctx, arg);
       };
+      return *this;
+    }
+    Builder& eager_load() {
+      def_.eager_load = true;
       return *this;
     }
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstddef>
+#include <map>
 #include <optional>
 #include <string>
 #include <utility>
@@ -20,14 +21,25 @@ struct ListOptions {
 
 // An object's key-value storage (ctx.storage()). Writes become visible to the turn at once and
 // durable with the turn's commit; a throwing turn's writes are discarded. Keys are 1-2048 bytes
-// (Error kBadRequest otherwise); values at most 2 MiB encoded (Error kTooLarge).
+// (Error kBadRequest otherwise); values at most 2 MiB encoded (Error kTooLarge); batch forms take
+// at most 128 keys (Error kBadRequest). Keys order by their bytes.
 class Storage {
  public:
+  constexpr static std::size_t kMaxBatchKeys = 128;
+
   virtual ~Storage() = default;
   virtual std::optional<Value> get(const std::string& key) = 0;
+  // The present keys among `keys`, with their values.
+  virtual std::map<std::string, Value> get_many(const std::vector<std::string>& keys) = 0;
   virtual void put(const std::string& key, Value value) = 0;
+  virtual void put_many(std::vector<std::pair<std::string, Value>> entries) = 0;
   // Returns whether the key existed.
   virtual bool del(const std::string& key) = 0;
+  // Returns how many of the keys existed.
+  virtual std::size_t del_many(const std::vector<std::string>& keys) = 0;
+  // Deletes every key. An object left with no keys and no SQL tables is deleted: its schema is
+  // dropped with the commit.
+  virtual void delete_all() = 0;
   virtual std::vector<std::pair<std::string, Value>> list(const ListOptions& options = {}) = 0;
 };
 

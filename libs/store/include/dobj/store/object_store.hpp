@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "dobj/store/sql_result.hpp"
 #include "dobj/store/worker_registry.hpp"
 
 namespace dobj::store {
@@ -29,7 +30,17 @@ struct ObjectCommit {
   std::string class_name;
   std::string object_id;
   ObjectLease lease;
+  bool delete_all = false;  // every stored key goes first, then `writes` apply
   std::vector<KvWrite> writes;
+};
+
+// A key range for ranged loads (ctx.storage().list on an object not fully loaded).
+struct KeyRange {
+  std::string prefix;
+  std::optional<std::string> start;  // inclusive
+  std::optional<std::string> end;    // exclusive
+  std::optional<std::size_t> limit;
+  bool reverse = false;
 };
 
 // Which lease to give back.
@@ -44,21 +55,45 @@ enum class CommitOutcome {
   kFenced,  // the object was taken over: its savepoint rolled back, nothing of it was written
 };
 
-// An executor shard's view of PostgreSQL: object leases, lazy loads and fenced group commits.
+// An executor shard's view of PostgreSQL: object leases, loads, SQL and fenced group commits.
 // One instance per connection, used by one thread.
+//
+// A shard iteration is one *batch transaction*, opened by the first SQL statement or by commit().
+// An object *enters* the batch with its fencing UPDATE, which locks its dobj.objects row until the
+// batch ends, so an entered object cannot be taken over before the batch commits.
 class ObjectStore {
  public:
   ObjectStore(pqxx::connection& conn, WorkerId me) : conn_(conn), me_(me) {}
+  ~ObjectStore();
 
   // Claims the object if this worker owns its partition and no live worker holds it; bumps the
   // epoch. nullopt when it cannot be claimed now (the caller replies `moved`).
   std::optional<ObjectLease> claim(const std::string& class_name, const std::string& object_id,
                                    int partition);
+  // Loads run inside the batch transaction when one is open (they see the batch's SQL writes).
   std::optional<std::string> load(const ObjectLease& lease, const std::string& key);
+  std::vector<std::pair<std::string, std::string>> load_many(const ObjectLease& lease,
+                                                             const std::vector<std::string>& keys);
   std::vector<std::pair<std::string, std::string>> load_all(const ObjectLease& lease);
-  // One transaction, one savepoint per object. Each object's fencing UPDATE runs first; an object
-  // whose (owner, epoch) no longer matches is rolled back alone. Creates an object's schema on its
-  // first write. Throws Error(kStorageError) when the transaction as a whole fails.
+  std::vector<std::pair<std::string, std::string>> load_range(const ObjectLease& lease,
+                                                              const KeyRange& range);
+
+  // Puts the object into the batch (opening it): fencing UPDATE, then its schema exists and SQL
+  // runs with it as search_path. False when the object is fenced.
+  bool enter(const std::string& class_name, const std::string& object_id, ObjectLease& lease);
+  // Runs one statement of an entered object. Throws SqlError for the statement's own failures and
+  // Error(kStorageError) for the connection's.
+  SqlResult exec_sql(const ObjectLease& lease, const std::string& query,
+                     const std::vector<Value>& params);
+  // Turn-level savepoint inside the batch: a failed turn's SQL is rolled back alone.
+  void begin_turn();
+  void end_turn(bool succeeded);
+  bool in_batch() const { return tx_ != nullptr; }
+  void abort_batch();
+  // Finishes the batch: each object not yet entered enters in a savepoint of its own (a fenced
+  // one rolls back alone), KV writes are applied, the transaction commits. An object left with
+  // no keys and no tables of its own loses its schema. Throws Error(kStorageError) when the
+  // transaction as a whole fails (then nothing of the batch happened).
   std::vector<CommitOutcome> commit(std::vector<ObjectCommit>& commits);
   // Gives the leases back (eviction, drain); leases already taken over are left alone.
   void release(const std::vector<LeaseRef>& leases);
@@ -69,10 +104,22 @@ class ObjectStore {
 
  private:
   void touch(const std::string& schema) { touched_.insert(schema); }
+  pqxx::transaction_base& open_batch();
+  // The batch transaction when one is open, a one-statement transaction otherwise.
+  template <typename Fn>
+  auto with_tx(Fn&& fn);
+  bool enter_fenced_update(pqxx::transaction_base& tx, const std::string& class_name,
+                           const std::string& object_id, ObjectLease& lease);
+  void set_search_path(pqxx::transaction_base& tx, const std::string& schema);
+  void apply(pqxx::transaction_base& tx, ObjectCommit& c);
 
   pqxx::connection& conn_;
   WorkerId me_;
   std::unordered_set<std::string> touched_;
+  std::unique_ptr<pqxx::work> tx_;
+  std::unordered_set<std::string> entered_;  // class + "\0" + id of objects in the batch
+  std::string search_path_;                  // set in the batch
+  bool turn_savepoint_ = false;
 };
 
 }  // namespace dobj::store

@@ -1,0 +1,24 @@
+#pragma once
+
+#include <pqxx/pqxx>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "dobj/core/value.hpp"
+#include "dobj/store/sql_result.hpp"
+
+namespace dobj::store {
+
+// {"a","b"} with quotes and backslashes escaped; nullopt elements become NULL.
+std::string text_array_literal(const std::vector<std::string>& items);
+std::string text_array_literal(const std::vector<std::optional<std::string>>& items);
+// bytea's text input form: \x followed by hex digits.
+std::string bytea_hex(const std::string& bytes);
+// Parameters as text (nullopt = NULL): JSON kinds in their JSON spelling, strings as they are,
+// binary as bytea text.
+std::vector<std::optional<std::string>> sql_param_texts(const std::vector<Value>& params);
+SqlResult to_sql_result(const pqxx::result& result);
+
+}  // namespace dobj::store
