@@ -1,26 +1,23 @@
 #include "chat_room.hpp"
 
-#include <fmt/format.h>
-
-#include <algorithm>
-
 #include "arguments.hpp"
+#include "sql_schema.hpp"
 
 namespace dobj::examples {
 namespace {
 constexpr const char* kMembersKey = "members";
 constexpr const char* kSeqKey = "seq";
 constexpr const char* kMemberPrefix = "member:";
-constexpr const char* kMessagePrefix = "msg:";
+
+// The room's own tables, in its own schema; appended to, never edited.
+const std::vector<std::string> kMigrations{
+    "CREATE TABLE messages (seq bigint PRIMARY KEY, user_name text NOT NULL, text text NOT NULL, "
+    "posted_at timestamptz NOT NULL DEFAULT now())",
+};
 
 std::int64_t read_int(Context& ctx, const char* key) {
   auto v = ctx.storage().get(key);
   return v ? v->get<std::int64_t>() : 0;
-}
-
-// Zero-padded so that key order is sequence order.
-std::string message_key(std::int64_t seq) {
-  return fmt::format("{}{:020d}", kMessagePrefix, seq);
 }
 }  // namespace
 
@@ -39,24 +36,24 @@ Value ChatRoom::post(Context& ctx, const Value& arg) {
   require_object(arg, "post");
   auto user = require_string(arg, "user", kMaxUserBytes);
   auto text = require_string(arg, "text", kMaxTextBytes);
+  ensure_sql_schema(ctx, kMigrations);
   auto seq = read_int(ctx, kSeqKey) + 1;
-  Value message = {{"seq", seq}, {"user", user}, {"text", text}};
   ctx.storage().put(kSeqKey, seq);
-  ctx.storage().put(message_key(seq), message);
+  ctx.sql().exec("INSERT INTO messages (seq, user_name, text) VALUES ($1, $2, $3)", seq, user,
+                 text);
+  Value message = {{"seq", seq}, {"user", user}, {"text", text}};
   ctx.publish("message", message);
   return {{"seq", seq}};
 }
 
 Value ChatRoom::history(Context& ctx, const Value& arg) {
   auto limit = optional_int(arg, "limit", kDefaultHistory, 1, kMaxHistory);
-  ListOptions options;
-  options.prefix = kMessagePrefix;
-  options.reverse = true;
-  options.limit = static_cast<std::size_t>(limit);
-  auto newest_first = ctx.storage().list(options);
-  Value out = Value::array();
-  for (auto it = newest_first.rbegin(); it != newest_first.rend(); ++it) out.push_back(it->second);
-  return out;
+  if (!ensure_sql_schema(ctx, kMigrations, /*create=*/false)) return Value::array();
+  auto rows = ctx.sql().exec(
+      "SELECT seq, user_name AS \"user\", text FROM "
+      "(SELECT * FROM messages ORDER BY seq DESC LIMIT $1) newest ORDER BY seq",
+      limit);
+  return rows.to_objects();
 }
 
 }  // namespace dobj::examples

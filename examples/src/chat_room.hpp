@@ -6,7 +6,7 @@
 namespace dobj::examples {
 
 // join {"user"} → {"members"}; post {"user", "text"} → {"seq"} and event "message";
-// history {"limit"} → messages oldest first.
+// history {"limit"} → messages oldest first. Messages live in the room's own SQL table.
 class ChatRoom : public Object {
  public:
   constexpr static std::size_t kMaxUserBytes = 128;

@@ -2,6 +2,7 @@
 
 #include "chat_room.hpp"
 #include "counter.hpp"
+#include "document.hpp"
 
 namespace dobj::examples {
 
@@ -14,6 +15,11 @@ void register_examples(ClassRegistry& registry) {
       .method("join", &ChatRoom::join)
       .method("post", &ChatRoom::post)
       .method("history", &ChatRoom::history);
+  registry.add<Document>("Document")
+      .method("write", &Document::write)
+      .method("read", &Document::read)
+      .method("history", &Document::history)
+      .method("revert", &Document::revert);
 }
 
 }  // namespace dobj::examples

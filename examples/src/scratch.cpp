@@ -42,13 +42,81 @@ Value Scratch::writes(Context&, const Value&) {
   return {{"writes", writes_}};
 }
 
+// {"query": q, "params": [...]} → rows as objects.
+Value Scratch::sql(Context& ctx, const Value& arg) {
+  require_object(arg, "sql");
+  std::vector<Value> params;
+  if (arg.contains("params")) params = arg["params"].get<std::vector<Value>>();
+  return ctx.sql().exec_values(require_string(arg, "query", 1 << 16), params).to_objects();
+}
+
+Value Scratch::sql_then_throw(Context& ctx, const Value& arg) {
+  sql(ctx, arg);
+  throw std::runtime_error("sql_then_throw failed on purpose");
+}
+
+// {"entries": {"k": v, ...}}
+Value Scratch::put_many(Context& ctx, const Value& arg) {
+  std::vector<std::pair<std::string, Value>> entries;
+  for (const auto& [k, v] : require_object(arg, "put_many").at("entries").items()) {
+    entries.emplace_back(k, v);
+  }
+  ctx.storage().put_many(std::move(entries));
+  return nullptr;
+}
+
+// {"keys": [...]} → {"k": v} for the present ones.
+Value Scratch::get_many(Context& ctx, const Value& arg) {
+  Value out = Value::object();
+  for (auto& [k, v] : ctx.storage().get_many(require_object(arg, "get_many").at("keys"))) {
+    out[k] = v;
+  }
+  return out;
+}
+
+Value Scratch::del_many(Context& ctx, const Value& arg) {
+  return ctx.storage().del_many(require_object(arg, "del_many").at("keys"));
+}
+
+Value Scratch::delete_all(Context& ctx, const Value&) {
+  ctx.storage().delete_all();
+  writes_ = 0;
+  return nullptr;
+}
+
+// {"prefix", "start", "end", "limit", "reverse"} → [[key, value], ...]
+Value Scratch::list(Context& ctx, const Value& arg) {
+  ListOptions o;
+  if (arg.is_object()) {
+    o.prefix = arg.value("prefix", "");
+    if (arg.contains("start")) o.start = arg["start"].get<std::string>();
+    if (arg.contains("end")) o.end = arg["end"].get<std::string>();
+    if (arg.contains("limit")) o.limit = arg["limit"].get<std::size_t>();
+    o.reverse = arg.value("reverse", false);
+  }
+  Value out = Value::array();
+  for (auto& [k, v] : ctx.storage().list(o)) out.push_back({k, v});
+  return out;
+}
+
 void register_test_classes(ClassRegistry& registry) {
-  registry.add<Scratch>("Scratch")
-      .method("echo", &Scratch::echo)
-      .method("put", &Scratch::put)
-      .method("get", &Scratch::get)
-      .method("put_then_throw", &Scratch::put_then_throw)
-      .method("writes", &Scratch::writes);
+  // The same class twice: lazily loaded (default) and eagerly loaded.
+  for (const char* name : {"Scratch", "ScratchEager"}) {
+    auto builder = registry.add<Scratch>(name);
+    if (std::string(name) == "ScratchEager") builder.eager_load();
+    builder.method("echo", &Scratch::echo)
+        .method("put", &Scratch::put)
+        .method("get", &Scratch::get)
+        .method("put_then_throw", &Scratch::put_then_throw)
+        .method("writes", &Scratch::writes)
+        .method("sql", &Scratch::sql)
+        .method("sql_then_throw", &Scratch::sql_then_throw)
+        .method("put_many", &Scratch::put_many)
+        .method("get_many", &Scratch::get_many)
+        .method("del_many", &Scratch::del_many)
+        .method("delete_all", &Scratch::delete_all)
+        .method("list", &Scratch::list);
+  }
 }
 
 }  // namespace dobj::examples

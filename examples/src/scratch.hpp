@@ -18,6 +18,13 @@ class Scratch : public Object {
   Value get(Context& ctx, const Value& arg);
   Value put_then_throw(Context& ctx, const Value& arg);
   Value writes(Context& ctx, const Value& arg);
+  Value sql(Context& ctx, const Value& arg);
+  Value sql_then_throw(Context& ctx, const Value& arg);
+  Value put_many(Context& ctx, const Value& arg);
+  Value get_many(Context& ctx, const Value& arg);
+  Value del_many(Context& ctx, const Value& arg);
+  Value delete_all(Context& ctx, const Value& arg);
+  Value list(Context& ctx, const Value& arg);
 
  private:
   // In-memory mirror of the stored write count: a throw must not leave it changed.

@@ -26,6 +26,13 @@ TEST(Codec, JsonAndMsgpackCarryTheSameValue) {
   EXPECT_EQ(encode_body(ContentType::kJson, via_msgpack), encode_body(ContentType::kJson, v));
 }
 
+TEST(Codec, BinaryTravelsAsBase64InJson) {
+  Value v = {{"b", Value::binary({1, 2, 3, 4})}, {"xs", {Value::binary({255})}}};
+  EXPECT_EQ(encode_body(ContentType::kJson, v),
+            R"({"b":{"$bin":"AQIDBA=="},"xs":[{"$bin":"/w=="}]})");
+  EXPECT_EQ(decode_body(ContentType::kMsgpack, encode_body(ContentType::kMsgpack, v)), v);
+}
+
 TEST(Codec, EmptyBodyIsNull) {
   EXPECT_TRUE(decode_body(ContentType::kJson, "").is_null());
   EXPECT_TRUE(decode_body(ContentType::kMsgpack, "").is_null());

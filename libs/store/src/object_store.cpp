@@ -178,9 +178,9 @@ bool ObjectStore::enter(const std::string& class_name, const std::string& object
 
 void ObjectStore::set_search_path(pqxx::transaction_base& tx, const std::string& schema) {
   if (search_path_ == schema) return;
-  // pg_catalog first: an object's table cannot shadow a built-in function.
-  tx.exec_params("SELECT set_config('search_path', $1, true)",
-                 "pg_catalog, " + quote_ident(schema));
+  // Only the object's schema: new tables land there, and pg_catalog, searched first implicitly,
+  // keeps built-ins from being shadowed.
+  tx.exec_params("SELECT set_config('search_path', $1, true)", quote_ident(schema));
   search_path_ = schema;
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "dobj/core/error.hpp"
+#include "dobj/store/sql_result.hpp"
 
 namespace dobj::store {
 
@@ -9,6 +10,8 @@ auto with_storage_errors(const char* what, Fn&& fn) -> decltype(fn()) {
   try {
     return fn();
   } catch (const Error&) {
+    throw;
+  } catch (const SqlError&) {
     throw;
   } catch (const std::exception& e) {
     throw Error(ErrorCode::kStorageError, std::string(what) + ": " + e.what());
