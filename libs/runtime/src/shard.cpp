@@ -140,11 +140,14 @@ void Shard::enqueue(std::unique_ptr<ShardCommand> command) {
 void Shard::run_turns() {
   std::vector<Instance*> ready;
   ready.swap(ready_);
-  // Claims first: each must be durable on its own, before this batch's transaction opens.
+  // Claims first, all in one statement: each must be durable on its own, before this batch's
+  // transaction opens.
+  std::vector<Instance*> to_claim;
   for (Instance* inst : ready) {
     if (inst->poisoned) inst->active = false;
-    if (!inst->active) claim(*inst);
+    if (!inst->active) to_claim.push_back(inst);
   }
+  claim(to_claim);
   for (Instance* inst : ready) {
     if (!inst->active) continue;
     if (!inst->object) {
@@ -186,29 +189,44 @@ std::unique_ptr<KvState> Shard::make_kv(Instance& inst) {
   });
 }
 
-bool Shard::claim(Instance& inst) {
-  inst.poisoned = false;
-  inst.fenced = false;
-  inst.object.reset();
+void Shard::claim(const std::vector<Instance*>& instances) {
+  if (instances.empty()) return;
+  std::vector<store::ClaimRequest> requests;
+  for (auto* inst : instances) {
+    inst->poisoned = false;
+    inst->fenced = false;
+    inst->object.reset();
+    requests.push_back({inst->class_name, inst->object_id, inst->partition});
+  }
+  std::vector<std::optional<store::ObjectLease>> leases;
   std::optional<Error> failure;
   try {
-    auto lease = store_ ? store_->claim(inst.class_name, inst.object_id, inst.partition)
-                        : throw Error(ErrorCode::kStorageError, "no database connection");
-    if (lease) {
-      inst.lease = *lease;
-      inst.kv = make_kv(inst);
-      if (inst.def->eager_load) inst.kv->load_everything();
-      inst.active = true;
-      return true;
-    }
-    failure = Error(ErrorCode::kMoved, "object is not served by this worker right now; retry");
+    if (!store_) throw Error(ErrorCode::kStorageError, "no database connection");
+    leases = store_->claim_many(requests);
   } catch (const Error& e) {
     failure = e;
   }
-  // The instance goes with the next eviction sweep.
-  fail_inbox(inst, *failure);
-  inst.poisoned = true;
-  return false;
+  for (std::size_t i = 0; i < instances.size(); ++i) {
+    Instance& inst = *instances[i];
+    if (!failure && leases[i]) {
+      inst.lease = *leases[i];
+      inst.kv = make_kv(inst);
+      inst.active = true;
+      try {
+        if (inst.def->eager_load) inst.kv->load_everything();
+        continue;
+      } catch (const Error& e) {
+        inst.active = false;
+        fail_inbox(inst, e);
+      }
+    } else {
+      fail_inbox(inst, failure ? *failure
+                               : Error(ErrorCode::kMoved,
+                                       "object is not served by this worker right now; retry"));
+    }
+    // The instance goes with the next eviction sweep.
+    inst.poisoned = true;
+  }
 }
 
 template <typename Fn>

@@ -64,7 +64,7 @@ class Shard {
   void receive(bool wait, std::chrono::milliseconds timeout);
   void enqueue(std::unique_ptr<ShardCommand> command);
   void run_turns();
-  bool claim(Instance& inst);
+  void claim(const std::vector<Instance*>& instances);
   void fail_inbox(Instance& inst, const Error& error);
   void run_turn(Instance& inst, ShardCommand& command);
   // Runs fn as a turn of inst (storage layer, SQL savepoint). Returns the failure, if any;

@@ -1,5 +1,9 @@
 #include "dobj/store/object_store.hpp"
 
+#include <algorithm>
+#include <map>
+#include <tuple>
+
 #include "dobj/core/names.hpp"
 #include "dobj/store/database.hpp"
 #include "sql_values.hpp"
@@ -25,20 +29,6 @@ std::vector<std::pair<std::string, std::string>> rows_of(const pqxx::result& row
   out.reserve(rows.size());
   for (const auto& row : rows) out.emplace_back(row[0].as<std::string>(), bytes_of(row[1]));
   return out;
-}
-
-void create_schema(pqxx::transaction_base& tx, const std::string& schema) {
-  auto q = quote_ident(schema);
-  // COLLATE "C": keys order by bytes, as in the runtime's in-memory cache.
-  tx.exec0("CREATE SCHEMA IF NOT EXISTS " + q + "; CREATE TABLE IF NOT EXISTS " + q +
-           ".kv (key text COLLATE \"C\" PRIMARY KEY, value bytea NOT NULL)");
-}
-
-bool has_puts(const ObjectCommit& c) {
-  for (const auto& w : c.writes) {
-    if (w.value) return true;
-  }
-  return false;
 }
 
 }  // namespace
@@ -74,32 +64,61 @@ void ObjectStore::abort_batch() {
   tx_.reset();
 }
 
-std::optional<ObjectLease> ObjectStore::claim(const std::string& class_name,
-                                              const std::string& object_id, int partition) {
-  return with_storage_errors("claiming the object", [&]() -> std::optional<ObjectLease> {
+std::vector<std::optional<ObjectLease>> ObjectStore::claim_many(
+    const std::vector<ClaimRequest>& requests) {
+  if (requests.empty()) return {};
+  return with_storage_errors("claiming objects", [&] {
     // A claim must be durable on its own, whatever becomes of the batch.
     if (tx_) throw Error(ErrorCode::kStorageError, "claim inside a batch transaction");
+    // Sorted, so that two claimants lock rows in the same order.
+    std::vector<std::size_t> order(requests.size());
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::sort(order.begin(), order.end(), [&](auto a, auto b) {
+      return std::tie(requests[a].class_name, requests[a].object_id) <
+             std::tie(requests[b].class_name, requests[b].object_id);
+    });
+    std::vector<std::string> classes, ids, partitions;
+    for (auto i : order) {
+      classes.push_back(requests[i].class_name);
+      ids.push_back(requests[i].object_id);
+      partitions.push_back(std::to_string(requests[i].partition));
+    }
     pqxx::nontransaction tx(conn_);
     auto rows = tx.exec_params(R"sql(
       INSERT INTO dobj.objects AS o (class, id, p, owner, epoch)
-      SELECT $1, $2, $3, $4, 1
-      WHERE EXISTS (SELECT 1 FROM dobj.partitions WHERE p = $3 AND owner = $4)
+      SELECT u.c, u.i, u.p, $1, 1 FROM unnest($2::text[], $3::text[], $4::int[]) AS u(c, i, p)
+      WHERE EXISTS (SELECT 1 FROM dobj.partitions pa WHERE pa.p = u.p AND pa.owner = $1)
       ON CONFLICT (class, id) DO UPDATE
         SET owner = EXCLUDED.owner, epoch = o.epoch + 1, p = EXCLUDED.p, last_active_at = now()
-        WHERE EXISTS (SELECT 1 FROM dobj.partitions WHERE p = $3 AND owner = $4)
-          AND (o.owner IS NULL OR o.owner = $4 OR NOT EXISTS (
+        WHERE EXISTS (SELECT 1 FROM dobj.partitions pa WHERE pa.p = EXCLUDED.p AND pa.owner = $1)
+          AND (o.owner IS NULL OR o.owner = $1 OR NOT EXISTS (
                  SELECT 1 FROM dobj.workers w
                  WHERE w.id = o.owner AND w.state <> 'stopped' AND w.lease_until > now()))
-      RETURNING epoch, schema_name)sql",
-                               class_name, object_id, partition, me_);
-    if (rows.empty()) return std::nullopt;
-    ObjectLease lease;
-    lease.epoch = rows[0][0].as<std::int64_t>();
-    lease.schema_exists = !rows[0][1].is_null();
-    lease.schema_name = lease.schema_exists ? rows[0][1].as<std::string>()
-                                            : object_schema_name(class_name, object_id);
-    return lease;
+      RETURNING class, id, epoch, schema_name)sql",
+                               me_, text_array_literal(classes), text_array_literal(ids),
+                               text_array_literal(partitions));
+    std::map<std::pair<std::string, std::string>, ObjectLease> claimed;
+    for (const auto& row : rows) {
+      ObjectLease lease;
+      lease.epoch = row[2].as<std::int64_t>();
+      lease.schema_exists = !row[3].is_null();
+      lease.schema_name = lease.schema_exists ? row[3].as<std::string>()
+                                              : object_schema_name(row[0].as<std::string>(),
+                                                                   row[1].as<std::string>());
+      claimed.emplace(std::make_pair(row[0].as<std::string>(), row[1].as<std::string>()), lease);
+    }
+    std::vector<std::optional<ObjectLease>> out;
+    for (const auto& r : requests) {
+      auto it = claimed.find({r.class_name, r.object_id});
+      out.push_back(it == claimed.end() ? std::nullopt : std::optional<ObjectLease>(it->second));
+    }
+    return out;
   });
+}
+
+std::optional<ObjectLease> ObjectStore::claim(const std::string& class_name,
+                                              const std::string& object_id, int partition) {
+  return claim_many({ClaimRequest{class_name, object_id, partition}}).front();
 }
 
 std::optional<std::string> ObjectStore::load(const ObjectLease& lease, const std::string& key) {
@@ -149,24 +168,19 @@ std::vector<std::pair<std::string, std::string>> ObjectStore::load_range(const O
   });
 }
 
-bool ObjectStore::enter_fenced_update(pqxx::transaction_base& tx, const std::string& class_name,
-                                      const std::string& object_id, ObjectLease& lease) {
-  auto rows = tx.exec_params(
-      "UPDATE dobj.objects SET version = version + 1, last_active_at = now() "
-      "WHERE class = $1 AND id = $2 AND owner = $3 AND epoch = $4 RETURNING 1",
-      class_name, object_id, me_, lease.epoch);
-  return !rows.empty();
-}
-
 bool ObjectStore::enter(const std::string& class_name, const std::string& object_id,
                         ObjectLease& lease) {
   auto key = object_key(class_name, object_id);
   if (entered_.count(key)) return true;
   return with_storage_errors("entering the batch", [&] {
     auto& tx = open_batch();
-    if (!enter_fenced_update(tx, class_name, object_id, lease)) return false;
+    auto fenced = tx.exec_params(
+        "UPDATE dobj.objects SET version = version + 1, last_active_at = now() "
+        "WHERE class = $1 AND id = $2 AND owner = $3 AND epoch = $4 RETURNING 1",
+        class_name, object_id, me_, lease.epoch);
+    if (fenced.empty()) return false;
     if (!lease.schema_exists) {
-      create_schema(tx, lease.schema_name);
+      tx.exec_params("SELECT dobj.create_object_schema($1::text)", lease.schema_name);
       tx.exec_params0("UPDATE dobj.objects SET schema_name = $3 WHERE class = $1 AND id = $2",
                       class_name, object_id, lease.schema_name);
     }
@@ -220,88 +234,72 @@ void ObjectStore::end_turn(bool succeeded) {
   });
 }
 
-void ObjectStore::apply(pqxx::transaction_base& tx, ObjectCommit& c) {
-  // An object that entered through SQL got its schema then; otherwise the first put creates it.
-  if (!c.lease.schema_exists && !entered_.count(object_key(c.class_name, c.object_id))) {
-    if (!has_puts(c)) return;  // nothing stored yet, so nothing to delete either
-    create_schema(tx, c.lease.schema_name);
-    tx.exec_params0("UPDATE dobj.objects SET schema_name = $3 WHERE class = $1 AND id = $2",
-                    c.class_name, c.object_id, c.lease.schema_name);
-  }
-  auto table = kv_table(c.lease);
-  if (c.delete_all) tx.exec0("DELETE FROM " + table);
-  std::vector<std::string> deleted, put_keys;
-  std::vector<std::optional<std::string>> put_values;
-  for (const auto& w : c.writes) {
-    if (w.value) {
-      put_keys.push_back(w.key);
-      put_values.push_back(bytea_hex(*w.value));
-    } else if (!c.delete_all) {
-      deleted.push_back(w.key);
-    }
-  }
-  if (!deleted.empty()) {
-    tx.exec_params0("DELETE FROM " + table + " WHERE key = ANY($1::text[])",
-                    text_array_literal(deleted));
-  }
-  if (!put_keys.empty()) {
-    tx.exec_params0("INSERT INTO " + table +
-                        " (key, value) SELECT k, v FROM unnest($1::text[], $2::bytea[]) AS u(k, v) "
-                        "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
-                    text_array_literal(put_keys), text_array_literal(put_values));
-  }
-  if (c.delete_all && put_keys.empty()) {
-    // An object with no keys and no tables of its own is deleted: its schema goes.
-    auto others =
-        tx.exec_params1(
-              "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-              "WHERE n.nspname = $1 AND c.relkind IN ('r', 'v', 'm', 'S', 'p') AND c.relname <> "
-              "'kv'",
-              c.lease.schema_name)[0]
-            .as<int>();
-    if (others == 0) {
-      tx.exec0("DROP SCHEMA " + quote_ident(c.lease.schema_name) + " CASCADE");
-      tx.exec_params0("UPDATE dobj.objects SET schema_name = NULL WHERE class = $1 AND id = $2",
-                      c.class_name, c.object_id);
-      c.lease.schema_exists = false;
-      return;
-    }
-  }
-  c.lease.schema_exists = true;
-}
-
 std::vector<CommitOutcome> ObjectStore::commit(std::vector<ObjectCommit>& commits) {
+  if (commits.empty() && !tx_) return {};
+  // Flattened for dobj.commit_objects (migrations/0003): one round trip for the whole batch.
+  std::vector<std::string> classes, ids, schemas, put_keys, del_keys;
+  std::vector<std::optional<std::string>> epochs, has_schema, entered, delete_all, put_values;
+  std::vector<std::optional<std::string>> put_from, put_to, del_from, del_to;
+  auto flag = [](bool b) { return std::optional<std::string>(b ? "t" : "f"); };
+  auto index = [](std::size_t n) { return std::optional<std::string>(std::to_string(n)); };
+  for (const auto& c : commits) {
+    classes.push_back(c.class_name);
+    ids.push_back(c.object_id);
+    schemas.push_back(c.lease.schema_name);
+    epochs.push_back(std::to_string(c.lease.epoch));
+    has_schema.push_back(flag(c.lease.schema_exists));
+    entered.push_back(flag(entered_.count(object_key(c.class_name, c.object_id)) != 0));
+    delete_all.push_back(flag(c.delete_all));
+    put_from.push_back(index(put_keys.size() + 1));
+    del_from.push_back(index(del_keys.size() + 1));
+    for (const auto& w : c.writes) {
+      if (w.value) {
+        put_keys.push_back(w.key);
+        put_values.push_back(bytea_hex(*w.value));
+      } else if (!c.delete_all) {
+        del_keys.push_back(w.key);
+      }
+    }
+    put_to.push_back(index(put_keys.size()));
+    del_to.push_back(index(del_keys.size()));
+  }
+  auto run = [&](pqxx::transaction_base& tx) {
+    return tx.exec_params(
+        "SELECT idx, committed, schema_exists FROM dobj.commit_objects($1, $2::text[], "
+        "$3::text[], $4::bigint[], $5::text[], $6::boolean[], $7::boolean[], $8::boolean[], "
+        "$9::int[], $10::int[], $11::text[], $12::bytea[], $13::int[], $14::int[], $15::text[]) "
+        "ORDER BY idx",
+        me_, text_array_literal(classes), text_array_literal(ids), text_array_literal(epochs),
+        text_array_literal(schemas), text_array_literal(has_schema), text_array_literal(entered),
+        text_array_literal(delete_all), text_array_literal(put_from), text_array_literal(put_to),
+        text_array_literal(put_keys), text_array_literal(put_values), text_array_literal(del_from),
+        text_array_literal(del_to), text_array_literal(del_keys));
+  };
   std::vector<CommitOutcome> outcomes;
-  std::vector<ObjectLease> leases_before;
-  for (const auto& c : commits) leases_before.push_back(c.lease);
   try {
     with_storage_errors("committing", [&] {
-      auto& tx = open_batch();
-      for (auto& c : commits) {
-        auto key = object_key(c.class_name, c.object_id);
-        if (entered_.count(key)) {
-          apply(tx, c);
-          outcomes.push_back(CommitOutcome::kCommitted);
-          continue;
-        }
-        tx.exec0("SAVEPOINT dobj_object");
-        if (!enter_fenced_update(tx, c.class_name, c.object_id, c.lease)) {
-          tx.exec0("ROLLBACK TO SAVEPOINT dobj_object");
-          outcomes.push_back(CommitOutcome::kFenced);
-          continue;
-        }
-        apply(tx, c);
-        tx.exec0("RELEASE SAVEPOINT dobj_object");
-        if (c.lease.schema_exists) touch(c.lease.schema_name);
-        outcomes.push_back(CommitOutcome::kCommitted);
+      // Without an open batch the call is a transaction of its own: one round trip in all.
+      pqxx::result rows;
+      if (tx_) {
+        if (!commits.empty()) rows = run(*tx_);
+        tx_->commit();
+        tx_.reset();
+      } else {
+        pqxx::nontransaction tx(conn_);
+        rows = run(tx);
       }
-      tx_->commit();
-      tx_.reset();
+      for (const auto& row : rows) {
+        auto& c = commits[row[0].as<std::size_t>() - 1];
+        bool committed = row[1].as<bool>();
+        outcomes.push_back(committed ? CommitOutcome::kCommitted : CommitOutcome::kFenced);
+        if (committed) {
+          c.lease.schema_exists = row[2].as<bool>();
+          if (c.lease.schema_exists) touch(c.lease.schema_name);
+        }
+      }
       entered_.clear();
     });
   } catch (...) {
-    // Nothing of the batch happened: the leases are as they were.
-    for (std::size_t i = 0; i < commits.size(); ++i) commits[i].lease = leases_before[i];
     abort_batch();
     throw;
   }

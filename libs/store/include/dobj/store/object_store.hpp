@@ -43,6 +43,12 @@ struct KeyRange {
   bool reverse = false;
 };
 
+struct ClaimRequest {
+  std::string class_name;
+  std::string object_id;
+  int partition = 0;
+};
+
 // Which lease to give back.
 struct LeaseRef {
   std::string class_name;
@@ -70,6 +76,8 @@ class ObjectStore {
   // epoch. nullopt when it cannot be claimed now (the caller replies `moved`).
   std::optional<ObjectLease> claim(const std::string& class_name, const std::string& object_id,
                                    int partition);
+  // Many claims in one statement (one round trip); results in the order of the requests.
+  std::vector<std::optional<ObjectLease>> claim_many(const std::vector<ClaimRequest>& requests);
   // Loads run inside the batch transaction when one is open (they see the batch's SQL writes).
   std::optional<std::string> load(const ObjectLease& lease, const std::string& key);
   std::vector<std::pair<std::string, std::string>> load_many(const ObjectLease& lease,
@@ -90,9 +98,10 @@ class ObjectStore {
   void end_turn(bool succeeded);
   bool in_batch() const { return tx_ != nullptr; }
   void abort_batch();
-  // Finishes the batch: each object not yet entered enters in a savepoint of its own (a fenced
-  // one rolls back alone), KV writes are applied, the transaction commits. An object left with
-  // no keys and no tables of its own loses its schema. Throws Error(kStorageError) when the
+  // Finishes the batch in one call of dobj.commit_objects: each object not yet entered runs its
+  // fencing UPDATE (a fenced one is skipped, nothing of it written), KV writes are applied, the
+  // transaction commits. Without SQL in the batch this is a single round trip. An object left
+  // with no keys and no tables of its own loses its schema. Throws Error(kStorageError) when the
   // transaction as a whole fails (then nothing of the batch happened).
   std::vector<CommitOutcome> commit(std::vector<ObjectCommit>& commits);
   // Gives the leases back (eviction, drain); leases already taken over are left alone.
@@ -108,10 +117,7 @@ class ObjectStore {
   // The batch transaction when one is open, a one-statement transaction otherwise.
   template <typename Fn>
   auto with_tx(Fn&& fn);
-  bool enter_fenced_update(pqxx::transaction_base& tx, const std::string& class_name,
-                           const std::string& object_id, ObjectLease& lease);
   void set_search_path(pqxx::transaction_base& tx, const std::string& schema);
-  void apply(pqxx::transaction_base& tx, ObjectCommit& c);
 
   pqxx::connection& conn_;
   WorkerId me_;

@@ -1,0 +1,294 @@
+// dobj-bench: starts its own nats-server, PostgreSQL (fsync on), dobj-worker and the two
+// baselines, runs every scenario, and prints a markdown table (and JSON) with ratios against the
+// baselines measured in the same run. Bounded: `--mode short` ≈ 1 min, `--mode full` a few.
+#include <fmt/format.h>
+#include <signal.h>
+#include <CLI/CLI.hpp>
+
+#include <atomic>
+#include <fstream>
+#include <random>
+#include <thread>
+
+#include "dobj/client/nats_connection.hpp"
+#include "dobj/core/value.hpp"
+#include "dobj/store/database.hpp"
+#include "dobj/testing/test_stack.hpp"
+#include "load_generator.hpp"
+
+namespace dobj::bench {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::Process;
+
+struct Mode {
+  std::chrono::milliseconds duration;
+  std::uint64_t activation_objects;
+  int subscribers;
+  int spread_objects;
+};
+
+constexpr int kShards = 2;  // the worker's shards = the naive baseline's pool size
+
+struct Row {
+  LoadResult load;
+  double commits_per_request = -1;
+  std::string note;
+};
+
+class Bench {
+ public:
+  Bench(Mode mode, std::string bin_dir) : mode_(mode), bin_dir_(std::move(bin_dir)) {}
+
+  void run() {
+    setenv("DOBJ_TEST_PG_FSYNC", "on", 1);
+    stack_ = std::make_unique<testing::TestStack>();
+    worker_ = &stack_->start_worker({"--shards", std::to_string(kShards)});
+    auto url = stack_->nats().service_url();
+    auto dir = stack_->temp_dir();
+    echo_ =
+        std::make_unique<Process>(std::vector<std::string>{bin_dir_ + "/bench-echo", "--nats", url},
+                                  std::map<std::string, std::string>{}, dir + "/echo.log");
+    naive_ = std::make_unique<Process>(
+        std::vector<std::string>{bin_dir_ + "/bench-naive", url, stack_->database_url(),
+                                 std::to_string(kShards)},
+        std::map<std::string, std::string>{}, dir + "/naive.log");
+    for (auto* p : {echo_.get(), naive_.get()}) {
+      if (!testing::wait_until(
+              [&] {
+                return testing::read_file(p->log_path()).find("serving") != std::string::npos;
+              },
+              20s)) {
+        throw std::runtime_error("baseline did not start: " + testing::read_file(p->log_path()));
+      }
+    }
+    rss_idle_mb_ = rss_mb();
+
+    auto echo1 = load("ceiling: NATS echo, 1 client", 1, [](auto) { return "echo.x"; });
+    auto echo64 = load("ceiling: NATS echo, 64 clients", 64, [](auto) { return "echo.x"; });
+    auto naive1 = load(
+        "naive: UPSERT per request, 1 client", 1, [](auto) { return "naive.inc.hot"; }, true);
+    auto hot1 = load(
+        "dobj: hot object inc, 1 client", 1, [](auto) { return "obj.Counter.hot.inc"; }, true);
+    auto naive64 = load(
+        "naive: UPSERT per request, 64 clients", 64, [](auto) { return "naive.inc.hot"; }, true);
+    auto hot64 = load(
+        "dobj: hot object inc, 64 clients", 64, [](auto) { return "obj.Counter.hot.inc"; }, true);
+    auto spread = [n = mode_.spread_objects](const char* prefix) {
+      return [n, prefix](std::uint64_t i) {
+        return fmt::format("{}{}", prefix, (i * 2654435761u) % static_cast<std::uint64_t>(n));
+      };
+    };
+    // Steady state, not first touches: every id exists (and every object has its schema) before
+    // the measured runs.
+    for (const char* prefix : {"naive.inc.s", "obj.Counter.s"}) {
+      std::string p = prefix;
+      load(
+          fmt::format("setup: touch {} ids of {}", mode_.spread_objects, p), 64,
+          [p](std::uint64_t i) { return p + std::to_string(i) + (p[0] == 'o' ? ".inc" : ""); },
+          false, 0, static_cast<std::uint64_t>(mode_.spread_objects));
+    }
+    auto naive_spread = load(
+        fmt::format("naive: spread over {} ids, 64 clients", mode_.spread_objects), 64,
+        [&](std::uint64_t i) { return spread("naive.inc.s")(i); }, true);
+    auto dobj_spread = load(
+        fmt::format("dobj: spread over {} objects, 64 clients", mode_.spread_objects), 64,
+        [&](std::uint64_t i) { return spread("obj.Counter.s")(i) + ".inc"; }, true);
+    auto reads =
+        load("dobj: hot object get, 64 clients", 64, [](auto) { return "obj.Counter.hot.get"; });
+    double half = hot64.load.throughput / 2;
+    auto paced = load(
+        fmt::format("dobj: hot inc paced at half peak ({:.0f}/s)", half), 256,
+        [](auto) { return "obj.Counter.hot.inc"; }, true, half);
+    auto chat = chat_fanout();
+    auto [created, activated] = activation();
+
+    print_report(
+        {echo1, echo64, naive1, hot1, naive64, hot64, naive_spread, dobj_spread, reads, paced, chat,
+         created, activated},
+        {{"hot object durable increments ≥ 20,000/s", hot64.load.throughput >= 20000,
+          fmt::format("{:.0f}/s", hot64.load.throughput)},
+         {"hot increments ≥ 10× naive (64 clients)",
+          hot64.load.throughput >= 10 * naive64.load.throughput,
+          fmt::format("{:.1f}×", hot64.load.throughput / naive64.load.throughput)},
+         {"spread increments ≥ 3× naive",
+          dobj_spread.load.throughput >= 3 * naive_spread.load.throughput,
+          fmt::format("{:.1f}×", dobj_spread.load.throughput / naive_spread.load.throughput)},
+         {"hot reads ≥ 60% of the echo ceiling",
+          reads.load.throughput >= 0.6 * echo64.load.throughput,
+          fmt::format("{:.0f}%", 100 * reads.load.throughput / echo64.load.throughput)},
+         {"p99 ≤ 10 ms at half of peak", paced.load.p99_ms <= 10,
+          fmt::format("{:.2f} ms", paced.load.p99_ms)},
+         {fmt::format("{} activated objects with state ≤ 300 MB worker RSS "
+                      "(scaled to 100,000: {:.0f} MB)",
+                      mode_.activation_objects, scaled_rss_),
+          scaled_rss_ <= 300, fmt::format("{:.0f} MB", activation_rss_mb_)}});
+    echo_->signal(SIGTERM);
+    naive_->signal(SIGTERM);
+  }
+
+  std::string json_out;
+  std::string markdown_out;
+
+ private:
+  template <typename SubjectFn>
+  Row load(const std::string& name, int slots, SubjectFn subject, bool count_commits = false,
+           double rate = 0, std::uint64_t max_requests = 0, std::string body = "") {
+    LoadSpec spec;
+    spec.name = name;
+    spec.nats_url = stack_->nats().service_url();
+    spec.slots = slots;
+    spec.rate = rate;
+    spec.duration = mode_.duration;
+    spec.max_requests = max_requests;
+    spec.body = std::move(body);
+    spec.subject = [subject](std::uint64_t i) { return std::string(subject(i)); };
+    auto before = count_commits ? commits() : 0;
+    Row row;
+    row.load = run_load(spec);
+    if (count_commits && row.load.completed > 0) {
+      // Includes the warmup's commits: an upper bound per measured request.
+      row.commits_per_request =
+          static_cast<double>(commits() - before) / static_cast<double>(row.load.completed);
+    }
+    fmt::print(stderr, "  {:<58} {:>9.0f}/s  p99 {:.2f} ms\n", name, row.load.throughput,
+               row.load.p99_ms);
+    return row;
+  }
+
+  Row chat_fanout() {
+    std::atomic<std::uint64_t> delivered{0};
+    std::vector<std::unique_ptr<NatsConnection>> subscribers;
+    std::vector<NatsSubscription> subs;
+    for (int i = 0; i < mode_.subscribers; ++i) {
+      subscribers.push_back(std::make_unique<NatsConnection>(
+          NatsConnection::Options{stack_->nats().client_url(), "bench-subscriber"}));
+      subs.push_back(subscribers.back()->subscribe("evt.ChatRoom.fan.message", [&](natsMsg* m) {
+        natsMsg_Destroy(m);
+        ++delivered;
+      }));
+      subscribers.back()->flush(5s);
+    }
+    auto row = load(
+        fmt::format("dobj: ChatRoom post, {} event subscribers, 16 clients", mode_.subscribers), 16,
+        [](auto) { return "obj.ChatRoom.fan.post"; }, true, 0, 0,
+        R"({"user": "bench", "text": "hello, room"})");
+    auto expected_min = row.load.completed * static_cast<std::uint64_t>(mode_.subscribers);
+    testing::wait_until([&] { return delivered >= expected_min; }, 10s);
+    row.note = fmt::format("{} events delivered", delivered.load());
+    return row;
+  }
+
+  std::pair<Row, Row> activation() {
+    auto n = mode_.activation_objects;
+    auto created = load(
+        fmt::format("dobj: first write of {} new objects (schema each)", n), 64,
+        [](std::uint64_t i) { return fmt::format("obj.Counter.act{}.inc", i); }, true, 0, n);
+    // A fresh worker: every object is inactive, with its state in the database.
+    worker_->process().signal(SIGTERM);
+    worker_->process().wait(60s);
+    worker_ = &stack_->start_worker(
+        {"--shards", std::to_string(kShards), "--idle-timeout-ms", "3600000"});
+    auto base = rss_mb();
+    auto activated = load(
+        fmt::format("dobj: first activation of {} objects with state", n), 64,
+        [](std::uint64_t i) { return fmt::format("obj.Counter.act{}.get", i); }, false, 0, n);
+    activation_rss_mb_ = rss_mb();
+    scaled_rss_ = base + (activation_rss_mb_ - base) * 100000.0 / static_cast<double>(n);
+    activated.note = fmt::format("worker RSS {:.0f} MB → {:.0f} MB", base, activation_rss_mb_);
+    return {created, activated};
+  }
+
+  double rss_mb() {
+    auto status =
+        testing::read_file("/proc/" + std::to_string(worker_->process().pid()) + "/status");
+    auto at = status.find("VmRSS:");
+    return at == std::string::npos ? 0 : std::stod(status.substr(at + 6)) / 1024.0;
+  }
+
+  std::int64_t commits() {
+    auto conn = store::connect(stack_->database_url());
+    pqxx::nontransaction tx(*conn);
+    return tx
+        .exec1("SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()")[0]
+        .as<std::int64_t>();
+  }
+
+  struct Target {
+    std::string what;
+    bool met;
+    std::string measured;
+  };
+
+  void print_report(const std::vector<Row>& rows, const std::vector<Target>& targets) {
+    std::string md =
+        "| scenario | req/s | p50 ms | p99 ms | p99.9 ms | errors | timeouts | PG commits/req | "
+        "note |\n"
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|\n";
+    Value json = {{"rows", Value::array()}, {"targets", Value::array()}};
+    for (const auto& r : rows) {
+      const auto& l = r.load;
+      md += fmt::format(
+          "| {} | {:.0f} | {:.2f} | {:.2f} | {:.2f} | {} | {} | {} | {} |\n", l.name, l.throughput,
+          l.p50_ms, l.p99_ms, l.p999_ms, l.errors, l.timeouts,
+          r.commits_per_request < 0 ? "-" : fmt::format("{:.3f}", r.commits_per_request), r.note);
+      json["rows"].push_back({{"scenario", l.name},
+                              {"throughput", l.throughput},
+                              {"p50_ms", l.p50_ms},
+                              {"p99_ms", l.p99_ms},
+                              {"p999_ms", l.p999_ms},
+                              {"errors", l.errors},
+                              {"timeouts", l.timeouts},
+                              {"completed", l.completed},
+                              {"note", r.note}});
+    }
+    md += "\n| target | measured | met |\n|---|---:|---|\n";
+    for (const auto& t : targets) {
+      md += fmt::format("| {} | {} | {} |\n", t.what, t.measured, t.met ? "yes" : "**no**");
+      json["targets"].push_back({{"target", t.what}, {"measured", t.measured}, {"met", t.met}});
+    }
+    md += fmt::format(
+        "\nworker RSS at start: {:.0f} MB; 2 cores shared by NATS, PostgreSQL "
+        "(fsync on), the worker, the baselines and the load generator.\n",
+        rss_idle_mb_);
+    fmt::print("{}", md);
+    if (!markdown_out.empty()) std::ofstream(markdown_out) << md;
+    if (!json_out.empty()) std::ofstream(json_out) << json.dump(2) << "\n";
+  }
+
+  Mode mode_;
+  std::string bin_dir_;
+  std::unique_ptr<testing::TestStack> stack_;
+  testing::WorkerProcess* worker_ = nullptr;
+  std::unique_ptr<Process> echo_, naive_;
+  double rss_idle_mb_ = 0, activation_rss_mb_ = 0, scaled_rss_ = 0;
+};
+
+}  // namespace
+}  // namespace dobj::bench
+
+int main(int argc, char** argv) {
+  CLI::App app{"dobj-bench: throughput and latency against a NATS echo and a naive baseline"};
+  std::string mode = "short", json_out, md_out;
+  app.add_option("--mode", mode, "short (≈ 1 min) or full (a few minutes)")
+      ->check(CLI::IsMember({"short", "full"}))
+      ->capture_default_str();
+  app.add_option("--json", json_out, "also write the results as JSON");
+  app.add_option("--markdown", md_out, "also write the markdown table to a file");
+  CLI11_PARSE(app, argc, argv);
+  dobj::bench::Mode m = mode == "full"
+                            ? dobj::bench::Mode{std::chrono::seconds(10), 100000, 100, 10000}
+                            : dobj::bench::Mode{std::chrono::seconds(2), 500, 10, 10000};
+  std::string self = argv[0];
+  dobj::bench::Bench bench(m, self.substr(0, self.rfind('/')));
+  bench.json_out = json_out;
+  bench.markdown_out = md_out;
+  try {
+    bench.run();
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "dobj-bench failed: {}\n", e.what());
+    return 1;
+  }
+  return 0;
+}

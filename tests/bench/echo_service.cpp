@@ -1,0 +1,42 @@
+// The ceiling: a raw NATS responder with no state that answers every request on echo.> with its
+// body. dobj-bench starts it; `bench-echo --nats URL` runs it alone.
+#include <nats/nats.h>
+
+#include <csignal>
+#include <cstdio>
+#include <string>
+
+namespace {
+void on_request(natsConnection* nc, natsSubscription*, natsMsg* msg, void*) {
+  if (const char* reply = natsMsg_GetReply(msg)) {
+    natsConnection_Publish(nc, reply, natsMsg_GetData(msg), natsMsg_GetDataLength(msg));
+  }
+  natsMsg_Destroy(msg);
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Blocked before any library thread exists, so that sigwait below takes SIGTERM.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  std::string url =
+      argc > 2 && std::string(argv[1]) == "--nats" ? argv[2] : "nats://127.0.0.1:4222";
+  natsConnection* nc = nullptr;
+  if (natsConnection_ConnectTo(&nc, url.c_str()) != NATS_OK) {
+    std::fprintf(stderr, "bench-echo: cannot connect to %s\n", url.c_str());
+    return 2;
+  }
+  natsSubscription* sub = nullptr;
+  natsConnection_Subscribe(&sub, nc, "echo.>", on_request, nullptr);
+  natsSubscription_SetPendingLimits(sub, -1, -1);
+  natsConnection_Flush(nc);
+  std::fprintf(stderr, "bench-echo serving\n");
+  int sig = 0;
+  sigwait(&set, &sig);
+  natsSubscription_Destroy(sub);
+  natsConnection_Destroy(nc);
+  return 0;
+}
