@@ -128,6 +128,10 @@ class Bench {
     naive_->signal(SIGTERM);
   }
 
+  // Whether every scenario completed requests with no errors and no timeouts (what the smoke
+  // test checks; the targets are for people to read, not for a test to time).
+  bool healthy() const { return healthy_; }
+
   std::string json_out;
   std::string markdown_out;
 
@@ -177,6 +181,10 @@ class Bench {
     auto expected_min = row.load.completed * static_cast<std::uint64_t>(mode_.subscribers);
     testing::wait_until([&] { return delivered >= expected_min; }, 10s);
     row.note = fmt::format("{} events delivered", delivered.load());
+    if (delivered < expected_min) {
+      healthy_ = false;
+      fmt::print(stderr, "only {} of {} events delivered\n", delivered.load(), expected_min);
+    }
     return row;
   }
 
@@ -229,6 +237,10 @@ class Bench {
     Value json = {{"rows", Value::array()}, {"targets", Value::array()}};
     for (const auto& r : rows) {
       const auto& l = r.load;
+      if (l.completed == 0 || l.errors > 0 || l.timeouts > 0) {
+        healthy_ = false;
+        fmt::print(stderr, "unhealthy scenario: {}\n", l.name);
+      }
       md += fmt::format(
           "| {} | {:.0f} | {:.2f} | {:.2f} | {:.2f} | {} | {} | {} | {} |\n", l.name, l.throughput,
           l.p50_ms, l.p99_ms, l.p999_ms, l.errors, l.timeouts,
@@ -263,6 +275,7 @@ class Bench {
   testing::WorkerProcess* worker_ = nullptr;
   std::unique_ptr<Process> echo_, naive_;
   double rss_idle_mb_ = 0, activation_rss_mb_ = 0, scaled_rss_ = 0;
+  bool healthy_ = true;
 };
 
 }  // namespace
@@ -290,5 +303,5 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "dobj-bench failed: {}\n", e.what());
     return 1;
   }
-  return 0;
+  return bench.healthy() ? 0 : 1;
 }

@@ -2,7 +2,8 @@
 // body. dobj-bench starts it; `bench-echo --nats URL` runs it alone.
 #include <nats/nats.h>
 
-#include <csignal>
+#include "stop_signal.hpp"
+
 #include <cstdio>
 #include <string>
 
@@ -16,12 +17,7 @@ void on_request(natsConnection* nc, natsSubscription*, natsMsg* msg, void*) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // Blocked before any library thread exists, so that sigwait below takes SIGTERM.
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  dobj::bench::StopSignal stop;
   std::string url =
       argc > 2 && std::string(argv[1]) == "--nats" ? argv[2] : "nats://127.0.0.1:4222";
   natsConnection* nc = nullptr;
@@ -34,8 +30,7 @@ int main(int argc, char** argv) {
   natsSubscription_SetPendingLimits(sub, -1, -1);
   natsConnection_Flush(nc);
   std::fprintf(stderr, "bench-echo serving\n");
-  int sig = 0;
-  sigwait(&set, &sig);
+  stop.wait();
   natsSubscription_Destroy(sub);
   natsConnection_Destroy(nc);
   return 0;

@@ -3,8 +3,9 @@
 // pool of connections, one thread each. Subject naive.inc.<id>; reply: the new value.
 #include <nats/nats.h>
 
+#include "stop_signal.hpp"
+
 #include <condition_variable>
-#include <csignal>
 #include <cstdio>
 #include <deque>
 #include <mutex>
@@ -64,12 +65,7 @@ void serve(Queue& q, natsConnection* nc, const std::string& db_url) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // Blocked before any library thread exists, so that sigwait below takes SIGTERM.
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  dobj::bench::StopSignal stop;
   if (argc < 4) {
     std::fprintf(stderr, "usage: bench-naive <nats-url> <database-url> <pool-size>\n");
     return 2;
@@ -91,8 +87,7 @@ int main(int argc, char** argv) {
   natsSubscription_SetPendingLimits(sub, -1, -1);
   natsConnection_Flush(nc);
   std::fprintf(stderr, "bench-naive serving\n");
-  int sig = 0;
-  sigwait(&set, &sig);
+  stop.wait();
   natsSubscription_Destroy(sub);
   {
     std::lock_guard lock(q.mutex);

@@ -38,12 +38,7 @@ class StorageTest : public ::testing::Test {
     ADD_FAILURE() << method << " did not fail";
     return ErrorCode::kBadRequest;
   }
-  std::int64_t scalar(const std::string& sql) {
-    auto conn = store::connect(stack_.database_url());
-    pqxx::nontransaction tx(*conn);
-    auto r = tx.exec1(sql);
-    return r[0].is_null() ? -1 : r[0].as<std::int64_t>();
-  }
+  std::int64_t scalar(const std::string& sql) { return stack_.query_int(sql); }
   void wait_evicted(const std::string& id) {
     ASSERT_TRUE(wait_until(
         [&] {
@@ -205,13 +200,7 @@ TEST_F(StorageTest, AStalledCommitHoldsRepliesAndEvents) {
     Client(nats).call("ChatRoom", "stall", "post", {{"user", "a"}, {"text", "second"}});
     replied = true;
   });
-  ASSERT_TRUE(wait_until(
-      [&] {
-        return scalar(
-                   "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                   "AND datname = current_database()") > 0;
-      },
-      20s));
+  ASSERT_GT(stack_.wait_for_lock_waiter(20s), 0);
   EXPECT_FALSE(replied);
   EXPECT_EQ(events, 1);
   lock_tx.abort();
@@ -236,15 +225,8 @@ TEST_F(StorageTest, AFailedCommitAnswersStorageErrorAndTheObjectReloads) {
       code = e.code();
     }
   });
-  std::int64_t waiting_pid = 0;
-  ASSERT_TRUE(wait_until(
-      [&] {
-        waiting_pid = scalar(
-            "SELECT coalesce(max(pid), 0) FROM pg_stat_activity "
-            "WHERE wait_event_type = 'Lock' AND datname = current_database()");
-        return waiting_pid > 0;
-      },
-      20s));
+  auto waiting_pid = stack_.wait_for_lock_waiter(20s);
+  ASSERT_GT(waiting_pid, 0);
   // The worker's connection dies in the middle of its commit.
   scalar("SELECT pg_terminate_backend(" + std::to_string(waiting_pid) + ")::int");
   caller.join();

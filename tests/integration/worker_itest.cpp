@@ -25,12 +25,7 @@ class WorkerTest : public ::testing::Test {
   NatsConnection::Options client_options() {
     return {stack_.nats().client_url(), "test-client", true};
   }
-  std::int64_t scalar(const std::string& sql) {
-    auto conn = store::connect(stack_.database_url());
-    pqxx::nontransaction tx(*conn);
-    auto r = tx.exec1(sql);
-    return r[0].is_null() ? -1 : r[0].as<std::int64_t>();
-  }
+  std::int64_t scalar(const std::string& sql) { return stack_.query_int(sql); }
 
   TestStack stack_;
 };
@@ -208,13 +203,7 @@ TEST_F(WorkerTest, AReplyNeverLeavesBeforeItsCommit) {
     replied = true;
   });
   // The worker's commit is now waiting for our row lock (its fencing UPDATE)...
-  ASSERT_TRUE(wait_until(
-      [&] {
-        return scalar(
-                   "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                   "AND datname = current_database()") > 0;
-      },
-      20s));
+  ASSERT_GT(stack_.wait_for_lock_waiter(20s), 0);
   // ...and while it waits, neither the reply nor the write exists.
   EXPECT_FALSE(replied);
   EXPECT_EQ(scalar("SELECT version FROM dobj.objects WHERE id = 'gate'"), 1);

@@ -2,6 +2,8 @@
 
 #include <stdexcept>
 
+#include "dobj/store/database.hpp"
+
 namespace dobj::testing {
 
 std::string source_dir() {
@@ -47,6 +49,26 @@ TestStack::~TestStack() {
   workers_.clear();
   nats_.reset();
   remove_tree(dir_);
+}
+
+std::int64_t TestStack::query_int(const std::string& sql) const {
+  auto conn = store::connect(db_url_);
+  pqxx::nontransaction tx(*conn);
+  auto r = tx.exec1(sql);
+  return r[0].is_null() ? -1 : r[0].as<std::int64_t>();
+}
+
+std::int64_t TestStack::wait_for_lock_waiter(std::chrono::milliseconds deadline) const {
+  std::int64_t pid = 0;
+  wait_until(
+      [&] {
+        pid = query_int(
+            "SELECT coalesce(max(pid), 0) FROM pg_stat_activity "
+            "WHERE wait_event_type = 'Lock' AND datname = current_database()");
+        return pid > 0;
+      },
+      deadline);
+  return pid;
 }
 
 WorkerProcess& TestStack::start_worker(std::vector<std::string> extra_args) {

@@ -40,6 +40,11 @@ class TestStack {
   // Starts a worker with the Scratch test class and waits until it serves.
   WorkerProcess& start_worker(std::vector<std::string> extra_args = {});
   std::string temp_dir() const { return dir_; }
+  // The first column of the first row of a query on the stack's database (NULL → -1).
+  std::int64_t query_int(const std::string& sql) const;
+  // Waits for a backend of the stack's database to block on a lock (a row lock a test holds);
+  // returns its pid, or 0 if none did before the deadline.
+  std::int64_t wait_for_lock_waiter(std::chrono::milliseconds deadline) const;
 
  private:
   std::string dir_;
