@@ -3,6 +3,8 @@
 #include "chat_room.hpp"
 #include "counter.hpp"
 #include "document.hpp"
+#include "lock.hpp"
+#include "rate_limiter.hpp"
 
 namespace dobj::examples {
 
@@ -20,6 +22,16 @@ void register_examples(ClassRegistry& registry) {
       .method("read", &Document::read)
       .method("history", &Document::history)
       .method("revert", &Document::revert);
+  registry.add<Lock>("Lock")
+      .method("acquire", &Lock::acquire)
+      .method("release", &Lock::release)
+      .method("holder", &Lock::holder)
+      .alarm(&Lock::alarm);
+  registry.add<RateLimiter>("RateLimiter")
+      .method("configure", &RateLimiter::configure)
+      .method("take", &RateLimiter::take)
+      .method("status", &RateLimiter::status)
+      .alarm(&RateLimiter::alarm);
 }
 
 }  // namespace dobj::examples

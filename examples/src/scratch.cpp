@@ -99,6 +99,74 @@ Value Scratch::list(Context& ctx, const Value& arg) {
   return out;
 }
 
+namespace {
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+}  // namespace
+
+// {"at_ms": epoch ms} or {"in_ms": n} → null
+Value Scratch::set_alarm(Context& ctx, const Value& arg) {
+  require_object(arg, "set_alarm");
+  auto at = arg.contains("at_ms") ? arg["at_ms"].get<std::int64_t>()
+                                  : now_ms() + arg.value("in_ms", std::int64_t{0});
+  ctx.set_alarm(WallTime(std::chrono::milliseconds(at)));
+  return nullptr;
+}
+
+Value Scratch::set_alarm_then_throw(Context& ctx, const Value& arg) {
+  set_alarm(ctx, arg);
+  throw std::runtime_error("set_alarm_then_throw failed on purpose");
+}
+
+// The alarm in epoch milliseconds, or null.
+Value Scratch::get_alarm(Context& ctx, const Value&) {
+  auto at = ctx.get_alarm();
+  if (!at) return nullptr;
+  return std::chrono::duration_cast<std::chrono::milliseconds>(at->time_since_epoch()).count();
+}
+
+Value Scratch::delete_alarm(Context& ctx, const Value&) {
+  ctx.delete_alarm();
+  return nullptr;
+}
+
+// {"fail_until_retry": k, "reschedule_ms": x, "reschedule_times": n}: the alarm handler throws
+// while retry_count < k, then counts the firing and sets the alarm again n times, x ms later.
+Value Scratch::alarm_plan(Context& ctx, const Value& arg) {
+  ctx.storage().put("$alarm_plan", require_object(arg, "alarm_plan"));
+  return nullptr;
+}
+
+Value Scratch::alarm_status(Context& ctx, const Value&) {
+  return {{"fired", ctx.storage().get("$alarm_fired").value_or(0)},
+          {"last_retry_count", ctx.storage().get("$alarm_retry").value_or(Value())},
+          {"alarm", get_alarm(ctx, nullptr)}};
+}
+
+// Without a plan it writes nothing (no schema for a bare object) and only publishes
+// evt.Scratch.<id>.alarm with {"retry_count"}.
+Value Scratch::alarm(Context& ctx, const AlarmInfo& info) {
+  auto plan = ctx.storage().get("$alarm_plan");
+  if (plan) {
+    if (info.retry_count < plan->value("fail_until_retry", 0)) {
+      throw std::runtime_error("alarm failing on purpose at retry " +
+                               std::to_string(info.retry_count));
+    }
+    auto fired = ctx.storage().get("$alarm_fired").value_or(0).get<std::int64_t>() + 1;
+    ctx.storage().put("$alarm_fired", fired);
+    ctx.storage().put("$alarm_retry", info.retry_count);
+    if (fired <= plan->value("reschedule_times", 0)) {
+      ctx.set_alarm(
+          WallTime(std::chrono::milliseconds(now_ms() + plan->value("reschedule_ms", 0))));
+    }
+  }
+  ctx.publish("alarm", {{"retry_count", info.retry_count}, {"is_retry", info.is_retry}});
+  return nullptr;
+}
+
 void register_test_classes(ClassRegistry& registry) {
   // The same class twice: lazily loaded (default) and eagerly loaded.
   for (const char* name : {"Scratch", "ScratchEager"}) {
@@ -115,7 +183,14 @@ void register_test_classes(ClassRegistry& registry) {
         .method("get_many", &Scratch::get_many)
         .method("del_many", &Scratch::del_many)
         .method("delete_all", &Scratch::delete_all)
-        .method("list", &Scratch::list);
+        .method("list", &Scratch::list)
+        .method("set_alarm", &Scratch::set_alarm)
+        .method("set_alarm_then_throw", &Scratch::set_alarm_then_throw)
+        .method("get_alarm", &Scratch::get_alarm)
+        .method("delete_alarm", &Scratch::delete_alarm)
+        .method("alarm_plan", &Scratch::alarm_plan)
+        .method("alarm_status", &Scratch::alarm_status)
+        .alarm(&Scratch::alarm);
   }
 }
 

@@ -25,6 +25,13 @@ class Scratch : public Object {
   Value del_many(Context& ctx, const Value& arg);
   Value delete_all(Context& ctx, const Value& arg);
   Value list(Context& ctx, const Value& arg);
+  Value set_alarm(Context& ctx, const Value& arg);
+  Value set_alarm_then_throw(Context& ctx, const Value& arg);
+  Value get_alarm(Context& ctx, const Value& arg);
+  Value delete_alarm(Context& ctx, const Value& arg);
+  Value alarm_plan(Context& ctx, const Value& arg);
+  Value alarm_status(Context& ctx, const Value& arg);
+  Value alarm(Context& ctx, const AlarmInfo& info);
 
  private:
   // In-memory mirror of the stored write count: a throw must not leave it changed.

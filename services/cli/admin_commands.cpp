@@ -72,7 +72,9 @@ void inspect(const ConnectionConfig& conn, const std::string& class_name,
     pqxx::nontransaction tx(*db);
     auto obj = tx.exec_params(
         "SELECT partition, active, owner, epoch, version, schema_name, size_bytes, created_at, "
-        "last_active_at FROM dobj_admin.objects WHERE class = $1 AND id = $2",
+        "last_active_at, alarm_at, (SELECT retry_count FROM dobj_admin.alarms a "
+        "WHERE a.class = o.class AND a.id = o.id) "
+        "FROM dobj_admin.objects o WHERE class = $1 AND id = $2",
         class_name, object_id);
     if (obj.empty()) {
       throw Error(ErrorCode::kBadRequest,
@@ -95,6 +97,8 @@ void inspect(const ConnectionConfig& conn, const std::string& class_name,
                    {"size_bytes", o[6].as<std::int64_t>()},
                    {"created_at", o[7].c_str()},
                    {"last_active_at", o[8].c_str()},
+                   {"alarm", o[9].is_null() ? Value() : Value(o[9].c_str())},
+                   {"alarm_retries", o[10].is_null() ? Value() : Value(o[10].as<int>())},
                    {"keys", keys}};
       fmt::print("{}\n", out.dump(2));
       return;
@@ -106,6 +110,9 @@ void inspect(const ConnectionConfig& conn, const std::string& class_name,
     fmt::print("version    {} commits\n", text(o[4]));
     fmt::print("schema     {} ({} bytes)\n", text(o[5]), text(o[6]));
     fmt::print("created    {}\nactive     {}\n", text(o[7]), text(o[8]));
+    fmt::print(
+        "alarm      {}{}\n", o[9].is_null() ? "none" : o[9].c_str(),
+        o[10].is_null() || o[10].as<int>() == 0 ? "" : fmt::format(" (retry {})", o[10].as<int>()));
     fmt::print("keys       {}\n", kv.size());
     for (const auto& r : kv) fmt::print("  {} = {}\n", r[0].c_str(), r[1].c_str());
   });

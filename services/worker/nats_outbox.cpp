@@ -2,6 +2,7 @@
 
 #include "dobj/core/logging.hpp"
 #include "dobj/protocol/headers.hpp"
+#include "dobj/protocol/subject.hpp"
 
 namespace dobj {
 namespace {
@@ -38,6 +39,14 @@ void NatsOutbox::event(const std::string& subject, const std::string& json_body)
     nats_.publish(subject, json_body, {{protocol::kContentTypeHeader, protocol::kJsonContentType}});
   } catch (const TransportError& e) {
     log_->warn("event {} lost: {}", subject, e.what());
+  }
+}
+
+void NatsOutbox::alarm_hint() {
+  try {
+    nats_.publish(protocol::kAlarmHintSubject, "");
+  } catch (const TransportError& e) {
+    log_->debug("alarm hint lost (the timers' scan finds the alarm): {}", e.what());
   }
 }
 

@@ -18,6 +18,7 @@ class NatsOutbox final : public Outbox {
   explicit NatsOutbox(NatsConnection& nats);
   void reply(const std::string& reply_to, const protocol::Reply& reply) override;
   void event(const std::string& subject, const std::string& json_body) override;
+  void alarm_hint() override;
 
  private:
   NatsConnection& nats_;

@@ -1,5 +1,6 @@
 #include "dobj/runtime/context.hpp"
 
+#include "alarm_state.hpp"
 #include "dobj/core/error.hpp"
 #include "dobj/core/names.hpp"
 
@@ -11,6 +12,20 @@ void Context::publish(const std::string& topic, Value payload) {
                 "invalid event topic '" + topic + "': must be 1-64 bytes of [A-Za-z0-9_-]");
   }
   events_.push_back(Event{topic, std::move(payload)});
+}
+
+void Context::set_alarm(WallTime at) {
+  alarm_.set(std::chrono::duration_cast<std::chrono::microseconds>(at.time_since_epoch()).count());
+}
+
+std::optional<WallTime> Context::get_alarm() const {
+  auto at = alarm_.get();
+  if (!at) return std::nullopt;
+  return WallTime(std::chrono::duration_cast<WallTime::duration>(std::chrono::microseconds(*at)));
+}
+
+void Context::delete_alarm() {
+  alarm_.del();
 }
 
 }  // namespace dobj

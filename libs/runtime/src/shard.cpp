@@ -4,6 +4,7 @@
 
 #include "dobj/core/logging.hpp"
 #include "dobj/protocol/headers.hpp"
+#include "dobj/protocol/limits.hpp"
 #include "dobj/protocol/subject.hpp"
 #include "dobj/store/database.hpp"
 #include "turn_sql.hpp"
@@ -211,6 +212,7 @@ void Shard::claim(const std::vector<Instance*>& instances) {
     if (!failure && leases[i]) {
       inst.lease = *leases[i];
       inst.kv = make_kv(inst);
+      inst.alarm = std::make_unique<AlarmState>(inst.lease.alarm);
       inst.active = true;
       try {
         if (inst.def->eager_load) inst.kv->load_everything();
@@ -233,7 +235,7 @@ template <typename Fn>
 std::optional<Error> Shard::turn(Instance& inst, std::vector<Event>& events, bool* fenced,
                                  Fn&& fn) {
   TurnSql sql(store_.get(), inst.class_name, inst.object_id, inst.lease, inst.entered);
-  Context ctx(inst.class_name, inst.object_id, *inst.kv, sql, events);
+  Context ctx(inst.class_name, inst.object_id, *inst.kv, sql, *inst.alarm, events);
   std::optional<Error> failure;
   if (store_) store_->begin_turn();
   try {
@@ -252,6 +254,7 @@ std::optional<Error> Shard::turn(Instance& inst, std::vector<Event>& events, boo
   *fenced = sql.fenced();
   bool ok = !failure && !*fenced;
   inst.kv->end_turn(ok);
+  inst.alarm->end_turn(ok);
   if (store_ && store_->in_batch()) {
     try {
       store_->end_turn(ok);
@@ -286,6 +289,19 @@ void Shard::run_turn(Instance& inst, ShardCommand& command) {
   bool fenced = false;
   auto failure = turn(inst, out.events, &fenced, [&](Context& ctx) {
     Value argument = protocol::decode_body(command.content_type, command.message.body);
+    if (command.subject.method == kAlarmMethod) {
+      // The alarm that fired goes with this turn's commit, unless the handler sets another.
+      if (!argument.is_object() || !argument.contains("due_at_us")) {
+        throw Error(ErrorCode::kBadRequest, "$alarm needs {\"due_at_us\": n}");
+      }
+      auto due = argument["due_at_us"].get<store::EpochMicros>();
+      if (inst.alarm->get() != due) {
+        // Stale: the object set another time (or none) after the timer claimed this one.
+        out.reply = protocol::ok_reply(command.content_type, {{"skipped", true}});
+        return;
+      }
+      inst.alarm->delete_if_due(due);
+    }
     out.reply =
         protocol::ok_reply(command.content_type, (*command.method)(*inst.object, ctx, argument));
   });
@@ -318,15 +334,21 @@ void Shard::commit_and_flush() {
   std::vector<Instance*> members;
   std::vector<store::ObjectCommit> commits;
   for (auto& [key, inst] : objects_) {
-    if (inst->active && (inst->kv->has_pending() || inst->entered)) {
+    if (inst->active && (inst->kv->has_pending() || inst->alarm->has_pending() || inst->entered)) {
       members.push_back(inst.get());
       auto [cleared, writes] = inst->kv->pending_writes();
+      auto [alarm_op, alarm_at] = inst->alarm->pending_op();
       commits.push_back(store::ObjectCommit{inst->class_name, inst->object_id, inst->lease, cleared,
-                                            std::move(writes)});
+                                            std::move(writes), alarm_op, alarm_at});
     }
   }
   enum class State { kCommitted, kFenced, kFailed };
   std::unordered_map<Instance*, State> state;
+  auto hint_horizon =
+      std::chrono::duration_cast<std::chrono::microseconds>(
+          (std::chrono::system_clock::now() + protocol::kAlarmWindow).time_since_epoch())
+          .count();
+  bool hint = false;
   if (!commits.empty() || batch_open) {
     try {
       auto outcomes = store_ ? store_->commit(commits)
@@ -337,6 +359,10 @@ void Shard::commit_and_flush() {
           state[inst] = State::kCommitted;
           inst->lease = commits[i].lease;
           inst->kv->mark_committed();
+          inst->alarm->mark_committed();
+          if (commits[i].alarm_op == store::AlarmOp::kSet && commits[i].alarm_at < hint_horizon) {
+            hint = true;
+          }
         } else {
           state[inst] = State::kFenced;
           log_->warn("{}/{}: fenced at epoch {}; dropping it without replies", inst->class_name,
@@ -366,6 +392,7 @@ void Shard::commit_and_flush() {
     send(out);
   }
   outputs_.clear();
+  if (hint) outbox_.alarm_hint();
   // Fenced objects belong to someone else now; failed ones reload from the database.
   for (auto& [inst, s] : state) {
     if (s != State::kCommitted) {
@@ -398,7 +425,8 @@ void Shard::evict_idle(bool everything) {
     Instance& inst = *it->second;
     bool idle = now - inst.last_active >= config_.idle_timeout;
     // An inactive instance's pending writes died with its lease.
-    bool evictable = inst.inbox.empty() && (!inst.active || !inst.kv->has_pending());
+    bool evictable = inst.inbox.empty() &&
+                     (!inst.active || (!inst.kv->has_pending() && !inst.alarm->has_pending()));
     if (evictable && (everything || idle || inst.poisoned)) {
       if (inst.active) {
         leases.push_back({inst.class_name, inst.object_id, inst.lease.epoch});

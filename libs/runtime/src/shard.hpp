@@ -10,6 +10,7 @@
 #include <vector>
 #include <zmq.hpp>
 
+#include "alarm_state.hpp"
 #include "dobj/core/clock.hpp"
 #include "dobj/runtime/host.hpp"
 #include "kv_state.hpp"
@@ -51,6 +52,7 @@ class Shard {
     store::ObjectLease lease;
     std::unique_ptr<Object> object;
     std::unique_ptr<KvState> kv;
+    std::unique_ptr<AlarmState> alarm;
     std::deque<std::unique_ptr<ShardCommand>> inbox;
     Clock::TimePoint last_active;
   };

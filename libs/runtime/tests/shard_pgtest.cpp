@@ -26,6 +26,7 @@ class MemoryOutbox final : public Outbox {
     std::lock_guard lock(mutex_);
     events.push_back(subject);
   }
+  void alarm_hint() override {}
   std::vector<std::pair<std::string, protocol::Reply>> replies;
   std::vector<std::string> events;
 

@@ -94,13 +94,16 @@ std::vector<std::optional<ObjectLease>> ObjectStore::claim_many(
           AND (o.owner IS NULL OR o.owner = $1 OR NOT EXISTS (
                  SELECT 1 FROM dobj.workers w
                  WHERE w.id = o.owner AND w.state <> 'stopped' AND w.lease_until > now()))
-      RETURNING class, id, epoch, schema_name)sql",
+      RETURNING class, id, epoch, schema_name,
+        (SELECT (extract(epoch FROM a.due_at) * 1000000)::bigint
+           FROM dobj.alarms a WHERE a.class = o.class AND a.id = o.id))sql",
                                me_, text_array_literal(classes), text_array_literal(ids),
                                text_array_literal(partitions));
     std::map<std::pair<std::string, std::string>, ObjectLease> claimed;
     for (const auto& row : rows) {
       ObjectLease lease;
       lease.epoch = row[2].as<std::int64_t>();
+      if (!row[4].is_null()) lease.alarm = row[4].as<EpochMicros>();
       lease.schema_exists = !row[3].is_null();
       lease.schema_name = lease.schema_exists ? row[3].as<std::string>()
                                               : object_schema_name(row[0].as<std::string>(),
@@ -239,7 +242,7 @@ std::vector<CommitOutcome> ObjectStore::commit(std::vector<ObjectCommit>& commit
   // Flattened for dobj.commit_objects (migrations/0003): one round trip for the whole batch.
   std::vector<std::string> classes, ids, schemas, put_keys, del_keys;
   std::vector<std::optional<std::string>> epochs, has_schema, entered, delete_all, put_values;
-  std::vector<std::optional<std::string>> put_from, put_to, del_from, del_to;
+  std::vector<std::optional<std::string>> put_from, put_to, del_from, del_to, alarm_ops, alarm_us;
   auto flag = [](bool b) { return std::optional<std::string>(b ? "t" : "f"); };
   auto index = [](std::size_t n) { return std::optional<std::string>(std::to_string(n)); };
   for (const auto& c : commits) {
@@ -262,18 +265,22 @@ std::vector<CommitOutcome> ObjectStore::commit(std::vector<ObjectCommit>& commit
     }
     put_to.push_back(index(put_keys.size()));
     del_to.push_back(index(del_keys.size()));
+    alarm_ops.push_back(std::to_string(static_cast<int>(c.alarm_op)));
+    alarm_us.push_back(std::to_string(c.alarm_at));
   }
   auto run = [&](pqxx::transaction_base& tx) {
     return tx.exec_params(
         "SELECT idx, committed, schema_exists FROM dobj.commit_objects($1, $2::text[], "
         "$3::text[], $4::bigint[], $5::text[], $6::boolean[], $7::boolean[], $8::boolean[], "
-        "$9::int[], $10::int[], $11::text[], $12::bytea[], $13::int[], $14::int[], $15::text[]) "
+        "$9::int[], $10::int[], $11::text[], $12::bytea[], $13::int[], $14::int[], $15::text[], "
+        "$16::int[], $17::bigint[]) "
         "ORDER BY idx",
         me_, text_array_literal(classes), text_array_literal(ids), text_array_literal(epochs),
         text_array_literal(schemas), text_array_literal(has_schema), text_array_literal(entered),
         text_array_literal(delete_all), text_array_literal(put_from), text_array_literal(put_to),
         text_array_literal(put_keys), text_array_literal(put_values), text_array_literal(del_from),
-        text_array_literal(del_to), text_array_literal(del_keys));
+        text_array_literal(del_to), text_array_literal(del_keys), text_array_literal(alarm_ops),
+        text_array_literal(alarm_us));
   };
   std::vector<CommitOutcome> outcomes;
   try {

@@ -5,6 +5,16 @@
 #include "dobj/store/database.hpp"
 
 namespace dobj::testing {
+namespace {
+
+std::vector<std::string> prepend(std::vector<std::string> front, std::vector<std::string> rest) {
+  front.insert(front.end(), rest.begin(), rest.end());
+  return front;
+}
+
+constexpr std::chrono::seconds kStartDeadline{30};
+
+}  // namespace
 
 std::string source_dir() {
   return DOBJ_SOURCE_DIR;
@@ -15,30 +25,35 @@ std::string worker_binary() {
 std::string cli_binary() {
   return DOBJ_CLI_BINARY;
 }
+std::string timer_binary() {
+  return DOBJ_TIMER_BINARY;
+}
 
-WorkerProcess::WorkerProcess(const std::string& nats_url, const std::string& db_url,
-                             std::vector<std::string> extra_args, const std::string& log_path) {
-  std::vector<std::string> argv{worker_binary(), "--test-classes"};
-  argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+ServiceProcess::ServiceProcess(std::vector<std::string> argv, const std::string& nats_url,
+                               const std::string& db_url, const std::string& log_path) {
   process_ =
-      std::make_unique<Process>(argv,
+      std::make_unique<Process>(std::move(argv),
                                 std::map<std::string, std::string>{{"DOBJ_NATS_URL", nats_url},
                                                                    {"DOBJ_DATABASE_URL", db_url}},
                                 log_path);
 }
 
-bool WorkerProcess::wait_serving(std::chrono::milliseconds deadline) {
+bool ServiceProcess::wait_serving(std::chrono::milliseconds deadline) {
+  // Both services log "<what> <id> serving ..." once they take work.
   return wait_until(
-             [this] {
-               return log().find("serving with") != std::string::npos || !process_->running();
-             },
+             [this] { return log().find(" serving") != std::string::npos || !process_->running(); },
              deadline) &&
          process_->running();
 }
 
-std::string WorkerProcess::log() const {
+std::string ServiceProcess::log() const {
   return read_file(process_->log_path());
 }
+
+WorkerProcess::WorkerProcess(const std::string& nats_url, const std::string& db_url,
+                             std::vector<std::string> extra_args, const std::string& log_path)
+    : ServiceProcess(prepend({worker_binary(), "--test-classes"}, std::move(extra_args)), nats_url,
+                     db_url, log_path) {}
 
 TestStack::TestStack()
     : dir_(make_temp_dir("dobj-stack")),
@@ -46,7 +61,7 @@ TestStack::TestStack()
       db_url_(PostgresServer::shared().create_database(true)) {}
 
 TestStack::~TestStack() {
-  workers_.clear();
+  services_.clear();
   nats_.reset();
   remove_tree(dir_);
 }
@@ -72,14 +87,28 @@ std::int64_t TestStack::wait_for_lock_waiter(std::chrono::milliseconds deadline)
 }
 
 WorkerProcess& TestStack::start_worker(std::vector<std::string> extra_args) {
-  auto log = dir_ + "/worker-" + std::to_string(workers_.size()) + ".log";
-  workers_.push_back(
-      std::make_unique<WorkerProcess>(nats_->service_url(), db_url_, std::move(extra_args), log));
-  auto& w = *workers_.back();
-  if (!w.wait_serving(std::chrono::seconds(30))) {
+  auto worker = std::make_unique<WorkerProcess>(nats_->service_url(), db_url_,
+                                                std::move(extra_args), next_log());
+  auto& w = *worker;
+  services_.push_back(std::move(worker));
+  if (!w.wait_serving(kStartDeadline)) {
     throw std::runtime_error("worker did not start serving:\n" + w.log());
   }
   return w;
+}
+
+ServiceProcess& TestStack::start_timer(std::vector<std::string> extra_args) {
+  services_.push_back(std::make_unique<ServiceProcess>(
+      prepend({timer_binary()}, std::move(extra_args)), nats_->service_url(), db_url_, next_log()));
+  auto& t = *services_.back();
+  if (!t.wait_serving(kStartDeadline)) {
+    throw std::runtime_error("timer did not start serving:\n" + t.log());
+  }
+  return t;
+}
+
+std::string TestStack::next_log() const {
+  return dir_ + "/service-" + std::to_string(services_.size()) + ".log";
 }
 
 }  // namespace dobj::testing

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 
 namespace dobj::protocol {
@@ -10,5 +11,8 @@ constexpr std::size_t kMaxKeyBytes = 2 << 10;          // 2 KiB
 constexpr std::size_t kMaxValueBytes = 2 << 20;        // 2 MiB, encoded as msgpack
 constexpr int kDefaultPartitions = 256;
 constexpr int kProtocolVersion = 1;
+// Timers hold the alarms due within this window in memory; a commit that sets an alarm inside
+// it sends a hint so that a timer claims it at once.
+constexpr std::chrono::milliseconds kAlarmWindow{5000};
 
 }  // namespace dobj::protocol

@@ -11,6 +11,8 @@ constexpr std::string_view kInboundPrefix = "dobj.in.";
 constexpr std::string_view kEventPrefix = "evt.";
 constexpr std::string_view kProbeClass = "DobjProbe";
 constexpr std::string_view kProbeMethod = "$probe";
+// Published by workers after a commit that set an alarm due within the timers' window.
+constexpr const char* kAlarmHintSubject = "dobj.sys.alarm.hint";
 
 // A message as the worker receives it: dobj.in.<p>.<class>.<id>.<method>.
 struct InboundSubject {

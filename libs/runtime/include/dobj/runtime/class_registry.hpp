@@ -14,6 +14,9 @@ namespace dobj {
 
 using MethodFn = std::function<Value(Object&, Context&, const Value& argument)>;
 
+// The system method dobj-timer calls; its argument is {"due_at_us", "retry_count"}.
+constexpr const char* kAlarmMethod = "$alarm";
+
 struct ClassDef {
   std::string name;
   // Eager: an activation loads every key at once (one query); lazy (default): keys load on
@@ -36,6 +39,16 @@ class ClassRegistry {
     Builder& method(const std::string& name, Value (T::*fn)(Context&, const Value&)) {
       def_.methods[name] = [fn](Object& o, Context& ctx, const Value& arg) {
         return (static_cast<T&>(o).*fn)(ctx, arg);
+      };
+      return *this;
+    }
+    // The handler dobj-timer runs when the object's alarm is due (system method $alarm).
+    Builder& alarm(Value (T::*fn)(Context&, const AlarmInfo&)) {
+      def_.methods[kAlarmMethod] = [fn](Object& o, Context& ctx, const Value& arg) {
+        AlarmInfo info;
+        info.retry_count = arg.is_object() ? arg.value("retry_count", 0) : 0;
+        info.is_retry = info.retry_count > 0;
+        return (static_cast<T&>(o).*fn)(ctx, info);
       };
       return *this;
     }

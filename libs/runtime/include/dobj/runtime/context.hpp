@@ -1,5 +1,7 @@
 #pragma once
 
+#include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -8,6 +10,15 @@
 #include "dobj/runtime/storage.hpp"
 
 namespace dobj {
+
+class AlarmState;
+using WallTime = std::chrono::system_clock::time_point;
+
+// What an alarm handler learns (DESIGN.md §6): delivery is at-least-once, and a retry says so.
+struct AlarmInfo {
+  int retry_count = 0;
+  bool is_retry = false;
+};
 
 // An event published by a turn; it leaves only after the turn's commit.
 struct Event {
@@ -19,11 +30,12 @@ struct Event {
 class Context {
  public:
   Context(const std::string& class_name, const std::string& object_id, Storage& storage, Sql& sql,
-          std::vector<Event>& events)
+          AlarmState& alarm, std::vector<Event>& events)
       : class_name_(class_name),
         object_id_(object_id),
         storage_(storage),
         sql_(sql),
+        alarm_(alarm),
         events_(events) {}
 
   const std::string& class_name() const { return class_name_; }
@@ -34,11 +46,19 @@ class Context {
   // [A-Za-z0-9_-], Error(kBadRequest) otherwise.
   void publish(const std::string& topic, Value payload);
 
+  // The object's one alarm, written with the turn's commit: a failing turn's alarm is never set.
+  // When it is due, dobj-timer runs the class's alarm handler as a turn; that turn's commit
+  // deletes the alarm unless the handler sets another.
+  void set_alarm(WallTime at);
+  std::optional<WallTime> get_alarm() const;
+  void delete_alarm();
+
  private:
   const std::string& class_name_;
   const std::string& object_id_;
   Storage& storage_;
   Sql& sql_;
+  AlarmState& alarm_;
   std::vector<Event>& events_;
 };
 

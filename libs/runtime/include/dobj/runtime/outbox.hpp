@@ -22,6 +22,8 @@ class Outbox {
   virtual ~Outbox() = default;
   virtual void reply(const std::string& reply_to, const protocol::Reply& reply) = 0;
   virtual void event(const std::string& subject, const std::string& json_body) = 0;
+  // A commit set an alarm due soon: wake the timers before their next scan.
+  virtual void alarm_hint() = 0;
 };
 
 }  // namespace dobj

@@ -14,11 +14,24 @@
 
 namespace dobj::store {
 
+// Wall-clock time in microseconds since the Unix epoch: alarms are wall-clock by nature, and
+// microseconds round-trip exactly through timestamptz.
+using EpochMicros = std::int64_t;
+
 // An object's lease, proven by (owner, epoch) in dobj.objects.
 struct ObjectLease {
   std::int64_t epoch = 0;
   std::string schema_name;  // the object's o_<hash> schema
   bool schema_exists = false;
+  std::optional<EpochMicros> alarm;  // its alarm as stored when claimed
+};
+
+// What a commit does to the object's alarm row.
+enum class AlarmOp {
+  kKeep = 0,
+  kSet = 1,
+  kDelete = 2,
+  kDeleteIfDue = 3,  // the alarm turn: delete unless someone set another time meanwhile
 };
 
 struct KvWrite {
@@ -32,6 +45,8 @@ struct ObjectCommit {
   ObjectLease lease;
   bool delete_all = false;  // every stored key goes first, then `writes` apply
   std::vector<KvWrite> writes;
+  AlarmOp alarm_op = AlarmOp::kKeep;
+  EpochMicros alarm_at = 0;  // for kSet and kDeleteIfDue
 };
 
 // A key range for ranged loads (ctx.storage().list on an object not fully loaded).

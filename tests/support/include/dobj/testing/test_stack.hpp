@@ -13,19 +13,28 @@ namespace dobj::testing {
 std::string source_dir();
 std::string worker_binary();
 std::string cli_binary();
+std::string timer_binary();
 
-// A dobj-worker process of a TestStack.
-class WorkerProcess {
+// A dobj service process (worker or timer) configured through DOBJ_NATS_URL and
+// DOBJ_DATABASE_URL, with its log in a file.
+class ServiceProcess {
  public:
-  WorkerProcess(const std::string& nats_url, const std::string& db_url,
-                std::vector<std::string> extra_args, const std::string& log_path);
-  // Blocks until the worker logs that it serves (or exits, or the deadline passes).
+  ServiceProcess(std::vector<std::string> argv, const std::string& nats_url,
+                 const std::string& db_url, const std::string& log_path);
+  // Blocks until the service logs that it serves (or exits, or the deadline passes).
   bool wait_serving(std::chrono::milliseconds deadline);
   Process& process() { return *process_; }
   std::string log() const;
 
  private:
   std::unique_ptr<Process> process_;
+};
+
+// dobj-worker hosting the Scratch test class too.
+class WorkerProcess : public ServiceProcess {
+ public:
+  WorkerProcess(const std::string& nats_url, const std::string& db_url,
+                std::vector<std::string> extra_args, const std::string& log_path);
 };
 
 // What an integration test needs: its own nats-server, its own migrated database on the shared
@@ -39,6 +48,8 @@ class TestStack {
   const std::string& database_url() const { return db_url_; }
   // Starts a worker with the Scratch test class and waits until it serves.
   WorkerProcess& start_worker(std::vector<std::string> extra_args = {});
+  // Starts a dobj-timer and waits until it serves.
+  ServiceProcess& start_timer(std::vector<std::string> extra_args = {});
   std::string temp_dir() const { return dir_; }
   // The first column of the first row of a query on the stack's database (NULL → -1).
   std::int64_t query_int(const std::string& sql) const;
@@ -50,7 +61,9 @@ class TestStack {
   std::string dir_;
   std::unique_ptr<NatsServer> nats_;
   std::string db_url_;
-  std::vector<std::unique_ptr<WorkerProcess>> workers_;
+  std::string next_log() const;
+
+  std::vector<std::unique_ptr<ServiceProcess>> services_;
 };
 
 }  // namespace dobj::testing

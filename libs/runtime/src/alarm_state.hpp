@@ -1,0 +1,71 @@
+#pragma once
+
+#include <optional>
+#include <utility>
+
+#include "dobj/store/object_store.hpp"
+
+namespace dobj {
+
+// An object's alarm as turns see it: the committed time, and the net operation of the turns
+// since the last commit (pending) and of the current turn, layered as KvState's writes are.
+class AlarmState {
+ public:
+  using Micros = store::EpochMicros;
+  explicit AlarmState(std::optional<Micros> committed) : committed_(committed) {}
+
+  std::optional<Micros> get() const { return apply(apply(committed_, pending_), turn_); }
+  void set(Micros at) { turn_ = Op{store::AlarmOp::kSet, at}; }
+  void del() { turn_ = Op{store::AlarmOp::kDelete, 0}; }
+  // The alarm turn: the alarm that fired is gone unless the turn sets another.
+  void delete_if_due(Micros due) { turn_ = merge(turn_, Op{store::AlarmOp::kDeleteIfDue, due}); }
+
+  void end_turn(bool succeeded) {
+    if (succeeded && turn_) pending_ = merge(pending_, *turn_);
+    turn_.reset();
+  }
+  bool has_pending() const { return pending_.has_value(); }
+  std::pair<store::AlarmOp, Micros> pending_op() const {
+    return pending_ ? std::make_pair(pending_->op, pending_->at)
+                    : std::make_pair(store::AlarmOp::kKeep, Micros{0});
+  }
+  void mark_committed() {
+    committed_ = apply(committed_, pending_);
+    pending_.reset();
+  }
+
+ private:
+  struct Op {
+    store::AlarmOp op;
+    Micros at;
+  };
+
+  static std::optional<Micros> apply(std::optional<Micros> base, const std::optional<Op>& op) {
+    if (!op) return base;
+    switch (op->op) {
+      case store::AlarmOp::kSet:
+        return op->at;
+      case store::AlarmOp::kDelete:
+        return std::nullopt;
+      case store::AlarmOp::kDeleteIfDue:
+        return base == op->at ? std::nullopt : base;
+      case store::AlarmOp::kKeep:
+        break;
+    }
+    return base;
+  }
+  // One operation with the effect of `first` then `second`.
+  static std::optional<Op> merge(const std::optional<Op>& first, const Op& second) {
+    if (second.op != store::AlarmOp::kDeleteIfDue || !first) return second;
+    if (first->op == store::AlarmOp::kSet) {
+      return first->at == second.at ? Op{store::AlarmOp::kDelete, 0} : *first;
+    }
+    return first;  // kDelete stays a delete; a repeated kDeleteIfDue stays itself
+  }
+
+  std::optional<Micros> committed_;
+  std::optional<Op> pending_;
+  std::optional<Op> turn_;
+};
+
+}  // namespace dobj

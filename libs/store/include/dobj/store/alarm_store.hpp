@@ -1,0 +1,55 @@
+#pragma once
+
+#include <pqxx/pqxx>
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "dobj/store/object_store.hpp"
+#include "dobj/store/worker_registry.hpp"
+
+namespace dobj::store {
+
+using TimerId = std::int64_t;
+
+struct ClaimedAlarm {
+  std::string class_name;
+  std::string object_id;
+  int partition = 0;
+  EpochMicros due_at = 0;   // as the object set it
+  EpochMicros fire_at = 0;  // due_at, or the retry's time
+  int retry_count = 0;
+};
+
+// dobj.alarms as a timer sees it (DESIGN.md §6): claims with a lease, failures with backoff,
+// dead alarms. One instance per connection, one thread.
+class AlarmStore {
+ public:
+  AlarmStore(pqxx::connection& conn) : conn_(conn) {}
+
+  TimerId register_timer(const WorkerInfo& info, std::chrono::milliseconds ttl);
+  // Renews the timer's lease and extends every claim it holds. False if the lease ran out.
+  bool renew(TimerId id, std::chrono::milliseconds ttl);
+  // Ends the lease and frees the timer's claims.
+  void stop(TimerId id);
+  void count_fired(TimerId id, std::int64_t n);
+
+  // Claims (FOR UPDATE SKIP LOCKED) up to `limit` unclaimed or expired alarms due before
+  // now + window, soonest first, for `claim_ttl`.
+  std::vector<ClaimedAlarm> claim_due(TimerId id, std::chrono::milliseconds window,
+                                      std::size_t limit, std::chrono::milliseconds claim_ttl);
+  // The alarm failed: retry after base_backoff * 2^retry_count, or move it to dobj.dead_alarms
+  // once it has failed max_retries + 1 times. Only if the row is still the one fired (same
+  // due_at): an object that set a new time meanwhile keeps it. due_at itself never changes.
+  void record_failure(TimerId id, const ClaimedAlarm& alarm, const std::string& error,
+                      int max_retries, std::chrono::milliseconds base_backoff);
+  // Gives the alarm back unchanged, to be fired again after `delay` (no worker served it).
+  void postpone(TimerId id, const ClaimedAlarm& alarm, std::chrono::milliseconds delay);
+
+ private:
+  pqxx::connection& conn_;
+};
+
+}  // namespace dobj::store

@@ -1,0 +1,131 @@
+#include "dobj/store/alarm_store.hpp"
+
+#include "dobj/store/database.hpp"
+
+namespace dobj::store {
+namespace {
+double seconds(std::chrono::milliseconds ms) {
+  return static_cast<double>(ms.count()) / 1000.0;
+}
+}  // namespace
+
+TimerId AlarmStore::register_timer(const WorkerInfo& info, std::chrono::milliseconds ttl) {
+  return with_storage_errors("registering the timer", [&] {
+    pqxx::nontransaction tx(conn_);
+    return tx
+        .exec_params1(
+            "INSERT INTO dobj.timers(host, pid, version, lease_until) "
+            "VALUES ($1, $2, $3, now() + make_interval(secs => $4)) RETURNING id",
+            info.host, info.pid, info.version, seconds(ttl))[0]
+        .as<TimerId>();
+  });
+}
+
+bool AlarmStore::renew(TimerId id, std::chrono::milliseconds ttl) {
+  return with_storage_errors("renewing the timer lease", [&] {
+    pqxx::work tx(conn_);
+    auto r = tx.exec_params(
+        "UPDATE dobj.timers SET heartbeat_at = now(), "
+        "lease_until = now() + make_interval(secs => $2) "
+        "WHERE id = $1 AND state <> 'stopped' AND lease_until > now() RETURNING id",
+        id, seconds(ttl));
+    if (r.empty()) return false;
+    tx.exec_params0(
+        "UPDATE dobj.alarms SET claimed_until = now() + make_interval(secs => $2) "
+        "WHERE claimed_by = $1",
+        id, seconds(ttl));
+    tx.commit();
+    return true;
+  });
+}
+
+void AlarmStore::stop(TimerId id) {
+  with_storage_errors("stopping the timer", [&] {
+    pqxx::work tx(conn_);
+    tx.exec_params0(
+        "UPDATE dobj.alarms SET claimed_by = NULL, claimed_until = NULL WHERE claimed_by = $1", id);
+    tx.exec_params0("UPDATE dobj.timers SET state = 'stopped', lease_until = now() WHERE id = $1",
+                    id);
+    tx.commit();
+  });
+}
+
+void AlarmStore::count_fired(TimerId id, std::int64_t n) {
+  with_storage_errors("counting fired alarms", [&] {
+    pqxx::nontransaction tx(conn_);
+    tx.exec_params0("UPDATE dobj.timers SET fired = fired + $2 WHERE id = $1", id, n);
+  });
+}
+
+std::vector<ClaimedAlarm> AlarmStore::claim_due(TimerId id, std::chrono::milliseconds window,
+                                                std::size_t limit,
+                                                std::chrono::milliseconds claim_ttl) {
+  return with_storage_errors("claiming alarms", [&] {
+    pqxx::nontransaction tx(conn_);
+    auto rows =
+        tx.exec_params(R"sql(
+      UPDATE dobj.alarms a SET claimed_by = $1, claimed_until = now() + make_interval(secs => $4)
+      FROM (SELECT class, id FROM dobj.alarms
+             WHERE coalesce(next_attempt_at, due_at) <= now() + make_interval(secs => $2)
+               AND (claimed_by IS NULL OR claimed_until < now())
+             ORDER BY coalesce(next_attempt_at, due_at) LIMIT $3
+             FOR UPDATE SKIP LOCKED) due
+      JOIN dobj.objects o ON o.class = due.class AND o.id = due.id
+      WHERE a.class = due.class AND a.id = due.id
+      RETURNING a.class, a.id, o.p, (extract(epoch FROM a.due_at) * 1000000)::bigint,
+                (extract(epoch FROM coalesce(a.next_attempt_at, a.due_at)) * 1000000)::bigint,
+                a.retry_count)sql",
+                       id, seconds(window), static_cast<std::int64_t>(limit), seconds(claim_ttl));
+    std::vector<ClaimedAlarm> out;
+    out.reserve(rows.size());
+    for (const auto& r : rows) {
+      out.push_back({r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<int>(),
+                     r[3].as<EpochMicros>(), r[4].as<EpochMicros>(), r[5].as<int>()});
+    }
+    return out;
+  });
+}
+
+void AlarmStore::record_failure(TimerId id, const ClaimedAlarm& alarm, const std::string& error,
+                                int max_retries, std::chrono::milliseconds base_backoff) {
+  with_storage_errors("recording an alarm failure", [&] {
+    pqxx::work tx(conn_);
+    const char* match =
+        "class = $1 AND id = $2 AND claimed_by = $3 "
+        "AND due_at = timestamptz 'epoch' + $4 * interval '1 microsecond'";
+    if (alarm.retry_count >= max_retries) {
+      auto moved = tx.exec_params(std::string("DELETE FROM dobj.alarms WHERE ") + match +
+                                      " RETURNING due_at, retry_count + 1",
+                                  alarm.class_name, alarm.object_id, id, alarm.due_at);
+      if (!moved.empty()) {
+        tx.exec_params0(
+            "INSERT INTO dobj.dead_alarms(class, id, due_at, retry_count, last_error) "
+            "VALUES ($1, $2, $3, $4, $5)",
+            alarm.class_name, alarm.object_id, moved[0][0].c_str(), moved[0][1].as<int>(), error);
+      }
+    } else {
+      auto backoff_s = seconds(base_backoff) * static_cast<double>(1 << alarm.retry_count);
+      tx.exec_params0(std::string("UPDATE dobj.alarms SET retry_count = retry_count + 1, "
+                                  "next_attempt_at = now() + make_interval(secs => $5), "
+                                  "claimed_by = NULL, claimed_until = NULL, last_error = $6 "
+                                  "WHERE ") +
+                          match,
+                      alarm.class_name, alarm.object_id, id, alarm.due_at, backoff_s, error);
+    }
+    tx.commit();
+  });
+}
+
+void AlarmStore::postpone(TimerId id, const ClaimedAlarm& alarm, std::chrono::milliseconds delay) {
+  with_storage_errors("postponing an alarm", [&] {
+    pqxx::nontransaction tx(conn_);
+    tx.exec_params0(
+        "UPDATE dobj.alarms SET next_attempt_at = now() + make_interval(secs => $5), "
+        "claimed_by = NULL, claimed_until = NULL "
+        "WHERE class = $1 AND id = $2 AND claimed_by = $3 "
+        "AND due_at = timestamptz 'epoch' + $4 * interval '1 microsecond'",
+        alarm.class_name, alarm.object_id, id, alarm.due_at, seconds(delay));
+  });
+}
+
+}  // namespace dobj::store

@@ -1,0 +1,240 @@
+#include "alarm_timer.hpp"
+
+#include <unistd.h>
+
+#include <cstring>
+
+#include "dobj/core/error.hpp"
+#include "dobj/core/logging.hpp"
+#include "dobj/protocol/headers.hpp"
+#include "dobj/protocol/subject.hpp"
+#include "dobj/store/database.hpp"
+
+namespace dobj {
+namespace {
+
+store::EpochMicros wall_now_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string held_key(const store::ClaimedAlarm& a) {
+  return a.class_name + '\0' + a.object_id;
+}
+
+std::string host_name() {
+  char buf[256] = {};
+  gethostname(buf, sizeof buf - 1);
+  return buf;
+}
+
+}  // namespace
+
+AlarmTimer::AlarmTimer(TimerConfig config, Clock& clock)
+    : config_(std::move(config)), clock_(clock), log_(logger("timer")) {}
+
+AlarmTimer::~AlarmTimer() {
+  stop();
+}
+
+void AlarmTimer::start() {
+  conn_ = store::connect(config_.database_url);
+  store_ = std::make_unique<store::AlarmStore>(*conn_);
+  id_ = store_->register_timer({host_name(), static_cast<int>(getpid()), DOBJ_VERSION},
+                               config_.lease_ttl);
+  nats_ = std::make_unique<NatsConnection>(
+      NatsConnection::Options{config_.nats_url, "dobj-timer", /*send_asap=*/false});
+  inbox_ = "_INBOX.dobj-timer." + std::to_string(id_) + ".";
+  replies_ = nats_->subscribe(inbox_ + "*", [this](natsMsg* m) { on_reply(m); });
+  hints_ = nats_->subscribe(protocol::kAlarmHintSubject, [this](natsMsg* m) {
+    natsMsg_Destroy(m);
+    {
+      std::lock_guard lock(mutex_);
+      hinted_ = true;
+    }
+    wake_.notify_one();
+  });
+  nats_->flush(std::chrono::seconds(2));
+  next_scan_ = next_heartbeat_ = clock_.now();
+  thread_ = std::thread([this] {
+    while (true) {
+      {
+        std::unique_lock lock(mutex_);
+        wake_.wait_until(lock, next_wake(),
+                         [this] { return stopping_ || hinted_ || !results_.empty(); });
+        if (stopping_) break;
+      }
+      step();
+      if (lost_) break;
+    }
+  });
+  log_->info("timer {} serving (window {} ms)", id_, config_.window.count());
+}
+
+void AlarmTimer::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  replies_.reset();
+  hints_.reset();
+  if (store_ && !lost_) {
+    try {
+      if (fired_unreported_ > 0) store_->count_fired(id_, fired_unreported_);
+      store_->stop(id_);  // frees the claims for the other timers
+    } catch (const Error& e) {
+      log_->warn("stopping timer {}: {} (its claims expire by themselves)", id_, e.what());
+    }
+  }
+  nats_.reset();
+}
+
+Clock::TimePoint AlarmTimer::next_wake() const {
+  auto wake = std::min(next_scan_, next_heartbeat_);
+  if (!wheel_.empty()) {
+    auto until_due = std::chrono::microseconds(wheel_.begin()->first - wall_now_us());
+    wake = std::min(wake, clock_.now() + std::max(until_due, std::chrono::microseconds(0)));
+  }
+  if (!in_flight_.empty()) wake = std::min(wake, clock_.now() + std::chrono::milliseconds(100));
+  return wake;
+}
+
+void AlarmTimer::step() {
+  bool hinted = false;
+  {
+    std::lock_guard lock(mutex_);
+    std::swap(hinted, hinted_);
+  }
+  try {
+    auto now = clock_.now();
+    if (now >= next_heartbeat_) {
+      next_heartbeat_ = now + config_.heartbeat;
+      if (!store_->renew(id_, config_.lease_ttl)) {
+        log_->critical("timer {}: lease expired before renewal; exiting", id_);
+        lost_ = true;
+        return;
+      }
+      if (fired_unreported_ > 0) {
+        store_->count_fired(id_, fired_unreported_);
+        fired_unreported_ = 0;
+      }
+    }
+    process_results();
+    if (hinted || now >= next_scan_) scan();
+    fire_due();
+    expire_in_flight();
+  } catch (const Error& e) {
+    log_->warn("timer {}: {}", id_, e.what());
+    next_scan_ = clock_.now() + config_.scan_interval;
+  }
+}
+
+void AlarmTimer::scan() {
+  auto room = config_.max_in_flight > in_flight_.size() + wheel_.size()
+                  ? config_.max_in_flight - in_flight_.size() - wheel_.size()
+                  : 0;
+  auto claimed = store_->claim_due(id_, config_.window, std::min(room, config_.claim_batch),
+                                   config_.lease_ttl);
+  for (auto& alarm : claimed) {
+    auto key = held_key(alarm);
+    if (auto it = held_.find(key); it != held_.end()) {
+      wheel_.erase(it->second);  // the object set another time: the old entry is stale
+      held_.erase(it);
+    }
+    held_[key] = wheel_.emplace(alarm.fire_at, alarm);
+  }
+  // A full batch means more are due: scan again at once.
+  next_scan_ = clock_.now() + (claimed.size() == config_.claim_batch && room > claimed.size()
+                                   ? std::chrono::milliseconds(0)
+                                   : config_.scan_interval);
+}
+
+void AlarmTimer::fire_due() {
+  auto now = wall_now_us();
+  while (!wheel_.empty() && wheel_.begin()->first <= now) {
+    auto alarm = wheel_.begin()->second;
+    held_.erase(held_key(alarm));
+    wheel_.erase(wheel_.begin());
+    fire(alarm);
+  }
+}
+
+void AlarmTimer::fire(const store::ClaimedAlarm& alarm) {
+  auto fire_id = next_fire_id_++;
+  in_flight_[fire_id] = InFlight{alarm, clock_.now()};
+  Value body = {{"due_at_us", alarm.due_at}, {"retry_count", alarm.retry_count}};
+  try {
+    nats_->publish(
+        protocol::inbound_subject(alarm.partition, alarm.class_name, alarm.object_id, "$alarm"),
+        body.dump(), {{protocol::kContentTypeHeader, protocol::kJsonContentType}},
+        inbox_ + std::to_string(fire_id));
+  } catch (const TransportError& e) {
+    log_->warn("firing {}/{}: {}", alarm.class_name, alarm.object_id, e.what());
+  }
+}
+
+void AlarmTimer::on_reply(natsMsg* raw) {
+  auto msg = NatsMessage::from(raw);
+  natsMsg_Destroy(raw);
+  Result r;
+  r.fire_id = std::strtoull(msg.subject.c_str() + inbox_.size(), nullptr, 10);
+  if (msg.no_responders) {
+    r.kind = Result::Kind::kNoWorker;
+  } else if (msg.header(protocol::kStatusHeader) == std::string(protocol::kStatusOk)) {
+    r.kind = Result::Kind::kOk;
+  } else {
+    r.kind = Result::Kind::kError;
+    r.error = msg.body.substr(0, 1000);
+  }
+  {
+    std::lock_guard lock(mutex_);
+    results_.push_back(std::move(r));
+  }
+  wake_.notify_one();
+}
+
+void AlarmTimer::process_results() {
+  std::vector<Result> results;
+  {
+    std::lock_guard lock(mutex_);
+    results.swap(results_);
+  }
+  for (auto& r : results) {
+    auto it = in_flight_.find(r.fire_id);
+    if (it == in_flight_.end()) continue;  // already timed out
+    auto alarm = it->second.alarm;
+    in_flight_.erase(it);
+    switch (r.kind) {
+      case Result::Kind::kOk:
+        ++fired_unreported_;  // the object's commit deleted (or reset) the row
+        break;
+      case Result::Kind::kNoWorker:
+        store_->postpone(id_, alarm, config_.no_worker_delay);
+        break;
+      case Result::Kind::kError:
+        log_->info("alarm {}/{} failed (retry {}): {}", alarm.class_name, alarm.object_id,
+                   alarm.retry_count, r.error);
+        store_->record_failure(id_, alarm, r.error, config_.max_retries, config_.base_backoff);
+        break;
+    }
+  }
+}
+
+void AlarmTimer::expire_in_flight() {
+  auto limit = clock_.now() - config_.fire_timeout;
+  for (auto it = in_flight_.begin(); it != in_flight_.end();) {
+    if (it->second.sent_at < limit) {
+      store_->record_failure(id_, it->second.alarm, "timeout", config_.max_retries,
+                             config_.base_backoff);
+      it = in_flight_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+}  // namespace dobj

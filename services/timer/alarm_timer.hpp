@@ -1,0 +1,103 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "dobj/client/nats_connection.hpp"
+#include "dobj/core/clock.hpp"
+#include "dobj/protocol/limits.hpp"
+#include "dobj/store/alarm_store.hpp"
+
+namespace spdlog {
+class logger;
+}
+
+namespace dobj {
+
+struct TimerConfig {
+  std::string nats_url;
+  std::string database_url;
+  std::chrono::milliseconds window = protocol::kAlarmWindow;  // claimed ahead, kept in memory
+  std::chrono::milliseconds scan_interval{1000};              // the backstop scan
+  std::size_t claim_batch = 2000;
+  std::chrono::milliseconds lease_ttl{5000};  // the timer's lease, and its claims'
+  std::chrono::milliseconds heartbeat{1000};
+  std::chrono::milliseconds fire_timeout{10000};  // no reply by then: a failure
+  std::size_t max_in_flight = 10000;
+  int max_retries = 6;
+  std::chrono::milliseconds base_backoff{2000};
+  std::chrono::milliseconds no_worker_delay{500};  // no responders: try again after this
+};
+
+// dobj-timer's loop (DESIGN.md §6): claims due alarms (SKIP LOCKED, with a lease), keeps the
+// window in an in-memory wheel, fires each as a request to dobj.in.<p>.<class>.<id>.$alarm,
+// retries failures with exponential backoff and buries the hopeless in dobj.dead_alarms.
+// Woken early by hints from workers; a periodic scan is the backstop.
+// Lifecycle: start() → ... → stop(); step() runs one iteration (the test hook).
+class AlarmTimer {
+ public:
+  AlarmTimer(TimerConfig config, Clock& clock);
+  ~AlarmTimer();
+  void start();
+  void stop();
+  void step();
+  bool lost() const { return lost_.load(); }
+  store::TimerId id() const { return id_; }
+
+ private:
+  struct InFlight {
+    store::ClaimedAlarm alarm;
+    Clock::TimePoint sent_at;
+  };
+  struct Result {
+    std::uint64_t fire_id;
+    enum class Kind { kOk, kError, kNoWorker } kind;
+    std::string error;
+  };
+
+  void scan();
+  void fire_due();
+  void fire(const store::ClaimedAlarm& alarm);
+  void process_results();
+  void expire_in_flight();
+  void forget(const store::ClaimedAlarm& alarm);
+  void on_reply(natsMsg* msg);
+  Clock::TimePoint next_wake() const;
+
+  TimerConfig config_;
+  Clock& clock_;
+  std::shared_ptr<spdlog::logger> log_;
+  std::unique_ptr<pqxx::connection> conn_;
+  std::unique_ptr<store::AlarmStore> store_;
+  std::unique_ptr<NatsConnection> nats_;
+  NatsSubscription replies_, hints_;
+  store::TimerId id_ = 0;
+  std::string inbox_;
+
+  // The wheel: claimed alarms by fire time, and which object holds which entry.
+  std::multimap<store::EpochMicros, store::ClaimedAlarm> wheel_;
+  std::map<std::string, std::multimap<store::EpochMicros, store::ClaimedAlarm>::iterator> held_;
+  std::unordered_map<std::uint64_t, InFlight> in_flight_;
+  std::uint64_t next_fire_id_ = 1;
+  std::int64_t fired_unreported_ = 0;
+  Clock::TimePoint next_scan_{}, next_heartbeat_{};
+
+  std::mutex mutex_;  // guards results_, hinted_, stopping_
+  std::condition_variable wake_;
+  std::vector<Result> results_;
+  bool hinted_ = false;
+  bool stopping_ = false;
+  std::atomic<bool> lost_{false};
+  std::thread thread_;
+};
+
+}  // namespace dobj

@@ -1,0 +1,77 @@
+// dobj-timer: fires alarms. Configuration from DOBJ_NATS_URL / DOBJ_DATABASE_URL and flags;
+// SIGTERM frees its claims and exits 0; a lost lease exits 3. Several may run at once.
+#include <csignal>
+#include <ctime>
+
+#include "alarm_timer.hpp"
+#include "dobj/core/connection_config.hpp"
+#include "dobj/core/logging.hpp"
+#include "dobj/store/database.hpp"
+#include "dobj/store/migration_runner.hpp"
+
+namespace {
+constexpr int kExitLeaseLost = 3;
+constexpr int kExitStartFailed = 2;
+constexpr std::chrono::milliseconds kSignalPoll{200};
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace dobj;
+  CLI::App app{"dobj-timer: fires dobj alarms"};
+  auto conn = ConnectionConfig::from_env();
+  std::string log_level = "info";
+  conn.add_flags(app, log_level);
+  TimerConfig config;
+  std::int64_t scan_ms = config.scan_interval.count(), ttl_ms = config.lease_ttl.count();
+  app.add_option("--scan-ms", scan_ms, "backstop scan interval")
+      ->check(CLI::Range(10, 600000))
+      ->capture_default_str();
+  app.add_option("--lease-ttl-ms", ttl_ms, "timer and claim lease")
+      ->check(CLI::Range(500, 600000))
+      ->capture_default_str();
+  app.add_option("--max-retries", config.max_retries, "retries before dobj.dead_alarms")
+      ->check(CLI::Range(0, 30))
+      ->capture_default_str();
+  std::int64_t backoff_ms = config.base_backoff.count();
+  app.add_option("--backoff-ms", backoff_ms, "first retry delay, doubled each time")
+      ->check(CLI::Range(1, 3600000))
+      ->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+  auto log = logger("timer");
+  try {
+    set_log_level(log_level);
+  } catch (const Error& e) {
+    log->error("{}", e.what());
+    return kExitStartFailed;
+  }
+  config.nats_url = conn.nats_url;
+  config.database_url = conn.database_url;
+  config.scan_interval = std::chrono::milliseconds(scan_ms);
+  config.lease_ttl = std::chrono::milliseconds(ttl_ms);
+  config.heartbeat = config.lease_ttl / 5;
+  config.base_backoff = std::chrono::milliseconds(backoff_ms);
+
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  AlarmTimer timer(config, Clock::system());
+  try {
+    auto db = store::connect(config.database_url);
+    store::MigrationRunner(*db).require_current();
+    timer.start();
+  } catch (const std::exception& e) {
+    log->error("cannot start: {}", e.what());
+    return kExitStartFailed;
+  }
+  timespec poll{0, std::chrono::nanoseconds(kSignalPoll).count()};
+  while (!timer.lost()) {
+    int sig = sigtimedwait(&signals, nullptr, &poll);
+    if (sig == SIGTERM || sig == SIGINT) break;
+  }
+  bool lost = timer.lost();
+  timer.stop();
+  return lost ? kExitLeaseLost : 0;
+}

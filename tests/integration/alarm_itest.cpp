@@ -1,0 +1,206 @@
+// Alarms end to end: dobj-worker, dobj-timer(s), real nats-server and PostgreSQL.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "dobj/client/client.hpp"
+#include "dobj/core/error.hpp"
+#include "dobj/testing/test_stack.hpp"
+
+namespace dobj::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Short retries so that seven failures fit in a test; the production default is 2 s doubling.
+const std::vector<std::string> kFastTimer{"--backoff-ms", "50", "--scan-ms", "200"};
+
+class AlarmTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    nats_ = std::make_unique<NatsConnection>(
+        NatsConnection::Options{stack_.nats().client_url(), "alarm-test", true});
+    client_ = std::make_unique<Client>(*nats_);
+    events_sub_ = nats_->subscribe("evt.>", [this](natsMsg* m) {
+      auto msg = NatsMessage::from(m);
+      natsMsg_Destroy(m);
+      std::lock_guard lock(mutex_);
+      events_.push_back(msg);
+    });
+    nats_->flush(2s);
+  }
+  Value call(const std::string& cls, const std::string& id, const std::string& method,
+             const Value& arg = nullptr) {
+    return client_->call(cls, id, method, arg);
+  }
+  std::size_t events_on(const std::string& subject) {
+    std::lock_guard lock(mutex_);
+    return std::count_if(events_.begin(), events_.end(),
+                         [&](const NatsMessage& m) { return m.subject == subject; });
+  }
+  std::vector<Value> bodies_on(const std::string& subject) {
+    std::lock_guard lock(mutex_);
+    std::vector<Value> out;
+    for (const auto& m : events_) {
+      if (m.subject == subject) out.push_back(Value::parse(m.body));
+    }
+    return out;
+  }
+  std::int64_t q(const std::string& sql) { return stack_.query_int(sql); }
+
+  TestStack stack_;
+  std::unique_ptr<NatsConnection> nats_;
+  std::unique_ptr<Client> client_;
+  std::mutex mutex_;
+  std::vector<NatsMessage> events_;
+  NatsSubscription events_sub_;
+};
+
+TEST_F(AlarmTest, LockExpiresThroughItsAlarm) {
+  stack_.start_worker();
+  stack_.start_timer(kFastTimer);
+  EXPECT_EQ(call("Lock", "l", "acquire", {{"holder", "ada"}, {"ttl_ms", 300}}),
+            Value({{"acquired", true}, {"holder", "ada"}}));
+  EXPECT_EQ(call("Lock", "l", "acquire", {{"holder", "bob"}, {"ttl_ms", 300}}),
+            Value({{"acquired", false}, {"holder", "ada"}}));
+  EXPECT_GT(q("SELECT count(*) FROM dobj_admin.objects WHERE id = 'l' AND alarm_at IS NOT NULL"),
+            0);
+  ASSERT_TRUE(wait_until([&] { return events_on("evt.Lock.l.expired") == 1; }, 20s));
+  EXPECT_EQ(bodies_on("evt.Lock.l.expired")[0], Value({{"holder", "ada"}}));
+  EXPECT_EQ(call("Lock", "l", "holder"), Value({{"holder", nullptr}}));
+  EXPECT_EQ(q("SELECT count(*) FROM dobj.alarms"), 0);
+  EXPECT_EQ(call("Lock", "l", "acquire", {{"holder", "bob"}, {"ttl_ms", 60000}})["acquired"], true);
+  EXPECT_EQ(call("Lock", "l", "release", {{"holder", "bob"}}), Value({{"released", true}}));
+  EXPECT_EQ(q("SELECT count(*) FROM dobj.alarms"), 0);  // release deleted the alarm
+}
+
+TEST_F(AlarmTest, RescheduleDeleteAndAFailedTurnsAlarm) {
+  stack_.start_worker();
+  stack_.start_timer(kFastTimer);
+  // Rescheduled twice from inside alarm(): fires three times.
+  call("Scratch", "again", "alarm_plan", {{"reschedule_ms", 50}, {"reschedule_times", 2}});
+  call("Scratch", "again", "set_alarm", {{"in_ms", 50}});
+  // Deleted before due: never fires.
+  call("Scratch", "deleted", "set_alarm", {{"in_ms", 300}});
+  EXPECT_TRUE(call("Scratch", "deleted", "get_alarm").is_number());
+  call("Scratch", "deleted", "delete_alarm");
+  EXPECT_TRUE(call("Scratch", "deleted", "get_alarm").is_null());
+  // Set by a turn that throws: never set.
+  EXPECT_THROW(call("Scratch", "thrown", "set_alarm_then_throw", {{"in_ms", 50}}), Error);
+  EXPECT_TRUE(call("Scratch", "thrown", "get_alarm").is_null());
+  // Moved later before it fired: fires once, at the later time.
+  call("Scratch", "moved", "set_alarm", {{"in_ms", 200}});
+  call("Scratch", "moved", "set_alarm", {{"in_ms", 600}});
+
+  ASSERT_TRUE(
+      wait_until([&] { return call("Scratch", "again", "alarm_status")["fired"] == 3; }, 20s));
+  ASSERT_TRUE(wait_until([&] { return events_on("evt.Scratch.moved.alarm") == 1; }, 20s));
+  // Quiet for a while after everything due has fired: nothing more comes.
+  ASSERT_TRUE(wait_until([&] { return q("SELECT count(*) FROM dobj.alarms") == 0; }, 20s));
+  EXPECT_EQ(events_on("evt.Scratch.again.alarm"), 3u);
+  EXPECT_EQ(events_on("evt.Scratch.moved.alarm"), 1u);
+  EXPECT_EQ(events_on("evt.Scratch.deleted.alarm"), 0u);
+  EXPECT_EQ(events_on("evt.Scratch.thrown.alarm"), 0u);
+  EXPECT_TRUE(call("Scratch", "again", "alarm_status")["alarm"].is_null());
+}
+
+TEST_F(AlarmTest, RetriesCarryTheirCountAndTheSeventhFailureIsDead) {
+  stack_.start_worker();
+  stack_.start_timer(kFastTimer);
+  call("Scratch", "flaky", "alarm_plan", {{"fail_until_retry", 2}});
+  call("Scratch", "flaky", "set_alarm", {{"in_ms", 10}});
+  call("Scratch", "doomed", "alarm_plan", {{"fail_until_retry", 100}});
+  call("Scratch", "doomed", "set_alarm", {{"in_ms", 10}});
+  ASSERT_TRUE(
+      wait_until([&] { return call("Scratch", "flaky", "alarm_status")["fired"] == 1; }, 20s));
+  EXPECT_EQ(call("Scratch", "flaky", "alarm_status")["last_retry_count"], 2);
+  EXPECT_EQ(bodies_on("evt.Scratch.flaky.alarm")[0],
+            Value({{"retry_count", 2}, {"is_retry", true}}));
+  // 1 + 6 retries = 7 failures, then dobj.dead_alarms (50 ms doubling: about 6 s).
+  ASSERT_TRUE(wait_until(
+      [&] { return q("SELECT count(*) FROM dobj_admin.dead_alarms WHERE id = 'doomed'") == 1; },
+      60s));
+  EXPECT_EQ(q("SELECT retry_count FROM dobj.dead_alarms WHERE id = 'doomed'"), 7);
+  EXPECT_EQ(q("SELECT count(*) FROM dobj.alarms WHERE id = 'doomed'"), 0);
+  EXPECT_EQ(events_on("evt.Scratch.doomed.alarm"), 0u);
+}
+
+TEST_F(AlarmTest, EveryAlarmFiresAfterTheTimerAndTheWorkerAreKilled) {
+  auto* worker = &stack_.start_worker();
+  auto* timer = &stack_.start_timer(kFastTimer);
+  constexpr int kObjects = 50;
+  for (int i = 0; i < kObjects; ++i) {
+    call("Scratch", "k" + std::to_string(i), "set_alarm", {{"in_ms", 3000 + 20 * i}});
+  }
+  // The timer has claimed the near ones into memory; both die before anything is due.
+  timer->process().signal(SIGKILL);
+  worker->process().signal(SIGKILL);
+  timer->process().wait(10s);
+  worker->process().wait(10s);
+  stack_.start_worker();
+  stack_.start_timer({"--backoff-ms", "50", "--scan-ms", "200", "--lease-ttl-ms", "2000"});
+  ASSERT_TRUE(wait_until([&] { return q("SELECT count(*) FROM dobj.alarms") == 0; }, 60s));
+  for (int i = 0; i < kObjects; ++i) {
+    EXPECT_GE(events_on("evt.Scratch.k" + std::to_string(i) + ".alarm"), 1u) << i;
+  }
+}
+
+TEST_F(AlarmTest, TwoTimersFireTenThousandAlarmsExactlyOnce) {
+  constexpr int kAlarms = 10000;
+  constexpr int kSetters = 8;
+  stack_.start_worker();
+  stack_.start_timer();
+  stack_.start_timer();
+  // All due within the same two seconds, a few seconds from now.
+  auto base_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                     std::chrono::system_clock::now().time_since_epoch())
+                     .count() +
+                 8000;
+  std::vector<std::thread> setters;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < kSetters; ++t) {
+    setters.emplace_back([&, t] {
+      NatsConnection nats({stack_.nats().client_url(), "setter", true});
+      Client client(nats);
+      for (int i = t; i < kAlarms; i += kSetters) {
+        try {
+          client.call("Scratch", "x" + std::to_string(i), "set_alarm",
+                      {{"at_ms", base_ms + (i * 2000) / kAlarms}});
+        } catch (const Error&) {
+          ++failures;
+        }
+      }
+    });
+  }
+  for (auto& t : setters) t.join();
+  ASSERT_EQ(failures, 0);
+  ASSERT_TRUE(wait_until([&] { return q("SELECT count(*) FROM dobj.alarms") == 0; }, 120s));
+  // The timers together fired exactly kAlarms requests, and each object saw its alarm once.
+  ASSERT_TRUE(wait_until([&] { return q("SELECT sum(fired) FROM dobj.timers") >= kAlarms; }, 10s));
+  EXPECT_EQ(q("SELECT sum(fired) FROM dobj.timers"), kAlarms);
+  EXPECT_EQ(q("SELECT count(*) FROM dobj.timers WHERE fired > 0"), 2);  // both took a share
+  ASSERT_TRUE(wait_until(
+      [&] {
+        std::lock_guard lock(mutex_);
+        return std::count_if(events_.begin(), events_.end(), [](const NatsMessage& m) {
+                 return m.subject.starts_with("evt.Scratch.x");
+               }) >= kAlarms;
+      },
+      10s));
+  std::map<std::string, int> per_object;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& m : events_) {
+      if (m.subject.starts_with("evt.Scratch.x")) ++per_object[m.subject];
+    }
+  }
+  EXPECT_EQ(per_object.size(), static_cast<std::size_t>(kAlarms));
+  for (const auto& [subject, n] : per_object) EXPECT_EQ(n, 1) << subject;
+}
+
+}  // namespace
+}  // namespace dobj::testing
