@@ -5,8 +5,10 @@
 #include <signal.h>
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <fstream>
+#include <mutex>
 #include <random>
 #include <thread>
 
@@ -27,6 +29,8 @@ struct Mode {
   std::uint64_t activation_objects;
   int subscribers;
   int spread_objects;
+  std::uint64_t spread_alarms;  // due at 1,000/s
+  std::uint64_t burst_alarms;   // due at one instant
 };
 
 constexpr int kShards = 2;  // the worker's shards = the naive baseline's pool size
@@ -103,10 +107,12 @@ class Bench {
         [](auto) { return "obj.Counter.hot.inc"; }, true, half);
     auto chat = chat_fanout();
     auto [created, activated] = activation();
+    auto spread_alarms = alarms("spread", mode_.spread_alarms, 1000.0);
+    auto burst_alarms = alarms("burst", mode_.burst_alarms, 0);
 
     print_report(
         {echo1, echo64, naive1, hot1, naive64, hot64, naive_spread, dobj_spread, reads, paced, chat,
-         created, activated},
+         created, activated, spread_alarms, burst_alarms},
         {{"hot object durable increments ≥ 20,000/s", hot64.load.throughput >= 20000,
           fmt::format("{:.0f}/s", hot64.load.throughput)},
          {"hot increments ≥ 10× naive (64 clients)",
@@ -123,7 +129,12 @@ class Bench {
          {fmt::format("{} activated objects with state ≤ 300 MB worker RSS "
                       "(scaled to 100,000: {:.0f} MB)",
                       mode_.activation_objects, scaled_rss_),
-          scaled_rss_ <= 300, fmt::format("{:.0f} MB", activation_rss_mb_)}});
+          scaled_rss_ <= 300, fmt::format("{:.0f} MB", activation_rss_mb_)},
+         {"alarm lateness p99 ≤ 50 ms at 1,000 alarms/s", spread_alarms.load.p99_ms <= 50,
+          fmt::format("{:.1f} ms", spread_alarms.load.p99_ms)},
+         {fmt::format("{} alarms due at one instant all fired within 10 s", mode_.burst_alarms),
+          burst_alarms.load.max_ms <= 10000,
+          fmt::format("{:.1f} s", burst_alarms.load.max_ms / 1000)}});
     echo_->signal(SIGTERM);
     naive_->signal(SIGTERM);
   }
@@ -208,6 +219,81 @@ class Bench {
     return {created, activated};
   }
 
+  // n alarms on fresh objects, due at `rate` per second (0: all at one instant), fired by a
+  // dobj-timer; lateness = when the alarm's event arrived − when it was due.
+  Row alarms(const std::string& kind, std::uint64_t n, double rate) {
+    if (!timer_started_) {
+      stack_->start_timer();
+      timer_started_ = true;
+    }
+    auto now_ms = [] {
+      return std::chrono::duration_cast<std::chrono::milliseconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+          .count();
+    };
+    // Setting them takes a while; they start falling due once that is surely done.
+    auto start_ms = now_ms() + static_cast<std::int64_t>(n) * 1000 / 1500 + 5000;
+    auto due = [=](std::uint64_t i) {
+      return start_ms +
+             (rate > 0 ? static_cast<std::int64_t>(static_cast<double>(i) * 1000 / rate) : 0);
+    };
+    std::mutex mutex;
+    std::vector<double> lateness;
+    std::string prefix = "a" + kind;
+    NatsConnection listener({stack_->nats().client_url(), "bench-alarms"});
+    auto sub = listener.subscribe("evt.Scratch.*.alarm", [&](natsMsg* m) {
+      std::string subject = natsMsg_GetSubject(m);
+      natsMsg_Destroy(m);
+      auto arrived = now_ms();
+      auto id = subject.substr(12, subject.rfind('.') - 12);  // evt.Scratch.<id>.alarm
+      if (!id.starts_with(prefix)) return;
+      auto i = std::stoull(id.substr(prefix.size()));
+      std::lock_guard lock(mutex);
+      lateness.push_back(static_cast<double>(arrived - due(i)));
+    });
+    listener.flush(5s);
+    LoadSpec spec;
+    spec.name = "setup: set alarms";
+    spec.nats_url = stack_->nats().service_url();
+    spec.slots = 64;
+    spec.max_requests = n;
+    spec.subject = [prefix](std::uint64_t i) {
+      return "obj.Scratch." + prefix + std::to_string(i) + ".set_alarm";
+    };
+    spec.body_for = [due](std::uint64_t i) { return fmt::format(R"({{"at_ms": {}}})", due(i)); };
+    auto set = run_load(spec);
+    fmt::print(stderr, "  set {} alarms at {:.0f}/s\n", n, set.throughput);
+    auto last_due = due(n - 1);
+    testing::wait_until(
+        [&] {
+          std::lock_guard lock(mutex);
+          return lateness.size() >= n;
+        },
+        std::chrono::milliseconds(std::max<std::int64_t>(0, last_due - now_ms()) + 120000));
+    sub.reset();
+    std::lock_guard lock(mutex);
+    Row row;
+    row.load.name = rate > 0 ? fmt::format("timer: {} alarms due at {:.0f}/s (lateness)", n, rate)
+                             : fmt::format("timer: {} alarms due at one instant (lateness)", n);
+    row.load.completed = lateness.size();
+    row.load.timeouts = n - std::min<std::uint64_t>(n, lateness.size());
+    row.load.seconds = rate > 0 ? static_cast<double>(n) / rate : 1;
+    row.load.throughput = static_cast<double>(lateness.size()) / row.load.seconds;
+    std::sort(lateness.begin(), lateness.end());
+    auto pct = [&](double p) {
+      return lateness.empty()
+                 ? 0.0
+                 : lateness[static_cast<std::size_t>(p * static_cast<double>(lateness.size() - 1))];
+    };
+    row.load.p50_ms = pct(0.5);
+    row.load.p99_ms = pct(0.99);
+    row.load.p999_ms = pct(0.999);
+    row.load.max_ms = lateness.empty() ? 0 : lateness.back();
+    row.note =
+        fmt::format("set at {:.0f}/s; max lateness {:.0f} ms", set.throughput, row.load.max_ms);
+    return row;
+  }
+
   double rss_mb() {
     auto status =
         testing::read_file("/proc/" + std::to_string(worker_->process().pid()) + "/status");
@@ -275,6 +361,7 @@ class Bench {
   testing::WorkerProcess* worker_ = nullptr;
   std::unique_ptr<Process> echo_, naive_;
   double rss_idle_mb_ = 0, activation_rss_mb_ = 0, scaled_rss_ = 0;
+  bool timer_started_ = false;
   bool healthy_ = true;
 };
 
@@ -290,9 +377,10 @@ int main(int argc, char** argv) {
   app.add_option("--json", json_out, "also write the results as JSON");
   app.add_option("--markdown", md_out, "also write the markdown table to a file");
   CLI11_PARSE(app, argc, argv);
-  dobj::bench::Mode m = mode == "full"
-                            ? dobj::bench::Mode{std::chrono::seconds(10), 100000, 100, 10000}
-                            : dobj::bench::Mode{std::chrono::seconds(2), 500, 10, 10000};
+  dobj::bench::Mode m =
+      mode == "full"
+          ? dobj::bench::Mode{std::chrono::seconds(10), 100000, 100, 10000, 10000, 100000}
+          : dobj::bench::Mode{std::chrono::seconds(2), 500, 10, 10000, 2000, 2000};
   std::string self = argv[0];
   dobj::bench::Bench bench(m, self.substr(0, self.rfind('/')));
   bench.json_out = json_out;

@@ -63,8 +63,8 @@ void Run::send(Conn& c) {
   auto subject = spec.subject(id);
   auto reply = c.reply_prefix + std::to_string(id);
   natsMsg* msg = nullptr;
-  natsMsg_Create(&msg, subject.c_str(), reply.c_str(), spec.body.data(),
-                 static_cast<int>(spec.body.size()));
+  const std::string body = spec.body_for ? spec.body_for(id) : spec.body;
+  natsMsg_Create(&msg, subject.c_str(), reply.c_str(), body.data(), static_cast<int>(body.size()));
   for (const auto& [k, v] : spec.headers) natsMsgHeader_Set(msg, k.c_str(), v.c_str());
   natsConnection_PublishMsg(c.nc, msg);
   natsMsg_Destroy(msg);

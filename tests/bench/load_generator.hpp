@@ -23,6 +23,7 @@ struct LoadSpec {
   std::uint64_t max_requests = 0;
   std::function<std::string(std::uint64_t request)> subject;
   std::string body;
+  std::function<std::string(std::uint64_t request)> body_for;  // overrides body when set
   std::map<std::string, std::string> headers;
 };
 
