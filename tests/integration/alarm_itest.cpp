@@ -78,6 +78,27 @@ TEST_F(AlarmTest, LockExpiresThroughItsAlarm) {
   EXPECT_EQ(q("SELECT count(*) FROM dobj.alarms"), 0);  // release deleted the alarm
 }
 
+TEST_F(AlarmTest, RateLimiterRefillsThroughItsAlarm) {
+  stack_.start_worker();
+  stack_.start_timer(kFastTimer);
+  EXPECT_EQ(call("RateLimiter", "r", "configure", {{"capacity", 3}, {"refill_per_sec", 10}}),
+            Value({{"tokens", 3}, {"capacity", 3}, {"refill_per_sec", 10}}));
+  EXPECT_EQ(call("RateLimiter", "r", "take", {{"tokens", 3}}),
+            Value({{"allowed", true}, {"remaining", 0}}));
+  EXPECT_EQ(call("RateLimiter", "r", "take")["allowed"], false);
+  // Only the alarm writes refills back (status computes them without storing): the stored
+  // bucket full again, and no alarm left, prove the alarm did it.
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return q("SELECT (value->>'tokens')::int FROM dobj_admin.kv('RateLimiter', 'r') "
+                 "WHERE key = 'bucket'") == 3 &&
+               q("SELECT count(*) FROM dobj.alarms") == 0;
+      },
+      20s));
+  EXPECT_EQ(call("RateLimiter", "r", "take")["allowed"], true);
+  EXPECT_THROW(call("RateLimiter", "r", "take", {{"tokens", 0}}), Error);  // bad_request
+}
+
 TEST_F(AlarmTest, RescheduleDeleteAndAFailedTurnsAlarm) {
   stack_.start_worker();
   stack_.start_timer(kFastTimer);
