@@ -1,22 +1,16 @@
 // dobj-timer: fires alarms. Configuration from DOBJ_NATS_URL / DOBJ_DATABASE_URL and flags;
 // SIGTERM frees its claims and exits 0; a lost lease exits 3. Several may run at once.
-#include <csignal>
-#include <ctime>
 
 #include "alarm_timer.hpp"
 #include "dobj/core/connection_config.hpp"
 #include "dobj/core/logging.hpp"
+#include "dobj/core/stop_signals.hpp"
 #include "dobj/store/database.hpp"
 #include "dobj/store/migration_runner.hpp"
 
-namespace {
-constexpr int kExitLeaseLost = 3;
-constexpr int kExitStartFailed = 2;
-constexpr std::chrono::milliseconds kSignalPoll{200};
-}  // namespace
-
 int main(int argc, char** argv) {
   using namespace dobj;
+  StopSignals stop_signals;  // before any thread exists
   CLI::App app{"dobj-timer: fires dobj alarms"};
   auto conn = ConnectionConfig::from_env();
   std::string log_level = "info";
@@ -51,12 +45,6 @@ int main(int argc, char** argv) {
   config.heartbeat = config.lease_ttl / 5;
   config.base_backoff = std::chrono::milliseconds(backoff_ms);
 
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-
   AlarmTimer timer(config, Clock::system());
   try {
     auto db = store::connect(config.database_url);
@@ -66,11 +54,7 @@ int main(int argc, char** argv) {
     log->error("cannot start: {}", e.what());
     return kExitStartFailed;
   }
-  timespec poll{0, std::chrono::nanoseconds(kSignalPoll).count()};
-  while (!timer.lost()) {
-    int sig = sigtimedwait(&signals, nullptr, &poll);
-    if (sig == SIGTERM || sig == SIGINT) break;
-  }
+  stop_signals.wait_until_stopped([&] { return timer.lost(); });
   bool lost = timer.lost();
   timer.stop();
   return lost ? kExitLeaseLost : 0;

@@ -1,21 +1,15 @@
 // dobj-worker: hosts objects. Configuration from DOBJ_NATS_URL / DOBJ_DATABASE_URL and flags;
 // SIGTERM or SIGINT drains and exits 0; a lost lease exits 3 so that a supervisor restarts it.
-#include <csignal>
-#include <ctime>
 
 #include "dobj/core/connection_config.hpp"
 #include "dobj/core/error.hpp"
 #include "dobj/core/logging.hpp"
+#include "dobj/core/stop_signals.hpp"
 #include "worker.hpp"
-
-namespace {
-constexpr int kExitLeaseLost = 3;
-constexpr int kExitStartFailed = 2;
-constexpr std::chrono::milliseconds kSignalPoll{200};
-}  // namespace
 
 int main(int argc, char** argv) {
   using namespace dobj;
+  StopSignals stop_signals;  // before any thread exists
   CLI::App app{"dobj-worker: hosts dobj objects"};
   auto conn = ConnectionConfig::from_env();
   std::string log_level = "info";
@@ -62,11 +56,6 @@ int main(int argc, char** argv) {
   config.host.idle_timeout = std::chrono::milliseconds(idle_ms);
 
   // Signals are taken synchronously by this thread; every other thread inherits the mask.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   Worker worker(config);
   try {
@@ -75,13 +64,8 @@ int main(int argc, char** argv) {
     log->error("cannot start: {}", e.what());
     return kExitStartFailed;
   }
-  timespec poll{0, std::chrono::nanoseconds(kSignalPoll).count()};
-  while (!worker.lost()) {
-    int sig = sigtimedwait(&signals, nullptr, &poll);
-    if (sig == SIGTERM || sig == SIGINT) {
-      log->info("signal {}: draining", sig);
-      break;
-    }
+  if (int sig = stop_signals.wait_until_stopped([&] { return worker.lost(); })) {
+    log->info("signal {}: draining", sig);
   }
   bool lost = worker.lost();
   worker.stop();

@@ -2,7 +2,7 @@
 // body. dobj-bench starts it; `bench-echo --nats URL` runs it alone.
 #include <nats/nats.h>
 
-#include "stop_signal.hpp"
+#include "dobj/core/stop_signals.hpp"
 
 #include <cstdio>
 #include <string>
@@ -17,7 +17,7 @@ void on_request(natsConnection* nc, natsSubscription*, natsMsg* msg, void*) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  dobj::bench::StopSignal stop;
+  dobj::StopSignals stop;
   std::string url =
       argc > 2 && std::string(argv[1]) == "--nats" ? argv[2] : "nats://127.0.0.1:4222";
   natsConnection* nc = nullptr;

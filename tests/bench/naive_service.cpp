@@ -3,7 +3,7 @@
 // pool of connections, one thread each. Subject naive.inc.<id>; reply: the new value.
 #include <nats/nats.h>
 
-#include "stop_signal.hpp"
+#include "dobj/core/stop_signals.hpp"
 
 #include <condition_variable>
 #include <cstdio>
@@ -65,7 +65,7 @@ void serve(Queue& q, natsConnection* nc, const std::string& db_url) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  dobj::bench::StopSignal stop;
+  dobj::StopSignals stop;
   if (argc < 4) {
     std::fprintf(stderr, "usage: bench-naive <nats-url> <database-url> <pool-size>\n");
     return 2;

@@ -1,35 +1,22 @@
 #include "dobj/store/alarm_store.hpp"
 
 #include "dobj/store/database.hpp"
+#include "leased_rows.hpp"
 
 namespace dobj::store {
-namespace {
-double seconds(std::chrono::milliseconds ms) {
-  return static_cast<double>(ms.count()) / 1000.0;
-}
-}  // namespace
 
 TimerId AlarmStore::register_timer(const WorkerInfo& info, std::chrono::milliseconds ttl) {
   return with_storage_errors("registering the timer", [&] {
     pqxx::nontransaction tx(conn_);
-    return tx
-        .exec_params1(
-            "INSERT INTO dobj.timers(host, pid, version, lease_until) "
-            "VALUES ($1, $2, $3, now() + make_interval(secs => $4)) RETURNING id",
-            info.host, info.pid, info.version, seconds(ttl))[0]
-        .as<TimerId>();
+    return insert_leased_row(tx, "dobj.timers", info, ttl);
   });
 }
 
 bool AlarmStore::renew(TimerId id, std::chrono::milliseconds ttl) {
   return with_storage_errors("renewing the timer lease", [&] {
     pqxx::work tx(conn_);
-    auto r = tx.exec_params(
-        "UPDATE dobj.timers SET heartbeat_at = now(), "
-        "lease_until = now() + make_interval(secs => $2) "
-        "WHERE id = $1 AND state <> 'stopped' AND lease_until > now() RETURNING id",
-        id, seconds(ttl));
-    if (r.empty()) return false;
+    if (!renew_leased_row(tx, "dobj.timers", id, ttl)) return false;
+    // The claims live as long as the timer does.
     tx.exec_params0(
         "UPDATE dobj.alarms SET claimed_until = now() + make_interval(secs => $2) "
         "WHERE claimed_by = $1",

@@ -1,0 +1,40 @@
+#pragma once
+
+#include <pqxx/pqxx>
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "dobj/store/worker_registry.hpp"
+
+namespace dobj::store {
+
+// dobj.workers and dobj.timers have one shape: a process row with a lease in database time.
+inline double seconds(std::chrono::milliseconds ms) {
+  return static_cast<double>(ms.count()) / 1000.0;
+}
+
+inline std::int64_t insert_leased_row(pqxx::transaction_base& tx, const std::string& table,
+                                      const WorkerInfo& info, std::chrono::milliseconds ttl) {
+  return tx
+      .exec_params1("INSERT INTO " + table +
+                        " (host, pid, version, lease_until) "
+                        "VALUES ($1, $2, $3, now() + make_interval(secs => $4)) RETURNING id",
+                    info.host, info.pid, info.version, seconds(ttl))[0]
+      .as<std::int64_t>();
+}
+
+// Extends the lease by ttl from now(), only while it is still running: an expired lease is gone.
+inline bool renew_leased_row(pqxx::transaction_base& tx, const std::string& table, std::int64_t id,
+                             std::chrono::milliseconds ttl) {
+  return !tx.exec_params("UPDATE " + table +
+                             " SET heartbeat_at = now(), "
+                             "lease_until = now() + make_interval(secs => $2) "
+                             "WHERE id = $1 AND state <> 'stopped' AND lease_until > now() "
+                             "RETURNING id",
+                         id, seconds(ttl))
+              .empty();
+}
+
+}  // namespace dobj::store
