@@ -7,6 +7,7 @@
 #include "dobj/core/error.hpp"
 #include "dobj/core/logging.hpp"
 #include "dobj/protocol/headers.hpp"
+#include "dobj/protocol/reply.hpp"
 #include "dobj/protocol/subject.hpp"
 #include "dobj/store/database.hpp"
 
@@ -184,11 +185,17 @@ void AlarmTimer::on_reply(natsMsg* raw) {
   r.fire_id = std::strtoull(msg.subject.c_str() + inbox_.size(), nullptr, 10);
   if (msg.no_responders) {
     r.kind = Result::Kind::kNoWorker;
-  } else if (msg.header(protocol::kStatusHeader) == std::string(protocol::kStatusOk)) {
-    r.kind = Result::Kind::kOk;
   } else {
-    r.kind = Result::Kind::kError;
-    r.error = msg.body.substr(0, 1000);
+    try {
+      protocol::parse_reply(msg.header(protocol::kStatusHeader),
+                            msg.header(protocol::kContentTypeHeader), msg.body);
+      r.kind = Result::Kind::kOk;
+    } catch (const Error& e) {
+      // moved / overloaded: the handler never ran, so it is no failure of the alarm's.
+      bool never_ran = e.code() == ErrorCode::kMoved || e.code() == ErrorCode::kOverloaded;
+      r.kind = never_ran ? Result::Kind::kNoWorker : Result::Kind::kError;
+      r.error = std::string(to_string(e.code())) + ": " + e.what();
+    }
   }
   {
     std::lock_guard lock(mutex_);

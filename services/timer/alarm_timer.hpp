@@ -35,7 +35,8 @@ struct TimerConfig {
   std::size_t max_in_flight = 10000;
   int max_retries = 6;
   std::chrono::milliseconds base_backoff{2000};
-  std::chrono::milliseconds no_worker_delay{500};  // no responders: try again after this
+  // No worker took it (no responders, moved, overloaded): try again after this, uncounted.
+  std::chrono::milliseconds no_worker_delay{500};
 };
 
 // dobj-timer's loop (DESIGN.md §6): claims due alarms (SKIP LOCKED, with a lease), keeps the
