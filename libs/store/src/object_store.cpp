@@ -149,10 +149,6 @@ std::vector<std::pair<std::string, std::string>> ObjectStore::load_many(
   });
 }
 
-std::vector<std::pair<std::string, std::string>> ObjectStore::load_all(const ObjectLease& lease) {
-  return load_range(lease, KeyRange{});
-}
-
 std::vector<std::pair<std::string, std::string>> ObjectStore::load_range(const ObjectLease& lease,
                                                                          const KeyRange& range) {
   if (!lease.schema_exists) return {};

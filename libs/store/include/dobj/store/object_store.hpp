@@ -97,7 +97,6 @@ class ObjectStore {
   std::optional<std::string> load(const ObjectLease& lease, const std::string& key);
   std::vector<std::pair<std::string, std::string>> load_many(const ObjectLease& lease,
                                                              const std::vector<std::string>& keys);
-  std::vector<std::pair<std::string, std::string>> load_all(const ObjectLease& lease);
   std::vector<std::pair<std::string, std::string>> load_range(const ObjectLease& lease,
                                                               const KeyRange& range);
 
