@@ -1,5 +1,7 @@
 #include "scratch.hpp"
 
+#include "ledger.hpp"
+
 #include "dobj/examples/register_examples.hpp"
 
 #include <stdexcept>
@@ -192,6 +194,7 @@ void register_test_classes(ClassRegistry& registry) {
         .method("alarm_status", &Scratch::alarm_status)
         .alarm(&Scratch::alarm);
   }
+  register_ledger(registry);
 }
 
 }  // namespace dobj::examples

@@ -20,8 +20,11 @@ class logger;
 
 namespace dobj {
 
-// The worker's heartbeat loop: renews the worker lease, claims its fair share of partitions,
-// and knows by its own monotonic clock whether the lease is still valid (DESIGN.md §4, §7).
+// The worker's heartbeat loop (DESIGN.md §4, §7). Each round: renew the worker lease, claim free
+// partitions up to the fair share, hand back the excess, and know by the local monotonic clock
+// whether the lease is still valid. A lease that ran out is gone: the keeper reports it lost and
+// registers the worker anew under a fresh id, which is the fencing identity of all its commits.
+// A worker asked to drain hands back everything, then reports drained.
 // Lifecycle: start() → ... → stop(); step() runs one round (the test hook).
 class LeaseKeeper {
  public:
@@ -31,32 +34,49 @@ class LeaseKeeper {
     std::chrono::milliseconds ttl = kDefaultTtl;
     std::chrono::milliseconds interval = kDefaultInterval;
   };
+  // Called on the keeper's thread, in the order of a round.
   struct Callbacks {
-    std::function<void(const std::vector<int>&)> partitions;  // the owned set after each round
-    std::function<void()> lost;                               // the lease is gone for good
+    std::function<void()> lost;                                 // stop serving at once
+    std::function<void(store::WorkerId)> joined;                // registered anew
+    std::function<void(const std::vector<int>&)> handing_over;  // finish and release these
+    std::function<void(const std::vector<int>&)> partitions;    // the owned set after the round
+    std::function<void()> drained;                              // draining and nothing left
   };
 
-  LeaseKeeper(std::string database_url, store::WorkerId id, Config config, Clock& clock,
+  LeaseKeeper(std::string database_url, store::WorkerInfo info, Config config, Clock& clock,
               Callbacks callbacks);
   ~LeaseKeeper();
 
-  // Counts the lease as valid from `renewed_at` (taken before the registration's round trip).
-  void start(Clock::TimePoint renewed_at);
+  // Serves as `id`, counting the lease as valid from `renewed_at` (taken before the
+  // registration's round trip).
+  void start(store::WorkerId id, Clock::TimePoint renewed_at);
   void stop();
   void step();
-  bool valid() const;
-  bool lost() const { return lost_.load(); }
+  // Whether worker `id`'s lease is known valid now.
+  bool valid(store::WorkerId id) const;
+  store::WorkerId id() const { return id_.load(); }
+  int losses() const { return losses_.load(); }
 
  private:
+  void adopt(store::WorkerId id, Clock::TimePoint renewed_at);
+  void lose();
+  void rejoin();
+  void round(bool draining);
+
   std::string database_url_;
+  store::WorkerInfo info_;
   std::unique_ptr<pqxx::connection> conn_;
-  store::WorkerId id_;
   Config config_;
   Clock& clock_;
   Callbacks callbacks_;
   std::shared_ptr<spdlog::logger> log_;
+  std::atomic<store::WorkerId> id_{0};  // 0 while not registered
   std::atomic<Clock::Duration::rep> valid_until_{0};
-  std::atomic<bool> lost_{false};
+  std::atomic<int> losses_{0};
+  constexpr static int kExpireEveryRounds = 20;
+  constexpr static std::size_t kExpireBatch = 10'000;
+  std::uint64_t rounds_ = 0;
+  bool drained_ = false;
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;

@@ -1,5 +1,6 @@
 // dobj-worker: hosts objects. Configuration from DOBJ_NATS_URL / DOBJ_DATABASE_URL and flags;
-// SIGTERM or SIGINT drains and exits 0; a lost lease exits 3 so that a supervisor restarts it.
+// SIGTERM or SIGINT drains and exits 0, as does `dobj drain <worker>`; a lost lease is
+// recovered in-process (the worker registers anew).
 
 #include "dobj/core/connection_config.hpp"
 #include "dobj/core/error.hpp"
@@ -36,7 +37,14 @@ int main(int argc, char** argv) {
                  "queued messages per object before `overloaded`")
       ->check(CLI::Range(1, 1000000))
       ->capture_default_str();
-  app.add_flag("--test-classes", config.test_classes, "also host the Scratch test class");
+  app.add_flag("--test-classes", config.test_classes, "also host the test classes");
+  app.add_flag("--audit-commits", config.host.audit_commits,
+               "record every commit in dobj.commit_audit (tests, chaos runs)");
+  std::int64_t reply_window_s = config.host.reply_window.count() / 1000;
+  app.add_option("--idempotency-window-s", reply_window_s,
+                 "how long replies to requests with Dobj-Idempotency-Key are kept")
+      ->check(CLI::Range(1, 7 * 86400))
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
   auto log = logger("worker");
@@ -54,6 +62,7 @@ int main(int argc, char** argv) {
   config.lease.ttl = std::chrono::milliseconds(ttl_ms);
   config.lease.interval = std::chrono::milliseconds(heartbeat_ms);
   config.host.idle_timeout = std::chrono::milliseconds(idle_ms);
+  config.host.reply_window = std::chrono::seconds(reply_window_s);
 
   // Signals are taken synchronously by this thread; every other thread inherits the mask.
 
@@ -64,10 +73,11 @@ int main(int argc, char** argv) {
     log->error("cannot start: {}", e.what());
     return kExitStartFailed;
   }
-  if (int sig = stop_signals.wait_until_stopped([&] { return worker.lost(); })) {
+  if (int sig = stop_signals.wait_until_stopped([&] { return worker.drained(); })) {
     log->info("signal {}: draining", sig);
+  } else {
+    log->info("drained on request: stopping");
   }
-  bool lost = worker.lost();
   worker.stop();
-  return lost ? kExitLeaseLost : 0;
+  return 0;
 }

@@ -46,35 +46,77 @@ void Worker::start() {
 
   auto& clock = Clock::system();
   auto registered_at = clock.now();
+  store::WorkerInfo info{host_name(), static_cast<int>(getpid()), DOBJ_VERSION};
   {
     auto conn = store::connect(config_.database_url);
-    id_ = store::WorkerRegistry(*conn).register_worker(
-        {host_name(), static_cast<int>(getpid()), DOBJ_VERSION}, config_.lease.ttl);
+    id_ = store::WorkerRegistry(*conn).register_worker(info, config_.lease.ttl);
   }
   config_.host.worker_id = id_;
   config_.host.partitions = partitions_;
   config_.host.database_url = config_.database_url;
   outbox_ = std::make_unique<NatsOutbox>(*nats_);
   keeper_ = std::make_unique<LeaseKeeper>(
-      config_.database_url, id_, config_.lease, clock,
-      LeaseKeeper::Callbacks{[this](const std::vector<int>& owned) { on_partitions(owned); },
-                             [this] {
-                               if (host_) host_->fence();
-                             }});
+      config_.database_url, info, config_.lease, clock,
+      LeaseKeeper::Callbacks{[this] { on_lost(); }, [this](store::WorkerId id) { on_joined(id); },
+                             [this](const std::vector<int>& ps) { on_handing_over(ps); },
+                             [this](const std::vector<int>& owned) { on_partitions(owned); },
+                             [this] { drained_ = true; }});
   host_ = std::make_unique<Host>(config_.host, registry_, *outbox_, clock,
-                                 [this] { return keeper_->valid(); });
+                                 [this](store::WorkerId id) { return keeper_->valid(id); });
   host_->start();
   {
     std::lock_guard lock(subs_mutex_);
     accepting_ = true;
   }
-  keeper_->start(registered_at);
+  keeper_->start(id_, registered_at);
   log_->info("worker {} serving with {} shards", id_, config_.host.shards);
+}
+
+store::WorkerId Worker::id() const {
+  return keeper_ ? keeper_->id() : id_;
+}
+
+void Worker::on_lost() {
+  {
+    std::lock_guard lock(subs_mutex_);
+    subs_.clear();
+  }
+  host_->fence();
+}
+
+void Worker::on_joined(store::WorkerId id) {
+  host_->rebind(id);
+}
+
+void Worker::on_handing_over(const std::vector<int>& partitions) {
+  std::vector<NatsSubscription> leaving;
+  {
+    std::lock_guard lock(subs_mutex_);
+    for (int p : partitions) {
+      auto it = subs_.find(p);
+      if (it == subs_.end()) continue;
+      leaving.push_back(std::move(it->second));
+      subs_.erase(it);
+    }
+  }
+  // NATS stops delivering first; what it already delivered still runs here, then the shards
+  // commit it and release the objects; only then is the partition released to the others.
+  for (auto& sub : leaving) sub.begin_drain();
+  auto deadline = std::chrono::steady_clock::now() + WorkerConfig::kHandoverTimeout;
+  for (auto& sub : leaving) {
+    sub.end_drain(std::max(std::chrono::milliseconds(1),
+                           std::chrono::duration_cast<std::chrono::milliseconds>(
+                               deadline - std::chrono::steady_clock::now())));
+  }
+  if (!host_->release_partitions(partitions, WorkerConfig::kHandoverTimeout)) {
+    log_->warn("handover of {} partitions: the shards are still finishing", partitions.size());
+  }
 }
 
 void Worker::on_partitions(const std::vector<int>& owned) {
   std::lock_guard lock(subs_mutex_);
   if (!accepting_) return;
+  host_->serve_partitions(owned);
   std::set<int> want(owned.begin(), owned.end());
   for (auto it = subs_.begin(); it != subs_.end();) {
     it = want.count(it->first) ? std::next(it) : subs_.erase(it);
@@ -97,16 +139,16 @@ void Worker::on_message(natsMsg* raw) {
   m.subject = natsMsg_GetSubject(raw);
   if (const char* reply = natsMsg_GetReply(raw)) m.reply_to = reply;
   if (const char* data = natsMsg_GetData(raw)) m.body.assign(data, natsMsg_GetDataLength(raw));
-  const char* type = nullptr;
-  if (natsMsgHeader_Get(raw, protocol::kContentTypeHeader, &type) == NATS_OK && type) {
-    m.content_type = type;
-  }
+  auto header = [raw](const char* key) -> std::optional<std::string> {
+    const char* value = nullptr;
+    if (natsMsgHeader_Get(raw, key, &value) == NATS_OK && value) return std::string(value);
+    return std::nullopt;
+  };
+  m.content_type = header(protocol::kContentTypeHeader);
+  m.idempotency_key = header(protocol::kIdempotencyKeyHeader);
+  m.timeout_ms = header(protocol::kTimeoutHeader);
   natsMsg_Destroy(raw);
   host_->dispatch(std::move(m));
-}
-
-bool Worker::lost() const {
-  return keeper_ && keeper_->lost();
 }
 
 void Worker::stop() {

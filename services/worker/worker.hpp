@@ -19,6 +19,8 @@ namespace dobj {
 
 struct WorkerConfig {
   constexpr static std::chrono::milliseconds kProbeTimeout{3000};
+  // A handover waits this long for NATS to stop delivering and for the shards to commit.
+  constexpr static std::chrono::milliseconds kHandoverTimeout{1000};
   std::string nats_url;
   std::string database_url;
   HostConfig host;
@@ -29,18 +31,24 @@ struct WorkerConfig {
 // dobj-worker: the components of one worker process and their order.
 //   start: database check → NATS → mapping probe → register → host → lease keeper → subscribe
 //   stop:  unsubscribe → host drains (commit, reply, release objects) → lease keeper → deregister
+// While serving, the lease keeper's rounds drive partition handover (drain the NATS
+// subscription, shards commit and release the objects, the partition is released) and recovery
+// from a lost lease (drop everything, register anew, claim again).
 class Worker {
  public:
   explicit Worker(WorkerConfig config);
   ~Worker();
   void start();
   void stop();
-  // True once the lease is lost for good: the process should exit.
-  bool lost() const;
-  store::WorkerId id() const { return id_; }
+  // True once a drain (`dobj drain`) has handed back every partition: the process should exit.
+  bool drained() const { return drained_.load(); }
+  store::WorkerId id() const;
 
  private:
   void on_partitions(const std::vector<int>& owned);
+  void on_handing_over(const std::vector<int>& partitions);
+  void on_lost();
+  void on_joined(store::WorkerId id);
   void on_message(natsMsg* msg);
 
   WorkerConfig config_;
@@ -55,6 +63,7 @@ class Worker {
   std::mutex subs_mutex_;
   std::map<int, NatsSubscription> subs_;
   bool accepting_ = false;
+  std::atomic<bool> drained_{false};
 };
 
 }  // namespace dobj

@@ -52,6 +52,14 @@ Value Client::call(const std::string& class_name, const std::string& object_id,
   std::map<std::string, std::string> headers{
       {protocol::kContentTypeHeader, protocol::content_type_header(options.content_type)}};
   if (options.idempotency_key) headers[protocol::kIdempotencyKeyHeader] = *options.idempotency_key;
+  if (options.send_timeout_header) {
+    headers[protocol::kTimeoutHeader] = std::to_string(options.timeout.count());
+  }
+  auto started = std::chrono::steady_clock::now();
+  auto out_of_time = [&](std::chrono::milliseconds next_wait) {
+    return options.total_timeout &&
+           std::chrono::steady_clock::now() + next_wait - started > *options.total_timeout;
+  };
 
   for (int attempt = 1;; ++attempt) {
     try {
@@ -67,10 +75,12 @@ Value Client::call(const std::string& class_name, const std::string& object_id,
       return protocol::parse_reply(reply.header(protocol::kStatusHeader),
                                    reply.header(protocol::kContentTypeHeader), reply.body);
     } catch (const Error& e) {
-      if (attempt >= options.max_attempts || !may_retry(e, options.idempotency_key.has_value())) {
+      auto wait = backoff(attempt);
+      if (attempt >= options.max_attempts || !may_retry(e, options.idempotency_key.has_value()) ||
+          out_of_time(wait)) {
         throw;
       }
-      std::this_thread::sleep_for(backoff(attempt));
+      std::this_thread::sleep_for(wait);
     }
   }
 }

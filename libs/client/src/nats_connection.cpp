@@ -77,6 +77,19 @@ void NatsSubscription::reset() {
   }
 }
 
+void NatsSubscription::begin_drain() {
+  if (sub_ && natsSubscription_Drain(sub_) != NATS_OK) {
+    natsSubscription_Unsubscribe(sub_);  // the connection is closed or reconnecting
+  }
+}
+
+void NatsSubscription::end_drain(std::chrono::milliseconds timeout) {
+  if (!sub_) return;
+  natsSubscription_WaitForDrainCompletion(sub_, timeout.count());
+  natsSubscription_Destroy(sub_);
+  sub_ = nullptr;
+}
+
 NatsConnection::NatsConnection(const Options& options) {
   natsOptions* opts = nullptr;
   check(natsOptions_Create(&opts), "creating NATS options");

@@ -16,6 +16,13 @@ Reply error_reply(ContentType type, const Error& error) {
   return Reply{false, type, encode_body(type, body)};
 }
 
+Reply reencoded(Reply reply, ContentType type) {
+  if (reply.content_type == type) return reply;
+  reply.body = encode_body(type, decode_body(reply.content_type, reply.body));
+  reply.content_type = type;
+  return reply;
+}
+
 Value parse_reply(std::optional<std::string_view> status, std::optional<std::string_view> type,
                   std::string_view body) {
   if (!status) throw Error(ErrorCode::kBadRequest, "reply has no Dobj-Status header");

@@ -1,12 +1,17 @@
 #include "dobj/runtime/host.hpp"
 
+#include <charconv>
 #include <deque>
 #include <mutex>
+#include <set>
 #include <zmq.hpp>
 
 #include "dobj/core/logging.hpp"
+#include "dobj/protocol/headers.hpp"
+#include "dobj/protocol/limits.hpp"
 #include "dobj/protocol/partition.hpp"
 #include "dobj/protocol/subject.hpp"
+#include "partition_set.hpp"
 #include "shard.hpp"
 
 namespace dobj {
@@ -19,6 +24,25 @@ struct ShardInlet {
   bool closed = false;
 };
 
+namespace {
+
+// Dobj-Timeout-Ms: a message still queued when it runs out is answered `timeout`, not run.
+std::optional<Clock::TimePoint> deadline_of(const InboundMessage& m, Clock& clock) {
+  if (!m.timeout_ms) return std::nullopt;
+  std::int64_t ms = 0;
+  auto [end, ec] =
+      std::from_chars(m.timeout_ms->data(), m.timeout_ms->data() + m.timeout_ms->size(), ms);
+  if (ec != std::errc() || end != m.timeout_ms->data() + m.timeout_ms->size() || ms < 1 ||
+      ms > protocol::kMaxTimeoutMs) {
+    throw Error(ErrorCode::kBadRequest, std::string(protocol::kTimeoutHeader) +
+                                            " must be an integer from 1 to " +
+                                            std::to_string(protocol::kMaxTimeoutMs));
+  }
+  return clock.now() + std::chrono::milliseconds(ms);
+}
+
+}  // namespace
+
 struct Host::Impl {
   HostConfig config;
   const ClassRegistry& registry;
@@ -26,11 +50,13 @@ struct Host::Impl {
   zmq::context_t zmq{1};
   std::vector<std::unique_ptr<Shard>> shards;
   std::deque<ShardInlet> inlets;
+  Clock& clock;
+  PartitionSet owned;
   std::shared_ptr<spdlog::logger> log = logger("host");
   bool started = false;
 
-  Impl(HostConfig c, const ClassRegistry& r, Outbox& o)
-      : config(std::move(c)), registry(r), outbox(o) {}
+  Impl(HostConfig c, const ClassRegistry& r, Outbox& o, Clock& k)
+      : config(std::move(c)), registry(r), outbox(o), clock(k), owned(config.partitions) {}
 
   void reject(const InboundMessage& m, protocol::ContentType type, const Error& e) {
     if (!m.reply_to.empty()) outbox.reply(m.reply_to, protocol::error_reply(type, e));
@@ -47,10 +73,13 @@ struct Host::Impl {
     return true;
   }
 
-  void broadcast(ShardCommand::Kind kind, bool close) {
+  void broadcast(ShardCommand::Kind kind, bool close,
+                 std::shared_ptr<PartitionRelease> release = nullptr, store::WorkerId id = 0) {
     for (auto& inlet : inlets) {
       auto* raw = new ShardCommand();
       raw->kind = kind;
+      raw->release = release;
+      raw->worker_id = id;
       std::lock_guard lock(inlet.mutex);
       if (close) inlet.closed = true;
       // A control command must not be lost to a full queue: block for it.
@@ -61,11 +90,12 @@ struct Host::Impl {
 };
 
 Host::Host(HostConfig config, const ClassRegistry& registry, Outbox& outbox, Clock& clock,
-           std::function<bool()> lease_valid)
-    : impl_(std::make_unique<Impl>(std::move(config), registry, outbox)) {
+           LeaseCheck lease_valid)
+    : impl_(std::make_unique<Impl>(std::move(config), registry, outbox, clock)) {
   auto& c = impl_->config;
   for (int i = 0; i < c.shards; ++i) {
-    impl_->shards.push_back(std::make_unique<Shard>(i, impl_->zmq, c, outbox, clock, lease_valid));
+    impl_->shards.push_back(
+        std::make_unique<Shard>(i, impl_->zmq, c, impl_->owned, outbox, clock, lease_valid));
     auto& inlet = impl_->inlets.emplace_back();
     inlet.socket = zmq::socket_t(impl_->zmq, zmq::socket_type::push);
     inlet.socket.set(zmq::sockopt::sndhwm, static_cast<int>(c.max_object_queue * 64));
@@ -97,6 +127,10 @@ void Host::dispatch(InboundMessage message) {
       throw Error(ErrorCode::kBadRequest, "partition token " + std::to_string(s.partition) +
                                               " does not match the object; publish to obj.*");
     }
+    if (!impl.owned.contains(s.partition)) {
+      throw Error(ErrorCode::kMoved, "partition " + std::to_string(s.partition) +
+                                         " is not served by this worker right now; retry");
+    }
     if (message.body.size() > impl.config.max_body_bytes) {
       throw Error(ErrorCode::kTooLarge, "body is " + std::to_string(message.body.size()) +
                                             " bytes; the limit is " +
@@ -111,6 +145,14 @@ void Host::dispatch(InboundMessage message) {
       throw Error(ErrorCode::kNoSuchMethod, "class '" + command->subject.class_name +
                                                 "' has no method '" + command->subject.method +
                                                 "'");
+    }
+    command->deadline = deadline_of(message, impl.clock);
+    if (message.idempotency_key &&
+        (message.idempotency_key->empty() ||
+         message.idempotency_key->size() > protocol::kMaxIdempotencyKeyBytes)) {
+      throw Error(ErrorCode::kBadRequest,
+                  std::string(protocol::kIdempotencyKeyHeader) + " must be 1 to " +
+                      std::to_string(protocol::kMaxIdempotencyKeyBytes) + " bytes");
     }
   } catch (const Error& e) {
     impl.reject(message, type, e);
@@ -140,7 +182,26 @@ void Host::stop() {
 }
 
 void Host::fence() {
+  impl_->owned.clear();
   impl_->broadcast(ShardCommand::Kind::kFence, false);
+}
+
+void Host::rebind(store::WorkerId id) {
+  impl_->broadcast(ShardCommand::Kind::kRebind, false, nullptr, id);
+}
+
+void Host::serve_partitions(const std::vector<int>& partitions) {
+  impl_->owned.set(partitions, true);
+}
+
+bool Host::release_partitions(const std::vector<int>& partitions,
+                              std::chrono::milliseconds timeout) {
+  if (partitions.empty()) return true;
+  impl_->owned.set(partitions, false);
+  auto release = std::make_shared<PartitionRelease>(
+      std::set<int>(partitions.begin(), partitions.end()), static_cast<int>(impl_->inlets.size()));
+  impl_->broadcast(ShardCommand::Kind::kRelease, false, release);
+  return release->wait(timeout);
 }
 
 std::size_t Host::active_objects() const {

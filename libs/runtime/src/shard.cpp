@@ -24,15 +24,17 @@ std::string object_key(const std::string& class_name, const std::string& object_
 
 }  // namespace
 
-Shard::Shard(int index, zmq::context_t& zmq, const HostConfig& config, Outbox& outbox, Clock& clock,
-             std::function<bool()> lease_valid)
+Shard::Shard(int index, zmq::context_t& zmq, const HostConfig& config, const PartitionSet& owned,
+             Outbox& outbox, Clock& clock, Host::LeaseCheck lease_valid)
     : index_(index),
       endpoint_("inproc://dobj-shard-" + std::to_string(reinterpret_cast<std::uintptr_t>(this))),
       socket_(zmq, zmq::socket_type::pull),
       config_(config),
+      owned_(owned),
       outbox_(outbox),
       clock_(clock),
       lease_valid_(std::move(lease_valid)),
+      worker_id_(config.worker_id),
       log_(logger("shard")),
       last_sweep_(clock.now()) {
   socket_.set(zmq::sockopt::rcvhwm, 0);
@@ -61,16 +63,31 @@ void Shard::join() {
 }
 
 void Shard::ensure_connection() {
-  if (conn_ && conn_->is_open() && store_->schemas_touched() < config_.max_schemas_per_connection) {
+  if (conn_ && conn_->is_open() && store_ &&
+      store_->schemas_touched() < config_.max_schemas_per_connection) {
     return;
   }
-  if (conn_ && conn_->is_open()) {
+  if (conn_ && conn_->is_open() && store_) {
     log_->info("shard {}: recycling its database connection after {} schemas", index_,
                store_->schemas_touched());
   }
   store_.reset();
   conn_ = store::connect(config_.database_url);
-  store_ = std::make_unique<store::ObjectStore>(*conn_, config_.worker_id);
+  if (config_.audit_commits) {
+    store::with_storage_errors("enabling the commit audit", [&] {
+      pqxx::nontransaction(*conn_).exec0("SET dobj.audit_commits = 'on'");
+    });
+  }
+  store_ = std::make_unique<store::ObjectStore>(*conn_, worker_id_);
+  store_->set_reply_window(config_.reply_window);
+}
+
+void Shard::rebind(store::WorkerId id) {
+  drop_all();
+  worker_id_ = id;
+  // The next iteration connects again with a store committing under the new id.
+  store_.reset();
+  conn_.reset();
 }
 
 bool Shard::run_once(std::chrono::milliseconds poll_timeout) {
@@ -83,6 +100,7 @@ bool Shard::run_once(std::chrono::milliseconds poll_timeout) {
   }
   run_turns();
   commit_and_flush();
+  finish_releases();
   evict_idle(false);
   if (stop_requested_ && ready_.empty()) {
     evict_idle(true);
@@ -108,6 +126,13 @@ void Shard::receive(bool wait, std::chrono::milliseconds timeout) {
       case ShardCommand::Kind::kFence:
         drop_all();
         break;
+      case ShardCommand::Kind::kRelease:
+        for (int p : command->release->partitions()) released_.insert(p);
+        releases_.push_back(std::move(command->release));
+        break;
+      case ShardCommand::Kind::kRebind:
+        rebind(command->worker_id);
+        break;
       case ShardCommand::Kind::kMessage:
         enqueue(std::move(command));
         break;
@@ -116,6 +141,16 @@ void Shard::receive(bool wait, std::chrono::milliseconds timeout) {
 }
 
 void Shard::enqueue(std::unique_ptr<ShardCommand> command) {
+  // A message dispatched before a release command is still this shard's to finish; one that
+  // raced past the dispatcher's check and came after it is not.
+  int p = command->subject.partition;
+  if (released_.count(p) && owned_.contains(p)) released_.erase(p);  // served again since
+  if (released_.count(p)) {
+    reply_error(command->message.reply_to, command->content_type,
+                Error(ErrorCode::kMoved, "partition " + std::to_string(command->subject.partition) +
+                                             " is being handed over; retry"));
+    return;
+  }
   auto key = object_key(command->subject.class_name, command->subject.object_id);
   auto& slot = objects_[key];
   if (!slot) {
@@ -149,6 +184,7 @@ void Shard::run_turns() {
     if (!inst->active) to_claim.push_back(inst);
   }
   claim(to_claim);
+  find_stored_replies(ready);
   for (Instance* inst : ready) {
     if (!inst->active) continue;
     if (!inst->object) {
@@ -161,7 +197,7 @@ void Shard::run_turns() {
     while (!inst->inbox.empty() && !inst->poisoned) {
       auto command = std::move(inst->inbox.front());
       inst->inbox.pop_front();
-      run_turn(*inst, *command);
+      if (!answer_without_turn(*inst, *command)) run_turn(*inst, *command);
     }
     inst->last_active = clock_.now();
     if (inst->poisoned) {
@@ -171,6 +207,95 @@ void Shard::run_turns() {
       ready_.push_back(inst);
     }
   }
+}
+
+void Shard::find_stored_replies(const std::vector<Instance*>& instances) {
+  std::vector<store::ReplyRef> refs;
+  std::vector<ShardCommand*> commands;
+  for (Instance* inst : instances) {
+    if (!inst->active || inst->poisoned) continue;
+    for (auto& command : inst->inbox) {
+      if (!command->message.idempotency_key) continue;
+      refs.push_back({inst->class_name, inst->object_id, *command->message.idempotency_key});
+      commands.push_back(command.get());
+    }
+  }
+  if (refs.empty()) return;
+  try {
+    if (!store_) throw Error(ErrorCode::kStorageError, "no database connection");
+    auto found = store_->find_replies(refs);
+    for (std::size_t i = 0; i < found.size(); ++i) commands[i]->stored = std::move(found[i]);
+  } catch (const Error& e) {
+    // Without the lookup a retry could run twice: nothing keyed runs this round.
+    for (Instance* inst : instances) {
+      bool keyed = std::any_of(inst->inbox.begin(), inst->inbox.end(), [](const auto& c) {
+        return c->message.idempotency_key.has_value();
+      });
+      if (keyed) fail_inbox(*inst, e);
+    }
+  }
+}
+
+bool Shard::answer_without_turn(Instance& inst, ShardCommand& command) {
+  std::optional<protocol::Reply> reply;
+  const auto& key = command.message.idempotency_key;
+  if (command.deadline && clock_.now() > *command.deadline) {
+    reply = protocol::error_reply(
+        command.content_type,
+        Error(ErrorCode::kTimeout, "Dobj-Timeout-Ms ran out before the request's turn; not run"));
+  } else if (key) {
+    const store::StoredReply* found = command.stored ? &*command.stored : nullptr;
+    for (const auto& r : inst.replies) {
+      if (r.key == *key) found = &r;  // a duplicate within this batch
+    }
+    if (found) {
+      reply = protocol::reencoded(
+          protocol::Reply{found->ok, protocol::content_type_from_header(found->content_type),
+                          found->body},
+          command.content_type);
+    }
+  }
+  if (!reply) return false;
+  outputs_.push_back(Output{&inst, command.message.reply_to, std::move(*reply), {}});
+  return true;
+}
+
+void Shard::remember_reply(Instance& inst, const ShardCommand& command,
+                           const protocol::Reply& reply) {
+  if (!command.message.idempotency_key) return;
+  inst.replies.push_back({*command.message.idempotency_key, reply.ok,
+                          protocol::content_type_header(reply.content_type), reply.body});
+}
+
+void Shard::finish_releases() {
+  if (releases_.empty()) return;
+  std::vector<store::LeaseRef> leases;
+  for (auto it = objects_.begin(); it != objects_.end();) {
+    Instance& inst = *it->second;
+    bool covered = std::any_of(releases_.begin(), releases_.end(),
+                               [&](const auto& r) { return r->covers(inst.partition); });
+    if (!covered) {
+      ++it;
+      continue;
+    }
+    fail_inbox(inst, Error(ErrorCode::kMoved, "object is being handed over; retry"));
+    ready_.erase(std::remove(ready_.begin(), ready_.end(), &inst), ready_.end());
+    if (inst.active) leases.push_back({inst.class_name, inst.object_id, inst.lease.epoch});
+    it = objects_.erase(it);
+  }
+  if (!leases.empty() && store_) {
+    try {
+      store_->release(leases);
+    } catch (const Error& e) {
+      // The new owner's claims wait for this worker's lease instead; clients retry meanwhile.
+      log_->warn("shard {}: releasing {} handed-over objects failed: {}", index_, leases.size(),
+                 e.what());
+    }
+  }
+  log_->debug("shard {}: handed over {} objects", index_, leases.size());
+  for (auto& r : releases_) r->done();
+  releases_.clear();
+  active_count_ = objects_.size();
 }
 
 void Shard::fail_inbox(Instance& inst, const Error& error) {
@@ -192,6 +317,14 @@ std::unique_ptr<KvState> Shard::make_kv(Instance& inst) {
 
 void Shard::claim(const std::vector<Instance*>& instances) {
   if (instances.empty()) return;
+  if (!lease_valid()) {
+    // Fenced or between registrations: claiming now would only bump epochs for nothing.
+    for (auto* inst : instances) {
+      fail_inbox(*inst, Error(ErrorCode::kMoved, "worker is re-registering; retry"));
+      inst->poisoned = true;
+    }
+    return;
+  }
   std::vector<store::ClaimRequest> requests;
   for (auto* inst : instances) {
     inst->poisoned = false;
@@ -319,13 +452,15 @@ void Shard::run_turn(Instance& inst, ShardCommand& command) {
     // before this turn.
     rebuild(inst);
   }
+  // What the turn answered is final for its idempotency key, unless a retry may succeed.
+  if (!failure || !failure->retryable()) remember_reply(inst, command, out.reply);
   outputs_.push_back(std::move(out));
 }
 
 void Shard::commit_and_flush() {
   bool batch_open = store_ && store_->in_batch();
   if (outputs_.empty() && !batch_open) return;
-  if (!lease_valid_()) {
+  if (!lease_valid()) {
     log_->error("shard {}: worker lease not valid; dropping {} replies and all objects", index_,
                 outputs_.size());
     drop_all();
@@ -334,13 +469,16 @@ void Shard::commit_and_flush() {
   std::vector<Instance*> members;
   std::vector<store::ObjectCommit> commits;
   for (auto& [key, inst] : objects_) {
-    if (inst->active && (inst->kv->has_pending() || inst->alarm->has_pending() || inst->entered)) {
+    if (inst->active && (inst->kv->has_pending() || inst->alarm->has_pending() || inst->entered ||
+                         !inst->replies.empty())) {
       members.push_back(inst.get());
       auto [cleared, writes] = inst->kv->pending_writes();
       auto [alarm_op, alarm_at] = inst->alarm->pending_op();
       commits.push_back(store::ObjectCommit{inst->class_name, inst->object_id, inst->lease, cleared,
-                                            std::move(writes), alarm_op, alarm_at});
+                                            std::move(writes), alarm_op, alarm_at,
+                                            std::move(inst->replies)});
     }
+    inst->replies.clear();
   }
   enum class State { kCommitted, kFenced, kFailed };
   std::unordered_map<Instance*, State> state;
@@ -376,7 +514,7 @@ void Shard::commit_and_flush() {
   }
   for (auto& [key, inst] : objects_) inst->entered = false;
   // The output gate: everything below happens only after the commit above is durable.
-  if (!lease_valid_()) {
+  if (!lease_valid()) {
     drop_all();
     return;
   }

@@ -4,6 +4,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <set>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -14,6 +15,7 @@
 #include "dobj/core/clock.hpp"
 #include "dobj/runtime/host.hpp"
 #include "kv_state.hpp"
+#include "partition_set.hpp"
 #include "shard_command.hpp"
 
 namespace spdlog {
@@ -28,8 +30,8 @@ namespace dobj {
 // dirty objects in one transaction, and only then send the batch's replies and events.
 class Shard {
  public:
-  Shard(int index, zmq::context_t& zmq, const HostConfig& config, Outbox& outbox, Clock& clock,
-        std::function<bool()> lease_valid);
+  Shard(int index, zmq::context_t& zmq, const HostConfig& config, const PartitionSet& owned,
+        Outbox& outbox, Clock& clock, Host::LeaseCheck lease_valid);
   ~Shard();
 
   const std::string& endpoint() const { return endpoint_; }
@@ -55,6 +57,9 @@ class Shard {
     std::unique_ptr<AlarmState> alarm;
     std::deque<std::unique_ptr<ShardCommand>> inbox;
     Clock::TimePoint last_active;
+    // Replies to idempotent requests of this batch, committed with it (and found by a duplicate
+    // of the request in the same batch).
+    std::vector<store::StoredReply> replies;
   };
   struct Output {
     Instance* instance = nullptr;
@@ -68,6 +73,14 @@ class Shard {
   void run_turns();
   void claim(const std::vector<Instance*>& instances);
   void fail_inbox(Instance& inst, const Error& error);
+  // Finds the replies earlier attempts of idempotent requests got (one query for the batch).
+  void find_stored_replies(const std::vector<Instance*>& instances);
+  // Answers a command without a turn when it can (stored reply, duplicate, deadline passed).
+  bool answer_without_turn(Instance& inst, ShardCommand& command);
+  void remember_reply(Instance& inst, const ShardCommand& command, const protocol::Reply& reply);
+  void finish_releases();
+  void rebind(store::WorkerId id);
+  bool lease_valid() const { return lease_valid_(worker_id_); }
   void run_turn(Instance& inst, ShardCommand& command);
   // Runs fn as a turn of inst (storage layer, SQL savepoint). Returns the failure, if any;
   // sets *fenced when the object turned out to be fenced.
@@ -86,9 +99,13 @@ class Shard {
   std::string endpoint_;
   zmq::socket_t socket_;
   const HostConfig& config_;
+  const PartitionSet& owned_;
   Outbox& outbox_;
   Clock& clock_;
-  std::function<bool()> lease_valid_;
+  Host::LeaseCheck lease_valid_;
+  store::WorkerId worker_id_;
+  std::vector<std::shared_ptr<PartitionRelease>> releases_;  // received, not yet finished
+  std::set<int> released_;  // handed over by this shard and not served again yet
   std::shared_ptr<spdlog::logger> log_;
 
   std::unique_ptr<pqxx::connection> conn_;

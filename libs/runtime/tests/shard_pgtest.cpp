@@ -1,5 +1,7 @@
 // One executor shard driven step by step (run_once) with a virtual clock, a real PostgreSQL and
 // an in-memory outbox: deterministic queue limits, batching and idle eviction.
+#include "dobj/protocol/partition.hpp"
+#include "partition_set.hpp"
 #include "shard.hpp"
 
 #include <gtest/gtest.h>
@@ -53,20 +55,48 @@ class ShardTest : public ::testing::Test {
     config_.max_object_queue = 2;
     config_.idle_timeout = 30s;
     registry_.add<Adder>("Adder").method("add", &Adder::add);
-    shard_ = std::make_unique<Shard>(0, zmq_, config_, outbox_, clock_, [] { return true; });
+    valid_id_ = config_.worker_id;
+    std::vector<int> all(256);
+    for (int p = 0; p < 256; ++p) all[p] = p;
+    owned_.set(all, true);
+    shard_ = std::make_unique<Shard>(0, zmq_, config_, owned_, outbox_, clock_,
+                                     [this](store::WorkerId id) { return id == valid_id_.load(); });
     push_ = zmq::socket_t(zmq_, zmq::socket_type::push);
     push_.connect(shard_->endpoint());
   }
 
-  void send(const std::string& id, int amount, const std::string& reply_to) {
+  ShardCommand* command(const std::string& id, int amount, const std::string& reply_to) {
     auto* c = new ShardCommand();
-    c->subject = protocol::parse_inbound_subject(protocol::inbound_subject(0, "Adder", id, "add"));
+    c->subject = protocol::parse_inbound_subject(
+        protocol::inbound_subject(protocol::partition_of("Adder", id, 256), "Adder", id, "add"));
     c->def = registry_.find("Adder");
     c->method = c->def->find_method("add");
     c->message.reply_to = reply_to;
     c->message.body = std::to_string(amount);
+    return c;
+  }
+
+  void push(ShardCommand* c) {
     zmq::message_t msg(&c, sizeof c);
     push_.send(msg, zmq::send_flags::none);
+  }
+
+  void send(const std::string& id, int amount, const std::string& reply_to) {
+    push(command(id, amount, reply_to));
+  }
+
+  void send_keyed(const std::string& id, int amount, const std::string& reply_to,
+                  const std::string& key) {
+    auto* c = command(id, amount, reply_to);
+    c->message.idempotency_key = key;
+    push(c);
+  }
+
+  std::string body_of(const std::string& reply_to) {
+    for (const auto& [to, r] : outbox_.replies) {
+      if (to == reply_to) return r.body;
+    }
+    return "<no reply to " + reply_to + ">";
   }
 
   std::int64_t owned_objects() {
@@ -79,6 +109,8 @@ class ShardTest : public ::testing::Test {
   ClassRegistry registry_;
   MemoryOutbox outbox_;
   ManualClock clock_;
+  PartitionSet owned_{256};
+  std::atomic<store::WorkerId> valid_id_{0};
   zmq::context_t zmq_{1};
   std::unique_ptr<Shard> shard_;
   zmq::socket_t push_;
@@ -119,6 +151,83 @@ TEST_F(ShardTest, IdleObjectsAreEvictedByTheVirtualClock) {
   shard_->run_once(1ms);
   EXPECT_EQ(shard_->active_objects(), 0u);
   EXPECT_EQ(owned_objects(), 0);
+}
+
+TEST_F(ShardTest, ARetriedIdempotencyKeyGetsTheFirstReplyAndRunsOnce) {
+  send_keyed("k", 5, "first", "key-1");
+  shard_->run_once(1s);
+  send_keyed("k", 5, "retry", "key-1");  // a later batch: found in dobj.idempotency
+  send_keyed("k", 1, "other", "key-2");
+  shard_->run_once(1s);
+  EXPECT_EQ(body_of("first"), "5");
+  EXPECT_EQ(body_of("retry"), "5");
+  EXPECT_EQ(body_of("other"), "6");
+}
+
+TEST_F(ShardTest, ADuplicateKeyInTheSameBatchGetsTheSameReply) {
+  send_keyed("d", 2, "a", "same");
+  send_keyed("d", 2, "b", "same");
+  shard_->run_once(1s);
+  EXPECT_EQ(body_of("a"), "2");
+  EXPECT_EQ(body_of("b"), "2");
+  send("d", 0, "check");
+  shard_->run_once(1s);
+  EXPECT_EQ(body_of("check"), "2");
+}
+
+TEST_F(ShardTest, AMessageWhoseTimeoutRanOutWhileQueuedDoesNotRun) {
+  auto* c = command("t", 7, "late");
+  c->deadline = clock_.now() + 10ms;
+  push(c);
+  clock_.advance(1s);
+  shard_->run_once(1s);
+  EXPECT_EQ(Value::parse(body_of("late"))["error"]["code"], "timeout");
+  send("t", 0, "check");
+  shard_->run_once(1s);
+  EXPECT_EQ(body_of("check"), "0");
+}
+
+TEST_F(ShardTest, AReleaseCommitsQueuedTurnsReleasesTheObjectsAndLaterMessagesGetMoved) {
+  int p = protocol::partition_of("Adder", "h", 256);
+  send("h", 3, "before");
+  owned_.set({p}, false);  // what Host::release_partitions does first
+  auto* release = new ShardCommand();
+  release->kind = ShardCommand::Kind::kRelease;
+  release->release = std::make_shared<PartitionRelease>(std::set<int>{p}, 1);
+  auto handle = release->release;
+  push(release);
+  send("h", 1, "after");
+  shard_->run_once(1s);
+  EXPECT_TRUE(handle->wait(0ms));
+  EXPECT_EQ(body_of("before"), "3");
+  EXPECT_EQ(Value::parse(body_of("after"))["error"]["code"], "moved");
+  EXPECT_EQ(shard_->active_objects(), 0u);
+  EXPECT_EQ(owned_objects(), 0);
+}
+
+TEST_F(ShardTest, WithoutAValidLeaseNothingRepliesAndARebindCommitsUnderTheNewId) {
+  send("r", 4, "one");
+  shard_->run_once(1s);
+  valid_id_ = 0;  // the lease ran out
+  send("r", 1, "unleased");
+  shard_->run_once(1s);
+  EXPECT_EQ(body_of("unleased"), "<no reply to unleased>");
+
+  auto conn = store::connect(config_.database_url);
+  store::WorkerRegistry registry(*conn);
+  registry.mark_stopped(config_.worker_id);
+  auto fresh = registry.register_worker({"t", 2, "t"}, 1h);
+  store::PartitionTable(*conn).claim_fair_share(fresh);
+  valid_id_ = fresh;
+  auto* rebind = new ShardCommand();
+  rebind->kind = ShardCommand::Kind::kRebind;
+  rebind->worker_id = fresh;
+  push(rebind);
+  send("r", 1, "rebound");
+  shard_->run_once(1s);
+  EXPECT_EQ(body_of("rebound"), "5");
+  pqxx::nontransaction tx(*conn);
+  EXPECT_EQ(tx.exec1("SELECT owner FROM dobj.objects WHERE id = 'r'")[0].as<std::int64_t>(), fresh);
 }
 
 }  // namespace

@@ -15,7 +15,7 @@ TimerId AlarmStore::register_timer(const WorkerInfo& info, std::chrono::millisec
 bool AlarmStore::renew(TimerId id, std::chrono::milliseconds ttl) {
   return with_storage_errors("renewing the timer lease", [&] {
     pqxx::work tx(conn_);
-    if (!renew_leased_row(tx, "dobj.timers", id, ttl)) return false;
+    if (!renew_leased_row(tx, "dobj.timers", id, ttl).has_value()) return false;
     // The claims live as long as the timer does.
     tx.exec_params0(
         "UPDATE dobj.alarms SET claimed_until = now() + make_interval(secs => $2) "

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "dobj/store/worker_registry.hpp"
@@ -26,15 +27,18 @@ inline std::int64_t insert_leased_row(pqxx::transaction_base& tx, const std::str
 }
 
 // Extends the lease by ttl from now(), only while it is still running: an expired lease is gone.
-inline bool renew_leased_row(pqxx::transaction_base& tx, const std::string& table, std::int64_t id,
-                             std::chrono::milliseconds ttl) {
-  return !tx.exec_params("UPDATE " + table +
-                             " SET heartbeat_at = now(), "
-                             "lease_until = now() + make_interval(secs => $2) "
-                             "WHERE id = $1 AND state <> 'stopped' AND lease_until > now() "
-                             "RETURNING id",
-                         id, seconds(ttl))
-              .empty();
+// Returns the row's state ("serving", "draining"), or nullopt when the lease was already gone.
+inline std::optional<std::string> renew_leased_row(pqxx::transaction_base& tx,
+                                                   const std::string& table, std::int64_t id,
+                                                   std::chrono::milliseconds ttl) {
+  auto rows = tx.exec_params("UPDATE " + table +
+                                 " SET heartbeat_at = now(), "
+                                 "lease_until = now() + make_interval(secs => $2) "
+                                 "WHERE id = $1 AND state <> 'stopped' AND lease_until > now() "
+                                 "RETURNING state",
+                             id, seconds(ttl));
+  if (rows.empty()) return std::nullopt;
+  return rows[0][0].as<std::string>();
 }
 
 }  // namespace dobj::store

@@ -239,6 +239,8 @@ std::vector<CommitOutcome> ObjectStore::commit(std::vector<ObjectCommit>& commit
   std::vector<std::string> classes, ids, schemas, put_keys, del_keys;
   std::vector<std::optional<std::string>> epochs, has_schema, entered, delete_all, put_values;
   std::vector<std::optional<std::string>> put_from, put_to, del_from, del_to, alarm_ops, alarm_us;
+  std::vector<std::string> reply_keys, reply_types;
+  std::vector<std::optional<std::string>> reply_of, reply_ok, reply_bodies;
   auto flag = [](bool b) { return std::optional<std::string>(b ? "t" : "f"); };
   auto index = [](std::size_t n) { return std::optional<std::string>(std::to_string(n)); };
   for (const auto& c : commits) {
@@ -263,20 +265,36 @@ std::vector<CommitOutcome> ObjectStore::commit(std::vector<ObjectCommit>& commit
     del_to.push_back(index(del_keys.size()));
     alarm_ops.push_back(std::to_string(static_cast<int>(c.alarm_op)));
     alarm_us.push_back(std::to_string(c.alarm_at));
+    for (const auto& r : c.replies) {
+      reply_of.push_back(std::to_string(classes.size()));
+      reply_keys.push_back(r.key);
+      reply_ok.push_back(flag(r.ok));
+      reply_types.push_back(r.content_type);
+      reply_bodies.push_back(bytea_hex(r.body));
+    }
   }
   auto run = [&](pqxx::transaction_base& tx) {
+    // Stored replies go in the same statement, only for the objects that committed.
     return tx.exec_params(
-        "SELECT idx, committed, schema_exists FROM dobj.commit_objects($1, $2::text[], "
+        "WITH c AS MATERIALIZED (SELECT * FROM dobj.commit_objects($1, $2::text[], "
         "$3::text[], $4::bigint[], $5::text[], $6::boolean[], $7::boolean[], $8::boolean[], "
         "$9::int[], $10::int[], $11::text[], $12::bytea[], $13::int[], $14::int[], $15::text[], "
-        "$16::int[], $17::bigint[]) "
-        "ORDER BY idx",
+        "$16::int[], $17::bigint[])), "
+        "r AS (INSERT INTO dobj.idempotency (class, id, key, ok, content_type, reply, expires_at) "
+        "SELECT ($2::text[])[u.n], ($3::text[])[u.n], u.k, u.ok, u.t, u.b, "
+        "now() + make_interval(secs => $23) "
+        "FROM unnest($18::int[], $19::text[], $20::boolean[], $21::text[], $22::bytea[]) "
+        "AS u(n, k, ok, t, b) JOIN c ON c.idx = u.n AND c.committed "
+        "ON CONFLICT (class, id, key) DO NOTHING) "
+        "SELECT idx, committed, schema_exists FROM c ORDER BY idx",
         me_, text_array_literal(classes), text_array_literal(ids), text_array_literal(epochs),
         text_array_literal(schemas), text_array_literal(has_schema), text_array_literal(entered),
         text_array_literal(delete_all), text_array_literal(put_from), text_array_literal(put_to),
         text_array_literal(put_keys), text_array_literal(put_values), text_array_literal(del_from),
         text_array_literal(del_to), text_array_literal(del_keys), text_array_literal(alarm_ops),
-        text_array_literal(alarm_us));
+        text_array_literal(alarm_us), text_array_literal(reply_of), text_array_literal(reply_keys),
+        text_array_literal(reply_ok), text_array_literal(reply_types),
+        text_array_literal(reply_bodies), static_cast<double>(reply_window_.count()) / 1000.0);
   };
   std::vector<CommitOutcome> outcomes;
   try {
@@ -307,6 +325,46 @@ std::vector<CommitOutcome> ObjectStore::commit(std::vector<ObjectCommit>& commit
     throw;
   }
   return outcomes;
+}
+
+std::vector<std::optional<StoredReply>> ObjectStore::find_replies(
+    const std::vector<ReplyRef>& refs) {
+  if (refs.empty()) return {};
+  return with_storage_errors("looking up idempotency keys", [&] {
+    std::vector<std::string> classes, ids, keys;
+    for (const auto& r : refs) {
+      classes.push_back(r.class_name);
+      ids.push_back(r.object_id);
+      keys.push_back(r.key);
+    }
+    auto rows = with_tx([&](pqxx::transaction_base& tx) {
+      return tx.exec_params(
+          "SELECT u.n, d.ok, d.content_type, d.reply "
+          "FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS u(c, i, k, n) "
+          "JOIN dobj.idempotency d ON d.class = u.c AND d.id = u.i AND d.key = u.k "
+          "WHERE d.expires_at > now()",
+          text_array_literal(classes), text_array_literal(ids), text_array_literal(keys));
+    });
+    std::vector<std::optional<StoredReply>> out(refs.size());
+    for (const auto& row : rows) {
+      auto n = row[0].as<std::size_t>() - 1;
+      out[n] =
+          StoredReply{refs[n].key, row[1].as<bool>(), row[2].as<std::string>(), bytes_of(row[3])};
+    }
+    return out;
+  });
+}
+
+std::size_t expire_stored_replies(pqxx::connection& conn, std::size_t limit) {
+  return with_storage_errors("expiring idempotency keys", [&] {
+    pqxx::nontransaction tx(conn);
+    return tx
+        .exec_params(
+            "DELETE FROM dobj.idempotency WHERE ctid = ANY(ARRAY(SELECT ctid FROM "
+            "dobj.idempotency WHERE expires_at < now() LIMIT $1))",
+            static_cast<std::int64_t>(limit))
+        .affected_rows();
+  });
 }
 
 void ObjectStore::release(const std::vector<LeaseRef>& leases) {

@@ -2,6 +2,7 @@
 
 #include "dobj/store/database.hpp"
 #include "leased_rows.hpp"
+#include "partition_release.hpp"
 
 namespace dobj::store {
 
@@ -12,10 +13,23 @@ WorkerId WorkerRegistry::register_worker(const WorkerInfo& info, std::chrono::mi
   });
 }
 
-bool WorkerRegistry::renew(WorkerId id, std::chrono::milliseconds ttl) {
+LeaseState WorkerRegistry::renew(WorkerId id, std::chrono::milliseconds ttl) {
   return with_storage_errors("renewing the worker lease", [&] {
     pqxx::nontransaction tx(conn_);
-    return renew_leased_row(tx, "dobj.workers", id, ttl);
+    auto state = renew_leased_row(tx, "dobj.workers", id, ttl);
+    if (!state) return LeaseState::kLost;
+    return *state == "draining" ? LeaseState::kDraining : LeaseState::kServing;
+  });
+}
+
+bool WorkerRegistry::request_drain(WorkerId id) {
+  return with_storage_errors("requesting a drain", [&] {
+    pqxx::nontransaction tx(conn_);
+    return !tx.exec_params(
+                  "UPDATE dobj.workers SET state = 'draining' WHERE id = $1 AND "
+                  "state = 'serving' AND lease_until > now() RETURNING id",
+                  id)
+                .empty();
   });
 }
 
@@ -29,7 +43,7 @@ void WorkerRegistry::set_state(WorkerId id, const std::string& state) {
 void WorkerRegistry::mark_stopped(WorkerId id) {
   with_storage_errors("stopping the worker", [&] {
     pqxx::work tx(conn_);
-    tx.exec_params0("UPDATE dobj.partitions SET owner = NULL WHERE owner = $1", id);
+    release_partitions(tx, id, std::nullopt);
     tx.exec_params0("UPDATE dobj.objects SET owner = NULL WHERE owner = $1", id);
     tx.exec_params0("UPDATE dobj.workers SET state = 'stopped', lease_until = now() WHERE id = $1",
                     id);

@@ -49,7 +49,7 @@ TEST_F(ObjectStoreTest, ClaimNeedsThePartition) {
   ObjectStore store(*conn_, w);
   EXPECT_FALSE(store.claim("Counter", "c1", 5));
   auto owned = PartitionTable(*conn_).claim_fair_share(w);
-  EXPECT_EQ(owned.size(), 256u);
+  EXPECT_EQ(owned.owned.size(), 256u);
   auto lease = store.claim("Counter", "c1", 5);
   ASSERT_TRUE(lease);
   EXPECT_EQ(lease->epoch, 1);
@@ -73,7 +73,7 @@ TEST_F(ObjectStoreTest, ClaimBumpsTheEpochAndRefusesWhileALiveOwnerHoldsIt) {
   EXPECT_FALSE(store_b.claim("Counter", "c1", 5));
   // a dies; b takes over its partitions, then the object, at a higher epoch.
   expire(a);
-  EXPECT_EQ(PartitionTable(*conn_b).claim_fair_share(b).size(), 256u);
+  EXPECT_EQ(PartitionTable(*conn_b).claim_fair_share(b).owned.size(), 256u);
   auto taken = store_b.claim("Counter", "c1", 5);
   ASSERT_TRUE(taken);
   EXPECT_EQ(taken->epoch, again->epoch + 1);
@@ -140,18 +140,76 @@ TEST_F(ObjectStoreTest, ReleaseFreesOnlyTheCurrentEpoch) {
 TEST_F(ObjectStoreTest, WorkerLeaseRenewsOnlyWhileLive) {
   auto w = add_worker(60s);
   WorkerRegistry registry(*conn_);
-  EXPECT_TRUE(registry.renew(w, 60s));
+  EXPECT_EQ(registry.renew(w, 60s), LeaseState::kServing);
   expire(w);
-  EXPECT_FALSE(registry.renew(w, 60s));
+  EXPECT_EQ(registry.renew(w, 60s), LeaseState::kLost);
 }
 
 TEST_F(ObjectStoreTest, FairShareSplitsPartitionsBetweenLiveWorkers) {
   auto a = add_worker();
   auto b = add_worker();
-  EXPECT_EQ(PartitionTable(*conn_).claim_fair_share(a).size(), 128u);
-  EXPECT_EQ(PartitionTable(*conn_).claim_fair_share(b).size(), 128u);
+  EXPECT_EQ(PartitionTable(*conn_).claim_fair_share(a).owned.size(), 128u);
+  EXPECT_EQ(PartitionTable(*conn_).claim_fair_share(b).owned.size(), 128u);
   auto c = add_worker();
-  EXPECT_TRUE(PartitionTable(*conn_).claim_fair_share(c).empty());  // nothing free yet
+  EXPECT_TRUE(PartitionTable(*conn_).claim_fair_share(c).owned.empty());  // nothing free yet
+}
+
+TEST_F(ObjectStoreTest, StoredRepliesCommitWithTheObjectAndNotWhenFenced) {
+  auto w = add_worker();
+  PartitionTable(*conn_).claim_fair_share(w);
+  ObjectStore store(*conn_, w);
+  auto good = *store.claim("Counter", "good", 1);
+  auto lost = *store.claim("Counter", "lost", 2);
+  {
+    pqxx::nontransaction tx(*conn_);
+    tx.exec0("UPDATE dobj.objects SET epoch = epoch + 1 WHERE id = 'lost'");
+  }
+  std::vector<ObjectCommit> commits{
+      ObjectCommit{"Counter", "good", good, false, {}},
+      ObjectCommit{"Counter", "lost", lost, false, {}},
+  };
+  commits[0].replies = {{"k1", true, "application/json", "42"}};
+  commits[1].replies = {{"k1", true, "application/json", "7"}};
+  auto outcomes = store.commit(commits);
+  EXPECT_EQ(outcomes[0], CommitOutcome::kCommitted);
+  EXPECT_EQ(outcomes[1], CommitOutcome::kFenced);
+  auto found = store.find_replies(
+      {{"Counter", "good", "k1"}, {"Counter", "lost", "k1"}, {"Counter", "good", "k2"}});
+  ASSERT_TRUE(found[0]);
+  EXPECT_EQ(found[0]->body, "42");
+  EXPECT_FALSE(found[1]);
+  EXPECT_FALSE(found[2]);
+  {
+    pqxx::nontransaction tx(*conn_);
+    tx.exec0("UPDATE dobj.idempotency SET expires_at = now() - interval '1 second'");
+  }
+  EXPECT_FALSE(store.find_replies({{"Counter", "good", "k1"}})[0]);
+  EXPECT_EQ(expire_stored_replies(*conn_, 100), 1u);
+}
+
+TEST_F(ObjectStoreTest, TheCommitAuditRecordsVersionEpochAndOwnerWhenEnabled) {
+  auto w = add_worker();
+  PartitionTable(*conn_).claim_fair_share(w);
+  ObjectStore store(*conn_, w);
+  auto lease = *store.claim("Counter", "c1", 1);
+  std::vector<ObjectCommit> commits{put(lease, "a", "1")};
+  store.commit(commits);  // not audited: the session has not asked for it
+  pqxx::nontransaction(*conn_).exec0("SET dobj.audit_commits = 'on'");
+  commits = {put(commits[0].lease, "a", "2")};
+  store.commit(commits);
+  pqxx::nontransaction tx(*conn_);
+  auto rows = tx.exec("SELECT version, epoch, owner FROM dobj.commit_audit");
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0][0].as<int>(), 2);
+  EXPECT_EQ(rows[0][1].as<int>(), 1);
+  EXPECT_EQ(rows[0][2].as<WorkerId>(), w);
+}
+
+TEST_F(ObjectStoreTest, TheExcessIsTheHighestPartitionsBeyondTheFairShare) {
+  PartitionShare share{{1, 5, 9, 12}, 2};
+  EXPECT_EQ(share.excess(), (std::vector<int>{9, 12}));
+  share.fair_share = 4;
+  EXPECT_TRUE(share.excess().empty());
 }
 
 }  // namespace

@@ -10,50 +10,117 @@ namespace {
 
 using namespace std::chrono_literals;
 
+const store::WorkerInfo kInfo{"t", 1, "t"};
+
 struct Recorder {
   std::vector<int> owned;
+  std::vector<int> handed_over;
+  std::vector<store::WorkerId> joined;
   int lost = 0;
+  bool drained = false;
   LeaseKeeper::Callbacks callbacks() {
-    return {[this](const std::vector<int>& o) { owned = o; }, [this] { ++lost; }};
+    return {[this] { ++lost; }, [this](store::WorkerId id) { joined.push_back(id); },
+            [this](const std::vector<int>& ps) {
+              handed_over.insert(handed_over.end(), ps.begin(), ps.end());
+            },
+            [this](const std::vector<int>& o) { owned = o; }, [this] { drained = true; }};
   }
 };
 
-TEST(LeaseKeeper, ValidityFollowsTheVirtualClockAndRenewals) {
-  auto url = testing::PostgresServer::shared().create_database(true);
-  auto conn = store::connect(url);
-  ManualClock clock;
+class LeaseKeeperTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    url_ = testing::PostgresServer::shared().create_database(true);
+    conn_ = store::connect(url_);
+  }
+  store::WorkerId register_worker(std::chrono::milliseconds ttl) {
+    return store::WorkerRegistry(*conn_).register_worker(kInfo, ttl);
+  }
+  std::int64_t query(const std::string& sql) {
+    pqxx::nontransaction tx(*conn_);
+    return tx.exec1(sql)[0].as<std::int64_t>();
+  }
+
+  std::string url_;
+  std::unique_ptr<pqxx::connection> conn_;
+  ManualClock clock_;
+};
+
+TEST_F(LeaseKeeperTest, ValidityFollowsTheVirtualClockAndRenewals) {
   LeaseKeeper::Config config{10s, 1s};
-  auto id = store::WorkerRegistry(*conn).register_worker({"t", 1, "t"}, config.ttl);
+  auto id = register_worker(config.ttl);
   Recorder rec;
-  LeaseKeeper keeper(url, id, config, clock, rec.callbacks());
-  keeper.step();
+  LeaseKeeper keeper(url_, kInfo, config, clock_, rec.callbacks());
+  keeper.start(id, clock_.now());
   EXPECT_EQ(rec.owned.size(), 256u);
   // Valid for ttl minus the safety tenth from the last renewal, by the local clock only.
-  clock.advance(8s);
-  EXPECT_TRUE(keeper.valid());
-  clock.advance(1s + 1ms);
-  EXPECT_FALSE(keeper.valid());
+  clock_.advance(8s);
+  EXPECT_TRUE(keeper.valid(id));
+  EXPECT_FALSE(keeper.valid(id + 1));
+  clock_.advance(1s + 1ms);
+  EXPECT_FALSE(keeper.valid(id));
   keeper.step();
-  EXPECT_TRUE(keeper.valid());
+  EXPECT_TRUE(keeper.valid(id));
+  keeper.stop();
 }
 
-TEST(LeaseKeeper, AnExpiredLeaseIsLostForGood) {
-  auto url = testing::PostgresServer::shared().create_database(true);
-  auto conn = store::connect(url);
-  ManualClock clock;
-  auto id = store::WorkerRegistry(*conn).register_worker({"t", 1, "t"}, 10s);
+TEST_F(LeaseKeeperTest, AnExpiredLeaseIsLostThenTheWorkerRegistersAnewAndClaimsAgain) {
+  auto id = register_worker(10s);
   Recorder rec;
-  LeaseKeeper keeper(url, id, {10s, 1s}, clock, rec.callbacks());
-  {
-    pqxx::nontransaction tx(*conn);
-    tx.exec0("UPDATE dobj.workers SET lease_until = now() - interval '1 second'");
-  }
-  keeper.step();
-  EXPECT_TRUE(keeper.lost());
-  EXPECT_FALSE(keeper.valid());
-  EXPECT_EQ(rec.lost, 1);
+  LeaseKeeper keeper(url_, kInfo, {10s, 1s}, clock_, rec.callbacks());
+  keeper.start(id, clock_.now());
+  keeper.stop();  // rounds by hand from here
+  query("UPDATE dobj.workers SET lease_until = now() - interval '1 second' RETURNING 1");
   keeper.step();
   EXPECT_EQ(rec.lost, 1);
+  EXPECT_FALSE(keeper.valid(id));
+  keeper.step();
+  ASSERT_EQ(rec.joined.size(), 1u);
+  auto fresh = rec.joined[0];
+  EXPECT_NE(fresh, id);
+  EXPECT_TRUE(keeper.valid(fresh));
+  EXPECT_FALSE(keeper.valid(id));
+  EXPECT_EQ(rec.owned.size(), 256u);
+  EXPECT_EQ(query("SELECT count(*) FROM dobj.partition_log WHERE event = 'taken_over' AND "
+                  "previous_owner = " +
+                  std::to_string(id)),
+            256);
+}
+
+TEST_F(LeaseKeeperTest, AJoiningWorkerGetsTheExcessHandedOverToIt) {
+  auto a = register_worker(10s);
+  Recorder rec_a, rec_b;
+  LeaseKeeper keeper_a(url_, kInfo, {10s, 1s}, clock_, rec_a.callbacks());
+  keeper_a.start(a, clock_.now());
+  keeper_a.stop();
+  ASSERT_EQ(rec_a.owned.size(), 256u);
+  auto b = register_worker(10s);
+  LeaseKeeper keeper_b(url_, kInfo, {10s, 1s}, clock_, rec_b.callbacks());
+  keeper_b.start(b, clock_.now());
+  keeper_b.stop();
+  EXPECT_TRUE(rec_b.owned.empty());  // nothing is free until a hands over
+  keeper_a.step();
+  EXPECT_EQ(rec_a.handed_over.size(), 128u);
+  EXPECT_EQ(rec_a.owned.size(), 128u);
+  EXPECT_EQ(rec_a.handed_over.front(), 128);  // the highest-numbered go
+  keeper_b.step();
+  EXPECT_EQ(rec_b.owned, rec_a.handed_over);
+  EXPECT_EQ(query("SELECT count(*) FROM dobj.partition_log WHERE event = 'released'"), 128);
+}
+
+TEST_F(LeaseKeeperTest, ADrainHandsEverythingBackThenReportsDrained) {
+  auto a = register_worker(10s);
+  Recorder rec;
+  LeaseKeeper keeper(url_, kInfo, {10s, 1s}, clock_, rec.callbacks());
+  keeper.start(a, clock_.now());
+  keeper.stop();
+  EXPECT_FALSE(store::WorkerRegistry(*conn_).request_drain(a + 100));
+  EXPECT_TRUE(store::WorkerRegistry(*conn_).request_drain(a));
+  keeper.step();
+  EXPECT_EQ(rec.handed_over.size(), 256u);
+  EXPECT_TRUE(rec.owned.empty());
+  EXPECT_TRUE(rec.drained);
+  EXPECT_EQ(query("SELECT count(*) FROM dobj.partitions WHERE owner IS NOT NULL"), 0);
 }
 
 }  // namespace

@@ -19,6 +19,12 @@ struct CallOptions {
   std::chrono::milliseconds timeout = kDefaultTimeout;  // per attempt
   protocol::ContentType content_type = protocol::ContentType::kJson;
   int max_attempts = kDefaultMaxAttempts;
+  // When set, retries go on (up to max_attempts) only while this much time has not passed
+  // since the call began: how long a caller is willing to wait through a failover.
+  std::optional<std::chrono::milliseconds> total_timeout;
+  // Sends Dobj-Timeout-Ms with the per-attempt timeout, so that a worker does not start a
+  // request its caller has stopped waiting for.
+  bool send_timeout_header = true;
   // With a key, a retry cannot apply the request twice, so timeouts and storage errors are
   // retried too; without one only errors that prove nothing ran (moved, overloaded, no
   // responders) are.

@@ -41,6 +41,11 @@ class NatsSubscription {
   NatsSubscription& operator=(NatsSubscription&& other) noexcept;
   ~NatsSubscription() { reset(); }
   void reset();
+  // Orderly end in two steps, so that many subscriptions drain at once: begin_drain() asks the
+  // server to stop sending (messages already received are still handled), end_drain() waits at
+  // most `timeout` for that and closes the subscription.
+  void begin_drain();
+  void end_drain(std::chrono::milliseconds timeout);
   natsSubscription* get() const { return sub_; }
 
  private:

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 
 namespace dobj::protocol {
 
@@ -9,6 +10,8 @@ namespace dobj::protocol {
 constexpr std::size_t kDefaultMaxBodyBytes = 1 << 20;  // 1 MiB, --max-body-bytes on the worker
 constexpr std::size_t kMaxKeyBytes = 2 << 10;          // 2 KiB
 constexpr std::size_t kMaxValueBytes = 2 << 20;        // 2 MiB, encoded as msgpack
+constexpr std::size_t kMaxIdempotencyKeyBytes = 256;   // Dobj-Idempotency-Key
+constexpr std::int64_t kMaxTimeoutMs = 3'600'000;      // Dobj-Timeout-Ms: 1 ms .. 1 h
 constexpr int kDefaultPartitions = 256;
 constexpr int kProtocolVersion = 1;
 // Timers hold the alarms due within this window in memory; a commit that sets an alarm inside

@@ -20,6 +20,9 @@ struct Reply {
 Reply ok_reply(ContentType type, const Value& value);
 // Body {"error": {"code", "message", "retryable"}}.
 Reply error_reply(ContentType type, const Error& error);
+// The same reply in another content type (a stored reply replayed to a retry that asked for
+// msgpack where the first attempt asked for JSON, or the other way round).
+Reply reencoded(Reply reply, ContentType type);
 
 // Client side: the reply's value, or throws the Error it carries. A reply without a Dobj-Status
 // header is not from dobj and throws Error(kBadRequest).

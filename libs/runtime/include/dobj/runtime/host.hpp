@@ -12,6 +12,7 @@
 #include "dobj/protocol/limits.hpp"
 #include "dobj/runtime/class_registry.hpp"
 #include "dobj/runtime/outbox.hpp"
+#include "dobj/store/object_store.hpp"
 #include "dobj/store/worker_registry.hpp"
 
 namespace dobj {
@@ -35,6 +36,8 @@ struct HostConfig {
   std::chrono::milliseconds idle_timeout = kDefaultIdleTimeout;
   std::chrono::milliseconds tick = kDefaultTick;  // how often idle objects are looked for
   std::size_t max_schemas_per_connection = kDefaultMaxSchemasPerConnection;
+  std::chrono::milliseconds reply_window = store::kDefaultReplyWindow;  // idempotency keys
+  bool audit_commits = false;  // every commit also lands in dobj.commit_audit (chaos runs)
 };
 
 // The object host: validates and routes inbound messages to executor shards (threads, each with
@@ -42,10 +45,11 @@ struct HostConfig {
 // Lifecycle: construct (connects) → start() → dispatch()... → stop() (drains) → destroy.
 class Host {
  public:
-  // lease_valid: whether the worker's lease is known valid now; no reply or commit happens
+  // lease_valid(id): whether worker `id`'s lease is known valid now; no reply or commit happens
   // while it is false.
+  using LeaseCheck = std::function<bool(store::WorkerId)>;
   Host(HostConfig config, const ClassRegistry& registry, Outbox& outbox, Clock& clock,
-       std::function<bool()> lease_valid);
+       LeaseCheck lease_valid);
   ~Host();
   Host(const Host&) = delete;
   Host& operator=(const Host&) = delete;
@@ -58,8 +62,18 @@ class Host {
   // Stops taking messages (later ones get `moved`), lets every shard finish and commit what it
   // has, releases all object leases, and joins the shard threads.
   void stop();
-  // Drops every object without committing or replying: the worker lost its lease.
+  // Drops every object without committing or replying and serves no partition: the worker
+  // lost its lease.
   void fence();
+  // The worker registered anew under `id` (after a fence): commits carry the new id.
+  void rebind(store::WorkerId id);
+
+  // Messages for partitions not served get `moved`. serve_partitions adds to the served set.
+  void serve_partitions(const std::vector<int>& partitions);
+  // Handover: stops serving the partitions at once (later messages get `moved`), lets every shard
+  // finish and commit what it has queued for them, and releases their objects. False when the
+  // shards did not all finish within `timeout` (they still release when they get to it).
+  bool release_partitions(const std::vector<int>& partitions, std::chrono::milliseconds timeout);
 
   std::size_t active_objects() const;
 

@@ -13,6 +13,8 @@ struct InboundMessage {
   std::string reply_to;  // empty for fire-and-forget
   std::optional<std::string> content_type;
   std::string body;
+  std::optional<std::string> idempotency_key;  // Dobj-Idempotency-Key
+  std::optional<std::string> timeout_ms;       // Dobj-Timeout-Ms, as sent
 };
 
 // Where replies and events leave the process (NATS in the worker, memory in tests). Called from

@@ -2,6 +2,7 @@
 
 #include <pqxx/pqxx>
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -17,6 +18,9 @@ namespace dobj::store {
 // Wall-clock time in microseconds since the Unix epoch: alarms are wall-clock by nature, and
 // microseconds round-trip exactly through timestamptz.
 using EpochMicros = std::int64_t;
+
+// How long a reply to a request with an idempotency key is kept for retries.
+constexpr std::chrono::milliseconds kDefaultReplyWindow{10 * 60 * 1000};
 
 // An object's lease, proven by (owner, epoch) in dobj.objects.
 struct ObjectLease {
@@ -39,6 +43,21 @@ struct KvWrite {
   std::optional<std::string> value;  // msgpack bytes; nullopt deletes the key
 };
 
+// The first reply to a request that carried Dobj-Idempotency-Key; stored with the turn's commit.
+struct StoredReply {
+  std::string key;
+  bool ok = true;
+  std::string content_type;  // the Content-Type header value the reply was encoded in
+  std::string body;
+};
+
+// Finds a stored reply: which object, which key.
+struct ReplyRef {
+  std::string class_name;
+  std::string object_id;
+  std::string key;
+};
+
 struct ObjectCommit {
   std::string class_name;
   std::string object_id;
@@ -46,7 +65,8 @@ struct ObjectCommit {
   bool delete_all = false;  // every stored key goes first, then `writes` apply
   std::vector<KvWrite> writes;
   AlarmOp alarm_op = AlarmOp::kKeep;
-  EpochMicros alarm_at = 0;  // for kSet and kDeleteIfDue
+  EpochMicros alarm_at = 0;            // for kSet and kDeleteIfDue
+  std::vector<StoredReply> replies{};  // idempotent replies of this batch's turns
 };
 
 // A key range for ranged loads (ctx.storage().list on an object not fully loaded).
@@ -118,6 +138,11 @@ class ObjectStore {
   // with no keys and no tables of its own loses its schema. Throws Error(kStorageError) when the
   // transaction as a whole fails (then nothing of the batch happened).
   std::vector<CommitOutcome> commit(std::vector<ObjectCommit>& commits);
+  // Stored replies for these keys that have not expired, in the order of `refs` (nullopt where
+  // there is none). One round trip.
+  std::vector<std::optional<StoredReply>> find_replies(const std::vector<ReplyRef>& refs);
+  // How long stored replies are kept (the dedup window).
+  void set_reply_window(std::chrono::milliseconds window) { reply_window_ = window; }
   // Gives the leases back (eviction, drain); leases already taken over are left alone.
   void release(const std::vector<LeaseRef>& leases);
 
@@ -140,6 +165,10 @@ class ObjectStore {
   std::unordered_set<std::string> entered_;  // class + "\0" + id of objects in the batch
   std::string search_path_;                  // set in the batch
   bool turn_savepoint_ = false;
+  std::chrono::milliseconds reply_window_{kDefaultReplyWindow};
 };
+
+// Deletes expired stored replies, at most `limit` per call; returns how many went.
+std::size_t expire_stored_replies(pqxx::connection& conn, std::size_t limit);
 
 }  // namespace dobj::store

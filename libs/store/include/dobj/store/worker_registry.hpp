@@ -10,6 +10,8 @@ namespace dobj::store {
 
 using WorkerId = std::int64_t;
 
+enum class LeaseState { kLost, kServing, kDraining };
+
 struct WorkerInfo {
   std::string host;
   int pid = 0;
@@ -22,10 +24,13 @@ class WorkerRegistry {
   explicit WorkerRegistry(pqxx::connection& conn) : conn_(conn) {}
 
   WorkerId register_worker(const WorkerInfo& info, std::chrono::milliseconds ttl);
-  // Extends the lease by ttl from the database's now(). False when the lease has already run out
-  // or the row is no longer serving: the worker must then stop serving (self-fence).
-  bool renew(WorkerId id, std::chrono::milliseconds ttl);
+  // Extends the lease by ttl from the database's now(). kLost when the lease has already run
+  // out or the row is stopped: the worker must then stop serving (self-fence).
+  LeaseState renew(WorkerId id, std::chrono::milliseconds ttl);
   void set_state(WorkerId id, const std::string& state);
+  // Asks a live worker to hand back all its partitions and stop (`dobj drain`). False when no
+  // live serving worker has that id.
+  bool request_drain(WorkerId id);
   // Ends the lease now: partitions and objects become claimable at once.
   void mark_stopped(WorkerId id);
 
