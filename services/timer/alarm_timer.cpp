@@ -40,10 +40,9 @@ AlarmTimer::~AlarmTimer() {
 }
 
 void AlarmTimer::start() {
-  conn_ = store::connect(config_.database_url);
-  store_ = std::make_unique<store::AlarmStore>(*conn_);
-  id_ = store_->register_timer({host_name(), static_cast<int>(getpid()), DOBJ_VERSION},
-                               config_.lease_ttl);
+  info_ = {host_name(), static_cast<int>(getpid()), DOBJ_VERSION};
+  ensure_store();
+  id_ = store_->register_timer(info_, config_.lease_ttl);
   nats_ = std::make_unique<NatsConnection>(
       NatsConnection::Options{config_.nats_url, "dobj-timer", /*send_asap=*/false});
   inbox_ = "_INBOX.dobj-timer." + std::to_string(id_) + ".";
@@ -67,7 +66,6 @@ void AlarmTimer::start() {
         if (stopping_) break;
       }
       step();
-      if (lost_) break;
     }
   });
   log_->info("timer {} serving (window {} ms)", id_, config_.window.count());
@@ -83,7 +81,7 @@ void AlarmTimer::stop() {
   if (thread_.joinable()) thread_.join();
   replies_.reset();
   hints_.reset();
-  if (store_ && !lost_) {
+  if (store_) {
     try {
       if (fired_unreported_ > 0) store_->count_fired(id_, fired_unreported_);
       store_->stop(id_);  // frees the claims for the other timers
@@ -111,14 +109,11 @@ void AlarmTimer::step() {
     std::swap(hinted, hinted_);
   }
   try {
+    ensure_store();
     auto now = clock_.now();
     if (now >= next_heartbeat_) {
       next_heartbeat_ = now + config_.heartbeat;
-      if (!store_->renew(id_, config_.lease_ttl)) {
-        log_->critical("timer {}: lease expired before renewal; exiting", id_);
-        lost_ = true;
-        return;
-      }
+      if (!store_->renew(id_, config_.lease_ttl)) rejoin();
       if (fired_unreported_ > 0) {
         store_->count_fired(id_, fired_unreported_);
         fired_unreported_ = 0;
@@ -131,7 +126,30 @@ void AlarmTimer::step() {
   } catch (const Error& e) {
     log_->warn("timer {}: {}", id_, e.what());
     next_scan_ = clock_.now() + config_.scan_interval;
+    if (!conn_ || !conn_->is_open()) store_.reset();  // reconnect on the next step
   }
+}
+
+void AlarmTimer::ensure_store() {
+  if (store_ && conn_ && conn_->is_open()) return;
+  store_.reset();
+  conn_ = store::connect(config_.database_url);
+  store_ = std::make_unique<store::AlarmStore>(*conn_);
+}
+
+void AlarmTimer::rejoin() {
+  // The claims went with the lease (another timer may hold them now): forget them all, and
+  // replies to what was in flight are ignored.
+  log_->critical("timer {}: lease ran out before renewal; dropping {} held alarms", id_,
+                 wheel_.size() + in_flight_.size());
+  wheel_.clear();
+  held_.clear();
+  in_flight_.clear();
+  fired_unreported_ = 0;
+  id_ = store_->register_timer(info_, config_.lease_ttl);
+  ++losses_;
+  log_->warn("timer registered anew as timer {}", id_);
+  next_scan_ = clock_.now();
 }
 
 void AlarmTimer::scan() {

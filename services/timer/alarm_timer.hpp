@@ -51,7 +51,8 @@ class AlarmTimer {
   void start();
   void stop();
   void step();
-  bool lost() const { return lost_.load(); }
+  // How many times the lease ran out and the timer registered anew.
+  int losses() const { return losses_.load(); }
   store::TimerId id() const { return id_; }
 
  private:
@@ -65,6 +66,8 @@ class AlarmTimer {
     std::string error;
   };
 
+  void ensure_store();
+  void rejoin();
   void scan();
   void fire_due();
   void fire(const store::ClaimedAlarm& alarm);
@@ -82,6 +85,7 @@ class AlarmTimer {
   std::unique_ptr<NatsConnection> nats_;
   NatsSubscription replies_, hints_;
   store::TimerId id_ = 0;
+  store::WorkerInfo info_;
   std::string inbox_;
 
   // The wheel: claimed alarms by fire time, and which object holds which entry.
@@ -97,7 +101,7 @@ class AlarmTimer {
   std::vector<Result> results_;
   bool hinted_ = false;
   bool stopping_ = false;
-  std::atomic<bool> lost_{false};
+  std::atomic<int> losses_{0};
   std::thread thread_;
 };
 

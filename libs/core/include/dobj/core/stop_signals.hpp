@@ -11,7 +11,6 @@ namespace dobj {
 
 // Exit codes of the dobj services: 0 after a drained stop.
 constexpr int kExitStartFailed = 2;
-constexpr int kExitLeaseLost = 3;  // a supervisor should start a fresh process
 
 // SIGTERM and SIGINT, taken synchronously. Construct it first thing in main, before any library
 // starts a thread, so that every thread inherits the blocked mask and none takes the signal.
@@ -30,10 +29,10 @@ class StopSignals {
     int sig = sigtimedwait(&set_, nullptr, &ts);
     return sig > 0 ? sig : 0;
   }
-  // Blocks until SIGTERM/SIGINT (returns it) or until lost() is true (returns 0).
-  int wait_until_stopped(const std::function<bool()>& lost,
+  // Blocks until SIGTERM/SIGINT (returns it) or until done() is true (returns 0).
+  int wait_until_stopped(const std::function<bool()>& done,
                          std::chrono::milliseconds poll = std::chrono::milliseconds(200)) {
-    while (!lost()) {
+    while (!done()) {
       if (int sig = wait_for(poll)) return sig;
     }
     return 0;
