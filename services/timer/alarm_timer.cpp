@@ -158,18 +158,31 @@ void AlarmTimer::scan() {
                   : 0;
   auto claimed = store_->claim_due(id_, config_.window, std::min(room, config_.claim_batch),
                                    config_.lease_ttl);
-  for (auto& alarm : claimed) {
-    auto key = held_key(alarm);
-    if (auto it = held_.find(key); it != held_.end()) {
-      wheel_.erase(it->second);  // the object set another time: the old entry is stale
-      held_.erase(it);
-    }
-    held_[key] = wheel_.emplace(alarm.fire_at, alarm);
-  }
+  for (auto& alarm : claimed) hold(alarm);
   // A full batch means more are due: scan again at once.
   next_scan_ = clock_.now() + (claimed.size() == config_.claim_batch && room > claimed.size()
                                    ? std::chrono::milliseconds(0)
                                    : config_.scan_interval);
+}
+
+void AlarmTimer::hold(const store::ClaimedAlarm& alarm) {
+  auto key = held_key(alarm);
+  if (auto it = held_.find(key); it != held_.end()) {
+    wheel_.erase(it->second);  // the object set another time: the old entry is stale
+    held_.erase(it);
+  }
+  held_[key] = wheel_.emplace(alarm.fire_at, alarm);
+}
+
+void AlarmTimer::hold_again(store::ClaimedAlarm alarm, const Error& why) {
+  // The outcome could not be written, so the row is still claimed by this timer (its claims are
+  // renewed with the lease): keep it in hand and fire it again, or it would never fire.
+  log_->warn("alarm {}/{}: outcome not recorded ({}); firing again", alarm.class_name,
+             alarm.object_id, why.what());
+  alarm.fire_at =
+      wall_now_us() +
+      std::chrono::duration_cast<std::chrono::microseconds>(config_.no_worker_delay).count();
+  hold(alarm);
 }
 
 void AlarmTimer::fire_due() {
@@ -233,18 +246,22 @@ void AlarmTimer::process_results() {
     if (it == in_flight_.end()) continue;  // already timed out
     auto alarm = it->second.alarm;
     in_flight_.erase(it);
-    switch (r.kind) {
-      case Result::Kind::kOk:
-        ++fired_unreported_;  // the object's commit deleted (or reset) the row
-        break;
-      case Result::Kind::kNoWorker:
-        store_->postpone(id_, alarm, config_.no_worker_delay);
-        break;
-      case Result::Kind::kError:
-        log_->info("alarm {}/{} failed (retry {}): {}", alarm.class_name, alarm.object_id,
-                   alarm.retry_count, r.error);
-        store_->record_failure(id_, alarm, r.error, config_.max_retries, config_.base_backoff);
-        break;
+    try {
+      switch (r.kind) {
+        case Result::Kind::kOk:
+          ++fired_unreported_;  // the object's commit deleted (or reset) the row
+          break;
+        case Result::Kind::kNoWorker:
+          store_->postpone(id_, alarm, config_.no_worker_delay);
+          break;
+        case Result::Kind::kError:
+          log_->info("alarm {}/{} failed (retry {}): {}", alarm.class_name, alarm.object_id,
+                     alarm.retry_count, r.error);
+          store_->record_failure(id_, alarm, r.error, config_.max_retries, config_.base_backoff);
+          break;
+      }
+    } catch (const Error& e) {
+      hold_again(alarm, e);
     }
   }
 }
@@ -253,8 +270,12 @@ void AlarmTimer::expire_in_flight() {
   auto limit = clock_.now() - config_.fire_timeout;
   for (auto it = in_flight_.begin(); it != in_flight_.end();) {
     if (it->second.sent_at < limit) {
-      store_->record_failure(id_, it->second.alarm, "timeout", config_.max_retries,
-                             config_.base_backoff);
+      try {
+        store_->record_failure(id_, it->second.alarm, "timeout", config_.max_retries,
+                               config_.base_backoff);
+      } catch (const Error& e) {
+        hold_again(it->second.alarm, e);
+      }
       it = in_flight_.erase(it);
     } else {
       ++it;

@@ -14,6 +14,7 @@
 
 #include "dobj/client/nats_connection.hpp"
 #include "dobj/core/clock.hpp"
+#include "dobj/core/error.hpp"
 #include "dobj/protocol/limits.hpp"
 #include "dobj/store/alarm_store.hpp"
 
@@ -69,6 +70,8 @@ class AlarmTimer {
   void ensure_store();
   void rejoin();
   void scan();
+  void hold(const store::ClaimedAlarm& alarm);
+  void hold_again(store::ClaimedAlarm alarm, const Error& why);
   void fire_due();
   void fire(const store::ClaimedAlarm& alarm);
   void process_results();

@@ -11,6 +11,7 @@
 #include "dobj/core/error.hpp"
 #include "dobj/protocol/partition.hpp"
 #include "dobj/protocol/subject.hpp"
+#include "dobj/testing/ledger_load.hpp"
 #include "dobj/testing/test_stack.hpp"
 #include "wire.hpp"
 
@@ -41,59 +42,11 @@ class ScalingTest : public ::testing::Test {
   TestStack stack_;
 };
 
-// Clients keep adding with idempotency keys while the cluster changes shape; every acknowledged
-// op must then be stored exactly once with the value it was acknowledged with.
-class LedgerLoad {
- public:
-  LedgerLoad(const NatsConnection::Options& options, int clients, int objects) {
-    for (int c = 0; c < clients; ++c) {
-      threads_.emplace_back([this, options, c, objects] {
-        NatsConnection nats(options);
-        Client client(nats);
-        CallOptions call;
-        call.timeout = 1s;
-        call.max_attempts = 1000;
-        call.total_timeout = 30s;
-        for (int seq = 0; !done_; ++seq) {
-          auto id = "obj" + std::to_string(seq % objects);
-          auto op = "c" + std::to_string(c) + "-" + std::to_string(seq);
-          call.idempotency_key = op;
-          try {
-            auto n = client.call("Ledger", id, "add", {{"op", op}}, call)["n"].get<std::int64_t>();
-            std::lock_guard lock(mutex_);
-            acked_[{id, op}] = n;
-          } catch (const Error& e) {
-            std::lock_guard lock(mutex_);
-            failures_.push_back(e.what());
-          }
-        }
-      });
-    }
-  }
-  ~LedgerLoad() { stop(); }
-  void stop() {
-    done_ = true;
-    for (auto& t : threads_) {
-      if (t.joinable()) t.join();
-    }
-  }
-  std::size_t acked() {
-    std::lock_guard lock(mutex_);
-    return acked_.size();
-  }
-  std::map<std::pair<std::string, std::string>, std::int64_t> acked_;
-  std::vector<std::string> failures_;
-
- private:
-  std::atomic<bool> done_{false};
-  std::mutex mutex_;
-  std::vector<std::thread> threads_;
-};
-
 TEST_F(ScalingTest, AJoiningWorkerTakesItsShareThroughHandoverAndNothingAcknowledgedIsLost) {
   auto& a = stack_.start_worker({"--audit-commits"});
   auto id_a = worker_id_of(a.process());
-  LedgerLoad load(client_options(), 4, 32);
+  LedgerLoad load({stack_.nats().client_url(), 4, 32});
+  load.start();
   ASSERT_TRUE(wait_until([&] { return load.acked() >= 200; }, 60s));
   auto& b = stack_.start_worker({"--audit-commits"});
   auto id_b = worker_id_of(b.process());
@@ -102,8 +55,10 @@ TEST_F(ScalingTest, AJoiningWorkerTakesItsShareThroughHandoverAndNothingAcknowle
   auto at_split = load.acked();
   ASSERT_TRUE(wait_until([&] { return load.acked() >= at_split + 200; }, 60s));
   load.stop();
-  EXPECT_TRUE(load.failures_.empty()) << load.failures_.front();
-  for (const auto& [key, n] : load.acked_) {
+  EXPECT_TRUE(load.results().errors.empty()) << load.results().errors.front();
+  EXPECT_EQ(load.results().unknown, 0u);
+  EXPECT_EQ(load.results().regressions, 0u);
+  for (const auto& [key, n] : load.results().acked) {
     ASSERT_EQ(ledger_op(key.first, key.second), n) << key.first << " " << key.second;
   }
   EXPECT_EQ(scalar("SELECT count(*) FROM dobj_admin.kv('Ledger', 'obj0') WHERE key = 'dups'"), 0);
@@ -123,7 +78,8 @@ TEST_F(ScalingTest, DobjDrainHandsEverythingToTheOthersAndTheWorkerExitsZero) {
   auto& b = stack_.start_worker();
   auto id_a = worker_id_of(a.process()), id_b = worker_id_of(b.process());
   ASSERT_TRUE(wait_until([&] { return partitions_of(id_b) == 128; }, 30s));
-  LedgerLoad load(client_options(), 2, 16);
+  LedgerLoad load({stack_.nats().client_url(), 2, 16});
+  load.start();
   ASSERT_TRUE(wait_until([&] { return load.acked() >= 100; }, 60s));
   std::string out;
   int rc = run_command({cli_binary(), "--db", stack_.database_url(), "drain", std::to_string(id_a),
@@ -138,8 +94,10 @@ TEST_F(ScalingTest, DobjDrainHandsEverythingToTheOthersAndTheWorkerExitsZero) {
   auto after = load.acked();
   ASSERT_TRUE(wait_until([&] { return load.acked() >= after + 100; }, 60s));
   load.stop();
-  EXPECT_TRUE(load.failures_.empty()) << load.failures_.front();
-  for (const auto& [key, n] : load.acked_) ASSERT_EQ(ledger_op(key.first, key.second), n);
+  EXPECT_TRUE(load.results().errors.empty()) << load.results().errors.front();
+  EXPECT_EQ(load.results().unknown, 0u);
+  EXPECT_EQ(load.results().regressions, 0u);
+  for (const auto& [key, n] : load.results().acked) ASSERT_EQ(ledger_op(key.first, key.second), n);
 
   rc = run_command({cli_binary(), "--db", stack_.database_url(), "drain", std::to_string(id_a)},
                    &out);

@@ -1,0 +1,127 @@
+#include "chaos_checks.hpp"
+
+#include <fmt/format.h>
+
+#include <map>
+#include <set>
+
+#include "dobj/store/database.hpp"
+#include "dobj/testing/process.hpp"
+
+namespace dobj::chaos {
+namespace {
+
+using Kv = std::map<std::string, std::map<std::string, std::string>>;  // id → key → value text
+
+// Every Ledger object's keys, decoded (values as JSON text).
+Kv load_ledgers(pqxx::connection& conn) {
+  pqxx::nontransaction tx(conn);
+  auto rows = tx.exec(
+      "SELECT o.id, k.key, k.value #>> '{}' FROM dobj.objects o, "
+      "LATERAL dobj_admin.kv(o.class, o.id) k WHERE o.class = 'Ledger'");
+  Kv kv;
+  for (const auto& r : rows) kv[r[0].c_str()][r[1].c_str()] = r[2].c_str();
+  return kv;
+}
+
+std::int64_t scalar(pqxx::connection& conn, const std::string& sql) {
+  pqxx::nontransaction tx(conn);
+  return tx.exec1(sql)[0].as<std::int64_t>();
+}
+
+CheckRow check_acknowledged(const Kv& kv, const testing::LedgerLoad::Results& results) {
+  std::size_t missing = 0, wrong = 0;
+  for (const auto& [key, n] : results.acked) {
+    auto obj = kv.find(key.first);
+    const std::map<std::string, std::string> none;
+    const auto& keys = obj == kv.end() ? none : obj->second;
+    auto it = keys.find("op:" + key.second);
+    if (it == keys.end()) {
+      ++missing;
+    } else if (it->second != std::to_string(n)) {
+      ++wrong;
+    }
+  }
+  // Exactly once: no op applied twice, and each object's n counts its distinct ops.
+  std::int64_t dups = 0, miscounted = 0;
+  for (const auto& [id, keys] : kv) {
+    if (id.rfind("obj", 0) != 0) continue;
+    std::int64_t ops = 0;
+    for (const auto& [k, v] : keys) ops += k.rfind("op:", 0) == 0;
+    if (auto d = keys.find("dups"); d != keys.end()) dups += std::stoll(d->second);
+    auto n = keys.count("n") ? std::stoll(keys.at("n")) : 0;
+    if (n != ops) ++miscounted;
+  }
+  return {"acknowledged increments stored exactly once",
+          missing == 0 && wrong == 0 && dups == 0 && miscounted == 0,
+          fmt::format("{} acknowledged ({} unknown outcome); missing {}, wrong value {}, applied "
+                      "twice {}, objects whose count disagrees with their ops {}",
+                      results.acked.size(), results.unknown, missing, wrong, dups, miscounted)};
+}
+
+CheckRow check_audit(pqxx::connection& conn) {
+  auto audited = scalar(conn, "SELECT count(*) FROM dobj.commit_audit");
+  auto shared_epochs = scalar(conn,
+                              "SELECT count(*) FROM (SELECT 1 FROM dobj.commit_audit "
+                              "GROUP BY class, id, epoch HAVING count(DISTINCT owner) > 1) x");
+  auto back = scalar(conn,
+                     "SELECT count(*) FROM (SELECT epoch < lag(epoch) OVER (PARTITION BY class, "
+                     "id ORDER BY version) AS back FROM dobj.commit_audit) x WHERE back");
+  auto repeated = scalar(conn,
+                         "SELECT count(*) FROM (SELECT 1 FROM dobj.commit_audit "
+                         "GROUP BY class, id, version HAVING count(*) > 1) x");
+  auto owners = scalar(conn, "SELECT count(DISTINCT owner) FROM dobj.commit_audit");
+  return {"no overlapping ownership (commit audit)",
+          audited > 0 && shared_epochs == 0 && back == 0 && repeated == 0,
+          fmt::format("{} commits by {} worker registrations; epochs with two owners {}, epoch "
+                      "going back {}, version committed twice {}",
+                      audited, owners, shared_epochs, back, repeated)};
+}
+
+CheckRow check_alarms(pqxx::connection& conn, const testing::LedgerLoad::Results& results,
+                      std::chrono::milliseconds deadline) {
+  // Alarms still pending (retries back off) get time to fire before the verdict.
+  testing::wait_until(
+      [&] { return scalar(conn, "SELECT count(*) FROM dobj.alarms WHERE class = 'Ledger'") == 0; },
+      deadline, std::chrono::milliseconds(250));
+  auto kv = load_ledgers(conn);
+  std::size_t missed = 0;
+  for (const auto& [id, at] : results.armed) {
+    auto obj = kv.find(id);
+    if (obj == kv.end() || !obj->second.count("fired:" + std::to_string(at))) ++missed;
+  }
+  auto pending = scalar(conn, "SELECT count(*) FROM dobj.alarms WHERE class = 'Ledger'");
+  auto dead = scalar(conn, "SELECT count(*) FROM dobj.dead_alarms WHERE class = 'Ledger'");
+  std::string stuck;
+  if (pending > 0) {
+    pqxx::nontransaction tx(conn);
+    auto r = tx.exec(
+        "SELECT a.id || ' due ' || a.due_at || ' state ' || a.state || ' retries ' || "
+        "a.retry_count || ' timer ' || coalesce(a.timer::text, '-') || ' error ' || "
+        "coalesce(a.last_error, '-') || ' timers live ' || (SELECT string_agg(t.id || ':' || "
+        "t.live, ',') FROM dobj_admin.timers t) FROM dobj_admin.alarms a LIMIT 1");
+    stuck = "; e.g. " + std::string(r[0][0].c_str());
+  }
+  return {"every armed alarm fired", !results.armed.empty() && missed == 0 && dead == 0,
+          fmt::format("{} armed and acknowledged; not fired {}, still pending {}, dead {}{}",
+                      results.armed.size(), missed, pending, dead, stuck)};
+}
+
+}  // namespace
+
+std::vector<CheckRow> run_checks(const std::string& database_url,
+                                 const testing::LedgerLoad::Results& results,
+                                 std::chrono::milliseconds alarm_deadline) {
+  auto conn = store::connect(database_url);
+  std::vector<CheckRow> rows;
+  rows.push_back(check_acknowledged(load_ledgers(*conn), results));
+  rows.push_back({"no client saw a counter go backwards", results.regressions == 0,
+                  fmt::format("{} regressions", results.regressions)});
+  rows.push_back({"no request failed with a non-retryable error", results.errors.empty(),
+                  results.errors.empty() ? "none" : results.errors.front()});
+  rows.push_back(check_audit(*conn));
+  rows.push_back(check_alarms(*conn, results, alarm_deadline));
+  return rows;
+}
+
+}  // namespace dobj::chaos

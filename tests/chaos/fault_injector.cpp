@@ -1,0 +1,146 @@
+#include "fault_injector.hpp"
+
+#include <algorithm>
+
+namespace dobj::chaos {
+namespace {
+
+constexpr std::chrono::milliseconds kPauseBeyondTtl{1500};
+constexpr std::chrono::milliseconds kRestartAfterKill{500};
+constexpr std::chrono::milliseconds kPostgresDown{1000};
+constexpr std::chrono::milliseconds kNatsDown{1000};
+constexpr std::chrono::milliseconds kDrainDeadline{30'000};
+constexpr Fault kAllFaults[] = {Fault::kKillWorker,  Fault::kPauseWorker, Fault::kRestartPostgres,
+                                Fault::kRestartNats, Fault::kDrainWorker, Fault::kAddWorker};
+
+double seconds_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+}  // namespace
+
+const char* to_string(Fault f) {
+  switch (f) {
+    case Fault::kKillWorker:
+      return "SIGKILL a worker, start another";
+    case Fault::kPauseWorker:
+      return "SIGSTOP a worker beyond its lease";
+    case Fault::kRestartPostgres:
+      return "restart PostgreSQL";
+    case Fault::kRestartNats:
+      return "restart nats-server";
+    case Fault::kDrainWorker:
+      return "drain a worker";
+    case Fault::kAddWorker:
+      return "add a worker";
+  }
+  return "?";
+}
+
+FaultInjector::FaultInjector(testing::Cluster& cluster, Options options)
+    : cluster_(cluster), options_(options), rng_(options.seed) {
+  opening_.assign(std::begin(kAllFaults), std::end(kAllFaults));
+  std::shuffle(opening_.begin(), opening_.end(), rng_);
+}
+
+FaultInjector::~FaultInjector() {
+  stop();
+}
+
+void FaultInjector::start() {
+  thread_ = std::thread([this] { run(); });
+}
+
+void FaultInjector::stop() {
+  stopping_ = true;
+  join();
+}
+
+void FaultInjector::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+std::vector<FaultInjector::Record> FaultInjector::records() const {
+  std::lock_guard lock(mutex_);
+  return records_;
+}
+
+Fault FaultInjector::pick(std::size_t round) {
+  if (round < opening_.size()) return opening_[round];
+  std::uniform_int_distribution<std::size_t> any(0, std::size(kAllFaults) - 1);
+  return kAllFaults[any(rng_)];
+}
+
+std::size_t FaultInjector::any_worker() {
+  std::uniform_int_distribution<std::size_t> any(0, cluster_.live_workers() - 1);
+  return any(rng_);
+}
+
+std::string FaultInjector::inject(Fault f) {
+  switch (f) {
+    case Fault::kKillWorker: {
+      auto i = any_worker();
+      auto pid = cluster_.worker(i).process().pid();
+      cluster_.kill_worker(i);
+      std::this_thread::sleep_for(kRestartAfterKill);
+      cluster_.add_worker();
+      return "pid " + std::to_string(pid);
+    }
+    case Fault::kPauseWorker: {
+      auto i = any_worker();
+      auto pid = cluster_.worker(i).process().pid();
+      cluster_.pause_worker(i, options_.lease_ttl + kPauseBeyondTtl);
+      return "pid " + std::to_string(pid);
+    }
+    case Fault::kRestartPostgres:
+      cluster_.restart_postgres(kPostgresDown);
+      return "";
+    case Fault::kRestartNats:
+      cluster_.restart_nats(kNatsDown);
+      return "";
+    case Fault::kDrainWorker: {
+      if (cluster_.live_workers() <= options_.min_workers) cluster_.add_worker();
+      auto i = any_worker();
+      auto pid = cluster_.worker(i).process().pid();
+      if (!cluster_.drain_worker(i, kDrainDeadline)) {
+        throw std::runtime_error("worker pid " + std::to_string(pid) + " did not drain and exit 0");
+      }
+      return "pid " + std::to_string(pid);
+    }
+    case Fault::kAddWorker:
+      if (cluster_.live_workers() >= options_.max_workers) {
+        cluster_.drain_worker(any_worker(), kDrainDeadline);
+      }
+      return "pid " + std::to_string(cluster_.add_worker().process().pid());
+  }
+  return "";
+}
+
+void FaultInjector::run() {
+  auto started = std::chrono::steady_clock::now();
+  auto deadline = started + options_.duration;
+  std::uniform_int_distribution<long> gap(options_.min_gap.count(), options_.max_gap.count());
+  for (std::size_t round = 0; !stopping_ && std::chrono::steady_clock::now() < deadline; ++round) {
+    auto fault = pick(round);
+    Record r{fault, seconds_since(started), 0, true, ""};
+    auto t0 = std::chrono::steady_clock::now();
+    try {
+      r.detail = inject(fault);
+    } catch (const std::exception& e) {
+      r.ok = false;
+      r.detail = e.what();
+    }
+    r.took_s = seconds_since(t0);
+    {
+      std::lock_guard lock(mutex_);
+      records_.push_back(r);
+    }
+    // A quiet gap, cut short by stop().
+    auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(gap(rng_));
+    while (!stopping_ && std::chrono::steady_clock::now() < until) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+}
+
+}  // namespace dobj::chaos
