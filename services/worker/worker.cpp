@@ -88,6 +88,16 @@ void Worker::on_joined(store::WorkerId id) {
   host_->rebind(id);
 }
 
+void Worker::drain(std::vector<NatsSubscription>& subs) {
+  for (auto& sub : subs) sub.begin_drain();
+  auto deadline = std::chrono::steady_clock::now() + WorkerConfig::kHandoverTimeout;
+  for (auto& sub : subs) {
+    sub.end_drain(std::max(std::chrono::milliseconds(1),
+                           std::chrono::duration_cast<std::chrono::milliseconds>(
+                               deadline - std::chrono::steady_clock::now())));
+  }
+}
+
 void Worker::on_handing_over(const std::vector<int>& partitions) {
   std::vector<NatsSubscription> leaving;
   {
@@ -101,13 +111,7 @@ void Worker::on_handing_over(const std::vector<int>& partitions) {
   }
   // NATS stops delivering first; what it already delivered still runs here, then the shards
   // commit it and release the objects; only then is the partition released to the others.
-  for (auto& sub : leaving) sub.begin_drain();
-  auto deadline = std::chrono::steady_clock::now() + WorkerConfig::kHandoverTimeout;
-  for (auto& sub : leaving) {
-    sub.end_drain(std::max(std::chrono::milliseconds(1),
-                           std::chrono::duration_cast<std::chrono::milliseconds>(
-                               deadline - std::chrono::steady_clock::now())));
-  }
+  drain(leaving);
   if (!host_->release_partitions(partitions, WorkerConfig::kHandoverTimeout)) {
     log_->warn("handover of {} partitions: the shards are still finishing", partitions.size());
   }
@@ -153,31 +157,33 @@ void Worker::on_message(natsMsg* raw) {
 
 void Worker::stop() {
   if (!host_) return;
-  log_->info("worker {} stopping: unsubscribing, draining, releasing", id_);
+  auto id = this->id();
+  log_->info("worker {} stopping: unsubscribing, draining, releasing", id);
+  std::vector<NatsSubscription> subs;
   {
     std::lock_guard lock(subs_mutex_);
     accepting_ = false;
+    for (auto& [p, sub] : subs_) subs.push_back(std::move(sub));
     subs_.clear();
   }
-  try {
-    nats_->flush(std::chrono::seconds(2));
-  } catch (const TransportError& e) {
-    log_->warn("flush on stop: {}", e.what());
-  }
+  drain(subs);  // what NATS already delivered is still served
   host_->stop();
   keeper_->stop();
+  id = keeper_->id();  // re-registered since start, perhaps; 0 when the lease is gone
   try {
-    auto conn = store::connect(config_.database_url);
-    store::WorkerRegistry(*conn).mark_stopped(id_);
+    if (id != 0) {
+      auto conn = store::connect(config_.database_url);
+      store::WorkerRegistry(*conn).mark_stopped(id);
+    }
   } catch (const Error& e) {
-    log_->warn("could not mark worker {} stopped (its lease expires by itself): {}", id_, e.what());
+    log_->warn("could not mark worker {} stopped (its lease expires by itself): {}", id, e.what());
   }
   // NATS closes first so that no late delivery reaches a destroyed host.
   nats_.reset();
   host_.reset();
   keeper_.reset();
   outbox_.reset();
-  log_->info("worker {} stopped", id_);
+  log_->info("worker {} stopped", id);
 }
 
 }  // namespace dobj

@@ -47,6 +47,8 @@ class Worker {
  private:
   void on_partitions(const std::vector<int>& owned);
   void on_handing_over(const std::vector<int>& partitions);
+  // Ends the subscriptions in order: the server stops sending, delivered messages still run.
+  static void drain(std::vector<NatsSubscription>& subs);
   void on_lost();
   void on_joined(store::WorkerId id);
   void on_message(natsMsg* msg);

@@ -95,6 +95,9 @@ int main(int argc, char** argv) {
   auto faults = injector.records();
   print_faults(faults);
 
+  std::string retries;
+  for (const auto& [code, n] : load.results().retries) retries += fmt::format(" {} {},", code, n);
+  fmt::print("\nclient retries by cause:{}\n", retries.empty() ? " none" : retries);
   auto rows = chaos::run_checks(cluster.stack().database_url(), load.results(), kAlarmDeadline);
   std::size_t failed_faults = 0;
   for (const auto& f : faults) failed_faults += !f.ok;

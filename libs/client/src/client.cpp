@@ -80,6 +80,7 @@ Value Client::call(const std::string& class_name, const std::string& object_id,
           out_of_time(wait)) {
         throw;
       }
+      if (options.on_retry) options.on_retry(e);
       std::this_thread::sleep_for(wait);
     }
   }

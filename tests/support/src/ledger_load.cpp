@@ -4,19 +4,6 @@
 #include "dobj/core/error.hpp"
 
 namespace dobj::testing {
-namespace {
-
-CallOptions call_options(const LedgerLoad::Options& o, const std::string& key) {
-  CallOptions call;
-  call.timeout = o.attempt_timeout;
-  call.max_attempts = 1'000'000;  // bounded by total_timeout
-  call.total_timeout = o.give_up_after;
-  call.idempotency_key = key;
-  return call;
-}
-
-}  // namespace
-
 LedgerLoad::LedgerLoad(Options options) : options_(std::move(options)) {}
 
 LedgerLoad::~LedgerLoad() {
@@ -40,6 +27,19 @@ std::size_t LedgerLoad::acked() const {
   return results_.acked.size();
 }
 
+CallOptions LedgerLoad::call_options(const std::string& key) {
+  CallOptions call;
+  call.timeout = options_.attempt_timeout;
+  call.max_attempts = 1'000'000;  // bounded by total_timeout
+  call.total_timeout = options_.give_up_after;
+  call.idempotency_key = key;
+  call.on_retry = [this](const Error& e) {
+    std::lock_guard lock(mutex_);
+    ++results_.retries[std::string(to_string(e.code()))];
+  };
+  return call;
+}
+
 void LedgerLoad::run_client(int index) {
   NatsConnection nats({options_.nats_url, "ledger-client", true});
   Client client(nats);
@@ -48,8 +48,8 @@ void LedgerLoad::run_client(int index) {
     auto id = "obj" + std::to_string(seq % options_.objects);
     auto op = "c" + std::to_string(index) + "-" + std::to_string(seq);
     try {
-      auto n = client.call("Ledger", id, "add", {{"op", op}}, call_options(options_, op))["n"]
-                   .get<std::int64_t>();
+      auto n =
+          client.call("Ledger", id, "add", {{"op", op}}, call_options(op))["n"].get<std::int64_t>();
       std::lock_guard lock(mutex_);
       if (n <= last_seen[id]) ++results_.regressions;
       last_seen[id] = n;
@@ -75,7 +75,7 @@ void LedgerLoad::run_armer() {
                       .count();
     auto at = now_ms + 200 + (k * 7919) % options_.max_alarm_delay.count();
     try {
-      client.call("Ledger", id, "arm", {{"at_ms", at}}, call_options(options_, id));
+      client.call("Ledger", id, "arm", {{"at_ms", at}}, call_options(id));
       std::lock_guard lock(mutex_);
       results_.armed.emplace_back(id, at);
     } catch (const Error& e) {

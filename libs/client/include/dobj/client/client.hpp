@@ -1,10 +1,12 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 
 #include "dobj/client/nats_connection.hpp"
+#include "dobj/core/error.hpp"
 #include "dobj/core/value.hpp"
 #include "dobj/protocol/codec.hpp"
 
@@ -25,6 +27,8 @@ struct CallOptions {
   // Sends Dobj-Timeout-Ms with the per-attempt timeout, so that a worker does not start a
   // request its caller has stopped waiting for.
   bool send_timeout_header = true;
+  // Called before each retry with the error that caused it (logging, metrics).
+  std::function<void(const Error&)> on_retry;
   // With a key, a retry cannot apply the request twice, so timeouts and storage errors are
   // retried too; without one only errors that prove nothing ran (moved, overloaded, no
   // responders) are.

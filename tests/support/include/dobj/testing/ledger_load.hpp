@@ -10,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include "dobj/client/client.hpp"
+
 namespace dobj::testing {
 
 // Clients of the Ledger test class (examples/src/ledger.hpp) that record what was acknowledged,
@@ -36,6 +38,7 @@ class LedgerLoad {
     std::size_t unknown = 0;                                  // gave up: applied or not
     std::size_t regressions = 0;      // a client saw an object's n not above its previous reply
     std::vector<std::string> errors;  // non-retryable errors: each one is a bug
+    std::map<std::string, std::size_t> retries;  // by error code: what the faults cost clients
   };
 
   explicit LedgerLoad(Options options);
@@ -49,6 +52,7 @@ class LedgerLoad {
  private:
   void run_client(int index);
   void run_armer();
+  CallOptions call_options(const std::string& key);
 
   Options options_;
   std::atomic<bool> stopping_{false};
