@@ -11,10 +11,6 @@
 namespace dobj::cli {
 namespace {
 
-std::string text(const pqxx::field& f) {
-  return f.is_null() ? "-" : f.c_str();
-}
-
 void migrate(const ConnectionConfig& conn, int partitions) {
   auto db = store::connect(conn.database_url);
   store::MigrationRunner runner(*db);

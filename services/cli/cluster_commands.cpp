@@ -16,10 +16,6 @@ namespace {
 
 constexpr std::chrono::milliseconds kDrainPoll{200};
 
-std::string text(const pqxx::field& f) {
-  return f.is_null() ? "-" : f.c_str();
-}
-
 void workers(const ConnectionConfig& conn, bool all, bool json) {
   auto db = store::connect(conn.database_url);
   auto rows = store::with_storage_errors("listing workers", [&] {

@@ -111,8 +111,9 @@ void LeaseKeeper::round(bool draining) {
   }
   callbacks_.partitions(owned);
   if (++rounds_ % kExpireEveryRounds == 0) {
-    // Every worker sweeps a little: the table stays bounded by the window without a janitor.
+    // Every worker sweeps a little: the tables stay bounded without a janitor process.
     store::expire_stored_replies(*conn_, kExpireBatch);
+    table.prune_log(kHandoverHistory, kExpireBatch);
   }
   if (draining && owned.empty()) {
     log_->info("worker {}: drained", id_.load());

@@ -75,6 +75,7 @@ class LeaseKeeper {
   std::atomic<int> losses_{0};
   constexpr static int kExpireEveryRounds = 20;
   constexpr static std::size_t kExpireBatch = 10'000;
+  constexpr static std::chrono::hours kHandoverHistory{7 * 24};  // dobj_admin.handovers
   std::uint64_t rounds_ = 0;
   bool drained_ = false;
   std::mutex mutex_;

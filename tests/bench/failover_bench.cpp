@@ -56,7 +56,7 @@ int main(int argc, char** argv) {
   for (int t = 0; t < trials; ++t) {
     auto id = "failover-" + std::to_string(t);
     auto t0 = Clock::now();
-    retrying.idempotency_key = id + "-before";  // so that timeouts are retried too
+    retrying.idempotency_key.emplace(id + "-before");  // so that timeouts are retried too
     client.call("Counter", id, "inc", nullptr, retrying);
     baseline.push_back(seconds(Clock::now() - t0));
     auto owner = cluster.owner_of("Counter", id);
@@ -66,7 +66,7 @@ int main(int argc, char** argv) {
     }
     auto killed_at = Clock::now();
     cluster.kill_worker(static_cast<std::size_t>(owner));
-    retrying.idempotency_key = id + "-after";
+    retrying.idempotency_key.emplace(id + "-after");
     client.call("Counter", id, "inc", nullptr, retrying);
     failover.push_back(seconds(Clock::now() - killed_at));
     fmt::print("trial {:>3}: served again after {:.2f} s\n", t, failover.back());

@@ -144,12 +144,16 @@ TEST_F(ScalingTest, APausedOwnerNeverCommitsNorRepliesForWhatItLost) {
   auto id_a = worker_id_of(a.process());
   NatsConnection nats(client_options());
   Client client(nats);
-  CallOptions call;
-  call.timeout = 1s;
-  call.max_attempts = 1000;
-  call.total_timeout = 30s;
-  call.idempotency_key = "before";
-  ASSERT_EQ(client.call("Ledger", "p1", "add", {{"op", "before"}}, call)["n"], 1);
+  // Each op under its own key, retried through the failover.
+  auto add = [&](const std::string& object, const std::string& op) {
+    CallOptions call;
+    call.timeout = 1s;
+    call.max_attempts = 1000;
+    call.total_timeout = 30s;
+    call.idempotency_key.emplace(op);
+    return client.call("Ledger", object, "add", {{"op", op}}, call)["n"].get<std::int64_t>();
+  };
+  ASSERT_EQ(add("p1", "before"), 1);
   auto& b = stack_.start_worker(fast);
   ASSERT_TRUE(wait_until([&] { return partitions_of(worker_id_of(b.process())) == 128; }, 30s));
   ASSERT_TRUE(wait_until([&] { return partitions_of(id_a) == 128; }, 30s));
@@ -162,8 +166,7 @@ TEST_F(ScalingTest, APausedOwnerNeverCommitsNorRepliesForWhatItLost) {
       id = candidate;
     }
   }
-  call.idempotency_key = "warm";
-  client.call("Ledger", id, "add", {{"op", "warm"}}, call);
+  add(id, "warm");
 
   a.process().signal(SIGSTOP);
   // Sent while a is stopped and still the only subscriber: it sits in a's socket buffer.
@@ -177,14 +180,12 @@ TEST_F(ScalingTest, APausedOwnerNeverCommitsNorRepliesForWhatItLost) {
   nats.publish("obj.Ledger." + id + ".add", R"({"op":"stale"})", {}, inbox);
   nats.flush(2s);
   // b takes a's partitions once a's lease runs out, and serves the object.
-  call.idempotency_key = "during";
-  EXPECT_GE(client.call("Ledger", id, "add", {{"op", "during"}}, call)["n"].get<int>(), 2);
+  EXPECT_GE(add(id, "during"), 2);
   a.process().signal(SIGCONT);
   // a finds its lease gone, drops what it held and registers anew.
   ASSERT_TRUE(wait_until([&] { return a.log().find("registered anew") != std::string::npos; }, 20s))
       << a.log();
-  call.idempotency_key = "after";
-  client.call("Ledger", id, "add", {{"op", "after"}}, call);
+  add(id, "after");
   nats.flush(2s);
   EXPECT_EQ(stale_replies.load(), 0);
   EXPECT_EQ(ledger_op(id, "stale"), -1);

@@ -32,7 +32,7 @@ CallOptions LedgerLoad::call_options(const std::string& key) {
   call.timeout = options_.attempt_timeout;
   call.max_attempts = 1'000'000;  // bounded by total_timeout
   call.total_timeout = options_.give_up_after;
-  call.idempotency_key = key;
+  call.idempotency_key.emplace(key);
   call.on_retry = [this](const Error& e) {
     std::lock_guard lock(mutex_);
     ++results_.retries[std::string(to_string(e.code()))];
