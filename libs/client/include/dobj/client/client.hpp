@@ -16,7 +16,7 @@ struct CallOptions {
   constexpr static std::chrono::milliseconds kDefaultTimeout{5000};
   constexpr static int kDefaultMaxAttempts = 6;
   constexpr static std::chrono::milliseconds kFirstBackoff{50};
-  constexpr static std::chrono::milliseconds kMaxBackoff{1000};
+  constexpr static std::chrono::milliseconds kMaxBackoff{500};  // bounds the wait past a failover
 
   std::chrono::milliseconds timeout = kDefaultTimeout;  // per attempt
   protocol::ContentType content_type = protocol::ContentType::kJson;
