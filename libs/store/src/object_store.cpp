@@ -274,6 +274,19 @@ std::vector<CommitOutcome> ObjectStore::commit(std::vector<ObjectCommit>& commit
     }
   }
   auto run = [&](pqxx::transaction_base& tx) {
+    if (reply_keys.empty()) {
+      return tx.exec_params(
+          "SELECT idx, committed, schema_exists FROM dobj.commit_objects($1, $2::text[], "
+          "$3::text[], $4::bigint[], $5::text[], $6::boolean[], $7::boolean[], $8::boolean[], "
+          "$9::int[], $10::int[], $11::text[], $12::bytea[], $13::int[], $14::int[], $15::text[], "
+          "$16::int[], $17::bigint[]) ORDER BY idx",
+          me_, text_array_literal(classes), text_array_literal(ids), text_array_literal(epochs),
+          text_array_literal(schemas), text_array_literal(has_schema), text_array_literal(entered),
+          text_array_literal(delete_all), text_array_literal(put_from), text_array_literal(put_to),
+          text_array_literal(put_keys), text_array_literal(put_values),
+          text_array_literal(del_from), text_array_literal(del_to), text_array_literal(del_keys),
+          text_array_literal(alarm_ops), text_array_literal(alarm_us));
+    }
     // Stored replies go in the same statement, only for the objects that committed.
     return tx.exec_params(
         "WITH c AS MATERIALIZED (SELECT * FROM dobj.commit_objects($1, $2::text[], "
