@@ -17,4 +17,16 @@ std::string quote_ident(const std::string& name) {
   return out;
 }
 
+std::size_t delete_some(pqxx::connection& conn, const std::string& table,
+                        const std::string& condition, std::size_t limit) {
+  return with_storage_errors("deleting old rows", [&] {
+    pqxx::nontransaction tx(conn);
+    return tx
+        .exec_params("DELETE FROM " + table + " WHERE ctid = ANY(ARRAY(SELECT ctid FROM " + table +
+                         " WHERE " + condition + " LIMIT $1))",
+                     static_cast<std::int64_t>(limit))
+        .affected_rows();
+  });
+}
+
 }  // namespace dobj::store

@@ -273,41 +273,41 @@ std::vector<CommitOutcome> ObjectStore::commit(std::vector<ObjectCommit>& commit
       reply_bodies.push_back(bytea_hex(r.body));
     }
   }
-  auto run = [&](pqxx::transaction_base& tx) {
-    if (reply_keys.empty()) {
-      return tx.exec_params(
-          "SELECT idx, committed, schema_exists FROM dobj.commit_objects($1, $2::text[], "
-          "$3::text[], $4::bigint[], $5::text[], $6::boolean[], $7::boolean[], $8::boolean[], "
-          "$9::int[], $10::int[], $11::text[], $12::bytea[], $13::int[], $14::int[], $15::text[], "
-          "$16::int[], $17::bigint[]) ORDER BY idx",
-          me_, text_array_literal(classes), text_array_literal(ids), text_array_literal(epochs),
-          text_array_literal(schemas), text_array_literal(has_schema), text_array_literal(entered),
-          text_array_literal(delete_all), text_array_literal(put_from), text_array_literal(put_to),
-          text_array_literal(put_keys), text_array_literal(put_values),
-          text_array_literal(del_from), text_array_literal(del_to), text_array_literal(del_keys),
-          text_array_literal(alarm_ops), text_array_literal(alarm_us));
+  std::vector<std::string> params{
+      std::to_string(me_),           text_array_literal(classes),    text_array_literal(ids),
+      text_array_literal(epochs),    text_array_literal(schemas),    text_array_literal(has_schema),
+      text_array_literal(entered),   text_array_literal(delete_all), text_array_literal(put_from),
+      text_array_literal(put_to),    text_array_literal(put_keys),   text_array_literal(put_values),
+      text_array_literal(del_from),  text_array_literal(del_to),     text_array_literal(del_keys),
+      text_array_literal(alarm_ops), text_array_literal(alarm_us)};
+  const std::string call =
+      "dobj.commit_objects($1, $2::text[], $3::text[], $4::bigint[], $5::text[], $6::boolean[], "
+      "$7::boolean[], $8::boolean[], $9::int[], $10::int[], $11::text[], $12::bytea[], "
+      "$13::int[], $14::int[], $15::text[], $16::int[], $17::bigint[])";
+  std::string sql = "SELECT idx, committed, schema_exists FROM " + call + " ORDER BY idx";
+  if (!reply_keys.empty()) {
+    // Stored replies go in the same statement, only for the objects that committed. Batches
+    // without them skip the CTE: it costs planning time on every commit.
+    sql = "WITH c AS MATERIALIZED (SELECT * FROM " + call +
+          "), r AS (INSERT INTO dobj.idempotency "
+          "(class, id, key, ok, content_type, reply, expires_at) "
+          "SELECT ($2::text[])[u.n], ($3::text[])[u.n], u.k, u.ok, u.t, u.b, "
+          "now() + make_interval(secs => $23) "
+          "FROM unnest($18::int[], $19::text[], $20::boolean[], $21::text[], $22::bytea[]) "
+          "AS u(n, k, ok, t, b) JOIN c ON c.idx = u.n AND c.committed "
+          "ON CONFLICT (class, id, key) DO NOTHING) "
+          "SELECT idx, committed, schema_exists FROM c ORDER BY idx";
+    for (const auto& a : {text_array_literal(reply_of), text_array_literal(reply_keys),
+                          text_array_literal(reply_ok), text_array_literal(reply_types),
+                          text_array_literal(reply_bodies)}) {
+      params.push_back(a);
     }
-    // Stored replies go in the same statement, only for the objects that committed.
-    return tx.exec_params(
-        "WITH c AS MATERIALIZED (SELECT * FROM dobj.commit_objects($1, $2::text[], "
-        "$3::text[], $4::bigint[], $5::text[], $6::boolean[], $7::boolean[], $8::boolean[], "
-        "$9::int[], $10::int[], $11::text[], $12::bytea[], $13::int[], $14::int[], $15::text[], "
-        "$16::int[], $17::bigint[])), "
-        "r AS (INSERT INTO dobj.idempotency (class, id, key, ok, content_type, reply, expires_at) "
-        "SELECT ($2::text[])[u.n], ($3::text[])[u.n], u.k, u.ok, u.t, u.b, "
-        "now() + make_interval(secs => $23) "
-        "FROM unnest($18::int[], $19::text[], $20::boolean[], $21::text[], $22::bytea[]) "
-        "AS u(n, k, ok, t, b) JOIN c ON c.idx = u.n AND c.committed "
-        "ON CONFLICT (class, id, key) DO NOTHING) "
-        "SELECT idx, committed, schema_exists FROM c ORDER BY idx",
-        me_, text_array_literal(classes), text_array_literal(ids), text_array_literal(epochs),
-        text_array_literal(schemas), text_array_literal(has_schema), text_array_literal(entered),
-        text_array_literal(delete_all), text_array_literal(put_from), text_array_literal(put_to),
-        text_array_literal(put_keys), text_array_literal(put_values), text_array_literal(del_from),
-        text_array_literal(del_to), text_array_literal(del_keys), text_array_literal(alarm_ops),
-        text_array_literal(alarm_us), text_array_literal(reply_of), text_array_literal(reply_keys),
-        text_array_literal(reply_ok), text_array_literal(reply_types),
-        text_array_literal(reply_bodies), static_cast<double>(reply_window_.count()) / 1000.0);
+    params.push_back(std::to_string(static_cast<double>(reply_window_.count()) / 1000.0));
+  }
+  std::vector<const char*> pointers;
+  for (const auto& p : params) pointers.push_back(p.c_str());
+  auto run = [&](pqxx::transaction_base& tx) {
+    return tx.exec_params(sql, pqxx::prepare::make_dynamic_params(pointers));
   };
   std::vector<CommitOutcome> outcomes;
   try {
@@ -369,15 +369,7 @@ std::vector<std::optional<StoredReply>> ObjectStore::find_replies(
 }
 
 std::size_t expire_stored_replies(pqxx::connection& conn, std::size_t limit) {
-  return with_storage_errors("expiring idempotency keys", [&] {
-    pqxx::nontransaction tx(conn);
-    return tx
-        .exec_params(
-            "DELETE FROM dobj.idempotency WHERE ctid = ANY(ARRAY(SELECT ctid FROM "
-            "dobj.idempotency WHERE expires_at < now() LIMIT $1))",
-            static_cast<std::int64_t>(limit))
-        .affected_rows();
-  });
+  return delete_some(conn, "dobj.idempotency", "expires_at < now()", limit);
 }
 
 void ObjectStore::release(const std::vector<LeaseRef>& leases) {

@@ -73,15 +73,8 @@ std::vector<int> PartitionTable::release(WorkerId me, const std::vector<int>& pa
 }
 
 std::size_t PartitionTable::prune_log(std::chrono::hours keep, std::size_t limit) {
-  return with_storage_errors("pruning the handover log", [&] {
-    pqxx::nontransaction tx(conn_);
-    return tx
-        .exec_params(
-            "DELETE FROM dobj.partition_log WHERE ctid = ANY(ARRAY(SELECT ctid FROM "
-            "dobj.partition_log WHERE at < now() - make_interval(hours => $1) LIMIT $2))",
-            static_cast<int>(keep.count()), static_cast<std::int64_t>(limit))
-        .affected_rows();
-  });
+  return delete_some(conn_, "dobj.partition_log",
+                     "at < now() - interval '" + std::to_string(keep.count()) + " hours'", limit);
 }
 
 }  // namespace dobj::store

@@ -205,6 +205,22 @@ TEST_F(ObjectStoreTest, TheCommitAuditRecordsVersionEpochAndOwnerWhenEnabled) {
   EXPECT_EQ(rows[0][2].as<WorkerId>(), w);
 }
 
+TEST_F(ObjectStoreTest, HandoverHistoryIsLoggedAndOldEntriesArePruned) {
+  auto a = add_worker();
+  PartitionTable table(*conn_);
+  table.claim_fair_share(a);
+  EXPECT_EQ(table.release(a, {3, 4}), (std::vector<int>{3, 4}));
+  {
+    pqxx::nontransaction tx(*conn_);
+    EXPECT_EQ(tx.exec1("SELECT count(*) FROM dobj_admin.handovers WHERE event = 'released'")[0]
+                  .as<int>(),
+              2);
+    tx.exec0("UPDATE dobj.partition_log SET at = now() - interval '8 days' WHERE p = 3");
+  }
+  EXPECT_EQ(table.prune_log(std::chrono::hours(7 * 24), 100), 2u);  // claimed and released
+  EXPECT_EQ(table.prune_log(std::chrono::hours(7 * 24), 100), 0u);
+}
+
 TEST_F(ObjectStoreTest, TheExcessIsTheHighestPartitionsBeyondTheFairShare) {
   PartitionShare share{{1, 5, 9, 12}, 2};
   EXPECT_EQ(share.excess(), (std::vector<int>{9, 12}));
