@@ -60,8 +60,10 @@ void verify_partition_mapping(NatsConnection& nats, int partitions,
   state->done.wait_for(lock, timeout, [&] { return state->seen.size() >= kProbes; });
   if (state->seen.empty()) {
     throw Error(ErrorCode::kBadRequest,
-                "the NATS server does not map obj.*.*.* to dobj.in.<p>.… : start nats-server "
-                "with deploy/nats/nats.conf (or include deploy/nats/dobj.conf)");
+                "no probe came back through obj.*.*.* → dobj.in.<p>.…: either the NATS server "
+                "lacks the mapping (start it with deploy/nats/nats.conf or include "
+                "deploy/nats/dobj.conf) or this worker is not connected as the service user "
+                "(put its credentials in DOBJ_NATS_URL, nats://dobj:<password>@host:port)");
   }
   if (!state->mismatches.empty() || state->seen.size() < kProbes) {
     throw Error(ErrorCode::kBadRequest,
