@@ -72,6 +72,11 @@ int main(int argc, char** argv) {
     fmt::print("trial {:>3}: served again after {:.2f} s\n", t, failover.back());
     std::fflush(stdout);
     cluster.add_worker();
+    // The newcomer takes its share by handover; a trial starts on a settled cluster.
+    if (!cluster.wait_balanced(30s)) {
+      fmt::print("the cluster did not settle after trial {}\n", t);
+      return 1;
+    }
   }
   auto p50 = percentile(failover, 0.50), p99 = percentile(failover, 0.99);
   auto base = percentile(baseline, 0.50);

@@ -65,6 +65,23 @@ std::int64_t Cluster::worker_id(WorkerProcess& w) {
                           std::to_string(w.process().pid()));
 }
 
+bool Cluster::wait_balanced(std::chrono::milliseconds deadline) {
+  auto partitions = stack_.query_int("SELECT partitions FROM dobj.cluster");
+  auto n = static_cast<std::int64_t>(workers_.size());
+  auto share = (partitions + n - 1) / n;
+  return wait_until(
+      [&] {
+        std::int64_t settled = 0;
+        for (auto* w : workers_) {
+          auto held = stack_.query_int("SELECT count(*) FROM dobj.partitions WHERE owner = " +
+                                       std::to_string(worker_id(*w)));
+          settled += held >= partitions - share * (n - 1) && held <= share;
+        }
+        return settled == n;
+      },
+      deadline, std::chrono::milliseconds(100));
+}
+
 int Cluster::owner_of(const std::string& class_name, const std::string& object_id) {
   auto conn = store::connect(stack_.database_url());
   pqxx::nontransaction tx(*conn);

@@ -38,6 +38,8 @@ class Cluster {
 
   // The dobj.workers id of a worker process (its newest registration).
   std::int64_t worker_id(WorkerProcess& w);
+  // Waits until every live worker holds its fair share of the partitions (handovers done).
+  bool wait_balanced(std::chrono::milliseconds deadline);
   // Index of the live worker that owns the object now, or -1.
   int owner_of(const std::string& class_name, const std::string& object_id);
 
