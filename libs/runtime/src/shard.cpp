@@ -147,8 +147,8 @@ void Shard::enqueue(std::unique_ptr<ShardCommand> command) {
   if (released_.count(p) && owned_.contains(p)) released_.erase(p);  // served again since
   if (released_.count(p)) {
     reply_error(command->message.reply_to, command->content_type,
-                Error(ErrorCode::kMoved, "partition " + std::to_string(command->subject.partition) +
-                                             " is being handed over; retry"));
+                Error(ErrorCode::kMoved,
+                      "partition " + std::to_string(p) + " is being handed over; retry"));
     return;
   }
   auto key = object_key(command->subject.class_name, command->subject.object_id);
@@ -283,19 +283,22 @@ void Shard::finish_releases() {
     if (inst.active) leases.push_back({inst.class_name, inst.object_id, inst.lease.epoch});
     it = objects_.erase(it);
   }
-  if (!leases.empty() && store_) {
-    try {
-      store_->release(leases);
-    } catch (const Error& e) {
-      // The new owner's claims wait for this worker's lease instead; clients retry meanwhile.
-      log_->warn("shard {}: releasing {} handed-over objects failed: {}", index_, leases.size(),
-                 e.what());
-    }
-  }
-  log_->debug("shard {}: handed over {} objects", index_, leases.size());
+  give_back(leases, "handed-over");
   for (auto& r : releases_) r->done();
   releases_.clear();
-  active_count_ = objects_.size();
+}
+
+void Shard::give_back(const std::vector<store::LeaseRef>& leases, const char* why) {
+  if (leases.empty() || !store_) return;
+  try {
+    store_->release(leases);
+    log_->debug("shard {}: released {} {} objects", index_, leases.size(), why);
+  } catch (const Error& e) {
+    // The leases stay with this worker until it stops: a claim by another worker waits for
+    // that (clients retry meanwhile), a later claim by this one bumps the epoch.
+    log_->warn("shard {}: releasing {} {} objects failed: {}", index_, leases.size(), why,
+               e.what());
+  }
 }
 
 void Shard::fail_inbox(Instance& inst, const Error& error) {
@@ -574,14 +577,7 @@ void Shard::evict_idle(bool everything) {
       ++it;
     }
   }
-  if (leases.empty() || !store_) return;
-  try {
-    store_->release(leases);
-    log_->debug("shard {}: released {} idle objects", index_, leases.size());
-  } catch (const Error& e) {
-    // The leases stay with this worker until it stops; a later claim by it bumps the epoch.
-    log_->warn("shard {}: releasing {} objects failed: {}", index_, leases.size(), e.what());
-  }
+  give_back(leases, "idle");
 }
 
 void Shard::drop_all() {

@@ -79,6 +79,8 @@ class Shard {
   bool answer_without_turn(Instance& inst, ShardCommand& command);
   void remember_reply(Instance& inst, const ShardCommand& command, const protocol::Reply& reply);
   void finish_releases();
+  // Releases object leases (eviction, handover); a failure is logged, not fatal.
+  void give_back(const std::vector<store::LeaseRef>& leases, const char* why);
   void rebind(store::WorkerId id);
   bool lease_valid() const { return lease_valid_(worker_id_); }
   void run_turn(Instance& inst, ShardCommand& command);

@@ -4,6 +4,15 @@
 #include "dobj/core/error.hpp"
 
 namespace dobj::testing {
+namespace {
+
+// Retryable errors and timeouts leave a gave-up call's outcome unknown; anything else is a bug.
+bool outcome_unknown(const Error& e) {
+  return e.retryable() || e.code() == ErrorCode::kTimeout;
+}
+
+}  // namespace
+
 LedgerLoad::LedgerLoad(Options options) : options_(std::move(options)) {}
 
 LedgerLoad::~LedgerLoad() {
@@ -56,7 +65,7 @@ void LedgerLoad::run_client(int index) {
       results_.acked[{id, op}] = n;
     } catch (const Error& e) {
       std::lock_guard lock(mutex_);
-      if (e.retryable() || e.code() == ErrorCode::kTimeout) {
+      if (outcome_unknown(e)) {
         ++results_.unknown;
       } else {
         results_.errors.push_back(op + ": " + e.what());
@@ -80,7 +89,7 @@ void LedgerLoad::run_armer() {
       results_.armed.emplace_back(id, at);
     } catch (const Error& e) {
       std::lock_guard lock(mutex_);
-      if (!e.retryable() && e.code() != ErrorCode::kTimeout) {
+      if (!outcome_unknown(e)) {
         results_.errors.push_back(id + ": " + e.what());
       }
     }
