@@ -1,20 +1,47 @@
-# Shared settings of the local stack (sourced by up, down and status).
+# Shared settings of the local stack (sourced by up and down).
+# Every port can be moved with a variable (a busy port is reported with the variable's name).
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 var="$root/var"
 build="${DOBJ_BUILD_DIR:-$root/build}"
 pg_bin="${DOBJ_PG_BINDIR:-/usr/lib/postgresql/15/bin}"
-pg_port="${DOBJ_PG_PORT:-55432}"
 nats_server="${DOBJ_NATS_SERVER:-/usr/sbin/nats-server}"
-nats_port=4222
-export DOBJ_NATS_URL="${DOBJ_NATS_URL:-nats://dobj:dobj-dev@127.0.0.1:$nats_port}"
-export DOBJ_DATABASE_URL="${DOBJ_DATABASE_URL:-postgresql://postgres@127.0.0.1:$pg_port/dobj}"
+pg_port="${DOBJ_PG_PORT:-55432}"
+nats_port="${DOBJ_NATS_PORT:-4222}"
+nats_http_port="${DOBJ_NATS_HTTP_PORT:-8222}"
+nats_ws_port="${DOBJ_NATS_WS_PORT:-9222}"
 
-# Postgres refuses to run as root: as root, the cluster belongs to the postgres user.
+# The stack's own addresses; the environment's DOBJ_* URLs (perhaps another stack's) are not used.
+client_nats_url="nats://127.0.0.1:$nats_port"
+service_nats_url="nats://dobj:dobj-dev@127.0.0.1:$nats_port"  # deploy/nats/dobj-auth.conf
+database_url="postgresql://postgres@127.0.0.1:$pg_port/dobj"
+
+is_root() { [[ $(id -u) -eq 0 ]]; }
+
+# Postgres refuses to run as root: as root, the cluster belongs to the postgres user. It starts
+# in / because the caller's directory may be closed to it.
 as_pg() {
-  if [[ $(id -u) -eq 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi
+  if is_root; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi
+}
+
+# Where the PostgreSQL cluster lives: ./var/pg when its owner can reach it, else (a root checkout
+# under a private directory such as /root) /var/lib/dobj/<checkout id>/pg. up records the choice in
+# var/pg-location so that down and later ups find the same cluster.
+pg_location_file="$var/pg-location"
+checkout_id() { printf '%s' "$root" | sha256sum | cut -c1-12; }
+pg_reachable_at() {  # <dir>: can the cluster's owner traverse into dir?
+  if is_root; then (cd / && runuser -u postgres -- test -x "$1"); else test -x "$1"; fi
+}
+pg_data_dir() {
+  if [[ -f "$pg_location_file" ]]; then cat "$pg_location_file"
+  elif [[ -f "$var/pg/PG_VERSION" ]] || pg_reachable_at "$var"; then echo "$var/pg"
+  else echo "/var/lib/dobj/$(checkout_id)/pg"
+  fi
 }
 
 pid_alive() { [[ -f "$1" ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+# A port that accepts connections on 127.0.0.1 is busy.
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 # Sends SIGTERM and waits up to $2 seconds for the process in pid file $1 to exit.
 stop_pid() {

@@ -1,11 +1,12 @@
 #include "lease_keeper.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 
 #include "dobj/core/error.hpp"
 #include "dobj/core/logging.hpp"
 #include "dobj/store/database.hpp"
-#include "dobj/store/object_store.hpp"
 
 namespace dobj {
 
@@ -16,7 +17,11 @@ LeaseKeeper::LeaseKeeper(std::string database_url, store::WorkerInfo info, Confi
       config_(config),
       clock_(clock),
       callbacks_(std::move(callbacks)),
-      log_(logger("lease")) {}
+      log_(logger("lease")),
+      handovers_(database_url_,
+                 [this](const std::vector<int>& ps) { callbacks_.handing_over(ps); }),
+      heartbeat_("lease", config.interval, [this] { step(); }),
+      watchdog_("lease-watchdog", kWatchdogPoll, [this] { check_expiry(); }) {}
 
 LeaseKeeper::~LeaseKeeper() {
   stop();
@@ -30,26 +35,16 @@ void LeaseKeeper::adopt(store::WorkerId id, Clock::TimePoint renewed_at) {
 
 void LeaseKeeper::start(store::WorkerId id, Clock::TimePoint renewed_at) {
   adopt(id, renewed_at);
+  handovers_.start();
   step();
-  thread_ = std::thread([this] {
-    std::unique_lock lock(mutex_);
-    while (!stopping_) {
-      wake_.wait_for(lock, config_.interval, [this] { return stopping_; });
-      if (stopping_) break;
-      lock.unlock();
-      step();
-      lock.lock();
-    }
-  });
+  heartbeat_.start();
+  watchdog_.start();
 }
 
 void LeaseKeeper::stop() {
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-  }
-  wake_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  watchdog_.stop();
+  heartbeat_.stop();
+  handovers_.stop();
 }
 
 bool LeaseKeeper::valid(store::WorkerId id) const {
@@ -57,18 +52,31 @@ bool LeaseKeeper::valid(store::WorkerId id) const {
          clock_.now().time_since_epoch().count() < valid_until_.load();
 }
 
+void LeaseKeeper::check_expiry() {
+  std::lock_guard lock(callbacks_mutex_);
+  if (fenced_ || id_ == 0 || valid(id_)) return;
+  log_->error("worker {}: lease ran out by the local clock; not receiving until it is renewed",
+              id_.load());
+  fenced_ = true;
+  callbacks_.lost();
+}
+
 void LeaseKeeper::lose() {
+  std::lock_guard lock(callbacks_mutex_);
   log_->critical("worker {}: lease ran out before it could be renewed; self-fencing", id_.load());
   valid_until_ = 0;
   id_ = 0;
   ++losses_;
+  fenced_ = true;
   callbacks_.lost();
 }
 
 void LeaseKeeper::rejoin() {
   auto sent_at = clock_.now();
   auto id = store::WorkerRegistry(*conn_).register_worker(info_, config_.ttl);
+  std::lock_guard lock(callbacks_mutex_);
   adopt(id, sent_at);
+  fenced_ = false;
   log_->warn("registered anew as worker {} after losing the lease", id);
   callbacks_.joined(id);
 }
@@ -90,8 +98,8 @@ void LeaseKeeper::step() {
     }
     valid_until_ = (sent_at + config_.ttl - config_.ttl / 10).time_since_epoch().count();
     round(state == store::LeaseState::kDraining);
-  } catch (const Error& e) {
-    // The lease decays by itself; replies stop when valid() turns false.
+  } catch (const std::exception& e) {
+    // The lease decays by itself; the watchdog stops the worker when valid() turns false.
     log_->warn("worker {}: heartbeat failed: {}", id_.load(), e.what());
     conn_.reset();
   }
@@ -101,21 +109,33 @@ void LeaseKeeper::round(bool draining) {
   store::PartitionTable table(*conn_);
   auto share = table.claim_fair_share(id_, draining);
   auto excess = share.excess();
-  auto owned = share.owned;
-  if (!excess.empty()) {
-    log_->info("worker {}: handing over {} partitions (fair share {})", id_.load(), excess.size(),
+  auto leaving = handovers_.in_flight();
+  std::vector<int> fresh;
+  for (int p : excess) {
+    if (leaving.insert(p).second) fresh.push_back(p);
+  }
+  if (!fresh.empty()) {
+    log_->info("worker {}: handing over {} partitions (fair share {})", id_.load(), fresh.size(),
                share.fair_share);
-    callbacks_.handing_over(excess);
-    table.release(id_, excess);
-    owned.resize(owned.size() - excess.size());  // the excess is the sorted tail
+    {
+      std::lock_guard lock(callbacks_mutex_);
+      callbacks_.leaving(fresh);
+    }
+    handovers_.submit(id_, fresh);
   }
-  callbacks_.partitions(owned);
-  if (++rounds_ % kExpireEveryRounds == 0) {
-    // Every worker sweeps a little: the tables stay bounded without a janitor process.
-    store::expire_stored_replies(*conn_, kExpireBatch);
-    table.prune_log(kHandoverHistory, kExpireBatch);
+  std::vector<int> owned;
+  for (int p : share.owned) {
+    if (!leaving.count(p)) owned.push_back(p);
   }
-  if (draining && owned.empty()) {
+  {
+    std::lock_guard lock(callbacks_mutex_);
+    // Renewed just now, unless the round outlived the lease: then the watchdog has fenced, and
+    // subscribing again waits for a round that renews in time.
+    if (!valid(id_)) return;
+    fenced_ = false;
+    callbacks_.partitions(owned);
+  }
+  if (draining && share.owned.empty()) {
     log_->info("worker {}: drained", id_.load());
     drained_ = true;
     callbacks_.drained();

@@ -11,8 +11,10 @@
 #include <vector>
 
 #include "dobj/core/clock.hpp"
+#include "dobj/core/periodic_task.hpp"
 #include "dobj/store/partition_table.hpp"
 #include "dobj/store/worker_registry.hpp"
+#include "handover_runner.hpp"
 
 namespace spdlog {
 class logger;
@@ -21,11 +23,15 @@ class logger;
 namespace dobj {
 
 // The worker's heartbeat loop (DESIGN.md §4, §7). Each round: renew the worker lease, claim free
-// partitions up to the fair share, hand back the excess, and know by the local monotonic clock
-// whether the lease is still valid. A lease that ran out is gone: the keeper reports it lost and
-// registers the worker anew under a fresh id, which is the fencing identity of all its commits.
-// A worker asked to drain hands back everything, then reports drained.
-// Lifecycle: start() → ... → stop(); step() runs one round (the test hook).
+// partitions up to the fair share, and queue the excess for handover; nothing else, so that a
+// slow handover or a busy database table never costs the lease. Validity is known by the local
+// monotonic clock alone: a watchdog reports the lease lost the moment it runs out, even while a
+// renewal is stuck on a frozen connection, so the worker stops receiving at once. A lease the
+// database calls gone makes the keeper register the worker anew under a fresh id, the fencing
+// identity of all its commits. A worker asked to drain hands back everything, then reports
+// drained.
+// Lifecycle: start() → ... → stop(); step() runs one round and check_expiry() one watchdog look
+// (the test hooks); finish_handovers() waits for (or, once stopped, runs) queued handovers.
 class LeaseKeeper {
  public:
   struct Config {
@@ -34,10 +40,15 @@ class LeaseKeeper {
     std::chrono::milliseconds ttl = kDefaultTtl;
     std::chrono::milliseconds interval = kDefaultInterval;
   };
-  // Called on the keeper's thread, in the order of a round.
+  // How often the watchdog looks at the local lease clock: a small part of the TTL's safety tenth.
+  constexpr static std::chrono::milliseconds kWatchdogPoll{20};
+
+  // Never called concurrently with each other, except `handing_over`, which runs on the handover
+  // thread after `leaving` was called for the same partitions.
   struct Callbacks {
-    std::function<void()> lost;                                 // stop serving at once
-    std::function<void(store::WorkerId)> joined;                // registered anew
+    std::function<void()> lost;                            // stop serving and receiving at once
+    std::function<void(store::WorkerId)> joined;           // registered anew
+    std::function<void(const std::vector<int>&)> leaving;  // quick: begin to stop receiving
     std::function<void(const std::vector<int>&)> handing_over;  // finish and release these
     std::function<void(const std::vector<int>&)> partitions;    // the owned set after the round
     std::function<void()> drained;                              // draining and nothing left
@@ -52,6 +63,8 @@ class LeaseKeeper {
   void start(store::WorkerId id, Clock::TimePoint renewed_at);
   void stop();
   void step();
+  void check_expiry();
+  void finish_handovers() { handovers_.run_pending(); }
   // Whether worker `id`'s lease is known valid now.
   bool valid(store::WorkerId id) const;
   store::WorkerId id() const { return id_.load(); }
@@ -73,15 +86,14 @@ class LeaseKeeper {
   std::atomic<store::WorkerId> id_{0};  // 0 while not registered
   std::atomic<Clock::Duration::rep> valid_until_{0};
   std::atomic<int> losses_{0};
-  constexpr static int kExpireEveryRounds = 20;
-  constexpr static std::size_t kExpireBatch = 10'000;
-  constexpr static std::chrono::hours kHandoverHistory{7 * 24};  // dobj_admin.handovers
-  std::uint64_t rounds_ = 0;
   bool drained_ = false;
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  bool stopping_ = false;
-  std::thread thread_;
+  // Serializes the callbacks of the heartbeat and of the watchdog; never held over a database
+  // call, so the watchdog cannot wait for a frozen connection.
+  std::mutex callbacks_mutex_;
+  bool fenced_ = false;  // `lost` was called for the current lease
+  HandoverRunner handovers_;
+  PeriodicTask heartbeat_;
+  PeriodicTask watchdog_;
 };
 
 }  // namespace dobj

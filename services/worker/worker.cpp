@@ -58,6 +58,7 @@ void Worker::start() {
   keeper_ = std::make_unique<LeaseKeeper>(
       config_.database_url, info, config_.lease, clock,
       LeaseKeeper::Callbacks{[this] { on_lost(); }, [this](store::WorkerId id) { on_joined(id); },
+                             [this](const std::vector<int>& ps) { on_leaving(ps); },
                              [this](const std::vector<int>& ps) { on_handing_over(ps); },
                              [this](const std::vector<int>& owned) { on_partitions(owned); },
                              [this] { drained_ = true; }});
@@ -69,6 +70,8 @@ void Worker::start() {
     accepting_ = true;
   }
   keeper_->start(id_, registered_at);
+  housekeeper_ = std::make_unique<Housekeeper>(config_.database_url);
+  housekeeper_->start();
   log_->info("worker {} serving with {} shards", id_, config_.host.shards);
 }
 
@@ -77,9 +80,12 @@ store::WorkerId Worker::id() const {
 }
 
 void Worker::on_lost() {
+  // Unsubscribed at once: after the lease another worker may subscribe, and a message both of
+  // them receive must be run or answered by that one only.
   {
     std::lock_guard lock(subs_mutex_);
     subs_.clear();
+    draining_.clear();
   }
   host_->fence();
 }
@@ -90,6 +96,10 @@ void Worker::on_joined(store::WorkerId id) {
 
 void Worker::drain(std::vector<NatsSubscription>& subs) {
   for (auto& sub : subs) sub.begin_drain();
+  end_drains(subs);
+}
+
+void Worker::end_drains(std::vector<NatsSubscription>& subs) {
   auto deadline = std::chrono::steady_clock::now() + WorkerConfig::kHandoverTimeout;
   for (auto& sub : subs) {
     sub.end_drain(std::max(std::chrono::milliseconds(1),
@@ -98,21 +108,32 @@ void Worker::drain(std::vector<NatsSubscription>& subs) {
   }
 }
 
+void Worker::on_leaving(const std::vector<int>& partitions) {
+  std::lock_guard lock(subs_mutex_);
+  for (int p : partitions) {
+    auto it = subs_.find(p);
+    if (it == subs_.end()) continue;
+    it->second.begin_drain();  // the server stops sending; nothing blocks here
+    draining_.insert_or_assign(p, std::move(it->second));
+    subs_.erase(it);
+  }
+}
+
 void Worker::on_handing_over(const std::vector<int>& partitions) {
   std::vector<NatsSubscription> leaving;
   {
     std::lock_guard lock(subs_mutex_);
     for (int p : partitions) {
-      auto it = subs_.find(p);
-      if (it == subs_.end()) continue;
+      auto it = draining_.find(p);
+      if (it == draining_.end()) continue;
       leaving.push_back(std::move(it->second));
-      subs_.erase(it);
+      draining_.erase(it);
     }
   }
   // NATS stops delivering first; what it already delivered still runs here, then the shards
   // commit it and release the objects; only then is the partition released to the others.
-  drain(leaving);
-  if (!host_->release_partitions(partitions, WorkerConfig::kHandoverTimeout)) {
+  end_drains(leaving);  // begun in on_leaving
+  if (!host_->release_partitions(partitions, WorkerConfig::kHandoverFinishTimeout)) {
     log_->warn("handover of {} partitions: the shards are still finishing", partitions.size());
   }
 }
@@ -167,7 +188,9 @@ void Worker::stop() {
     subs_.clear();
   }
   drain(subs);  // what NATS already delivered is still served
-  host_->stop();
+  housekeeper_->stop();
+  keeper_->finish_handovers();
+  host_->stop();  // the lease keeper still renews while the shards commit
   keeper_->stop();
   id = keeper_->id();  // re-registered since start, perhaps; 0 when the lease is gone
   try {
@@ -182,6 +205,7 @@ void Worker::stop() {
   nats_.reset();
   host_.reset();
   keeper_.reset();
+  housekeeper_.reset();
   outbox_.reset();
   log_->info("worker {} stopped", id);
 }

@@ -8,6 +8,7 @@
 
 #include "dobj/client/nats_connection.hpp"
 #include "dobj/runtime/host.hpp"
+#include "housekeeper.hpp"
 #include "lease_keeper.hpp"
 #include "nats_outbox.hpp"
 
@@ -19,8 +20,10 @@ namespace dobj {
 
 struct WorkerConfig {
   constexpr static std::chrono::milliseconds kProbeTimeout{3000};
-  // A handover waits this long for NATS to stop delivering and for the shards to commit.
+  // A handover waits this long for NATS to stop delivering, then this long for the shards to
+  // commit what they hold (off the heartbeat's thread: the lease never waits for it).
   constexpr static std::chrono::milliseconds kHandoverTimeout{1000};
+  constexpr static std::chrono::milliseconds kHandoverFinishTimeout{10'000};
   std::string nats_url;
   std::string database_url;
   HostConfig host;
@@ -32,8 +35,9 @@ struct WorkerConfig {
 //   start: database check → NATS → mapping probe → register → host → lease keeper → subscribe
 //   stop:  unsubscribe → host drains (commit, reply, release objects) → lease keeper → deregister
 // While serving, the lease keeper's rounds drive partition handover (drain the NATS
-// subscription, shards commit and release the objects, the partition is released) and recovery
-// from a lost lease (drop everything, register anew, claim again).
+// subscription, shards commit and release the objects, the partition is released; on the
+// handover thread) and recovery from a lost lease (unsubscribe and drop everything the moment the
+// local lease clock runs out, register anew, claim and subscribe again).
 class Worker {
  public:
   explicit Worker(WorkerConfig config);
@@ -46,9 +50,11 @@ class Worker {
 
  private:
   void on_partitions(const std::vector<int>& owned);
+  void on_leaving(const std::vector<int>& partitions);
   void on_handing_over(const std::vector<int>& partitions);
   // Ends the subscriptions in order: the server stops sending, delivered messages still run.
   static void drain(std::vector<NatsSubscription>& subs);
+  static void end_drains(std::vector<NatsSubscription>& subs);
   void on_lost();
   void on_joined(store::WorkerId id);
   void on_message(natsMsg* msg);
@@ -62,8 +68,10 @@ class Worker {
   std::unique_ptr<NatsOutbox> outbox_;
   std::unique_ptr<Host> host_;
   std::unique_ptr<LeaseKeeper> keeper_;
+  std::unique_ptr<Housekeeper> housekeeper_;
   std::mutex subs_mutex_;
   std::map<int, NatsSubscription> subs_;
+  std::map<int, NatsSubscription> draining_;  // handed over, NATS still finishing
   bool accepting_ = false;
   std::atomic<bool> drained_{false};
 };

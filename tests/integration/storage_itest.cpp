@@ -209,7 +209,9 @@ TEST_F(StorageTest, AStalledCommitHoldsRepliesAndEvents) {
   ASSERT_TRUE(wait_until([&] { return events == 2; }, 10s));
 }
 
-TEST_F(StorageTest, AFailedCommitAnswersStorageErrorAndTheObjectReloads) {
+// The worker's connection dies while its commit statement is in the server: whether it committed
+// cannot be known on that connection, so the reply says so (never "not applied").
+TEST_F(StorageTest, ACommitWhoseConnectionDiesAnswersUnknownOutcomeAndTheObjectReloads) {
   EXPECT_EQ(call("Counter", "fail", "inc"), 1);
   auto blocker = store::connect(stack_.database_url());
   pqxx::work lock_tx(*blocker);
@@ -232,8 +234,8 @@ TEST_F(StorageTest, AFailedCommitAnswersStorageErrorAndTheObjectReloads) {
   caller.join();
   lock_tx.abort();
   ASSERT_TRUE(code);
-  EXPECT_EQ(*code, ErrorCode::kStorageError);
-  // The failed increment is not there; the object reloaded and goes on.
+  EXPECT_EQ(*code, ErrorCode::kUnknownOutcome);
+  // Here it had not committed (it waited for the lock); the object reloaded and goes on.
   EXPECT_EQ(call("Counter", "fail", "get"), 1);
   EXPECT_EQ(call("Counter", "fail", "inc"), 2);
 }

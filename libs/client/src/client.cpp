@@ -27,6 +27,7 @@ bool may_retry(const Error& e, bool idempotent) {
       return true;
     case ErrorCode::kTimeout:
     case ErrorCode::kStorageError:
+    case ErrorCode::kUnknownOutcome:  // the stored reply of a first success answers the retry
       return idempotent;
     default:
       return false;

@@ -1,5 +1,7 @@
 #include "dobj/client/nats_connection.hpp"
 
+#include "dobj/core/redact.hpp"
+
 #include <string>
 
 namespace dobj {
@@ -94,7 +96,8 @@ NatsConnection::NatsConnection(const Options& options) {
   natsOptions* opts = nullptr;
   check(natsOptions_Create(&opts), "creating NATS options");
   std::unique_ptr<natsOptions, void (*)(natsOptions*)> guard(opts, natsOptions_Destroy);
-  check(natsOptions_SetURL(opts, options.url.c_str()), "bad NATS URL '" + options.url + "'");
+  check(natsOptions_SetURL(opts, options.url.c_str()),
+        "bad NATS URL '" + redact(options.url) + "'");
   natsOptions_SetName(opts, options.name.c_str());
   natsOptions_SetSendAsap(opts, options.send_asap);
   natsOptions_SetTimeout(opts, options.connect_timeout.count());
@@ -106,7 +109,8 @@ NatsConnection::NatsConnection(const Options& options) {
   natsOptions_UseGlobalMessageDelivery(opts, true);
   auto s = natsConnection_Connect(&conn_, opts);
   if (s != NATS_OK) {
-    throw TransportError("cannot connect to NATS at " + options.url + ": " + natsStatus_GetText(s));
+    throw TransportError("cannot connect to NATS at " + redact(options.url) + ": " +
+                         natsStatus_GetText(s));
   }
 }
 

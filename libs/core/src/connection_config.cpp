@@ -12,7 +12,10 @@ ConnectionConfig ConnectionConfig::from_env() {
 }
 
 void ConnectionConfig::add_flags(CLI::App& app, std::string& log_level) {
-  app.add_option("--nats", nats_url, "NATS URL (env DOBJ_NATS_URL)")->capture_default_str();
+  // No captured default: --help must not print credentials taken from the environment.
+  app.add_option("--nats", nats_url,
+                 std::string("NATS URL or comma-separated list (env DOBJ_NATS_URL, default ") +
+                     kDefaultNatsUrl + ")");
   app.add_option("--db", database_url,
                  "PostgreSQL connection string or URI (env DOBJ_DATABASE_URL, libpq PG* vars)");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error, critical, off")

@@ -5,7 +5,7 @@
 
 namespace dobj {
 namespace {
-constexpr std::array<std::pair<ErrorCode, std::string_view>, 9> kNames{{
+constexpr std::array<std::pair<ErrorCode, std::string_view>, 10> kNames{{
     {ErrorCode::kBadRequest, "bad_request"},
     {ErrorCode::kNoSuchClass, "no_such_class"},
     {ErrorCode::kNoSuchMethod, "no_such_method"},
@@ -15,6 +15,7 @@ constexpr std::array<std::pair<ErrorCode, std::string_view>, 9> kNames{{
     {ErrorCode::kMoved, "moved"},
     {ErrorCode::kTimeout, "timeout"},
     {ErrorCode::kTooLarge, "too_large"},
+    {ErrorCode::kUnknownOutcome, "unknown_outcome"},
 }};
 }  // namespace
 

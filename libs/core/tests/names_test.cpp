@@ -57,9 +57,10 @@ TEST(Names, SchemaNameIsStableAndShort) {
 }
 
 TEST(ErrorCodes, WireNamesRoundTrip) {
-  for (auto code : {ErrorCode::kBadRequest, ErrorCode::kNoSuchClass, ErrorCode::kNoSuchMethod,
-                    ErrorCode::kHandlerError, ErrorCode::kStorageError, ErrorCode::kOverloaded,
-                    ErrorCode::kMoved, ErrorCode::kTimeout, ErrorCode::kTooLarge}) {
+  for (auto code :
+       {ErrorCode::kBadRequest, ErrorCode::kNoSuchClass, ErrorCode::kNoSuchMethod,
+        ErrorCode::kHandlerError, ErrorCode::kStorageError, ErrorCode::kOverloaded,
+        ErrorCode::kMoved, ErrorCode::kTimeout, ErrorCode::kTooLarge, ErrorCode::kUnknownOutcome}) {
     EXPECT_EQ(error_code_from_string(to_string(code)), code);
   }
   EXPECT_FALSE(error_code_from_string("nope"));
@@ -67,6 +68,7 @@ TEST(ErrorCodes, WireNamesRoundTrip) {
   EXPECT_TRUE(is_retryable(ErrorCode::kOverloaded));
   EXPECT_FALSE(is_retryable(ErrorCode::kBadRequest));
   EXPECT_FALSE(is_retryable(ErrorCode::kHandlerError));
+  EXPECT_FALSE(is_retryable(ErrorCode::kUnknownOutcome));
 }
 
 }  // namespace

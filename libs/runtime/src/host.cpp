@@ -1,5 +1,6 @@
 #include "dobj/runtime/host.hpp"
 
+#include <atomic>
 #include <charconv>
 #include <deque>
 #include <mutex>
@@ -52,14 +53,28 @@ struct Host::Impl {
   std::deque<ShardInlet> inlets;
   Clock& clock;
   PartitionSet owned;
+  LeaseCheck lease_valid;
+  std::atomic<store::WorkerId> worker_id;
   std::shared_ptr<spdlog::logger> log = logger("host");
   bool started = false;
 
-  Impl(HostConfig c, const ClassRegistry& r, Outbox& o, Clock& k)
-      : config(std::move(c)), registry(r), outbox(o), clock(k), owned(config.partitions) {}
+  Impl(HostConfig c, const ClassRegistry& r, Outbox& o, Clock& k, LeaseCheck l)
+      : config(std::move(c)),
+        registry(r),
+        outbox(o),
+        clock(k),
+        owned(config.partitions),
+        lease_valid(std::move(l)),
+        worker_id(config.worker_id) {}
+
+  // A worker that cannot prove its lease answers nothing (DESIGN.md §3): another worker may own
+  // the partition by now and run the very message this one would call `moved` or `overloaded`.
+  bool may_answer() const { return lease_valid(worker_id.load()); }
 
   void reject(const InboundMessage& m, protocol::ContentType type, const Error& e) {
-    if (!m.reply_to.empty()) outbox.reply(m.reply_to, protocol::error_reply(type, e));
+    if (!m.reply_to.empty() && may_answer()) {
+      outbox.reply(m.reply_to, protocol::error_reply(type, e));
+    }
   }
 
   // False when the shard is closed or its queue would block.
@@ -91,7 +106,7 @@ struct Host::Impl {
 
 Host::Host(HostConfig config, const ClassRegistry& registry, Outbox& outbox, Clock& clock,
            LeaseCheck lease_valid)
-    : impl_(std::make_unique<Impl>(std::move(config), registry, outbox, clock)) {
+    : impl_(std::make_unique<Impl>(std::move(config), registry, outbox, clock, lease_valid)) {
   auto& c = impl_->config;
   for (int i = 0; i < c.shards; ++i) {
     impl_->shards.push_back(
@@ -116,6 +131,8 @@ void Host::start() {
 
 void Host::dispatch(InboundMessage message) {
   auto& impl = *impl_;
+  // Held messages of a worker without a valid lease are neither run nor answered.
+  if (!impl.may_answer()) return;
   auto type = protocol::ContentType::kJson;
   auto command = std::make_unique<ShardCommand>();
   try {
@@ -187,6 +204,7 @@ void Host::fence() {
 }
 
 void Host::rebind(store::WorkerId id) {
+  impl_->worker_id = id;
   impl_->broadcast(ShardCommand::Kind::kRebind, false, nullptr, id);
 }
 

@@ -321,9 +321,10 @@ std::unique_ptr<KvState> Shard::make_kv(Instance& inst) {
 void Shard::claim(const std::vector<Instance*>& instances) {
   if (instances.empty()) return;
   if (!lease_valid()) {
-    // Fenced or between registrations: claiming now would only bump epochs for nothing.
+    // Fenced or between registrations: claiming now would only bump epochs for nothing, and
+    // another worker may own these messages' partitions by now, so they get no answer at all.
     for (auto* inst : instances) {
-      fail_inbox(*inst, Error(ErrorCode::kMoved, "worker is re-registering; retry"));
+      inst->inbox.clear();
       inst->poisoned = true;
     }
     return;
@@ -490,6 +491,7 @@ void Shard::commit_and_flush() {
           (std::chrono::system_clock::now() + protocol::kAlarmWindow).time_since_epoch())
           .count();
   bool hint = false;
+  std::optional<Error> commit_failure;
   if (!commits.empty() || batch_open) {
     try {
       auto outcomes = store_ ? store_->commit(commits)
@@ -513,6 +515,7 @@ void Shard::commit_and_flush() {
     } catch (const Error& e) {
       log_->error("shard {}: commit of {} objects failed: {}", index_, commits.size(), e.what());
       for (auto* inst : members) state[inst] = State::kFailed;
+      commit_failure = e;
     }
   }
   for (auto& [key, inst] : objects_) inst->entered = false;
@@ -526,8 +529,14 @@ void Shard::commit_and_flush() {
     if (it != state.end() && it->second == State::kFenced) continue;
     if (out.instance->fenced) continue;
     if (it != state.end() && it->second == State::kFailed) {
-      reply_error(out.reply_to, out.reply.content_type,
-                  Error(ErrorCode::kStorageError, "commit failed; the request was not applied"));
+      // Only a commit known not to have happened may say "not applied".
+      reply_error(
+          out.reply_to, out.reply.content_type,
+          commit_failure->code() == ErrorCode::kUnknownOutcome
+              ? Error(ErrorCode::kUnknownOutcome,
+                      "the connection broke during the commit; the request may or may not "
+                      "have been applied")
+              : Error(ErrorCode::kStorageError, "commit failed; the request was not applied"));
       continue;
     }
     send(out);
@@ -544,6 +553,7 @@ void Shard::commit_and_flush() {
 }
 
 void Shard::send(Output& out) {
+  if (!lease_valid()) return;  // see reply_error
   if (!out.reply_to.empty()) outbox_.reply(out.reply_to, out.reply);
   for (const auto& event : out.events) {
     outbox_.event(
@@ -554,7 +564,10 @@ void Shard::send(Output& out) {
 
 void Shard::reply_error(const std::string& reply_to, protocol::ContentType type,
                         const Error& error) {
-  if (!reply_to.empty()) outbox_.reply(reply_to, protocol::error_reply(type, error));
+  // Without a valid lease nothing is answered: another worker may own the partition by now and
+  // run the very message this one would call `moved`, `overloaded` or `storage_error`.
+  if (reply_to.empty() || !lease_valid()) return;
+  outbox_.reply(reply_to, protocol::error_reply(type, error));
 }
 
 void Shard::evict_idle(bool everything) {

@@ -83,6 +83,11 @@ std::vector<std::optional<ObjectLease>> ObjectStore::claim_many(
       ids.push_back(requests[i].object_id);
       partitions.push_back(std::to_string(requests[i].partition));
     }
+    // The partition's owner may always claim its objects, whoever the row names: a previous
+    // holder released the partition only after finishing its turns, or lost its lease and
+    // self-fenced, and any commit it still attempts is fenced by the epoch this claim bumps. So an
+    // object forgotten without a release (failed commit, failed load, lease dip, failed release)
+    // is never stranded with a live worker that no longer serves it.
     pqxx::nontransaction tx(conn_);
     auto rows = tx.exec_params(R"sql(
       INSERT INTO dobj.objects AS o (class, id, p, owner, epoch)
@@ -91,9 +96,6 @@ std::vector<std::optional<ObjectLease>> ObjectStore::claim_many(
       ON CONFLICT (class, id) DO UPDATE
         SET owner = EXCLUDED.owner, epoch = o.epoch + 1, p = EXCLUDED.p, last_active_at = now()
         WHERE EXISTS (SELECT 1 FROM dobj.partitions pa WHERE pa.p = EXCLUDED.p AND pa.owner = $1)
-          AND (o.owner IS NULL OR o.owner = $1 OR NOT EXISTS (
-                 SELECT 1 FROM dobj.workers w
-                 WHERE w.id = o.owner AND w.state <> 'stopped' AND w.lease_until > now()))
       RETURNING class, id, epoch, schema_name,
         (SELECT (extract(epoch FROM a.due_at) * 1000000)::bigint
            FROM dobj.alarms a WHERE a.class = o.class AND a.id = o.id))sql",
@@ -175,7 +177,9 @@ bool ObjectStore::enter(const std::string& class_name, const std::string& object
     auto& tx = open_batch();
     auto fenced = tx.exec_params(
         "UPDATE dobj.objects SET version = version + 1, last_active_at = now() "
-        "WHERE class = $1 AND id = $2 AND owner = $3 AND epoch = $4 RETURNING 1",
+        "WHERE class = $1 AND id = $2 AND owner = $3 AND epoch = $4 AND EXISTS ("
+        "  SELECT 1 FROM dobj.workers w WHERE w.id = $3 AND w.state <> 'stopped' "
+        "  AND w.lease_until > clock_timestamp()) RETURNING 1",
         class_name, object_id, me_, lease.epoch);
     if (fenced.empty()) return false;
     if (!lease.schema_exists) {
@@ -320,7 +324,14 @@ std::vector<CommitOutcome> ObjectStore::commit(std::vector<ObjectCommit>& commit
         tx_.reset();
       } else {
         pqxx::nontransaction tx(conn_);
-        rows = run(tx);
+        try {
+          rows = run(tx);
+        } catch (const std::exception& e) {
+          // The statement is its own transaction: when the link broke (even with an error
+          // message, e.g. a backend terminated right after its commit) it may have committed.
+          if (!conn_.is_open()) throw pqxx::in_doubt_error(e.what());
+          throw;
+        }
       }
       for (const auto& row : rows) {
         auto& c = commits[row[0].as<std::size_t>() - 1];

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "dobj/core/error.hpp"
 #include "dobj/store/database.hpp"
 #include "dobj/store/partition_table.hpp"
@@ -77,6 +79,50 @@ TEST_F(ObjectStoreTest, ClaimBumpsTheEpochAndRefusesWhileALiveOwnerHoldsIt) {
   auto taken = store_b.claim("Counter", "c1", 5);
   ASSERT_TRUE(taken);
   EXPECT_EQ(taken->epoch, again->epoch + 1);
+}
+
+// Every path that forgets an object without releasing it (failed commit, failed load, lease dip,
+// failed release) leaves the row naming a live worker: the partition's next owner claims it at
+// once all the same, and the old holder's commits are fenced.
+TEST_F(ObjectStoreTest, AnObjectForgottenByALiveWorkerIsClaimedByThePartitionsNextOwner) {
+  auto a = add_worker();
+  PartitionTable(*conn_).claim_fair_share(a);
+  ObjectStore store_a(*conn_, a);
+  auto held = store_a.claim("Counter", "c1", 5);
+  ASSERT_TRUE(held);
+  // a hands partition 5 over without releasing the object (its release failed), and lives on.
+  PartitionTable(*conn_).release(a, {5});
+  auto b = add_worker();
+  auto conn_b = connect(url_);
+  auto share = PartitionTable(*conn_b).claim_fair_share(b);
+  ASSERT_NE(std::find(share.owned.begin(), share.owned.end(), 5), share.owned.end());
+  ObjectStore store_b(*conn_b, b);
+  auto taken = store_b.claim("Counter", "c1", 5);
+  ASSERT_TRUE(taken);
+  EXPECT_EQ(taken->epoch, held->epoch + 1);
+  std::vector<ObjectCommit> stale{put(*held, "k", "old owner")};
+  EXPECT_EQ(store_a.commit(stale), std::vector<CommitOutcome>{CommitOutcome::kFenced});
+}
+
+// DESIGN.md §7: a worker whose lease ran out in the database commits nothing, even for objects
+// nobody has claimed since; the whole batch fails as "not applied".
+TEST_F(ObjectStoreTest, ACommitNeedsTheWritersOwnLease) {
+  auto w = add_worker();
+  PartitionTable(*conn_).claim_fair_share(w);
+  ObjectStore store(*conn_, w);
+  auto lease = *store.claim("Counter", "c1", 5);
+  expire(w);
+  std::vector<ObjectCommit> commits{put(lease, "k", "v")};
+  try {
+    store.commit(commits);
+    FAIL() << "a commit without a lease went through";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kStorageError);
+  }
+  EXPECT_EQ(scalar("SELECT version FROM dobj.objects WHERE id = 'c1'"), 0);
+  // The batch entry of an object with SQL is fenced the same way.
+  EXPECT_FALSE(store.enter("Counter", "c1", lease));
+  store.abort_batch();
 }
 
 TEST_F(ObjectStoreTest, CommitCreatesTheSchemaAndWritesLoadBack) {
@@ -212,9 +258,9 @@ TEST_F(ObjectStoreTest, HandoverHistoryIsLoggedAndOldEntriesArePruned) {
   EXPECT_EQ(table.release(a, {3, 4}), (std::vector<int>{3, 4}));
   {
     pqxx::nontransaction tx(*conn_);
-    EXPECT_EQ(tx.exec1("SELECT count(*) FROM dobj_admin.handovers WHERE event = 'released'")[0]
-                  .as<int>(),
-              2);
+    EXPECT_EQ(
+        tx.exec1("SELECT count(*) FROM dobj_admin.handovers WHERE event = 'released'")[0].as<int>(),
+        2);
     tx.exec0("UPDATE dobj.partition_log SET at = now() - interval '8 days' WHERE p = 3");
   }
   EXPECT_EQ(table.prune_log(std::chrono::hours(7 * 24), 100), 2u);  // claimed and released

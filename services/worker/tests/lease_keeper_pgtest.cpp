@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+
 #include "dobj/store/database.hpp"
 #include "dobj/testing/postgres_server.hpp"
 
@@ -14,16 +17,23 @@ const store::WorkerInfo kInfo{"t", 1, "t"};
 
 struct Recorder {
   std::vector<int> owned;
+  std::vector<int> leaving;
   std::vector<int> handed_over;
   std::vector<store::WorkerId> joined;
-  int lost = 0;
+  std::atomic<int> lost{0};
   bool drained = false;
+  std::function<void()> on_handing_over = [] {};
   LeaseKeeper::Callbacks callbacks() {
-    return {[this] { ++lost; }, [this](store::WorkerId id) { joined.push_back(id); },
-            [this](const std::vector<int>& ps) {
-              handed_over.insert(handed_over.end(), ps.begin(), ps.end());
-            },
-            [this](const std::vector<int>& o) { owned = o; }, [this] { drained = true; }};
+    return {
+        [this] { ++lost; },
+        [this](store::WorkerId id) { joined.push_back(id); },
+        [this](const std::vector<int>& ps) { leaving.insert(leaving.end(), ps.begin(), ps.end()); },
+        [this](const std::vector<int>& ps) {
+          on_handing_over();
+          handed_over.insert(handed_over.end(), ps.begin(), ps.end());
+        },
+        [this](const std::vector<int>& o) { owned = o; },
+        [this] { drained = true; }};
   }
 };
 
@@ -100,6 +110,9 @@ TEST_F(LeaseKeeperTest, AJoiningWorkerGetsTheExcessHandedOverToIt) {
   keeper_b.stop();
   EXPECT_TRUE(rec_b.owned.empty());  // nothing is free until a hands over
   keeper_a.step();
+  EXPECT_EQ(rec_a.leaving.size(), 128u);
+  keeper_a.finish_handovers();
+  EXPECT_EQ(rec_a.handed_over, rec_a.leaving);
   EXPECT_EQ(rec_a.handed_over.size(), 128u);
   EXPECT_EQ(rec_a.owned.size(), 128u);
   EXPECT_EQ(rec_a.handed_over.front(), 128);  // the highest-numbered go
@@ -117,10 +130,80 @@ TEST_F(LeaseKeeperTest, ADrainHandsEverythingBackThenReportsDrained) {
   EXPECT_FALSE(store::WorkerRegistry(*conn_).request_drain(a + 100));
   EXPECT_TRUE(store::WorkerRegistry(*conn_).request_drain(a));
   keeper.step();
-  EXPECT_EQ(rec.handed_over.size(), 256u);
   EXPECT_TRUE(rec.owned.empty());
+  EXPECT_FALSE(rec.drained);  // handed over, not yet released
+  keeper.finish_handovers();
+  EXPECT_EQ(rec.handed_over.size(), 256u);
+  keeper.step();
   EXPECT_TRUE(rec.drained);
   EXPECT_EQ(query("SELECT count(*) FROM dobj.partitions WHERE owner IS NOT NULL"), 0);
+}
+
+// The heartbeat does only the heartbeat: a handover whose shards take three lease times to finish
+// never lets the lease lapse, and the partitions are released once they have finished.
+TEST_F(LeaseKeeperTest, ASlowHandoverNeverCostsTheLease) {
+  LeaseKeeper::Config config{600ms, 100ms};
+  auto a = register_worker(config.ttl);
+  Recorder rec_a;
+  std::atomic<bool> finishing{false};
+  std::atomic<bool> release{false};
+  rec_a.on_handing_over = [&] {
+    finishing = true;
+    auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (!release && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(5ms);
+  };
+  LeaseKeeper keeper_a(url_, kInfo, config, Clock::system(), rec_a.callbacks());
+  keeper_a.start(a, Clock::system().now());
+  auto b = register_worker(10s);
+  Recorder rec_b;
+  LeaseKeeper keeper_b(url_, kInfo, {10s, 1s}, clock_, rec_b.callbacks());
+  keeper_b.start(b, clock_.now());
+  keeper_b.stop();
+  auto wait_for = [](auto&& condition) {
+    auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (!condition() && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(5ms);
+    }
+    return condition();
+  };
+  ASSERT_TRUE(wait_for([&] { return finishing.load(); }));
+  // Three lease times while the shards "finish": the lease stays valid all along.
+  auto until = std::chrono::steady_clock::now() + 3 * config.ttl;
+  while (std::chrono::steady_clock::now() < until) {
+    ASSERT_TRUE(keeper_a.valid(a));
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_EQ(rec_a.lost, 0);
+  EXPECT_EQ(query("SELECT count(*) FROM dobj.partitions WHERE owner = " + std::to_string(a)), 256);
+  release = true;
+  ASSERT_TRUE(wait_for([&] {
+    return query("SELECT count(*) FROM dobj.partitions WHERE owner = " + std::to_string(a)) == 128;
+  }));
+  keeper_a.stop();
+}
+
+// A renewal stuck on a database that does not answer cannot keep the worker receiving: the
+// watchdog reports the lease lost by the local clock alone.
+TEST_F(LeaseKeeperTest, TheWatchdogFencesByTheLocalClockWhileTheHeartbeatIsStuck) {
+  auto id = register_worker(10s);
+  Recorder rec;
+  LeaseKeeper keeper(url_, kInfo, {10s, 1s}, clock_, rec.callbacks());
+  keeper.start(id, clock_.now());
+  keeper.stop();  // by hand from here: no renewal happens
+  keeper.check_expiry();
+  EXPECT_EQ(rec.lost, 0);
+  clock_.advance(9s + 1ms);
+  keeper.check_expiry();
+  EXPECT_EQ(rec.lost, 1);
+  keeper.check_expiry();
+  EXPECT_EQ(rec.lost, 1);  // once per lease
+  // The database still knows the worker: the next round renews and serves again.
+  rec.owned.clear();
+  keeper.step();
+  EXPECT_TRUE(keeper.valid(id));
+  EXPECT_EQ(rec.owned.size(), 256u);
+  EXPECT_EQ(rec.lost, 1);
 }
 
 }  // namespace

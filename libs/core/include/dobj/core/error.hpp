@@ -19,6 +19,9 @@ enum class ErrorCode {
   kMoved,
   kTimeout,
   kTooLarge,
+  // The commit's result cannot be known (the connection broke during COMMIT): the request may or
+  // may not have been applied. Not retryable, except with an idempotency key.
+  kUnknownOutcome,
 };
 
 // Wire spelling, e.g. "bad_request".

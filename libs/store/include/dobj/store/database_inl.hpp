@@ -1,5 +1,7 @@
 #pragma once
 
+#include <pqxx/pqxx>
+
 #include "dobj/core/error.hpp"
 #include "dobj/store/sql_result.hpp"
 
@@ -13,6 +15,9 @@ auto with_storage_errors(const char* what, Fn&& fn) -> decltype(fn()) {
     throw;
   } catch (const SqlError&) {
     throw;
+  } catch (const pqxx::in_doubt_error& e) {
+    // The connection broke while COMMIT was under way: applied or not, nobody can say here.
+    throw Error(ErrorCode::kUnknownOutcome, std::string(what) + ": " + e.what());
   } catch (const std::exception& e) {
     throw Error(ErrorCode::kStorageError, std::string(what) + ": " + e.what());
   }
