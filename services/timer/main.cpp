@@ -6,6 +6,7 @@
 #include "dobj/core/connection_config.hpp"
 #include "dobj/core/logging.hpp"
 #include "dobj/core/stop_signals.hpp"
+#include "dobj/store/connection_limits.hpp"
 #include "dobj/store/database.hpp"
 #include "dobj/store/migration_runner.hpp"
 
@@ -16,6 +17,8 @@ int main(int argc, char** argv) {
   auto conn = ConnectionConfig::from_env();
   std::string log_level = "info";
   conn.add_flags(app, log_level);
+  store::ConnectionLimits pg_limits;
+  pg_limits.add_flags(app);
   TimerConfig config;
   std::int64_t scan_ms = config.scan_interval.count(), ttl_ms = config.lease_ttl.count();
   app.add_option("--scan-ms", scan_ms, "backstop scan interval")
@@ -35,6 +38,8 @@ int main(int argc, char** argv) {
   auto log = logger("timer");
   try {
     set_log_level(log_level);
+    pg_limits.validate();
+    store::ConnectionLimits::set_current(pg_limits);
   } catch (const Error& e) {
     log->error("{}", e.what());
     return kExitStartFailed;

@@ -6,6 +6,7 @@
 #include "dobj/core/error.hpp"
 #include "dobj/core/logging.hpp"
 #include "dobj/core/stop_signals.hpp"
+#include "dobj/store/connection_limits.hpp"
 #include "worker.hpp"
 
 int main(int argc, char** argv) {
@@ -15,6 +16,8 @@ int main(int argc, char** argv) {
   auto conn = ConnectionConfig::from_env();
   std::string log_level = "info";
   conn.add_flags(app, log_level);
+  store::ConnectionLimits pg_limits;
+  pg_limits.add_flags(app);
   WorkerConfig config;
   std::int64_t ttl_ms = config.lease.ttl.count(), heartbeat_ms = config.lease.interval.count();
   std::int64_t idle_ms = config.host.idle_timeout.count();
@@ -50,6 +53,8 @@ int main(int argc, char** argv) {
   auto log = logger("worker");
   try {
     set_log_level(log_level);
+    pg_limits.validate();
+    store::ConnectionLimits::set_current(pg_limits);
     if (heartbeat_ms * 2 > ttl_ms) {
       throw Error(ErrorCode::kBadRequest, "--heartbeat-ms must be at most half of --lease-ttl-ms");
     }

@@ -6,14 +6,14 @@
 namespace dobj::store {
 
 TimerId AlarmStore::register_timer(const WorkerInfo& info, std::chrono::milliseconds ttl) {
-  return with_storage_errors("registering the timer", [&] {
+  return with_storage_errors(conn_, "registering the timer", [&] {
     pqxx::nontransaction tx(conn_);
     return insert_leased_row(tx, "dobj.timers", info, ttl);
   });
 }
 
 bool AlarmStore::renew(TimerId id, std::chrono::milliseconds ttl) {
-  return with_storage_errors("renewing the timer lease", [&] {
+  return with_storage_errors(conn_, "renewing the timer lease", [&] {
     pqxx::work tx(conn_);
     if (!renew_leased_row(tx, "dobj.timers", id, ttl).has_value()) return false;
     // The claims live as long as the timer does.
@@ -27,7 +27,7 @@ bool AlarmStore::renew(TimerId id, std::chrono::milliseconds ttl) {
 }
 
 void AlarmStore::stop(TimerId id) {
-  with_storage_errors("stopping the timer", [&] {
+  with_storage_errors(conn_, "stopping the timer", [&] {
     pqxx::work tx(conn_);
     tx.exec_params0(
         "UPDATE dobj.alarms SET claimed_by = NULL, claimed_until = NULL WHERE claimed_by = $1", id);
@@ -38,7 +38,7 @@ void AlarmStore::stop(TimerId id) {
 }
 
 void AlarmStore::count_fired(TimerId id, std::int64_t n) {
-  with_storage_errors("counting fired alarms", [&] {
+  with_storage_errors(conn_, "counting fired alarms", [&] {
     pqxx::nontransaction tx(conn_);
     tx.exec_params0("UPDATE dobj.timers SET fired = fired + $2 WHERE id = $1", id, n);
   });
@@ -47,7 +47,7 @@ void AlarmStore::count_fired(TimerId id, std::int64_t n) {
 std::vector<ClaimedAlarm> AlarmStore::claim_due(TimerId id, std::chrono::milliseconds window,
                                                 std::size_t limit,
                                                 std::chrono::milliseconds claim_ttl) {
-  return with_storage_errors("claiming alarms", [&] {
+  return with_storage_errors(conn_, "claiming alarms", [&] {
     pqxx::nontransaction tx(conn_);
     auto rows =
         tx.exec_params(R"sql(
@@ -75,7 +75,7 @@ std::vector<ClaimedAlarm> AlarmStore::claim_due(TimerId id, std::chrono::millise
 
 void AlarmStore::record_failure(TimerId id, const ClaimedAlarm& alarm, const std::string& error,
                                 int max_retries, std::chrono::milliseconds base_backoff) {
-  with_storage_errors("recording an alarm failure", [&] {
+  with_storage_errors(conn_, "recording an alarm failure", [&] {
     pqxx::work tx(conn_);
     const char* match =
         "class = $1 AND id = $2 AND claimed_by = $3 "
@@ -104,7 +104,7 @@ void AlarmStore::record_failure(TimerId id, const ClaimedAlarm& alarm, const std
 }
 
 void AlarmStore::postpone(TimerId id, const ClaimedAlarm& alarm, std::chrono::milliseconds delay) {
-  with_storage_errors("postponing an alarm", [&] {
+  with_storage_errors(conn_, "postponing an alarm", [&] {
     pqxx::nontransaction tx(conn_);
     tx.exec_params0(
         "UPDATE dobj.alarms SET next_attempt_at = now() + make_interval(secs => $5), "

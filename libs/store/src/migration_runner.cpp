@@ -62,6 +62,7 @@ MigrationReport MigrationRunner::migrate(int partitions,
     MigrationReport report;
     {
       pqxx::work tx(conn_);
+      tx.exec0("SET LOCAL statement_timeout = 0");  // a migration may rewrite big tables
       tx.exec(fmt::format("SELECT pg_advisory_xact_lock({})", kMigrationLockKey));
       tx.exec(kLedgerSql);
       tx.commit();
@@ -75,6 +76,7 @@ MigrationReport MigrationRunner::migrate(int partitions,
     }
     for (const auto& m : migrations_) {
       pqxx::work tx(conn_);
+      tx.exec0("SET LOCAL statement_timeout = 0");
       tx.exec(fmt::format("SELECT pg_advisory_xact_lock({})", kMigrationLockKey));
       auto checksum = sha256_hex(m.sql);
       auto applied =

@@ -67,7 +67,7 @@ void ObjectStore::abort_batch() {
 std::vector<std::optional<ObjectLease>> ObjectStore::claim_many(
     const std::vector<ClaimRequest>& requests) {
   if (requests.empty()) return {};
-  return with_storage_errors("claiming objects", [&] {
+  return with_storage_errors(conn_, "claiming objects", [&] {
     // A claim must be durable on its own, whatever becomes of the batch.
     if (tx_) throw Error(ErrorCode::kStorageError, "claim inside a batch transaction");
     // Sorted, so that two claimants lock rows in the same order.
@@ -128,7 +128,7 @@ std::optional<ObjectLease> ObjectStore::claim(const std::string& class_name,
 
 std::optional<std::string> ObjectStore::load(const ObjectLease& lease, const std::string& key) {
   if (!lease.schema_exists) return std::nullopt;
-  return with_storage_errors("loading a key", [&]() -> std::optional<std::string> {
+  return with_storage_errors(conn_, "loading a key", [&]() -> std::optional<std::string> {
     touch(lease.schema_name);
     return with_tx([&](pqxx::transaction_base& tx) -> std::optional<std::string> {
       auto rows = tx.exec_params("SELECT value FROM " + kv_table(lease) + " WHERE key = $1", key);
@@ -141,7 +141,7 @@ std::optional<std::string> ObjectStore::load(const ObjectLease& lease, const std
 std::vector<std::pair<std::string, std::string>> ObjectStore::load_many(
     const ObjectLease& lease, const std::vector<std::string>& keys) {
   if (!lease.schema_exists || keys.empty()) return {};
-  return with_storage_errors("loading keys", [&] {
+  return with_storage_errors(conn_, "loading keys", [&] {
     touch(lease.schema_name);
     return with_tx([&](pqxx::transaction_base& tx) {
       return rows_of(tx.exec_params(
@@ -154,7 +154,7 @@ std::vector<std::pair<std::string, std::string>> ObjectStore::load_many(
 std::vector<std::pair<std::string, std::string>> ObjectStore::load_range(const ObjectLease& lease,
                                                                          const KeyRange& range) {
   if (!lease.schema_exists) return {};
-  return with_storage_errors("loading a key range", [&] {
+  return with_storage_errors(conn_, "loading a key range", [&] {
     touch(lease.schema_name);
     std::string sql = "SELECT key, value FROM " + kv_table(lease) +
                       " WHERE starts_with(key, $1) AND ($2::text IS NULL OR key >= $2) "
@@ -173,7 +173,7 @@ bool ObjectStore::enter(const std::string& class_name, const std::string& object
                         ObjectLease& lease) {
   auto key = object_key(class_name, object_id);
   if (entered_.count(key)) return true;
-  return with_storage_errors("entering the batch", [&] {
+  return with_storage_errors(conn_, "entering the batch", [&] {
     auto& tx = open_batch();
     auto fenced = tx.exec_params(
         "UPDATE dobj.objects SET version = version + 1, last_active_at = now() "
@@ -208,7 +208,7 @@ void ObjectStore::begin_turn() {
 SqlResult ObjectStore::exec_sql(const ObjectLease& lease, const std::string& query,
                                 const std::vector<Value>& params) {
   auto& tx = open_batch();
-  return with_storage_errors("running SQL", [&] {
+  return with_storage_errors(conn_, "running SQL", [&] {
     if (!turn_savepoint_) {
       tx.exec0("SAVEPOINT dobj_turn");
       turn_savepoint_ = true;
@@ -228,7 +228,7 @@ SqlResult ObjectStore::exec_sql(const ObjectLease& lease, const std::string& que
 void ObjectStore::end_turn(bool succeeded) {
   if (!turn_savepoint_ || !tx_) return;
   turn_savepoint_ = false;
-  with_storage_errors("ending the turn", [&] {
+  with_storage_errors(conn_, "ending the turn", [&] {
     if (!succeeded) {
       tx_->exec0("ROLLBACK TO SAVEPOINT dobj_turn");
       search_path_.clear();  // set_config was rolled back with it
@@ -315,7 +315,7 @@ std::vector<CommitOutcome> ObjectStore::commit(std::vector<ObjectCommit>& commit
   };
   std::vector<CommitOutcome> outcomes;
   try {
-    with_storage_errors("committing", [&] {
+    with_storage_errors(conn_, "committing", [&] {
       // Without an open batch the call is a transaction of its own: one round trip in all.
       pqxx::result rows;
       if (tx_) {
@@ -354,7 +354,7 @@ std::vector<CommitOutcome> ObjectStore::commit(std::vector<ObjectCommit>& commit
 std::vector<std::optional<StoredReply>> ObjectStore::find_replies(
     const std::vector<ReplyRef>& refs) {
   if (refs.empty()) return {};
-  return with_storage_errors("looking up idempotency keys", [&] {
+  return with_storage_errors(conn_, "looking up idempotency keys", [&] {
     std::vector<std::string> classes, ids, keys;
     for (const auto& r : refs) {
       classes.push_back(r.class_name);
@@ -385,7 +385,7 @@ std::size_t expire_stored_replies(pqxx::connection& conn, std::size_t limit) {
 
 void ObjectStore::release(const std::vector<LeaseRef>& leases) {
   if (leases.empty()) return;
-  with_storage_errors("releasing objects", [&] {
+  with_storage_errors(conn_, "releasing objects", [&] {
     pqxx::work tx(conn_);
     for (const auto& l : leases) {
       tx.exec_params0(

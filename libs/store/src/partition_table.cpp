@@ -14,14 +14,14 @@ std::vector<int> PartitionShare::excess() const {
 }
 
 int PartitionTable::partition_count() {
-  return with_storage_errors("reading dobj.cluster", [&] {
+  return with_storage_errors(conn_, "reading dobj.cluster", [&] {
     pqxx::nontransaction tx(conn_);
     return tx.exec1("SELECT partitions FROM dobj.cluster")[0].as<int>();
   });
 }
 
 PartitionShare PartitionTable::claim_fair_share(WorkerId me, bool draining) {
-  return with_storage_errors("claiming partitions", [&] {
+  return with_storage_errors(conn_, "claiming partitions", [&] {
     pqxx::work tx(conn_);
     // A partition is free when it has no owner or its owner's lease has run out; taking one
     // over bumps its epoch and is logged with the previous owner.
@@ -64,7 +64,7 @@ PartitionShare PartitionTable::claim_fair_share(WorkerId me, bool draining) {
 
 std::vector<int> PartitionTable::release(WorkerId me, const std::vector<int>& partitions) {
   if (partitions.empty()) return {};
-  return with_storage_errors("releasing partitions", [&] {
+  return with_storage_errors(conn_, "releasing partitions", [&] {
     pqxx::nontransaction tx(conn_);
     auto released = release_partitions(tx, me, partitions);
     std::sort(released.begin(), released.end());

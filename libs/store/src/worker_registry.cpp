@@ -7,14 +7,14 @@
 namespace dobj::store {
 
 WorkerId WorkerRegistry::register_worker(const WorkerInfo& info, std::chrono::milliseconds ttl) {
-  return with_storage_errors("registering the worker", [&] {
+  return with_storage_errors(conn_, "registering the worker", [&] {
     pqxx::nontransaction tx(conn_);
     return insert_leased_row(tx, "dobj.workers", info, ttl);
   });
 }
 
 LeaseState WorkerRegistry::renew(WorkerId id, std::chrono::milliseconds ttl) {
-  return with_storage_errors("renewing the worker lease", [&] {
+  return with_storage_errors(conn_, "renewing the worker lease", [&] {
     pqxx::nontransaction tx(conn_);
     auto state = renew_leased_row(tx, "dobj.workers", id, ttl);
     if (!state) return LeaseState::kLost;
@@ -23,7 +23,7 @@ LeaseState WorkerRegistry::renew(WorkerId id, std::chrono::milliseconds ttl) {
 }
 
 bool WorkerRegistry::request_drain(WorkerId id) {
-  return with_storage_errors("requesting a drain", [&] {
+  return with_storage_errors(conn_, "requesting a drain", [&] {
     pqxx::nontransaction tx(conn_);
     return !tx.exec_params(
                   "UPDATE dobj.workers SET state = 'draining' WHERE id = $1 AND "
@@ -34,14 +34,14 @@ bool WorkerRegistry::request_drain(WorkerId id) {
 }
 
 void WorkerRegistry::set_state(WorkerId id, const std::string& state) {
-  with_storage_errors("updating the worker state", [&] {
+  with_storage_errors(conn_, "updating the worker state", [&] {
     pqxx::nontransaction tx(conn_);
     tx.exec_params0("UPDATE dobj.workers SET state = $2 WHERE id = $1", id, state);
   });
 }
 
 void WorkerRegistry::mark_stopped(WorkerId id) {
-  with_storage_errors("stopping the worker", [&] {
+  with_storage_errors(conn_, "stopping the worker", [&] {
     pqxx::work tx(conn_);
     release_partitions(tx, id, std::nullopt);
     tx.exec_params0("UPDATE dobj.objects SET owner = NULL WHERE owner = $1", id);

@@ -23,4 +23,10 @@ auto with_storage_errors(const char* what, Fn&& fn) -> decltype(fn()) {
   }
 }
 
+template <typename Fn>
+auto with_storage_errors(pqxx::connection& conn, const char* what, Fn&& fn) -> decltype(fn()) {
+  CallDeadline deadline(conn);
+  return with_storage_errors(what, std::forward<Fn>(fn));
+}
+
 }  // namespace dobj::store
