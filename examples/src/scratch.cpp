@@ -4,6 +4,7 @@
 
 #include "dobj/examples/register_examples.hpp"
 
+#include <chrono>
 #include <stdexcept>
 
 #include "arguments.hpp"
@@ -20,6 +21,16 @@ void Scratch::on_activate(Context& ctx) {
 
 Value Scratch::echo(Context&, const Value& arg) {
   return arg;
+}
+
+Value Scratch::spin(Context&, const Value& arg) {
+  // A handler that does not return for {"ms": n} milliseconds: the worker's turn limit is tested
+  // with it. Busy, like a handler stuck in a loop.
+  auto until = std::chrono::steady_clock::now() +
+               std::chrono::milliseconds(arg.is_object() ? arg.value("ms", 0) : 0);
+  while (std::chrono::steady_clock::now() < until) {
+  }
+  return nullptr;
 }
 
 Value Scratch::put(Context& ctx, const Value& arg) {
@@ -175,6 +186,7 @@ void register_test_classes(ClassRegistry& registry) {
     auto builder = registry.add<Scratch>(name);
     if (std::string(name) == "ScratchEager") builder.eager_load();
     builder.method("echo", &Scratch::echo)
+        .method("spin", &Scratch::spin)
         .method("put", &Scratch::put)
         .method("get", &Scratch::get)
         .method("put_then_throw", &Scratch::put_then_throw)

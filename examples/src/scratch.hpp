@@ -14,6 +14,7 @@ class Scratch : public Object {
  public:
   void on_activate(Context& ctx) override;
   Value echo(Context& ctx, const Value& arg);
+  Value spin(Context& ctx, const Value& arg);
   Value put(Context& ctx, const Value& arg);
   Value get(Context& ctx, const Value& arg);
   Value put_then_throw(Context& ctx, const Value& arg);

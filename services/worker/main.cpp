@@ -9,6 +9,10 @@
 #include "dobj/store/connection_limits.hpp"
 #include "worker.hpp"
 
+#include <spdlog/spdlog.h>
+
+#include <cstdlib>
+
 int main(int argc, char** argv) {
   using namespace dobj;
   StopSignals stop_signals;  // before any thread exists
@@ -21,6 +25,7 @@ int main(int argc, char** argv) {
   WorkerConfig config;
   std::int64_t ttl_ms = config.lease.ttl.count(), heartbeat_ms = config.lease.interval.count();
   std::int64_t idle_ms = config.host.idle_timeout.count();
+  std::int64_t max_turn_ms = config.host.max_turn.count();
   app.add_option("--shards", config.host.shards, "executor shard threads")
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
@@ -39,6 +44,10 @@ int main(int argc, char** argv) {
   app.add_option("--max-object-queue", config.host.max_object_queue,
                  "queued messages per object before `overloaded`")
       ->check(CLI::Range(1, 1000000))
+      ->capture_default_str();
+  app.add_option("--max-turn-ms", max_turn_ms,
+                 "a turn running longer makes the worker hand everything else over and exit 4")
+      ->check(CLI::Range(10, 86'400'000))
       ->capture_default_str();
   app.add_flag("--test-classes", config.test_classes, "also host the test classes");
   app.add_flag("--audit-commits", config.host.audit_commits,
@@ -67,6 +76,7 @@ int main(int argc, char** argv) {
   config.lease.ttl = std::chrono::milliseconds(ttl_ms);
   config.lease.interval = std::chrono::milliseconds(heartbeat_ms);
   config.host.idle_timeout = std::chrono::milliseconds(idle_ms);
+  config.host.max_turn = std::chrono::milliseconds(max_turn_ms);
   config.host.reply_window = std::chrono::seconds(reply_window_s);
 
   // Signals are taken synchronously by this thread; every other thread inherits the mask.
@@ -78,11 +88,19 @@ int main(int argc, char** argv) {
     log->error("cannot start: {}", e.what());
     return kExitStartFailed;
   }
-  if (int sig = stop_signals.wait_until_stopped([&] { return worker.drained(); })) {
+  if (int sig = stop_signals.wait_until_stopped([&] { return worker.must_stop(); })) {
     log->info("signal {}: draining", sig);
+  } else if (worker.stuck()) {
+    log->info("a turn is stuck: draining the rest");
   } else {
     log->info("drained on request: stopping");
   }
   worker.stop();
+  if (worker.stuck()) {
+    // The stuck thread still runs: no destructor may race with it.
+    log->critical("exiting {} for a fresh start (a turn ran past --max-turn-ms)", kExitStuckTurn);
+    spdlog::apply_all([](const std::shared_ptr<spdlog::logger>& l) { l->flush(); });
+    std::_Exit(kExitStuckTurn);
+  }
   return 0;
 }

@@ -64,6 +64,10 @@ void Worker::start() {
                              [this] { drained_ = true; }});
   host_ = std::make_unique<Host>(config_.host, registry_, *outbox_, clock,
                                  [this](store::WorkerId id) { return keeper_->valid(id); });
+  host_->on_stuck_turn([this](const std::string& object) {
+    log_->critical("a turn of {} is stuck: handing everything else over, then exiting", object);
+    stuck_ = true;
+  });
   host_->start();
   {
     std::lock_guard lock(subs_mutex_);

@@ -46,6 +46,9 @@ class Worker {
   void stop();
   // True once a drain (`dobj drain`) has handed back every partition: the process should exit.
   bool drained() const { return drained_.load(); }
+  // True once a turn ran past the turn limit: the process should stop, then exit kExitStuckTurn.
+  bool stuck() const { return stuck_.load(); }
+  bool must_stop() const { return drained() || stuck(); }
   store::WorkerId id() const;
 
  private:
@@ -74,6 +77,7 @@ class Worker {
   std::map<int, NatsSubscription> draining_;  // handed over, NATS still finishing
   bool accepting_ = false;
   std::atomic<bool> drained_{false};
+  std::atomic<bool> stuck_{false};
 };
 
 }  // namespace dobj

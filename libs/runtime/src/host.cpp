@@ -5,9 +5,11 @@
 #include <deque>
 #include <mutex>
 #include <set>
+#include <thread>
 #include <zmq.hpp>
 
 #include "dobj/core/logging.hpp"
+#include "dobj/core/periodic_task.hpp"
 #include "dobj/protocol/headers.hpp"
 #include "dobj/protocol/limits.hpp"
 #include "dobj/protocol/partition.hpp"
@@ -57,6 +59,32 @@ struct Host::Impl {
   std::atomic<store::WorkerId> worker_id;
   std::shared_ptr<spdlog::logger> log = logger("host");
   bool started = false;
+  StuckTurn on_stuck;
+  std::atomic<bool> stuck{false};
+  constexpr static std::chrono::milliseconds kTurnWatchdogPoll{100};
+  std::unique_ptr<PeriodicTask> turn_watchdog;
+
+  void check_turns() {
+    for (std::size_t i = 0; i < shards.size(); ++i) {
+      auto& shard = *shards[i];
+      if (shard.abandoned()) continue;
+      auto running = shard.turn_running_for();
+      if (!running || *running <= config.max_turn) continue;
+      {
+        std::lock_guard lock(inlets[i].mutex);
+        inlets[i].closed = true;  // later messages for it: `moved`
+      }
+      auto object = shard.stuck_object();
+      log->critical(
+          "shard {}: a turn of {} has run {} ms, past the limit of {} ms; giving the "
+          "shard up",
+          i, object, std::chrono::duration_cast<std::chrono::milliseconds>(*running).count(),
+          config.max_turn.count());
+      shard.abandon();
+      stuck = true;
+      if (on_stuck) on_stuck(object);
+    }
+  }
 
   Impl(HostConfig c, const ClassRegistry& r, Outbox& o, Clock& k, LeaseCheck l)
       : config(std::move(c)),
@@ -120,13 +148,32 @@ Host::Host(HostConfig config, const ClassRegistry& registry, Outbox& outbox, Clo
 
 Host::~Host() {
   if (impl_->started) stop();
+  // A shard given up on may still be inside its turn: it, its socket and the ZeroMQ context
+  // (whose end waits for every socket) are left to the process's exit.
+  for (auto& shard : impl_->shards) {
+    if (shard->abandoned() && !shard->finished()) {
+      (void)impl_.release();
+      return;
+    }
+  }
   for (auto& inlet : impl_->inlets) inlet.socket.close();
   impl_->shards.clear();
 }
 
+void Host::on_stuck_turn(StuckTurn on_stuck) {
+  impl_->on_stuck = std::move(on_stuck);
+}
+
 void Host::start() {
   for (auto& shard : impl_->shards) shard->start();
+  impl_->turn_watchdog = std::make_unique<PeriodicTask>(
+      "turn-watchdog", Impl::kTurnWatchdogPoll, [impl = impl_.get()] { impl->check_turns(); });
+  impl_->turn_watchdog->start();
   impl_->started = true;
+}
+
+bool Host::stuck() const {
+  return impl_->stuck.load();
 }
 
 void Host::dispatch(InboundMessage message) {
@@ -194,7 +241,13 @@ void Host::dispatch(InboundMessage message) {
 void Host::stop() {
   if (!impl_->started) return;
   impl_->broadcast(ShardCommand::Kind::kStop, true);
-  for (auto& shard : impl_->shards) shard->join();
+  // The turn watchdog keeps watching meanwhile: a stuck shard is given up, not waited for.
+  constexpr auto kStopPoll = std::chrono::milliseconds(5);
+  for (auto& shard : impl_->shards) {
+    while (!shard->finished() && !shard->abandoned()) std::this_thread::sleep_for(kStopPoll);
+    if (shard->finished()) shard->join();
+  }
+  impl_->turn_watchdog->stop();
   impl_->started = false;
 }
 

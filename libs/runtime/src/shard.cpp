@@ -53,9 +53,44 @@ Shard::~Shard() {
 
 void Shard::start() {
   thread_ = std::thread([this] {
-    while (run_once(config_.tick)) {
+    while (true) {
+      try {
+        if (!run_once(config_.tick)) break;
+      } catch (const std::exception& e) {
+        // Nothing may end the loop but a stop: what the iteration held is dropped unanswered
+        // (its outcome unknown to its clients) and the objects reload from the database.
+        log_->error("shard {}: iteration failed, dropping its objects: {}", index_, e.what());
+        drop_all();
+      }
     }
+    finished_ = true;
   });
+}
+
+std::optional<Clock::Duration> Shard::turn_running_for() const {
+  auto started = turn_started_.load();
+  if (started == 0) return std::nullopt;
+  return clock_.now().time_since_epoch() - Clock::Duration(started);
+}
+
+std::string Shard::stuck_object() const {
+  const Instance* inst = turn_instance_.load();
+  return inst ? inst->class_name + "/" + inst->object_id : "?";
+}
+
+void Shard::abandon() {
+  abandoned_ = true;
+  std::lock_guard lock(socket_mutex_);
+  zmq::message_t msg;
+  while (socket_.recv(msg, zmq::recv_flags::dontwait)) {
+    std::unique_ptr<ShardCommand> command(*static_cast<ShardCommand**>(msg.data()));
+    if (command->kind == ShardCommand::Kind::kMessage) {
+      reply_error(command->message.reply_to, command->content_type,
+                  Error(ErrorCode::kMoved, "the object's worker is giving its objects up; retry"));
+    } else if (command->kind == ShardCommand::Kind::kRelease) {
+      command->release->done();  // nothing of this shard will be released: do not wait for it
+    }
+  }
 }
 
 void Shard::join() {
@@ -99,6 +134,13 @@ bool Shard::run_once(std::chrono::milliseconds poll_timeout) {
     log_->warn("shard {}: {}", index_, e.what());
   }
   run_turns();
+  if (abandoned_) {
+    // The stuck turn returned after the shard was given up: nothing of its batch may leave, and
+    // nothing is released (the objects go with the worker's lease).
+    drop_all();
+    stopped_ = true;
+    return false;
+  }
   commit_and_flush();
   finish_releases();
   evict_idle(false);
@@ -111,6 +153,8 @@ bool Shard::run_once(std::chrono::milliseconds poll_timeout) {
 }
 
 void Shard::receive(bool wait, std::chrono::milliseconds timeout) {
+  std::lock_guard lock(socket_mutex_);
+  if (abandoned_) return;
   if (wait) {
     zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
     zmq::poll(&item, 1, timeout);
@@ -194,7 +238,7 @@ void Shard::run_turns() {
         continue;
       }
     }
-    while (!inst->inbox.empty() && !inst->poisoned) {
+    while (!inst->inbox.empty() && !inst->poisoned && !abandoned_) {
       auto command = std::move(inst->inbox.front());
       inst->inbox.pop_front();
       if (!answer_without_turn(*inst, *command)) run_turn(*inst, *command);
@@ -375,6 +419,12 @@ std::optional<Error> Shard::turn(Instance& inst, std::vector<Event>& events, boo
   Context ctx(inst.class_name, inst.object_id, *inst.kv, sql, *inst.alarm, events);
   std::optional<Error> failure;
   if (store_) store_->begin_turn();
+  turn_instance_ = &inst;
+  turn_started_ = clock_.now().time_since_epoch().count();
+  struct TurnEnd {
+    std::atomic<Clock::Duration::rep>& started;
+    ~TurnEnd() { started = 0; }
+  } turn_end{turn_started_};
   try {
     fn(ctx);
   } catch (const TurnSql::Fenced&) {
@@ -462,6 +512,7 @@ void Shard::run_turn(Instance& inst, ShardCommand& command) {
 }
 
 void Shard::commit_and_flush() {
+  if (abandoned_) return;  // run_once drops the batch
   bool batch_open = store_ && store_->in_batch();
   if (outputs_.empty() && !batch_open) return;
   if (!lease_valid()) {

@@ -4,6 +4,8 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -40,6 +42,18 @@ class Shard {
   // One iteration; the test hook of the loop. False once the shard has stopped.
   bool run_once(std::chrono::milliseconds poll_timeout);
   std::size_t active_objects() const { return active_count_.load(); }
+
+  // How long the running turn has taken so far; nullopt between turns. Thread-safe.
+  std::optional<Clock::Duration> turn_running_for() const;
+  // "Class/id" of the running turn's object: read only while that turn is stuck.
+  std::string stuck_object() const;
+  // Gives up on a shard stuck in a turn (the turn limit): what waits in its queue is answered
+  // `moved` (it will never run here); if the turn ever returns, its batch is dropped without a
+  // commit or a reply and the loop ends. The host refuses new messages for it. Thread-safe.
+  void abandon();
+  bool abandoned() const { return abandoned_.load(); }
+  // The loop has ended (the thread can be joined at once).
+  bool finished() const { return finished_.load(); }
 
  private:
   struct Instance {
@@ -119,6 +133,11 @@ class Shard {
   bool stop_requested_ = false;
   bool stopped_ = false;
   Clock::TimePoint last_sweep_;
+  std::atomic<Clock::Duration::rep> turn_started_{0};  // 0 between turns
+  std::atomic<const Instance*> turn_instance_{nullptr};
+  std::atomic<bool> abandoned_{false};
+  std::atomic<bool> finished_{false};
+  std::mutex socket_mutex_;  // the loop and abandon() both read the socket
   std::thread thread_;
 };
 

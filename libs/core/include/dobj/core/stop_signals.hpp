@@ -11,6 +11,9 @@ namespace dobj {
 
 // Exit codes of the dobj services: 0 after a drained stop.
 constexpr int kExitStartFailed = 2;
+// A turn ran past --max-turn-ms: the worker handed over what it could and exits for its
+// supervisor to start a fresh process (the stuck thread cannot be stopped any other way).
+constexpr int kExitStuckTurn = 4;
 
 // SIGTERM and SIGINT, taken synchronously. Construct it first thing in main, before any library
 // starts a thread, so that every thread inherits the blocked mask and none takes the signal.

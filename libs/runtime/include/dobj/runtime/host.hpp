@@ -26,6 +26,8 @@ struct HostConfig {
   constexpr static std::chrono::milliseconds kDefaultTick{100};
   // ≈ 8 KB of backend memory per schema touched (DESIGN.md §4): 5,000 ≈ 40 MB per connection.
   constexpr static std::size_t kDefaultMaxSchemasPerConnection = 5000;
+  // Like Durable Objects' CPU limit: a turn running longer makes the worker give up (see Host).
+  constexpr static std::chrono::milliseconds kDefaultMaxTurn{30'000};
 
   int shards = kDefaultShards;
   std::string database_url;
@@ -38,6 +40,7 @@ struct HostConfig {
   std::size_t max_schemas_per_connection = kDefaultMaxSchemasPerConnection;
   std::chrono::milliseconds reply_window = store::kDefaultReplyWindow;  // idempotency keys
   bool audit_commits = false;  // every commit also lands in dobj.commit_audit (chaos runs)
+  std::chrono::milliseconds max_turn = kDefaultMaxTurn;
 };
 
 // The object host: validates and routes inbound messages to executor shards (threads, each with
@@ -48,20 +51,30 @@ class Host {
   // lease_valid(id): whether worker `id`'s lease is known valid now; no reply or commit happens
   // while it is false.
   using LeaseCheck = std::function<bool(store::WorkerId)>;
+  // Told once per shard that a turn ran past HostConfig::max_turn ("Class/id" of its object).
+  using StuckTurn = std::function<void(const std::string& object)>;
   Host(HostConfig config, const ClassRegistry& registry, Outbox& outbox, Clock& clock,
        LeaseCheck lease_valid);
   ~Host();
   Host(const Host&) = delete;
   Host& operator=(const Host&) = delete;
 
+  // Before start(). A turn past max_turn blocks its shard for good (a thread cannot be
+  // interrupted): the host gives that shard up (its queue is answered `moved`, new messages for it
+  // too, nothing of the stuck batch ever leaves) and tells `on_stuck`, so that the worker hands the
+  // rest over and exits for its supervisor to restart it.
+  void on_stuck_turn(StuckTurn on_stuck);
   void start();
   // Thread-safe; called by the transport for every inbound message. Replies at once to what it
   // can reject without the object (bad subject, unknown class or method, too large, overloaded,
   // stopping).
   void dispatch(InboundMessage message);
   // Stops taking messages (later ones get `moved`), lets every shard finish and commit what it
-  // has, releases all object leases, and joins the shard threads.
+  // has, releases all object leases, and joins the shard threads; a shard stuck in a turn is given
+  // up once the turn passes max_turn and left behind (the process is about to exit).
   void stop();
+  // Whether a shard was given up for a stuck turn.
+  bool stuck() const;
   // Drops every object without committing or replying and serves no partition: the worker
   // lost its lease.
   void fence();
