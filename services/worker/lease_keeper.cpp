@@ -85,9 +85,19 @@ void LeaseKeeper::step() {
   if (drained_) return;
   try {
     if (!conn_ || !conn_->is_open()) conn_ = store::connect(database_url_);
+    bool give_way = !callbacks_.may_hold();
+    if (give_way != giving_way_) {
+      giving_way_ = give_way;
+      if (give_way) {
+        log_->error("worker {}: cannot serve what it owns (NATS link down); handing it over",
+                    id_.load());
+      } else {
+        log_->info("worker {}: can serve again; claiming its share", id_.load());
+      }
+    }
     if (id_ == 0) {
       rejoin();
-      round(false);
+      round(false, give_way);
       return;
     }
     auto sent_at = clock_.now();
@@ -97,7 +107,7 @@ void LeaseKeeper::step() {
       return;
     }
     valid_until_ = (sent_at + config_.ttl - config_.ttl / 10).time_since_epoch().count();
-    round(state == store::LeaseState::kDraining);
+    round(state == store::LeaseState::kDraining, give_way);
   } catch (const std::exception& e) {
     // The lease decays by itself; the watchdog stops the worker when valid() turns false.
     log_->warn("worker {}: heartbeat failed: {}", id_.load(), e.what());
@@ -105,9 +115,9 @@ void LeaseKeeper::step() {
   }
 }
 
-void LeaseKeeper::round(bool draining) {
+void LeaseKeeper::round(bool draining, bool give_way) {
   store::PartitionTable table(*conn_);
-  auto share = table.claim_fair_share(id_, draining);
+  auto share = table.claim_fair_share(id_, draining || give_way);
   auto excess = share.excess();
   auto leaving = handovers_.in_flight();
   std::vector<int> fresh;

@@ -52,6 +52,9 @@ class LeaseKeeper {
     std::function<void(const std::vector<int>&)> handing_over;  // finish and release these
     std::function<void(const std::vector<int>&)> partitions;    // the owned set after the round
     std::function<void()> drained;                              // draining and nothing left
+    // Whether the worker can serve what it owns (its NATS link is up, or was down for less than
+    // a lease): while false, the rounds hand every partition back, as in a drain, and claim none.
+    std::function<bool()> may_hold = [] { return true; };
   };
 
   LeaseKeeper(std::string database_url, store::WorkerInfo info, Config config, Clock& clock,
@@ -74,7 +77,7 @@ class LeaseKeeper {
   void adopt(store::WorkerId id, Clock::TimePoint renewed_at);
   void lose();
   void rejoin();
-  void round(bool draining);
+  void round(bool draining, bool give_way);
 
   std::string database_url_;
   store::WorkerInfo info_;
@@ -87,6 +90,7 @@ class LeaseKeeper {
   std::atomic<Clock::Duration::rep> valid_until_{0};
   std::atomic<int> losses_{0};
   bool drained_ = false;
+  bool giving_way_ = false;
   // Serializes the callbacks of the heartbeat and of the watchdog; never held over a database
   // call, so the watchdog cannot wait for a frozen connection.
   std::mutex callbacks_mutex_;

@@ -39,8 +39,9 @@ void Worker::start() {
     store::MigrationRunner(*conn).require_current();
     partitions_ = store::PartitionTable(*conn).partition_count();
   }
-  nats_ = std::make_unique<NatsConnection>(
-      NatsConnection::Options{config_.nats_url, "dobj-worker", false});
+  nats_ = std::make_unique<NatsConnection>(NatsConnection::Options{
+      config_.nats_url, "dobj-worker", false, NatsConnection::Options{}.connect_timeout,
+      WorkerConfig::kNatsPingInterval});
   verify_partition_mapping(*nats_, partitions_, WorkerConfig::kProbeTimeout);
   log_->info("NATS partition mapping agrees with the database ({} partitions)", partitions_);
 
@@ -61,7 +62,7 @@ void Worker::start() {
                              [this](const std::vector<int>& ps) { on_leaving(ps); },
                              [this](const std::vector<int>& ps) { on_handing_over(ps); },
                              [this](const std::vector<int>& owned) { on_partitions(owned); },
-                             [this] { drained_ = true; }});
+                             [this] { drained_ = true; }, [this] { return nats_link_holds(); }});
   host_ = std::make_unique<Host>(config_.host, registry_, *outbox_, clock,
                                  [this](store::WorkerId id) { return keeper_->valid(id); });
   host_->on_stuck_turn([this](const std::string& object) {
@@ -81,6 +82,18 @@ void Worker::start() {
 
 store::WorkerId Worker::id() const {
   return keeper_ ? keeper_->id() : id_;
+}
+
+bool Worker::nats_link_holds() {
+  // Cut off from NATS the worker is unavailable: after a lease TTL it gives its partitions to
+  // connected workers (its queued turns still commit) and claims again once it is back.
+  if (nats_->connected()) {
+    nats_down_since_.reset();
+    return true;
+  }
+  auto now = std::chrono::steady_clock::now();
+  if (!nats_down_since_) nats_down_since_ = now;
+  return now - *nats_down_since_ < config_.lease.ttl;
 }
 
 void Worker::on_lost() {

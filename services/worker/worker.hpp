@@ -4,6 +4,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "dobj/client/nats_connection.hpp"
@@ -20,6 +21,8 @@ namespace dobj {
 
 struct WorkerConfig {
   constexpr static std::chrono::milliseconds kProbeTimeout{3000};
+  // The worker pings NATS this often: a dead link is noticed within about two of these.
+  constexpr static std::chrono::milliseconds kNatsPingInterval{1000};
   // A handover waits this long for NATS to stop delivering, then this long for the shards to
   // commit what they hold (off the heartbeat's thread: the lease never waits for it).
   constexpr static std::chrono::milliseconds kHandoverTimeout{1000};
@@ -61,6 +64,8 @@ class Worker {
   void on_lost();
   void on_joined(store::WorkerId id);
   void on_message(natsMsg* msg);
+  // LeaseKeeper::Callbacks::may_hold: false once NATS has been unreachable for a lease TTL.
+  bool nats_link_holds();
 
   WorkerConfig config_;
   std::shared_ptr<spdlog::logger> log_;
@@ -78,6 +83,7 @@ class Worker {
   bool accepting_ = false;
   std::atomic<bool> drained_{false};
   std::atomic<bool> stuck_{false};
+  std::optional<std::chrono::steady_clock::time_point> nats_down_since_;  // lease keeper's thread
 };
 
 }  // namespace dobj

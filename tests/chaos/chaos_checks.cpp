@@ -5,6 +5,7 @@
 #include <map>
 #include <set>
 
+#include "dobj/client/client.hpp"
 #include "dobj/store/database.hpp"
 #include "dobj/testing/process.hpp"
 
@@ -122,6 +123,58 @@ std::vector<CheckRow> run_checks(const std::string& database_url,
   rows.push_back(check_audit(*conn));
   rows.push_back(check_alarms(*conn, results, alarm_deadline));
   return rows;
+}
+
+std::vector<CheckRow> check_unkeyed(const std::string& database_url,
+                                    const testing::CounterLoad& load) {
+  auto conn = store::connect(database_url);
+  auto value_of = [&](const std::string& id) -> std::int64_t {
+    pqxx::nontransaction tx(*conn);
+    auto rows = tx.exec_params(
+        "SELECT (value #>> '{}')::bigint FROM dobj_admin.kv('Counter', $1) WHERE key = 'value'",
+        id);
+    return rows.empty() ? 0 : rows[0][0].as<std::int64_t>();
+  };
+  auto violations = load.violations(value_of);
+  const auto& r = load.results();
+  std::int64_t acked = 0, refused = 0, unknown = 0;
+  for (const auto& [id, t] : r.objects) {
+    acked += t.acked;
+    refused += t.refused;
+    unknown += t.unknown;
+  }
+  std::string refusals;
+  for (const auto& [code, n] : r.refusals) refusals += fmt::format(" {} {},", code, n);
+  return {
+      {"un-keyed: acked <= final <= acked + unknown", violations.empty(),
+       violations.empty()
+           ? fmt::format("{} objects; {} applied, {} refused ({}), {} unknown", r.objects.size(),
+                         acked, refused, refusals.empty() ? "none" : refusals, unknown)
+           : fmt::format("{} objects broke it, e.g. {}", violations.size(), violations.front())},
+      {"un-keyed: no reply without a fault to explain it", r.errors.empty(),
+       r.errors.empty() ? "none" : fmt::format("{}, e.g. {}", r.errors.size(), r.errors.front())},
+  };
+}
+
+CheckRow check_all_answer(const std::string& nats_url, const std::vector<std::string>& counters,
+                          std::chrono::milliseconds deadline) {
+  NatsConnection nats({nats_url, "chaos-check", true});
+  Client client(nats);
+  CallOptions patient;
+  patient.max_attempts = 1000;
+  patient.total_timeout = deadline;
+  std::size_t silent = 0;
+  std::string first;
+  for (const auto& id : counters) {
+    try {
+      client.call("Counter", id, "get", nullptr, patient);
+    } catch (const std::exception& e) {
+      if (silent++ == 0) first = id + ": " + e.what();
+    }
+  }
+  return {"no stranded object: every one answers", silent == 0,
+          silent == 0 ? fmt::format("{} objects answered", counters.size())
+                      : fmt::format("{} did not, e.g. {}", silent, first)};
 }
 
 }  // namespace dobj::chaos

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "dobj/testing/counter_load.hpp"
 #include "dobj/testing/ledger_load.hpp"
 
 namespace dobj::chaos {
@@ -22,5 +23,16 @@ struct CheckRow {
 std::vector<CheckRow> run_checks(const std::string& database_url,
                                  const testing::LedgerLoad::Results& results,
                                  std::chrono::milliseconds alarm_deadline);
+
+// The un-keyed clients' verdict: every reply kept its promise, so each Counter ends within
+// [acked, acked + unknown] (a refused request that was applied anyway breaks it), and no reply
+// carried an error no fault explains.
+std::vector<CheckRow> check_unkeyed(const std::string& database_url,
+                                    const testing::CounterLoad& load);
+
+// No object is stranded: after the faults every one of them answers (retrying through handovers
+// for up to `deadline`).
+CheckRow check_all_answer(const std::string& nats_url, const std::vector<std::string>& counters,
+                          std::chrono::milliseconds deadline);
 
 }  // namespace dobj::chaos

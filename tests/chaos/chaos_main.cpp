@@ -1,8 +1,10 @@
 // dobj-chaos: three workers and two timers on one NATS + PostgreSQL; clients add to Ledger
-// objects with idempotency keys and arm alarms while a fault injector kills, pauses, drains and
-// adds workers and restarts PostgreSQL and nats-server. Then it checks that nothing acknowledged
-// was lost or applied twice, that ownership never overlapped, and that every alarm fired.
-//   dobj-chaos --mode short     ≈ 1.5 minutes (the test command runs it)
+// objects with idempotency keys and arm alarms, and un-keyed clients increment Counters, while a
+// fault injector kills, pauses, drains and adds workers, restarts PostgreSQL and nats-server,
+// cuts one worker from PostgreSQL or from NATS only, and slows PostgreSQL down. Then it checks
+// that nothing acknowledged was lost or applied twice, that no refused request was applied, that
+// ownership never overlapped, that no object is stranded, and that every alarm fired.
+//   dobj-chaos --mode short     ≈ 1.5–2 minutes, one of each fault (the test command runs it)
 //   dobj-chaos --mode long      10 minutes of faults (on demand)
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
@@ -26,6 +28,8 @@ constexpr auto kWarmUpAcks = 50;
 constexpr auto kWarmUpDeadline = 60s;
 constexpr auto kCalmAfterFaults = 3s;
 constexpr auto kAlarmDeadline = 90s;
+constexpr auto kAnswerDeadline = 15s;
+constexpr int kPlainClients = 2;
 
 struct Settings {
   std::string mode = "short";
@@ -67,7 +71,7 @@ int main(int argc, char** argv) {
   app.add_option("--json", s.json_path, "also write the results here");
   CLI11_PARSE(app, argc, argv);
   bool long_mode = s.mode == "long";
-  if (s.seconds == 0) s.seconds = long_mode ? 600 : 45;
+  if (s.seconds == 0) s.seconds = long_mode ? 600 : 65;
   if (s.clients == 0) s.clients = long_mode ? 8 : 4;
   if (s.objects == 0) s.objects = long_mode ? 64 : 24;
   if (s.seed == 0) s.seed = static_cast<std::uint32_t>(std::time(nullptr));
@@ -79,7 +83,10 @@ int main(int argc, char** argv) {
   testing::LedgerLoad load({cluster.stack().nats().client_url(), s.clients, s.objects,
                             std::chrono::milliseconds(1000), std::chrono::milliseconds(30'000),
                             true});
+  // Un-keyed clients next to the keyed ones: every outcome classified by what its reply promised.
+  testing::CounterLoad plain({cluster.stack().nats().client_url(), kPlainClients, s.objects});
   load.start();
+  plain.start();
   if (!testing::wait_until([&] { return load.acked() >= kWarmUpAcks; }, kWarmUpDeadline)) {
     fmt::print("FAIL: the cluster did not serve {} requests before any fault\n", kWarmUpAcks);
     return 1;
@@ -92,6 +99,7 @@ int main(int argc, char** argv) {
   injector.join();
   std::this_thread::sleep_for(kCalmAfterFaults);
   load.stop();
+  plain.stop();
   auto faults = injector.records();
   print_faults(faults);
 
@@ -99,10 +107,17 @@ int main(int argc, char** argv) {
   for (const auto& [code, n] : load.results().retries) retries += fmt::format(" {} {},", code, n);
   fmt::print("\nclient retries by cause:{}\n", retries.empty() ? " none" : retries);
   auto rows = chaos::run_checks(cluster.stack().database_url(), load.results(), kAlarmDeadline);
+  for (auto& row : chaos::check_unkeyed(cluster.stack().database_url(), plain)) {
+    rows.push_back(std::move(row));
+  }
+  std::vector<std::string> counters;
+  for (const auto& [id, tally] : plain.results().objects) counters.push_back(id);
+  rows.push_back(
+      chaos::check_all_answer(cluster.stack().nats().client_url(), counters, kAnswerDeadline));
   std::size_t failed_faults = 0;
   for (const auto& f : faults) failed_faults += !f.ok;
   rows.insert(rows.begin(), {"every fault was injected and recovered from",
-                             failed_faults == 0 && faults.size() >= 6,
+                             failed_faults == 0 && faults.size() >= 9,
                              fmt::format("{} faults, {} failed", faults.size(), failed_faults)});
   print_checks(rows);
   bool passed = std::all_of(rows.begin(), rows.end(), [](const auto& r) { return r.passed; });

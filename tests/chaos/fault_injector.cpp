@@ -10,8 +10,21 @@ constexpr std::chrono::milliseconds kRestartAfterKill{500};
 constexpr std::chrono::milliseconds kPostgresDown{1000};
 constexpr std::chrono::milliseconds kNatsDown{1000};
 constexpr std::chrono::milliseconds kDrainDeadline{30'000};
-constexpr Fault kAllFaults[] = {Fault::kKillWorker,  Fault::kPauseWorker, Fault::kRestartPostgres,
-                                Fault::kRestartNats, Fault::kDrainWorker, Fault::kAddWorker};
+// A cut link lasts from two to four lease TTLs: long enough for the others to take over.
+constexpr int kCutMinTtls = 2;
+constexpr int kCutMaxTtls = 4;
+constexpr std::chrono::milliseconds kSlowPostgresDelayMin{10};
+constexpr std::chrono::milliseconds kSlowPostgresDelayMax{60};
+constexpr std::chrono::milliseconds kSlowPostgresFor{5000};
+constexpr Fault kAllFaults[] = {Fault::kKillWorker,
+                                Fault::kPauseWorker,
+                                Fault::kRestartPostgres,
+                                Fault::kRestartNats,
+                                Fault::kDrainWorker,
+                                Fault::kAddWorker,
+                                Fault::kCutWorkerFromPostgres,
+                                Fault::kCutWorkerFromNats,
+                                Fault::kSlowPostgres};
 
 double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
@@ -33,6 +46,12 @@ const char* to_string(Fault f) {
       return "drain a worker";
     case Fault::kAddWorker:
       return "add a worker";
+    case Fault::kCutWorkerFromPostgres:
+      return "cut a worker from PostgreSQL only";
+    case Fault::kCutWorkerFromNats:
+      return "cut a worker from NATS only";
+    case Fault::kSlowPostgres:
+      return "slow PostgreSQL (added latency)";
   }
   return "?";
 }
@@ -112,6 +131,26 @@ std::string FaultInjector::inject(Fault f) {
         cluster_.drain_worker(any_worker(), kDrainDeadline);
       }
       return "pid " + std::to_string(cluster_.add_worker().process().pid());
+    case Fault::kCutWorkerFromPostgres:
+    case Fault::kCutWorkerFromNats: {
+      auto i = any_worker();
+      auto pid = cluster_.worker(i).process().pid();
+      std::uniform_int_distribution<int> ttls(kCutMinTtls, kCutMaxTtls);
+      auto cut = options_.lease_ttl * ttls(rng_);
+      if (f == Fault::kCutWorkerFromPostgres) {
+        cluster_.cut_from_postgres(i, cut);
+      } else {
+        cluster_.cut_from_nats(i, cut);
+      }
+      return "pid " + std::to_string(pid) + " for " + std::to_string(cut.count()) + " ms";
+    }
+    case Fault::kSlowPostgres: {
+      std::uniform_int_distribution<long> ms(kSlowPostgresDelayMin.count(),
+                                             kSlowPostgresDelayMax.count());
+      auto delay = std::chrono::milliseconds(ms(rng_));
+      cluster_.slow_postgres(delay, kSlowPostgresFor);
+      return "+" + std::to_string(delay.count()) + " ms each way";
+    }
   }
   return "";
 }

@@ -19,7 +19,10 @@ enum class Fault {
   kRestartPostgres,
   kRestartNats,
   kDrainWorker,
-  kAddWorker
+  kAddWorker,
+  kCutWorkerFromPostgres,
+  kCutWorkerFromNats,
+  kSlowPostgres,
 };
 const char* to_string(Fault f);
 

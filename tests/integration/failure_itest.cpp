@@ -11,6 +11,8 @@
 #include "dobj/client/client.hpp"
 #include "dobj/core/error.hpp"
 #include "dobj/core/stop_signals.hpp"
+#include "dobj/testing/cluster.hpp"
+#include "dobj/testing/counter_load.hpp"
 #include "dobj/testing/test_stack.hpp"
 #include "wire.hpp"
 
@@ -85,6 +87,63 @@ TEST_F(FailureTest, SigtermCompletesWhileATurnIsStuck) {
   EXPECT_EQ(scalar("SELECT count(*) FROM dobj.objects WHERE id = 'drained' AND owner IS NOT NULL"),
             0);
   spinning.get();
+}
+
+std::vector<std::string> counter_violations(Cluster& cluster, const CounterLoad& load) {
+  return load.violations([&](const std::string& id) {
+    return cluster.stack().query_int(
+        "SELECT coalesce((SELECT (value #>> '{}')::bigint FROM dobj_admin.kv('Counter', '" + id +
+        "') WHERE key = 'value'), 0)");
+  });
+}
+
+// The reproduction: two workers, clients without idempotency keys, the first worker's
+// PostgreSQL link swallowing everything twice for three lease times while its NATS link works.
+// Before, it answered `moved` for requests the other worker then applied. Now every object ends
+// within [acked, acked + unknown]: nothing refused was applied, nothing acknowledged was lost.
+TEST(FailureCluster, AWorkerCutOffFromPostgresNeverRefusesWhatAnotherApplies) {
+  Cluster cluster({2, 0, {}});
+  ASSERT_TRUE(cluster.wait_balanced(30s));
+  CounterLoad load({cluster.stack().nats().client_url(), 4, 400, "cut", 2000ms, 1ms});
+  load.start();
+  ASSERT_TRUE(wait_until([&] { return load.acked() >= 300; }, 30s));
+  for (int round = 0; round < 2; ++round) {
+    cluster.cut_from_postgres(0, 6s);
+    auto before = load.acked();
+    ASSERT_TRUE(wait_until([&] { return load.acked() >= before + 300; }, 30s));
+  }
+  load.stop();
+  auto violations = counter_violations(cluster, load);
+  EXPECT_TRUE(violations.empty()) << violations.size() << " objects, e.g. " << violations.front();
+  EXPECT_TRUE(load.results().errors.empty()) << load.results().errors.front();
+}
+
+// Cut off from NATS a worker is unavailable: after a lease TTL it hands its partitions to the
+// connected worker, and it claims its share again once its link is back.
+TEST(FailureCluster, AWorkerCutOffFromNatsGivesItsPartitionsAwayAndComesBack) {
+  Cluster cluster({2, 0, {}});
+  ASSERT_TRUE(cluster.wait_balanced(30s));
+  CounterLoad load({cluster.stack().nats().client_url(), 2, 100, "natscut", 2000ms, 2ms});
+  load.start();
+  ASSERT_TRUE(wait_until([&] { return load.acked() >= 100; }, 30s));
+  auto cut_id = cluster.worker_id(cluster.worker(0));
+  auto other_id = cluster.worker_id(cluster.worker(1));
+  auto owned = [&](std::int64_t id) {
+    return cluster.stack().query_int("SELECT count(*) FROM dobj.partitions WHERE owner = " +
+                                     std::to_string(id));
+  };
+  std::atomic<bool> given_away{false};
+  std::thread cutter([&] { cluster.cut_from_nats(0, 10s); });
+  given_away = wait_until([&] { return owned(cut_id) == 0 && owned(other_id) == 256; }, 10s);
+  cutter.join();
+  EXPECT_TRUE(given_away) << "the cut-off worker kept " << owned(cut_id) << " partitions";
+  EXPECT_TRUE(cluster.wait_balanced(30s));
+  auto before = load.acked();
+  ASSERT_TRUE(wait_until([&] { return load.acked() >= before + 100; }, 30s));
+  load.stop();
+  auto violations = counter_violations(cluster, load);
+  EXPECT_TRUE(violations.empty()) << violations.size() << " objects, e.g. " << violations.front();
+  EXPECT_TRUE(load.results().errors.empty()) << load.results().errors.front();
 }
 
 }  // namespace

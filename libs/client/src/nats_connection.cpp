@@ -7,6 +7,8 @@
 namespace dobj {
 namespace {
 
+constexpr int kMaxPingsOut = 2;
+
 void check(natsStatus s, const std::string& what) {
   if (s != NATS_OK) {
     throw TransportError(what + ": " + natsStatus_GetText(s) + " (" +
@@ -107,11 +109,17 @@ NatsConnection::NatsConnection(const Options& options) {
   // One delivery thread for all subscriptions instead of one per subscription (a worker may
   // hold hundreds of partition subscriptions).
   natsOptions_UseGlobalMessageDelivery(opts, true);
+  natsOptions_SetPingInterval(opts, options.ping_interval.count());
+  natsOptions_SetMaxPingsOut(opts, kMaxPingsOut);
   auto s = natsConnection_Connect(&conn_, opts);
   if (s != NATS_OK) {
     throw TransportError("cannot connect to NATS at " + redact(options.url) + ": " +
                          natsStatus_GetText(s));
   }
+}
+
+bool NatsConnection::connected() const {
+  return natsConnection_Status(conn_) == NATS_CONN_STATUS_CONNECTED;
 }
 
 NatsConnection::~NatsConnection() {

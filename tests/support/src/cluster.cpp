@@ -16,35 +16,86 @@ Cluster::Cluster(Options options) : options_(std::move(options)) {
   for (int i = 0; i < options_.timers; ++i) stack_.start_timer();
 }
 
+namespace {
+
+// `url` with its port replaced (service URLs end in ":<port>", database URLs in ":<port>/db").
+std::string via_port(std::string url, int from, int to) {
+  auto at = url.rfind(":" + std::to_string(from));
+  url.replace(at + 1, std::to_string(from).size(), std::to_string(to));
+  return url;
+}
+
+}  // namespace
+
 WorkerProcess& Cluster::add_worker() {
-  auto& w = stack_.start_worker(options_.worker_args);
-  workers_.push_back(&w);
-  return w;
+  Member m;
+  auto& nats = stack_.nats();
+  auto pg_port = PostgresServer::shared().port();
+  m.pg = std::make_unique<TcpProxy>(pg_port);
+  m.nats = std::make_unique<TcpProxy>(nats.port());
+  m.process = &stack_.start_worker_at(via_port(nats.service_url(), nats.port(), m.nats->port()),
+                                      via_port(stack_.database_url(), pg_port, m.pg->port()),
+                                      options_.worker_args);
+  workers_.push_back(std::move(m));
+  return *workers_.back().process;
+}
+
+Cluster::Member Cluster::take(std::size_t i) {
+  auto m = std::move(workers_.at(i));
+  workers_.erase(workers_.begin() + static_cast<std::ptrdiff_t>(i));
+  return m;
 }
 
 void Cluster::kill_worker(std::size_t i) {
-  auto* w = workers_.at(i);
-  workers_.erase(workers_.begin() + static_cast<std::ptrdiff_t>(i));
-  w->process().signal(SIGKILL);
-  w->process().wait(std::chrono::seconds(10));
+  auto m = take(i);
+  m.process->process().signal(SIGKILL);
+  m.process->process().wait(std::chrono::seconds(10));
+}
+
+void Cluster::cut_from_postgres(std::size_t i, std::chrono::milliseconds cut) {
+  auto& proxy = *workers_.at(i).pg;
+  proxy.freeze();
+  std::this_thread::sleep_for(cut);
+  proxy.thaw();
+}
+
+void Cluster::cut_from_nats(std::size_t i, std::chrono::milliseconds cut) {
+  auto& proxy = *workers_.at(i).nats;
+  proxy.freeze();
+  std::this_thread::sleep_for(cut);
+  proxy.thaw();
+}
+
+void Cluster::slow_postgres(std::chrono::milliseconds delay, std::chrono::milliseconds during) {
+  for (auto& m : workers_) m.pg->set_delay(delay);
+  std::this_thread::sleep_for(during);
+  for (auto& m : workers_) m.pg->set_delay(std::chrono::milliseconds(0));
 }
 
 void Cluster::pause_worker(std::size_t i, std::chrono::milliseconds paused) {
-  auto& p = workers_.at(i)->process();
+  auto& p = workers_.at(i).process->process();
   p.signal(SIGSTOP);
   std::this_thread::sleep_for(paused);
   p.signal(SIGCONT);
 }
 
 bool Cluster::drain_worker(std::size_t i, std::chrono::milliseconds deadline) {
-  auto* w = workers_.at(i);
-  auto id = worker_id(*w);
-  {
-    auto conn = store::connect(stack_.database_url());
-    if (!store::WorkerRegistry(*conn).request_drain(id)) return false;
-  }
-  workers_.erase(workers_.begin() + static_cast<std::ptrdiff_t>(i));
-  auto status = w->process().wait(deadline);
+  // A worker between two registrations (its lease lost to an earlier fault) takes the request
+  // once it serves again under its new id.
+  auto requested = wait_until(
+      [&] {
+        try {
+          auto id = worker_id(*workers_.at(i).process);
+          auto conn = store::connect(stack_.database_url());
+          return store::WorkerRegistry(*conn).request_drain(id);
+        } catch (const std::exception&) {
+          return false;  // PostgreSQL restarting
+        }
+      },
+      deadline, std::chrono::milliseconds(100));
+  if (!requested) return false;
+  auto m = take(i);  // its proxies live until it has exited
+  auto status = m.process->process().wait(deadline);
   return status && WIFEXITED(*status) && WEXITSTATUS(*status) == 0;
 }
 
@@ -72,9 +123,9 @@ bool Cluster::wait_balanced(std::chrono::milliseconds deadline) {
   return wait_until(
       [&] {
         std::int64_t settled = 0;
-        for (auto* w : workers_) {
+        for (auto& m : workers_) {
           auto held = stack_.query_int("SELECT count(*) FROM dobj.partitions WHERE owner = " +
-                                       std::to_string(worker_id(*w)));
+                                       std::to_string(worker_id(*m.process)));
           settled += held >= partitions - share * (n - 1) && held <= share;
         }
         return settled == n;
@@ -92,7 +143,7 @@ int Cluster::owner_of(const std::string& class_name, const std::string& object_i
   if (rows.empty()) return -1;
   auto pid = rows[0][0].as<int>();
   for (std::size_t i = 0; i < workers_.size(); ++i) {
-    if (workers_[i]->process().pid() == pid) return static_cast<int>(i);
+    if (workers_[i].process->process().pid() == pid) return static_cast<int>(i);
   }
   return -1;
 }

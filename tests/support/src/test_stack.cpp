@@ -87,8 +87,13 @@ std::int64_t TestStack::wait_for_lock_waiter(std::chrono::milliseconds deadline)
 }
 
 WorkerProcess& TestStack::start_worker(std::vector<std::string> extra_args) {
-  auto worker = std::make_unique<WorkerProcess>(nats_->service_url(), db_url_,
-                                                std::move(extra_args), next_log());
+  return start_worker_at(nats_->service_url(), db_url_, std::move(extra_args));
+}
+
+WorkerProcess& TestStack::start_worker_at(const std::string& nats_url, const std::string& db_url,
+                                          std::vector<std::string> extra_args) {
+  auto worker =
+      std::make_unique<WorkerProcess>(nats_url, db_url, std::move(extra_args), next_log());
   auto& w = *worker;
   services_.push_back(std::move(worker));
   if (!w.wait_serving(kStartDeadline)) {

@@ -62,6 +62,9 @@ class NatsConnection {
     // pipelined throughput (shared/STACK-NOTES.md).
     bool send_asap = false;
     std::chrono::milliseconds connect_timeout{2000};
+    // How often the client pings the server; two unanswered pings end the connection (then it
+    // reconnects). Services keep it short to notice a dead link within seconds.
+    std::chrono::milliseconds ping_interval{120'000};
   };
   using Handler = std::function<void(natsMsg*)>;  // the handler owns and destroys the message
 
@@ -83,6 +86,8 @@ class NatsConnection {
 
   // Largest payload the server accepts.
   std::int64_t max_payload() const;
+  // False while the connection is down (reconnecting).
+  bool connected() const;
 
  private:
   natsConnection* conn_ = nullptr;

@@ -5,13 +5,16 @@
 #include <string>
 #include <vector>
 
+#include "dobj/testing/tcp_proxy.hpp"
 #include "dobj/testing/test_stack.hpp"
 
 namespace dobj::testing {
 
 // A dobj cluster to inject faults into: workers and timers on one nats-server and one
 // PostgreSQL (both owned by this process), any of which can be killed, paused, drained or
-// restarted. Used by the chaos suite and the failover benchmark.
+// restarted. Each worker reaches NATS and PostgreSQL through TCP proxies of its own, so that one
+// worker can be cut off from either while the rest runs. Used by the chaos suite and the failover
+// benchmark.
 class Cluster {
  public:
   struct Options {
@@ -23,7 +26,7 @@ class Cluster {
 
   TestStack& stack() { return stack_; }
   std::size_t live_workers() const { return workers_.size(); }
-  WorkerProcess& worker(std::size_t i) { return *workers_.at(i); }
+  WorkerProcess& worker(std::size_t i) { return *workers_.at(i).process; }
 
   WorkerProcess& add_worker();
   // SIGKILL, reaped.
@@ -35,6 +38,11 @@ class Cluster {
   bool drain_worker(std::size_t i, std::chrono::milliseconds deadline);
   void restart_postgres(std::chrono::milliseconds down);
   void restart_nats(std::chrono::milliseconds down);
+  // Worker i's link to PostgreSQL (or NATS) swallows all traffic for `cut`, then works again.
+  void cut_from_postgres(std::size_t i, std::chrono::milliseconds cut);
+  void cut_from_nats(std::size_t i, std::chrono::milliseconds cut);
+  // Every worker's PostgreSQL traffic is delayed by `delay` each way for `during`.
+  void slow_postgres(std::chrono::milliseconds delay, std::chrono::milliseconds during);
 
   // The dobj.workers id of a worker process (its newest registration).
   std::int64_t worker_id(WorkerProcess& w);
@@ -44,9 +52,16 @@ class Cluster {
   int owner_of(const std::string& class_name, const std::string& object_id);
 
  private:
+  struct Member {
+    WorkerProcess* process = nullptr;
+    std::unique_ptr<TcpProxy> pg;
+    std::unique_ptr<TcpProxy> nats;
+  };
+  Member take(std::size_t i);
+
   Options options_;
   TestStack stack_;
-  std::vector<WorkerProcess*> workers_;
+  std::vector<Member> workers_;
 };
 
 }  // namespace dobj::testing

@@ -48,6 +48,9 @@ class TestStack {
   const std::string& database_url() const { return db_url_; }
   // Starts a worker with the Scratch test class and waits until it serves.
   WorkerProcess& start_worker(std::vector<std::string> extra_args = {});
+  // The same with other addresses (e.g. through a TcpProxy).
+  WorkerProcess& start_worker_at(const std::string& nats_url, const std::string& db_url,
+                                 std::vector<std::string> extra_args = {});
   // Starts a dobj-timer and waits until it serves.
   ServiceProcess& start_timer(std::vector<std::string> extra_args = {});
   std::string temp_dir() const { return dir_; }

@@ -1,0 +1,67 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace dobj::testing {
+
+// Clients without idempotency keys, as most users write them: each thread sends Counter.inc to
+// objects <prefix>0..<prefix><N-1> in turn, one attempt per request, and classifies every outcome
+// by what the reply promises (schemas/protocol.md):
+//   applied  — `ok`;
+//   refused  — an error promising "not applied" (moved, overloaded, storage_error, timeout,
+//              no responders);
+//   unknown  — no reply in time, or unknown_outcome.
+// Then every object must end with acked ≤ value ≤ acked + unknown: a refused request that was
+// applied anyway, or an acknowledged one that was lost, fails the check.
+// Lifecycle: start() → ... → stop() (waits for the calls in flight).
+class CounterLoad {
+ public:
+  struct Options {
+    std::string nats_url;
+    int clients = 2;
+    int objects = 16;
+    std::string prefix = "plain";
+    std::chrono::milliseconds attempt_timeout{2000};
+    std::chrono::milliseconds pause{5};  // between requests of one client: light load
+  };
+  struct Tally {
+    std::int64_t acked = 0;
+    std::int64_t refused = 0;
+    std::int64_t unknown = 0;
+  };
+  struct Results {
+    std::map<std::string, Tally> objects;
+    std::map<std::string, std::size_t> refusals;  // by error code
+    std::vector<std::string> errors;              // replies no fault explains: each one is a bug
+  };
+
+  explicit CounterLoad(Options options);
+  ~CounterLoad();
+  void start();
+  void stop();
+  std::int64_t acked() const;
+  const Results& results() const { return results_; }
+  // The objects whose final value (from `final_value`, -1 when absent = 0) breaks
+  // acked ≤ value ≤ acked + unknown, one line each.
+  std::vector<std::string> violations(
+      const std::function<std::int64_t(const std::string&)>& final_value) const;
+
+ private:
+  void run_client(int index);
+
+  Options options_;
+  std::atomic<bool> stopping_{false};
+  mutable std::mutex mutex_;
+  Results results_;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace dobj::testing

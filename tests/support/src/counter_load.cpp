@@ -1,0 +1,128 @@
+#include "dobj/testing/counter_load.hpp"
+
+#include <fmt/format.h>
+
+#include "dobj/client/nats_connection.hpp"
+#include "dobj/core/error.hpp"
+#include "dobj/protocol/codec.hpp"
+#include "dobj/protocol/headers.hpp"
+#include "dobj/protocol/reply.hpp"
+
+namespace dobj::testing {
+namespace {
+
+enum class Outcome { kApplied, kRefused, kUnknown, kBug };
+
+Outcome classify(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::kMoved:
+    case ErrorCode::kOverloaded:
+    case ErrorCode::kStorageError:
+    case ErrorCode::kTimeout:
+      return Outcome::kRefused;
+    case ErrorCode::kUnknownOutcome:
+      return Outcome::kUnknown;
+    default:
+      return Outcome::kBug;
+  }
+}
+
+}  // namespace
+
+CounterLoad::CounterLoad(Options options) : options_(std::move(options)) {
+  for (int i = 0; i < options_.objects; ++i) {
+    results_.objects[options_.prefix + std::to_string(i)] = {};
+  }
+}
+
+CounterLoad::~CounterLoad() {
+  stop();
+}
+
+void CounterLoad::start() {
+  for (int i = 0; i < options_.clients; ++i) threads_.emplace_back([this, i] { run_client(i); });
+}
+
+void CounterLoad::stop() {
+  stopping_ = true;
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+}
+
+std::int64_t CounterLoad::acked() const {
+  std::lock_guard lock(mutex_);
+  std::int64_t n = 0;
+  for (const auto& [id, t] : results_.objects) n += t.acked;
+  return n;
+}
+
+void CounterLoad::run_client(int index) {
+  std::unique_ptr<NatsConnection> nats;
+  const std::map<std::string, std::string> headers{
+      {protocol::kContentTypeHeader, protocol::kJsonContentType}};
+  for (int n = index; !stopping_; ++n) {
+    auto id = options_.prefix + std::to_string(n % options_.objects);
+    Outcome outcome = Outcome::kUnknown;
+    std::string code;
+    try {
+      if (!nats)
+        nats = std::make_unique<NatsConnection>(
+            NatsConnection::Options{options_.nats_url, "counter-load", true});
+      auto reply = nats->request("obj.Counter." + id + ".inc", R"({"by": 1})", headers,
+                                 options_.attempt_timeout);
+      if (reply.no_responders) {
+        outcome = Outcome::kRefused;
+        code = "no_responders";
+      } else {
+        protocol::parse_reply(reply.header(protocol::kStatusHeader),
+                              reply.header(protocol::kContentTypeHeader), reply.body);
+        outcome = Outcome::kApplied;
+      }
+    } catch (const Error& e) {
+      outcome = classify(e.code());
+      code = std::string(to_string(e.code())) +
+             (outcome == Outcome::kBug ? ": " + std::string(e.what()) : "");
+    } catch (const TransportError&) {
+      outcome = Outcome::kUnknown;  // no reply in time: applied or not
+      nats.reset();                 // the connection may be the problem
+    }
+    {
+      std::lock_guard lock(mutex_);
+      auto& t = results_.objects[id];
+      switch (outcome) {
+        case Outcome::kApplied:
+          ++t.acked;
+          break;
+        case Outcome::kRefused:
+          ++t.refused;
+          ++results_.refusals[code];
+          break;
+        case Outcome::kUnknown:
+          ++t.unknown;
+          break;
+        case Outcome::kBug:
+          // The request's fate is unknown too, but the reply itself is wrong.
+          ++t.unknown;
+          results_.errors.push_back(id + ": " + code);
+          break;
+      }
+    }
+    std::this_thread::sleep_for(options_.pause);
+  }
+}
+
+std::vector<std::string> CounterLoad::violations(
+    const std::function<std::int64_t(const std::string&)>& final_value) const {
+  std::vector<std::string> out;
+  std::lock_guard lock(mutex_);
+  for (const auto& [id, t] : results_.objects) {
+    auto value = std::max<std::int64_t>(0, final_value(id));
+    if (value < t.acked || value > t.acked + t.unknown) {
+      out.push_back(fmt::format("{}: value {} outside [acked {}, acked + unknown {}] ({} refused)",
+                                id, value, t.acked, t.acked + t.unknown, t.refused));
+    }
+  }
+  return out;
+}
+
+}  // namespace dobj::testing
