@@ -79,7 +79,11 @@ int main(int argc, char** argv) {
 
   fmt::print("dobj-chaos: {} s of faults, {} clients on {} objects, seed {}\n", s.seconds,
              s.clients, s.objects, s.seed);
-  testing::Cluster cluster({3, 2, {"--audit-commits"}});
+  // Short database deadlines, so that a cut-off worker's shards stay free to answer (or not).
+  testing::Cluster cluster(
+      {3,
+       2,
+       {"--audit-commits", "--pg-statement-timeout-ms", "1500", "--pg-call-timeout-ms", "3000"}});
   testing::LedgerLoad load({cluster.stack().nats().client_url(), s.clients, s.objects,
                             std::chrono::milliseconds(1000), std::chrono::milliseconds(30'000),
                             true});
