@@ -171,7 +171,8 @@ void Worker::on_partitions(const std::vector<int>& owned) {
     ++added;
   }
   if (added > 0) {
-    nats_->flush(std::chrono::seconds(2));
+    // No flush here: this runs on the heartbeat's thread, and cnats sends the subscriptions on
+    // its own (or on reconnecting).
     log_->info("subscribed to {} new partitions, {} in all", added, subs_.size());
   }
 }

@@ -52,18 +52,20 @@ void Cluster::kill_worker(std::size_t i) {
   m.process->process().wait(std::chrono::seconds(10));
 }
 
-void Cluster::cut_from_postgres(std::size_t i, std::chrono::milliseconds cut) {
-  auto& proxy = *workers_.at(i).pg;
+namespace {
+void freeze_for(TcpProxy& proxy, std::chrono::milliseconds cut) {
   proxy.freeze();
   std::this_thread::sleep_for(cut);
   proxy.thaw();
 }
+}  // namespace
+
+void Cluster::cut_from_postgres(std::size_t i, std::chrono::milliseconds cut) {
+  freeze_for(postgres_link(i), cut);
+}
 
 void Cluster::cut_from_nats(std::size_t i, std::chrono::milliseconds cut) {
-  auto& proxy = *workers_.at(i).nats;
-  proxy.freeze();
-  std::this_thread::sleep_for(cut);
-  proxy.thaw();
+  freeze_for(nats_link(i), cut);
 }
 
 void Cluster::slow_postgres(std::chrono::milliseconds delay, std::chrono::milliseconds during) {

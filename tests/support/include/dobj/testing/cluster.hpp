@@ -27,6 +27,9 @@ class Cluster {
   TestStack& stack() { return stack_; }
   std::size_t live_workers() const { return workers_.size(); }
   WorkerProcess& worker(std::size_t i) { return *workers_.at(i).process; }
+  // Worker i's links, to freeze and thaw by hand.
+  TcpProxy& postgres_link(std::size_t i) { return *workers_.at(i).pg; }
+  TcpProxy& nats_link(std::size_t i) { return *workers_.at(i).nats; }
 
   WorkerProcess& add_worker();
   // SIGKILL, reaped.
