@@ -15,13 +15,9 @@ namespace dobj::testing {
 namespace {
 
 bool accepts(int port) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<std::uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bool ok = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  close(fd);
+  int fd = connect_loopback(port);
+  bool ok = fd >= 0;
+  if (ok) close(fd);
   return ok;
 }
 

@@ -17,6 +17,8 @@ bool wait_until(const std::function<bool()>& cond, std::chrono::milliseconds dea
 
 // A free TCP port on 127.0.0.1 (bound and released; the kernel does not hand it out again soon).
 int free_port();
+// A TCP connection to 127.0.0.1:port (the descriptor), or -1 when nothing accepts there.
+int connect_loopback(int port);
 // A fresh directory under $TMPDIR (or /tmp), removed by remove_tree.
 std::string make_temp_dir(const std::string& prefix);
 void remove_tree(const std::string& path);
