@@ -80,13 +80,21 @@ std::string Shard::stuck_object() const {
 
 void Shard::abandon() {
   abandoned_ = true;
+  const Error moved(ErrorCode::kMoved, "the object's worker is giving its objects up; retry");
+  {
+    // The loop is inside the stuck handler, so the batch is ours: what waits behind the stuck
+    // turn will never run here, and the turns done before it will never commit.
+    std::lock_guard batch(batch_mutex_);
+    for (auto& [key, inst] : objects_) fail_inbox(*inst, moved);
+    for (auto& out : outputs_) reply_error(out.reply_to, out.reply.content_type, moved);
+    outputs_.clear();
+  }
   std::lock_guard lock(socket_mutex_);
   zmq::message_t msg;
   while (socket_.recv(msg, zmq::recv_flags::dontwait)) {
     std::unique_ptr<ShardCommand> command(*static_cast<ShardCommand**>(msg.data()));
     if (command->kind == ShardCommand::Kind::kMessage) {
-      reply_error(command->message.reply_to, command->content_type,
-                  Error(ErrorCode::kMoved, "the object's worker is giving its objects up; retry"));
+      reply_error(command->message.reply_to, command->content_type, moved);
     } else if (command->kind == ShardCommand::Kind::kRelease) {
       command->release->done();  // nothing of this shard will be released: do not wait for it
     }
@@ -128,6 +136,10 @@ void Shard::rebind(store::WorkerId id) {
 bool Shard::run_once(std::chrono::milliseconds poll_timeout) {
   if (stopped_) return false;
   receive(ready_.empty(), poll_timeout);
+  // Held for the whole iteration except inside handlers (see turn()), so that abandon() can
+  // answer the batch only while a handler runs.
+  std::unique_lock batch(batch_mutex_);
+  batch_lock_ = &batch;
   try {
     ensure_connection();
   } catch (const Error& e) {
@@ -421,10 +433,7 @@ std::optional<Error> Shard::turn(Instance& inst, std::vector<Event>& events, boo
   if (store_) store_->begin_turn();
   turn_instance_ = &inst;
   turn_started_ = clock_.now().time_since_epoch().count();
-  struct TurnEnd {
-    std::atomic<Clock::Duration::rep>& started;
-    ~TurnEnd() { started = 0; }
-  } turn_end{turn_started_};
+  batch_lock_->unlock();
   try {
     fn(ctx);
   } catch (const TurnSql::Fenced&) {
@@ -435,6 +444,8 @@ std::optional<Error> Shard::turn(Instance& inst, std::vector<Event>& events, boo
   } catch (...) {
     failure = Error(ErrorCode::kHandlerError, "handler threw a non-standard exception");
   }
+  batch_lock_->lock();
+  turn_started_ = 0;
   if (sql.failure() && !failure) {
     failure = Error(ErrorCode::kHandlerError, "SQL statement failed: " + *sql.failure());
   }

@@ -138,6 +138,8 @@ class Shard {
   std::atomic<bool> abandoned_{false};
   std::atomic<bool> finished_{false};
   std::mutex socket_mutex_;  // the loop and abandon() both read the socket
+  std::mutex batch_mutex_;   // the loop's batch, except while a handler runs; abandon() too
+  std::unique_lock<std::mutex>* batch_lock_ = nullptr;  // run_once's hold of batch_mutex_
   std::thread thread_;
 };
 
