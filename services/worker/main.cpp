@@ -49,6 +49,10 @@ int main(int argc, char** argv) {
                  "a turn running longer makes the worker hand everything else over and exit 4")
       ->check(CLI::Range(10, 86'400'000))
       ->capture_default_str();
+  app.add_option("--reply-prefix", config.host.reply_prefixes,
+                 "reply subjects a request may name (repeatable; default _INBOX.): replies go "
+                 "nowhere else")
+      ->capture_default_str();
   app.add_flag("--test-classes", config.test_classes, "also host the test classes");
   app.add_flag("--audit-commits", config.host.audit_commits,
                "record every commit in dobj.commit_audit (tests, chaos runs)");

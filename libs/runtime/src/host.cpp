@@ -95,6 +95,18 @@ struct Host::Impl {
         lease_valid(std::move(l)),
         worker_id(config.worker_id) {}
 
+  std::atomic<std::uint64_t> refused_replies{0};
+
+  bool reply_allowed(const std::string& reply_to) const {
+    if (reply_to.empty()) return true;  // fire-and-forget
+    for (const auto& prefix : config.reply_prefixes) {
+      if (reply_to.size() > prefix.size() && reply_to.compare(0, prefix.size(), prefix) == 0) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   // A worker that cannot prove its lease answers nothing (DESIGN.md §3): another worker may own
   // the partition by now and run the very message this one would call `moved` or `overloaded`.
   bool may_answer() const { return lease_valid(worker_id.load()); }
@@ -180,6 +192,17 @@ void Host::dispatch(InboundMessage message) {
   auto& impl = *impl_;
   // Held messages of a worker without a valid lease are neither run nor answered.
   if (!impl.may_answer()) return;
+  if (!impl.reply_allowed(message.reply_to)) {
+    // Neither run nor answered: the only answer would go where the client must not publish.
+    constexpr std::uint64_t kLogEvery = 1000;
+    if (impl.refused_replies++ % kLogEvery == 0) {
+      impl.log->warn(
+          "refused a request to {} with reply subject '{}' (outside the client inboxes; "
+          "{} refused so far)",
+          message.subject, message.reply_to, impl.refused_replies.load());
+    }
+    return;
+  }
   auto type = protocol::ContentType::kJson;
   auto command = std::make_unique<ShardCommand>();
   try {
@@ -273,6 +296,10 @@ bool Host::release_partitions(const std::vector<int>& partitions,
       std::set<int>(partitions.begin(), partitions.end()), static_cast<int>(impl_->inlets.size()));
   impl_->broadcast(ShardCommand::Kind::kRelease, false, release);
   return release->wait(timeout);
+}
+
+std::uint64_t Host::refused_reply_subjects() const {
+  return impl_->refused_replies.load();
 }
 
 std::size_t Host::active_objects() const {

@@ -13,6 +13,8 @@ constexpr std::size_t kMaxValueBytes = 2 << 20;        // 2 MiB, encoded as msgp
 constexpr std::size_t kMaxIdempotencyKeyBytes = 256;   // Dobj-Idempotency-Key
 constexpr std::int64_t kMaxTimeoutMs = 3'600'000;      // Dobj-Timeout-Ms: 1 ms .. 1 h
 constexpr int kDefaultPartitions = 256;
+// Where a worker sends replies by default: the client inbox namespace of NATS clients.
+constexpr const char* kDefaultReplyPrefix = "_INBOX.";
 constexpr int kProtocolVersion = 1;
 // Timers hold the alarms due within this window in memory; a commit that sets an alarm inside
 // it sends a hint so that a timer claims it at once.

@@ -41,6 +41,10 @@ struct HostConfig {
   std::chrono::milliseconds reply_window = store::kDefaultReplyWindow;  // idempotency keys
   bool audit_commits = false;  // every commit also lands in dobj.commit_audit (chaos runs)
   std::chrono::milliseconds max_turn = kDefaultMaxTurn;
+  // A request is answered only on a reply subject starting with one of these (client inboxes):
+  // any other (an event subject, obj., dobj., a timer's inbox) would let a client make the
+  // worker publish there with its own rights, so such a request is refused unrun.
+  std::vector<std::string> reply_prefixes{protocol::kDefaultReplyPrefix};
 };
 
 // The object host: validates and routes inbound messages to executor shards (threads, each with
@@ -89,6 +93,8 @@ class Host {
   bool release_partitions(const std::vector<int>& partitions, std::chrono::milliseconds timeout);
 
   std::size_t active_objects() const;
+  // Requests refused because of their reply subject (HostConfig::reply_prefixes).
+  std::uint64_t refused_reply_subjects() const;
 
  private:
   struct Impl;
