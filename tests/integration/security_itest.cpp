@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <map>
+#include <mutex>
 
 #include "dobj/client/client.hpp"
 #include "dobj/testing/test_stack.hpp"
@@ -49,6 +51,55 @@ TEST_F(SecurityTest, AReplySubjectOutsideTheClientInboxesIsRefusedUnrun) {
   // Fire-and-forget (no reply subject) still runs.
   nats.publish("obj.Counter.target.inc", R"({"by": 1})");
   EXPECT_EQ(raw_call(nats, "obj.Counter.target.get", "").body, 2);
+}
+
+// Text that PostgreSQL cannot store (a NUL, invalid UTF-8) is the offending request's own
+// bad_request, decided before anything runs; its neighbours in the same commit batch all succeed.
+// Before, the batch's commit failed and every neighbour got storage_error.
+TEST_F(SecurityTest, BadTextHurtsOnlyItsOwnRequest) {
+  stack_.start_worker();
+  NatsConnection nats(client_options());
+  constexpr int kNeighbours = 100;
+  std::mutex mutex;
+  std::map<std::string, std::string> codes;  // reply subject → error code ("" for ok)
+  auto inbox = nats.subscribe("_INBOX.bad-text.>", [&](natsMsg* m) {
+    auto msg = NatsMessage::from(m);
+    natsMsg_Destroy(m);
+    auto status = msg.header(protocol::kStatusHeader).value_or("");
+    std::string code;
+    if (status == protocol::kStatusError) {
+      auto body = protocol::decode_body(
+          protocol::content_type_from_header(msg.header(protocol::kContentTypeHeader)), msg.body);
+      code = body["error"].value("code", "?");
+    }
+    std::lock_guard lock(mutex);
+    codes[msg.subject] = code;
+  });
+  nats.flush(5s);
+  const std::string msgpack_bad_utf8("\x81\xa4user\xa2\xc3\x28", 8);  // {"user": "\xc3\x28"}
+  nats.publish("obj.ChatRoom.room-nul.join", R"({"user": "a\u0000b"})", {}, "_INBOX.bad-text.nul");
+  nats.publish("obj.ChatRoom.room-utf8.join", msgpack_bad_utf8,
+               {{protocol::kContentTypeHeader, protocol::kMsgpackContentType}},
+               "_INBOX.bad-text.utf8");
+  nats.publish("obj.Counter.idem.inc", "", {{protocol::kIdempotencyKeyHeader, "k\xff"}},
+               "_INBOX.bad-text.key");
+  for (int i = 0; i < kNeighbours; ++i) {
+    nats.publish("obj.Counter.neighbour" + std::to_string(i) + ".inc", "", {},
+                 "_INBOX.bad-text.n" + std::to_string(i));
+  }
+  ASSERT_TRUE(wait_until(
+      [&] {
+        std::lock_guard lock(mutex);
+        return codes.size() == kNeighbours + 3;
+      },
+      30s));
+  std::lock_guard lock(mutex);
+  EXPECT_EQ(codes["_INBOX.bad-text.nul"], "bad_request");
+  EXPECT_EQ(codes["_INBOX.bad-text.utf8"], "bad_request");
+  EXPECT_EQ(codes["_INBOX.bad-text.key"], "bad_request");
+  int ok = 0;
+  for (int i = 0; i < kNeighbours; ++i) ok += codes["_INBOX.bad-text.n" + std::to_string(i)] == "";
+  EXPECT_EQ(ok, kNeighbours);
 }
 
 }  // namespace

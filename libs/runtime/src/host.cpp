@@ -10,6 +10,7 @@
 
 #include "dobj/core/logging.hpp"
 #include "dobj/core/periodic_task.hpp"
+#include "dobj/core/text.hpp"
 #include "dobj/protocol/headers.hpp"
 #include "dobj/protocol/limits.hpp"
 #include "dobj/protocol/partition.hpp"
@@ -236,10 +237,12 @@ void Host::dispatch(InboundMessage message) {
     command->deadline = deadline_of(message, impl.clock);
     if (message.idempotency_key &&
         (message.idempotency_key->empty() ||
-         message.idempotency_key->size() > protocol::kMaxIdempotencyKeyBytes)) {
-      throw Error(ErrorCode::kBadRequest,
-                  std::string(protocol::kIdempotencyKeyHeader) + " must be 1 to " +
-                      std::to_string(protocol::kMaxIdempotencyKeyBytes) + " bytes");
+         message.idempotency_key->size() > protocol::kMaxIdempotencyKeyBytes ||
+         !is_text(*message.idempotency_key))) {
+      throw Error(ErrorCode::kBadRequest, std::string(protocol::kIdempotencyKeyHeader) +
+                                              " must be 1 to " +
+                                              std::to_string(protocol::kMaxIdempotencyKeyBytes) +
+                                              " bytes of valid UTF-8 without NUL");
     }
   } catch (const Error& e) {
     impl.reject(message, type, e);

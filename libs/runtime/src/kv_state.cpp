@@ -4,6 +4,7 @@
 
 #include "dobj/core/error.hpp"
 #include "dobj/core/msgpack_codec.hpp"
+#include "dobj/core/text.hpp"
 #include "dobj/protocol/limits.hpp"
 
 namespace dobj {
@@ -13,6 +14,19 @@ void check_key(const std::string& key) {
   if (key.empty() || key.size() > protocol::kMaxKeyBytes) {
     throw Error(ErrorCode::kBadRequest,
                 "storage keys must be 1-" + std::to_string(protocol::kMaxKeyBytes) + " bytes");
+  }
+  if (!is_text(key)) {
+    throw Error(ErrorCode::kBadRequest, "storage keys must be valid UTF-8 without NUL");
+  }
+}
+
+// The bounds of a list travel to PostgreSQL as text too.
+void check_bounds(const ListOptions& o) {
+  for (const std::string* bound :
+       {&o.prefix, o.start ? &*o.start : nullptr, o.end ? &*o.end : nullptr}) {
+    if (bound && !is_text(*bound)) {
+      throw Error(ErrorCode::kBadRequest, "list bounds must be valid UTF-8 without NUL");
+    }
   }
 }
 
@@ -121,6 +135,7 @@ void KvState::load_everything() {
 }
 
 std::vector<std::pair<std::string, Value>> KvState::list(const ListOptions& options) {
+  check_bounds(options);
   // The base: the database's keys in range. A bounded list of a lazily loaded object reads only
   // as many rows as can matter: the limit plus the keys deleted above it.
   std::map<std::string, const Value*> view;

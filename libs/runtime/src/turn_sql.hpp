@@ -4,6 +4,7 @@
 #include <string>
 
 #include "dobj/core/error.hpp"
+#include "dobj/core/text.hpp"
 #include "dobj/runtime/sql.hpp"
 #include "dobj/store/object_store.hpp"
 
@@ -29,6 +30,7 @@ class TurnSql final : public Sql {
     if (failure_) {
       throw SqlError("an earlier SQL statement of this turn failed: " + *failure_, "25P02");
     }
+    check_text(query, params);
     if (!store_) throw Error(ErrorCode::kStorageError, "no database connection");
     if (!entered_) {
       if (!store_->enter(class_name_, object_id_, lease_)) {
@@ -50,6 +52,20 @@ class TurnSql final : public Sql {
   const std::optional<std::string>& failure() const { return failure_; }
 
  private:
+  // Text reaches PostgreSQL as C strings: a NUL would cut it short silently, bad UTF-8 would fail
+  // the whole batch transaction. Either is this request's own error.
+  static void check_text(const std::string& query, const std::vector<Value>& params) {
+    if (!is_text(query)) {
+      throw Error(ErrorCode::kBadRequest, "SQL text must be valid UTF-8 without NUL");
+    }
+    for (const auto& p : params) {
+      if (p.is_string() && !is_text(p.get_ref<const std::string&>())) {
+        throw Error(ErrorCode::kBadRequest,
+                    "SQL text parameters must be valid UTF-8 without NUL (bytes go as binary)");
+      }
+    }
+  }
+
   store::ObjectStore* store_;
   const std::string& class_name_;
   const std::string& object_id_;
