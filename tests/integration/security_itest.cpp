@@ -102,5 +102,25 @@ TEST_F(SecurityTest, BadTextHurtsOnlyItsOwnRequest) {
   EXPECT_EQ(ok, kNeighbours);
 }
 
+// Scanning random ids with reads leaves the database as it was once the objects are evicted.
+TEST_F(SecurityTest, AScanOfRandomIdsLeavesNoRows) {
+  stack_.start_worker({"--idle-timeout-ms", "200"});
+  NatsConnection nats(client_options());
+  constexpr int kIds = 2000;
+  std::atomic<int> answered{0};
+  auto inbox = nats.subscribe("_INBOX.scan.>", [&](natsMsg* m) {
+    ++answered;
+    natsMsg_Destroy(m);
+  });
+  nats.flush(5s);
+  for (int i = 0; i < kIds; ++i) {
+    nats.publish("obj.Counter.scan" + std::to_string(i) + ".get", "", {}, "_INBOX.scan.r");
+  }
+  ASSERT_TRUE(wait_until([&] { return answered == kIds; }, 60s)) << answered << " answered";
+  EXPECT_TRUE(
+      wait_until([&] { return stack_.query_int("SELECT count(*) FROM dobj.objects") == 0; }, 30s))
+      << stack_.query_int("SELECT count(*) FROM dobj.objects") << " rows left";
+}
+
 }  // namespace
 }  // namespace dobj::testing

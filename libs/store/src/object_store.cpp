@@ -385,15 +385,31 @@ std::size_t expire_stored_replies(pqxx::connection& conn, std::size_t limit) {
 
 void ObjectStore::release(const std::vector<LeaseRef>& leases) {
   if (leases.empty()) return;
+  // Sorted like claims, so that a release and a claim lock rows in the same order.
+  std::vector<const LeaseRef*> sorted;
+  for (const auto& l : leases) sorted.push_back(&l);
+  std::sort(sorted.begin(), sorted.end(), [](const LeaseRef* a, const LeaseRef* b) {
+    return std::tie(a->class_name, a->object_id) < std::tie(b->class_name, b->object_id);
+  });
+  std::vector<std::string> classes, ids, epochs;
+  for (const auto* l : sorted) {
+    classes.push_back(l->class_name);
+    ids.push_back(l->object_id);
+    epochs.push_back(std::to_string(l->epoch));
+  }
   with_storage_errors(conn_, "releasing objects", [&] {
-    pqxx::work tx(conn_);
-    for (const auto& l : leases) {
-      tx.exec_params0(
-          "UPDATE dobj.objects SET owner = NULL "
-          "WHERE class = $1 AND id = $2 AND owner = $3 AND epoch = $4",
-          l.class_name, l.object_id, me_, l.epoch);
-    }
-    tx.commit();
+    // One statement. An object that never committed anything (version 0: no keys, no schema, no
+    // alarm, no stored reply) leaves no row behind, so reads of random ids leave no garbage.
+    pqxx::nontransaction tx(conn_);
+    tx.exec_params0(R"sql(
+      WITH u AS (SELECT * FROM unnest($2::text[], $3::text[], $4::bigint[]) AS u(c, i, e)),
+      gone AS (DELETE FROM dobj.objects o USING u
+                WHERE o.class = u.c AND o.id = u.i AND o.owner = $1 AND o.epoch = u.e
+                  AND o.version = 0)
+      UPDATE dobj.objects o SET owner = NULL FROM u
+       WHERE o.class = u.c AND o.id = u.i AND o.owner = $1 AND o.epoch = u.e AND o.version > 0)sql",
+                    me_, text_array_literal(classes), text_array_literal(ids),
+                    text_array_literal(epochs));
   });
 }
 

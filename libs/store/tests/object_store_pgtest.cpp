@@ -183,6 +183,21 @@ TEST_F(ObjectStoreTest, ReleaseFreesOnlyTheCurrentEpoch) {
   EXPECT_EQ(scalar("SELECT count(*) FROM dobj.objects WHERE owner IS NOT NULL"), 0);
 }
 
+// Reads of objects that never stored anything leave nothing behind; an object with a commit keeps
+// its row (and its epoch history) when released.
+TEST_F(ObjectStoreTest, AReleasedObjectThatNeverCommittedLeavesNoRow) {
+  auto w = add_worker();
+  PartitionTable(*conn_).claim_fair_share(w);
+  ObjectStore store(*conn_, w);
+  auto read_only = *store.claim("Counter", "looked-at", 5);
+  auto written = *store.claim("Counter", "c1", 5);
+  std::vector<ObjectCommit> commits{put(written, "k", "v")};
+  store.commit(commits);
+  store.release({{"Counter", "looked-at", read_only.epoch}, {"Counter", "c1", written.epoch}});
+  EXPECT_EQ(scalar("SELECT count(*) FROM dobj.objects WHERE id = 'looked-at'"), 0);
+  EXPECT_EQ(scalar("SELECT count(*) FROM dobj.objects WHERE id = 'c1' AND owner IS NULL"), 1);
+}
+
 TEST_F(ObjectStoreTest, WorkerLeaseRenewsOnlyWhileLive) {
   auto w = add_worker(60s);
   WorkerRegistry registry(*conn_);
