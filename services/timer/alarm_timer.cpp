@@ -7,6 +7,7 @@
 #include "dobj/core/error.hpp"
 #include "dobj/core/logging.hpp"
 #include "dobj/protocol/headers.hpp"
+#include "dobj/protocol/limits.hpp"
 #include "dobj/protocol/reply.hpp"
 #include "dobj/protocol/subject.hpp"
 #include "dobj/store/database.hpp"
@@ -45,7 +46,7 @@ void AlarmTimer::start() {
   id_ = store_->register_timer(info_, config_.lease_ttl);
   nats_ = std::make_unique<NatsConnection>(
       NatsConnection::Options{config_.nats_url, "dobj-timer", /*send_asap=*/false});
-  inbox_ = "_INBOX.dobj-timer." + std::to_string(id_) + ".";
+  inbox_ = protocol::kTimerInboxPrefix + std::to_string(id_) + ".";
   replies_ = nats_->subscribe(inbox_ + "*", [this](natsMsg* m) { on_reply(m); });
   hints_ = nats_->subscribe(protocol::kAlarmHintSubject, [this](natsMsg* m) {
     natsMsg_Destroy(m);
@@ -196,7 +197,11 @@ void AlarmTimer::fire_due() {
 }
 
 void AlarmTimer::fire(const store::ClaimedAlarm& alarm) {
-  auto fire_id = next_fire_id_++;
+  // Unguessable, so that an answer can only be matched by whoever saw the request.
+  std::uint64_t fire_id = 0;
+  do {
+    fire_id = fire_ids_();
+  } while (fire_id == 0 || in_flight_.count(fire_id));
   in_flight_[fire_id] = InFlight{alarm, clock_.now()};
   Value body = {{"due_at_us", alarm.due_at}, {"retry_count", alarm.retry_count}};
   try {

@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <random>
 #include <set>
 #include <string>
 #include <thread>
@@ -95,7 +96,7 @@ class AlarmTimer {
   std::multimap<store::EpochMicros, store::ClaimedAlarm> wheel_;
   std::map<std::string, std::multimap<store::EpochMicros, store::ClaimedAlarm>::iterator> held_;
   std::unordered_map<std::uint64_t, InFlight> in_flight_;
-  std::uint64_t next_fire_id_ = 1;
+  std::mt19937_64 fire_ids_{std::random_device{}()};
   std::int64_t fired_unreported_ = 0;
   Clock::TimePoint next_scan_{}, next_heartbeat_{};
 

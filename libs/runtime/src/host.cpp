@@ -61,7 +61,6 @@ struct Host::Impl {
   std::shared_ptr<spdlog::logger> log = logger("host");
   bool started = false;
   StuckTurn on_stuck;
-  std::atomic<bool> stuck{false};
   constexpr static std::chrono::milliseconds kTurnWatchdogPoll{100};
   std::unique_ptr<PeriodicTask> turn_watchdog;
 
@@ -82,7 +81,6 @@ struct Host::Impl {
           i, object, std::chrono::duration_cast<std::chrono::milliseconds>(*running).count(),
           config.max_turn.count());
       shard.abandon();
-      stuck = true;
       if (on_stuck) on_stuck(object);
     }
   }
@@ -98,8 +96,11 @@ struct Host::Impl {
 
   std::atomic<std::uint64_t> refused_replies{0};
 
-  bool reply_allowed(const std::string& reply_to) const {
+  bool reply_allowed(const std::string& reply_to, const std::string& subject) const {
     if (reply_to.empty()) return true;  // fire-and-forget
+    if (reply_to.starts_with(protocol::kTimerInboxPrefix)) {
+      return subject.ends_with(std::string(".") + kAlarmMethod);
+    }
     for (const auto& prefix : config.reply_prefixes) {
       if (reply_to.size() > prefix.size() && reply_to.compare(0, prefix.size(), prefix) == 0) {
         return true;
@@ -185,15 +186,11 @@ void Host::start() {
   impl_->started = true;
 }
 
-bool Host::stuck() const {
-  return impl_->stuck.load();
-}
-
 void Host::dispatch(InboundMessage message) {
   auto& impl = *impl_;
   // Held messages of a worker without a valid lease are neither run nor answered.
   if (!impl.may_answer()) return;
-  if (!impl.reply_allowed(message.reply_to)) {
+  if (!impl.reply_allowed(message.reply_to, message.subject)) {
     // Neither run nor answered: the only answer would go where the client must not publish.
     constexpr std::uint64_t kLogEvery = 1000;
     if (impl.refused_replies++ % kLogEvery == 0) {

@@ -15,6 +15,10 @@ constexpr std::int64_t kMaxTimeoutMs = 3'600'000;      // Dobj-Timeout-Ms: 1 ms 
 constexpr int kDefaultPartitions = 256;
 // Where a worker sends replies by default: the client inbox namespace of NATS clients.
 constexpr const char* kDefaultReplyPrefix = "_INBOX.";
+// The timers' own inbox namespace: clients may neither subscribe to it (deploy/nats permissions)
+// nor name it as a reply subject (workers answer there only for $alarm, which clients may not
+// send), so nobody can read or forge an alarm's outcome.
+constexpr const char* kTimerInboxPrefix = "_DOBJ_TIMER.";
 constexpr int kProtocolVersion = 1;
 // Timers hold the alarms due within this window in memory; a commit that sets an alarm inside
 // it sends a hint so that a timer claims it at once.

@@ -77,8 +77,6 @@ class Host {
   // has, releases all object leases, and joins the shard threads; a shard stuck in a turn is given
   // up once the turn passes max_turn and left behind (the process is about to exit).
   void stop();
-  // Whether a shard was given up for a stuck turn.
-  bool stuck() const;
   // Drops every object without committing or replying and serves no partition: the worker
   // lost its lease.
   void fence();
@@ -93,7 +91,7 @@ class Host {
   bool release_partitions(const std::vector<int>& partitions, std::chrono::milliseconds timeout);
 
   std::size_t active_objects() const;
-  // Requests refused because of their reply subject (HostConfig::reply_prefixes).
+  // Requests refused because of their reply subject (HostConfig::reply_prefixes), for metrics.
   std::uint64_t refused_reply_subjects() const;
 
  private:
