@@ -1,5 +1,7 @@
 #include "dobj/protocol/codec.hpp"
 
+#include "dobj/protocol/limits.hpp"
+
 #include "dobj/core/error.hpp"
 #include "dobj/core/msgpack_codec.hpp"
 #include "dobj/protocol/headers.hpp"
@@ -67,7 +69,13 @@ Value decode_body(ContentType type, std::string_view body) {
   if (body.empty()) return nullptr;
   if (type == ContentType::kMsgpack) return decode_msgpack(body);
   try {
-    return Value::parse(body.begin(), body.end());
+    return Value::parse(body.begin(), body.end(), [](int depth, Value::parse_event_t, Value&) {
+      if (depth >= kMaxJsonDepth) {  // the outermost value is depth 0
+        throw Error(ErrorCode::kBadRequest,
+                    "JSON body nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+      }
+      return true;
+    });
   } catch (const Value::parse_error& e) {
     throw Error(ErrorCode::kBadRequest, std::string("malformed JSON body: ") + e.what());
   }

@@ -1,4 +1,5 @@
 #include "dobj/protocol/codec.hpp"
+#include "dobj/protocol/limits.hpp"
 
 #include <gtest/gtest.h>
 
@@ -36,6 +37,19 @@ TEST(Codec, BinaryTravelsAsBase64InJson) {
 TEST(Codec, EmptyBodyIsNull) {
   EXPECT_TRUE(decode_body(ContentType::kJson, "").is_null());
   EXPECT_TRUE(decode_body(ContentType::kMsgpack, "").is_null());
+}
+
+TEST(Codec, JsonNestedBeyondTheLimitIsBadRequest) {
+  auto nested = [](int depth) { return std::string(depth, '[') + std::string(depth, ']'); };
+  EXPECT_NO_THROW(decode_body(ContentType::kJson, nested(kMaxJsonDepth)));
+  for (int depth : {kMaxJsonDepth + 1, 100'000}) {
+    try {
+      decode_body(ContentType::kJson, nested(depth));
+      FAIL() << "depth " << depth << " was accepted";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::kBadRequest);
+    }
+  }
 }
 
 TEST(Codec, MalformedJsonIsBadRequest) {

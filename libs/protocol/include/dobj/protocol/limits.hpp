@@ -12,6 +12,9 @@ constexpr std::size_t kMaxKeyBytes = 2 << 10;          // 2 KiB
 constexpr std::size_t kMaxValueBytes = 2 << 20;        // 2 MiB, encoded as msgpack
 constexpr std::size_t kMaxIdempotencyKeyBytes = 256;   // Dobj-Idempotency-Key
 constexpr std::int64_t kMaxTimeoutMs = 3'600'000;      // Dobj-Timeout-Ms: 1 ms .. 1 h
+// Arrays and objects nested deeper in a JSON body are bad_request (msgpack has the same bound):
+// a deep value would cost recursion in every later walk over it.
+constexpr int kMaxJsonDepth = 128;
 constexpr int kDefaultPartitions = 256;
 // Where a worker sends replies by default: the client inbox namespace of NATS clients.
 constexpr const char* kDefaultReplyPrefix = "_INBOX.";
