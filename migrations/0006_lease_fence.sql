@@ -1,4 +1,8 @@
 -- Every answer true under partial failures (issue "Wave 2 · 1/8").
+-- 0. A worker cut off from NATS gives its partitions away: while it is not available it does not
+--    count towards the others' fair share (dobj.partition_table's claim), though its lease lives.
+ALTER TABLE dobj.workers ADD COLUMN available boolean NOT NULL DEFAULT true;
+
 -- 1. The commit also fences on the writer's own lease (DESIGN.md §7): dobj.commit_objects as in
 --    0004, with the lease check first. The batch entry UPDATE (ObjectStore::enter) checks the same.
 CREATE OR REPLACE FUNCTION dobj.commit_objects(

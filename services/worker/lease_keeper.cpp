@@ -97,6 +97,7 @@ void LeaseKeeper::step() {
     }
     if (id_ == 0) {
       rejoin();
+      publish_availability(give_way);
       round(false, give_way);
       return;
     }
@@ -107,12 +108,20 @@ void LeaseKeeper::step() {
       return;
     }
     valid_until_ = (sent_at + config_.ttl - config_.ttl / 10).time_since_epoch().count();
+    publish_availability(give_way);
     round(state == store::LeaseState::kDraining, give_way);
   } catch (const std::exception& e) {
     // The lease decays by itself; the watchdog stops the worker when valid() turns false.
     log_->warn("worker {}: heartbeat failed: {}", id_.load(), e.what());
     conn_.reset();
   }
+}
+
+void LeaseKeeper::publish_availability(bool give_way) {
+  auto want = std::make_pair(id_.load(), !give_way);
+  if (published_availability_ == want) return;
+  store::WorkerRegistry(*conn_).set_available(want.first, want.second);
+  published_availability_ = want;
 }
 
 void LeaseKeeper::round(bool draining, bool give_way) {

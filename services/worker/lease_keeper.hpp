@@ -8,6 +8,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "dobj/core/clock.hpp"
@@ -78,6 +79,9 @@ class LeaseKeeper {
   void lose();
   void rejoin();
   void round(bool draining, bool give_way);
+  // Records in the database whether the worker can serve, when that changed (or after a new
+  // registration, which starts available).
+  void publish_availability(bool give_way);
 
   std::string database_url_;
   store::WorkerInfo info_;
@@ -91,6 +95,7 @@ class LeaseKeeper {
   std::atomic<int> losses_{0};
   bool drained_ = false;
   bool giving_way_ = false;
+  std::pair<store::WorkerId, bool> published_availability_{0, true};
   // Serializes the callbacks of the heartbeat and of the watchdog; never held over a database
   // call, so the watchdog cannot wait for a frozen connection.
   std::mutex callbacks_mutex_;

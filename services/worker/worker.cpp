@@ -2,8 +2,6 @@
 
 #include <unistd.h>
 
-#include <set>
-
 #include "dobj/core/logging.hpp"
 #include "dobj/examples/register_examples.hpp"
 #include "dobj/protocol/headers.hpp"
@@ -77,6 +75,9 @@ void Worker::start() {
   keeper_->start(id_, registered_at);
   housekeeper_ = std::make_unique<Housekeeper>(config_.database_url);
   housekeeper_->start();
+  nats_watch_ = std::make_unique<PeriodicTask>("nats-link", WorkerConfig::kNatsWatchInterval,
+                                               [this] { watch_nats_link(); });
+  nats_watch_->start();
   log_->info("worker {} serving with {} shards", id_, config_.host.shards);
 }
 
@@ -84,27 +85,34 @@ store::WorkerId Worker::id() const {
   return keeper_ ? keeper_->id() : id_;
 }
 
-bool Worker::nats_link_holds() {
+void Worker::watch_nats_link() {
+  // cnats' status call may wait for the connection's lock during a reconnect attempt: it runs
+  // here, never on the heartbeat's thread.
+  if (nats_->connected()) {
+    nats_down_since_ = 0;
+  } else if (nats_down_since_.load() == 0) {
+    nats_down_since_ = std::chrono::steady_clock::now().time_since_epoch().count();
+  }
+}
+
+bool Worker::nats_link_holds() const {
   // Cut off from NATS the worker is unavailable: after a lease TTL it gives its partitions to
   // connected workers (its queued turns still commit) and claims again once it is back.
-  if (nats_->connected()) {
-    nats_down_since_.reset();
-    return true;
-  }
-  auto now = std::chrono::steady_clock::now();
-  if (!nats_down_since_) nats_down_since_ = now;
-  return now - *nats_down_since_ < config_.lease.ttl;
+  auto since = nats_down_since_.load();
+  if (since == 0) return true;
+  auto down = std::chrono::steady_clock::now().time_since_epoch() -
+              std::chrono::steady_clock::duration(since);
+  return down < config_.lease.ttl;
 }
 
 void Worker::on_lost() {
-  // Unsubscribed at once: after the lease another worker may subscribe, and a message both of
-  // them receive must be run or answered by that one only.
-  {
-    std::lock_guard lock(subs_mutex_);
-    subs_.clear();
-    draining_.clear();
-  }
+  // The host first: it stops answering at once, without NATS. Then unsubscribe (cnats may wait
+  // for a reconnect attempt here): after the lease another worker may subscribe, and a message
+  // both of them receive must be run or answered by that one only.
   host_->fence();
+  std::lock_guard lock(subs_mutex_);
+  subs_.clear();
+  draining_.clear();
 }
 
 void Worker::on_joined(store::WorkerId id) {
@@ -113,10 +121,6 @@ void Worker::on_joined(store::WorkerId id) {
 
 void Worker::drain(std::vector<NatsSubscription>& subs) {
   for (auto& sub : subs) sub.begin_drain();
-  end_drains(subs);
-}
-
-void Worker::end_drains(std::vector<NatsSubscription>& subs) {
   auto deadline = std::chrono::steady_clock::now() + WorkerConfig::kHandoverTimeout;
   for (auto& sub : subs) {
     sub.end_drain(std::max(std::chrono::milliseconds(1),
@@ -126,11 +130,11 @@ void Worker::end_drains(std::vector<NatsSubscription>& subs) {
 }
 
 void Worker::on_leaving(const std::vector<int>& partitions) {
+  // Bookkeeping only (the heartbeat's thread makes no cnats call): the handover thread drains.
   std::lock_guard lock(subs_mutex_);
   for (int p : partitions) {
     auto it = subs_.find(p);
     if (it == subs_.end()) continue;
-    it->second.begin_drain();  // the server stops sending; nothing blocks here
     draining_.insert_or_assign(p, std::move(it->second));
     subs_.erase(it);
   }
@@ -149,7 +153,7 @@ void Worker::on_handing_over(const std::vector<int>& partitions) {
   }
   // NATS stops delivering first; what it already delivered still runs here, then the shards
   // commit it and release the objects; only then is the partition released to the others.
-  end_drains(leaving);  // begun in on_leaving
+  drain(leaving);
   if (!host_->release_partitions(partitions, WorkerConfig::kHandoverFinishTimeout)) {
     log_->warn("handover of {} partitions: the shards are still finishing", partitions.size());
   }
@@ -159,12 +163,9 @@ void Worker::on_partitions(const std::vector<int>& owned) {
   std::lock_guard lock(subs_mutex_);
   if (!accepting_) return;
   host_->serve_partitions(owned);
-  std::set<int> want(owned.begin(), owned.end());
-  for (auto it = subs_.begin(); it != subs_.end();) {
-    it = want.count(it->first) ? std::next(it) : subs_.erase(it);
-  }
+  // Only additions: partitions leave through the handover thread or on_lost, never here.
   std::size_t added = 0;
-  for (int p : want) {
+  for (int p : owned) {
     if (subs_.count(p)) continue;
     subs_.emplace(p, nats_->subscribe(protocol::partition_subscription(p),
                                       [this](natsMsg* msg) { on_message(msg); }));
@@ -206,6 +207,7 @@ void Worker::stop() {
     subs_.clear();
   }
   drain(subs);  // what NATS already delivered is still served
+  nats_watch_->stop();
   housekeeper_->stop();
   keeper_->finish_handovers();
   host_->stop();  // the lease keeper still renews while the shards commit

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "dobj/client/nats_connection.hpp"
+#include "dobj/core/periodic_task.hpp"
 #include "dobj/runtime/host.hpp"
 #include "housekeeper.hpp"
 #include "lease_keeper.hpp"
@@ -23,6 +24,7 @@ struct WorkerConfig {
   constexpr static std::chrono::milliseconds kProbeTimeout{3000};
   // The worker pings NATS this often: a dead link is noticed within about two of these.
   constexpr static std::chrono::milliseconds kNatsPingInterval{1000};
+  constexpr static std::chrono::milliseconds kNatsWatchInterval{200};
   // A handover waits this long for NATS to stop delivering, then this long for the shards to
   // commit what they hold (off the heartbeat's thread: the lease never waits for it).
   constexpr static std::chrono::milliseconds kHandoverTimeout{1000};
@@ -60,12 +62,12 @@ class Worker {
   void on_handing_over(const std::vector<int>& partitions);
   // Ends the subscriptions in order: the server stops sending, delivered messages still run.
   static void drain(std::vector<NatsSubscription>& subs);
-  static void end_drains(std::vector<NatsSubscription>& subs);
   void on_lost();
   void on_joined(store::WorkerId id);
   void on_message(natsMsg* msg);
   // LeaseKeeper::Callbacks::may_hold: false once NATS has been unreachable for a lease TTL.
-  bool nats_link_holds();
+  bool nats_link_holds() const;
+  void watch_nats_link();
 
   WorkerConfig config_;
   std::shared_ptr<spdlog::logger> log_;
@@ -83,7 +85,8 @@ class Worker {
   bool accepting_ = false;
   std::atomic<bool> drained_{false};
   std::atomic<bool> stuck_{false};
-  std::optional<std::chrono::steady_clock::time_point> nats_down_since_;  // lease keeper's thread
+  std::atomic<std::chrono::steady_clock::rep> nats_down_since_{0};  // 0: connected
+  std::unique_ptr<PeriodicTask> nats_watch_;
 };
 
 }  // namespace dobj

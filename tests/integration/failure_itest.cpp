@@ -140,6 +140,13 @@ TEST(FailureCluster, AWorkerCutOffFromNatsGivesItsPartitionsAwayAndComesBack) {
   given_away = wait_until([&] { return owned(cut_id) == 0 && owned(other_id) == 256; }, 10s);
   cutter.join();
   EXPECT_TRUE(given_away) << "the cut-off worker kept " << owned(cut_id) << " partitions";
+  // Handed over in order (released), not taken from it after a lost lease: the heartbeat never
+  // waited for NATS.
+  EXPECT_EQ(cluster.stack().query_int("SELECT count(*) FROM dobj.partition_log WHERE "
+                                      "event = 'taken_over' AND previous_owner = " +
+                                      std::to_string(cut_id)),
+            0);
+  EXPECT_EQ(cluster.worker_id(cluster.worker(0)), cut_id) << "the cut-off worker lost its lease";
   EXPECT_TRUE(cluster.wait_balanced(30s));
   auto before = load.acked();
   ASSERT_TRUE(wait_until([&] { return load.acked() >= before + 100; }, 30s));

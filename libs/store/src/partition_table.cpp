@@ -28,7 +28,7 @@ PartitionShare PartitionTable::claim_fair_share(WorkerId me, bool draining) {
     auto share = tx.exec_params1(R"sql(
       WITH live AS (
         SELECT count(*) AS n FROM dobj.workers
-        WHERE state = 'serving' AND lease_until > now()),
+        WHERE state = 'serving' AND available AND lease_until > now()),
       fair AS (
         SELECT CASE WHEN $2 THEN 0
                     ELSE ceil(c.partitions::numeric / greatest(live.n, 1))::int END AS n

@@ -51,4 +51,11 @@ void WorkerRegistry::mark_stopped(WorkerId id) {
   });
 }
 
+void WorkerRegistry::set_available(WorkerId id, bool available) {
+  with_storage_errors(conn_, "setting the worker's availability", [&] {
+    pqxx::nontransaction tx(conn_);
+    tx.exec_params0("UPDATE dobj.workers SET available = $2 WHERE id = $1", id, available);
+  });
+}
+
 }  // namespace dobj::store

@@ -31,6 +31,9 @@ class WorkerRegistry {
   // Asks a live worker to hand back all its partitions and stop (`dobj drain`). False when no
   // live serving worker has that id.
   bool request_drain(WorkerId id);
+  // Whether the worker can serve (false while it is cut off from NATS): an unavailable worker
+  // does not count towards the others' fair share.
+  void set_available(WorkerId id, bool available);
   // Ends the lease now: partitions and objects become claimable at once.
   void mark_stopped(WorkerId id);
 
