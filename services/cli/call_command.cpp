@@ -38,7 +38,9 @@ void add_call_command(CLI::App& app, const ConnectionConfig& conn) {
         throw Error(ErrorCode::kBadRequest, std::string("argument is not valid JSON: ") + e.what());
       }
     }
-    NatsConnection nats({conn.nats_url, "dobj-cli", true});
+    NatsConnection::Options nats_options{conn.nats_url, "dobj-cli", true};
+    nats_options.inbox_prefix = conn.inbox_prefix;
+    NatsConnection nats(nats_options);
     Client client(nats);
     CallOptions options;
     options.timeout = std::chrono::milliseconds(args->timeout_ms);

@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   auto conn = ConnectionConfig::from_env();
   std::string log_level = "warn";
   conn.add_flags(app, log_level);
+  conn.add_client_flags(app);
   cli::add_call_command(app, conn);
   cli::add_id_command(app);
   cli::add_admin_commands(app, conn);

@@ -47,7 +47,8 @@ class Bench {
 
   void run() {
     setenv("DOBJ_TEST_PG_FSYNC", "on", 1);
-    stack_ = std::make_unique<testing::TestStack>();
+    // Without users: the baselines (echo, naive) answer on subjects of their own.
+    stack_ = std::make_unique<testing::TestStack>(testing::NatsServer::Profile::kOpen);
     worker_ = &stack_->start_worker({"--shards", std::to_string(kShards)});
     auto url = stack_->nats().service_url();
     auto dir = stack_->temp_dir();
@@ -152,7 +153,7 @@ class Bench {
            double rate = 0, std::uint64_t max_requests = 0, std::string body = "") {
     LoadSpec spec;
     spec.name = name;
-    spec.nats_url = stack_->nats().service_url();
+    spec.nats_url = stack_->nats().client_url();
     spec.slots = slots;
     spec.rate = rate;
     spec.duration = mode_.duration;
@@ -254,7 +255,7 @@ class Bench {
     listener.flush(5s);
     LoadSpec spec;
     spec.name = "setup: set alarms";
-    spec.nats_url = stack_->nats().service_url();
+    spec.nats_url = stack_->nats().client_url();
     spec.slots = 64;
     spec.max_requests = n;
     spec.subject = [prefix](std::uint64_t i) {

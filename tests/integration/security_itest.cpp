@@ -7,6 +7,9 @@
 #include <mutex>
 
 #include "dobj/client/client.hpp"
+#include "dobj/core/redact.hpp"
+#include "dobj/protocol/partition.hpp"
+#include "dobj/protocol/subject.hpp"
 #include "dobj/testing/test_stack.hpp"
 #include "wire.hpp"
 
@@ -17,17 +20,43 @@ using namespace std::chrono_literals;
 
 class SecurityTest : public ::testing::Test {
  protected:
-  NatsConnection::Options client_options() {
-    return {stack_.nats().client_url(), "hostile-client", true};
+  // The test's stack, started on first use with the local profile (deploy/nats/dobj-auth.conf)
+  // or, through production(), with deploy/nats/production: a user per application and service.
+  TestStack& stack() {
+    if (!stack_) stack_ = std::make_unique<TestStack>();
+    return *stack_;
   }
-  TestStack stack_;
+  TestStack& production() {
+    if (!stack_) stack_ = std::make_unique<TestStack>(NatsServer::Profile::kProduction);
+    return *stack_;
+  }
+  NatsConnection::Options client_options() {
+    return {stack().nats().client_url(), "hostile-client", true};
+  }
+  // An application of the production profile, with its inbox prefix (empty: _INBOX).
+  NatsConnection::Options app(const std::string& user, const std::string& password,
+                              const std::string& inbox_prefix) {
+    NatsConnection::Options options{production().nats().user_url(user, password), user, true};
+    options.inbox_prefix = inbox_prefix;
+    return options;
+  }
+  NatsConnection::Options chat_app() { return app("chat-app", "chat-app-dev", "_INBOX.chat-app"); }
+  NatsConnection::Options ops() { return app("ops", "ops-dev", "_INBOX.ops"); }
+
+  // Waits for the server to refuse something of this connection (it answers with an -ERR).
+  static bool refused(NatsConnection& nats, std::uint64_t before) {
+    return wait_until([&] { return nats.permission_errors().first > before; }, 5s);
+  }
+
+ private:
+  std::unique_ptr<TestStack> stack_;
 };
 
 // A request naming an event subject, an object subject or an internal subject as its reply would
 // make the worker publish there with its own rights (a spoofed event, a forged call). It is
 // refused unrun; only client inboxes get replies.
 TEST_F(SecurityTest, AReplySubjectOutsideTheClientInboxesIsRefusedUnrun) {
-  stack_.start_worker();
+  stack().start_worker();
   NatsConnection nats(client_options());
   std::atomic<int> events{0};
   auto watch = nats.subscribe("evt.>", [&](natsMsg* m) {
@@ -57,7 +86,7 @@ TEST_F(SecurityTest, AReplySubjectOutsideTheClientInboxesIsRefusedUnrun) {
 // bad_request, decided before anything runs; its neighbours in the same commit batch all succeed.
 // Before, the batch's commit failed and every neighbour got storage_error.
 TEST_F(SecurityTest, BadTextHurtsOnlyItsOwnRequest) {
-  stack_.start_worker();
+  stack().start_worker();
   NatsConnection nats(client_options());
   constexpr int kNeighbours = 100;
   std::mutex mutex;
@@ -104,7 +133,7 @@ TEST_F(SecurityTest, BadTextHurtsOnlyItsOwnRequest) {
 
 // Scanning random ids with reads leaves the database as it was once the objects are evicted.
 TEST_F(SecurityTest, AScanOfRandomIdsLeavesNoRows) {
-  stack_.start_worker({"--idle-timeout-ms", "200"});
+  stack().start_worker({"--idle-timeout-ms", "200"});
   NatsConnection nats(client_options());
   constexpr int kIds = 2000;
   std::atomic<int> answered{0};
@@ -118,8 +147,120 @@ TEST_F(SecurityTest, AScanOfRandomIdsLeavesNoRows) {
   }
   ASSERT_TRUE(wait_until([&] { return answered == kIds; }, 60s)) << answered << " answered";
   EXPECT_TRUE(
-      wait_until([&] { return stack_.query_int("SELECT count(*) FROM dobj.objects") == 0; }, 30s))
-      << stack_.query_int("SELECT count(*) FROM dobj.objects") << " rows left";
+      wait_until([&] { return stack().query_int("SELECT count(*) FROM dobj.objects") == 0; }, 30s))
+      << stack().query_int("SELECT count(*) FROM dobj.objects") << " rows left";
+}
+
+
+// Each application reads only its own replies: its user may subscribe only under its own inbox
+// prefix, and the server refuses anything else with a permissions error.
+TEST_F(SecurityTest, AnApplicationReadsOnlyItsOwnReplies) {
+  production().start_worker();
+  NatsConnection chat(chat_app());
+  NatsConnection ops_app(ops());
+  Client chat_client(chat), ops_client(ops_app);
+  EXPECT_EQ(chat_client.call("ChatRoom", "lobby", "join", {{"user", "ann"}})["members"], 1);
+
+  // chat-app listens where ops' replies arrive (and where everybody's would): refused.
+  std::atomic<int> overheard{0};
+  std::vector<NatsSubscription> spies;
+  for (const char* spy : {"_INBOX.ops.>", "_INBOX.>", ">", "_DOBJ_TIMER.>"}) {
+    auto before = chat.permission_errors().first;
+    spies.push_back(chat.subscribe(spy, [&](natsMsg* m) {
+      ++overheard;
+      natsMsg_Destroy(m);
+    }));
+    EXPECT_TRUE(refused(chat, before)) << spy;
+    EXPECT_NE(chat.permission_errors().second.find("Permissions Violation for Subscription"),
+              std::string::npos)
+        << chat.permission_errors().second;
+  }
+  auto history = ops_client.call("ChatRoom", "lobby", "history", {});
+  EXPECT_TRUE(history.is_array()) << history.dump();
+  chat.flush(5s);
+  EXPECT_EQ(overheard.load(), 0);
+
+  // Without its own prefix an application cannot even receive its replies.
+  auto plain_options = chat_app();
+  plain_options.inbox_prefix.clear();
+  NatsConnection plain(plain_options);
+  Client plain_client(plain);
+  EXPECT_THROW(plain_client.call("ChatRoom", "lobby", "history", {}, {.timeout = 2s}),
+               NotPermittedError);
+
+  // And nobody gets in without a user.
+  EXPECT_THROW(NatsConnection({production().nats().client_url(), "anonymous", true}), TransportError);
+}
+
+// Which classes and methods an application may call is its NATS user's publish permissions: no
+// dobj code decides it. chat-app has ChatRoom only; ops has a list of read-only methods.
+TEST_F(SecurityTest, ClassesAndMethodsAreGrantedByNatsPermissions) {
+  production().start_worker();
+  NatsConnection chat(chat_app());
+  NatsConnection ops_app(ops());
+  Client chat_client(chat), ops_client(ops_app);
+  CallOptions quick{.timeout = 1s, .max_attempts = 1};
+
+  EXPECT_THROW(chat_client.call("Lock", "door", "acquire", {{"owner", "eve"}, {"ttl_ms", 60000}},
+                                quick),
+               NotPermittedError);
+  // Nor through the mapped subject, nor the timers' system method.
+  auto before = chat.permission_errors().first;
+  chat.publish(protocol::inbound_subject(protocol::partition_of("Lock", "door", 256), "Lock",
+                                         "door", "acquire"),
+               R"({"owner": "eve", "ttl_ms": 60000})");
+  EXPECT_TRUE(refused(chat, before));
+  EXPECT_THROW(chat_client.call("ChatRoom", "lobby", "$alarm", {{"due_at_us", 1}}, quick),
+               std::exception);  // a bad_request (system method) or refused, never run
+  before = chat.permission_errors().first;
+  chat.publish("obj.ChatRoom.lobby.$alarm", R"({"due_at_us": 1})");
+  EXPECT_TRUE(refused(chat, before));
+
+  EXPECT_TRUE(ops_client.call("Lock", "door", "holder", {})["holder"].is_null());
+  EXPECT_EQ(ops_client.call("Counter", "visits", "get", {}), 0);
+  EXPECT_THROW(ops_client.call("Counter", "visits", "inc", {}, quick), NotPermittedError);
+  EXPECT_THROW(ops_client.call("ChatRoom", "lobby", "post", {{"user", "ops"}, {"text", "hi"}},
+                               quick),
+               NotPermittedError);
+  EXPECT_EQ(ops_client.call("Counter", "visits", "get", {}), 0);
+  // Nothing that was refused ran: no Lock or Counter ever stored anything.
+  EXPECT_EQ(production().query_int("SELECT count(*) FROM dobj.objects WHERE class IN ('Lock', "
+                                   "'Counter') AND version > 0"),
+            0);
+}
+
+// The service users may do what workers and timers need and nothing else; alarms still go from
+// the timer to the worker and back in this profile.
+TEST_F(SecurityTest, ServiceUsersHaveOnlyWhatTheyNeed) {
+  production().start_worker();
+  production().start_timer();
+  for (const auto& url : {production().nats().service_url(), production().nats().timer_url()}) {
+    NatsConnection service({url, "service", true});
+    auto before = service.permission_errors().first;
+    service.publish("obj.Counter.c.inc", "");
+    EXPECT_TRUE(refused(service, before)) << redact(url);
+    before = service.permission_errors().first;
+    auto spy = service.subscribe("_INBOX.>", [](natsMsg* m) { natsMsg_Destroy(m); });
+    EXPECT_TRUE(refused(service, before)) << redact(url);
+    before = service.permission_errors().first;
+    service.publish("evt.ChatRoom.lobby.message", "{}");
+    if (url == production().nats().timer_url()) {
+      EXPECT_TRUE(refused(service, before));
+    }
+  }
+  // An alarm of an object without an alarm handler: the timer fires it at the worker and records
+  // the worker's answer, so both legs work with these permissions.
+  NatsConnection chat(chat_app());
+  Client(chat).call("ChatRoom", "alarmed", "join", {{"user", "ann"}});
+  production().query_int(
+      "INSERT INTO dobj.alarms (class, id, due_at) VALUES ('ChatRoom', 'alarmed', now()) "
+      "RETURNING 1");
+  EXPECT_TRUE(wait_until(
+      [&] {
+        return production().query_int("SELECT retry_count FROM dobj.alarms WHERE id = 'alarmed'") >= 1 ||
+               production().query_int("SELECT count(*) FROM dobj.dead_alarms WHERE id = 'alarmed'") > 0;
+      },
+      30s));
 }
 
 }  // namespace

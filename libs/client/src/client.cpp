@@ -67,6 +67,8 @@ Value Client::call(const std::string& class_name, const std::string& object_id,
       NatsMessage reply;
       try {
         reply = nats_.request(subject, body, headers, options.timeout);
+      } catch (const NotPermittedError&) {
+        throw;  // final: the caller's NATS user may not make this call
       } catch (const TransportError& e) {
         throw Error(ErrorCode::kTimeout, std::string("no reply: ") + e.what());
       }

@@ -37,6 +37,9 @@ void on_message(natsConnection*, natsSubscription*, natsMsg* msg, void* closure)
   (*static_cast<NatsConnection::Handler*>(closure))(msg);
 }
 
+// How long a timed-out request waits for the server's -ERR that may explain it.
+constexpr std::chrono::milliseconds kPermissionErrorGrace{100};
+
 }  // namespace
 
 std::optional<std::string> NatsMessage::header(const std::string& key) const {
@@ -111,6 +114,22 @@ NatsConnection::NatsConnection(const Options& options) {
   natsOptions_UseGlobalMessageDelivery(opts, true);
   natsOptions_SetPingInterval(opts, options.ping_interval.count());
   natsOptions_SetMaxPingsOut(opts, kMaxPingsOut);
+  if (!options.inbox_prefix.empty()) {
+    check(natsOptions_SetCustomInboxPrefix(opts, options.inbox_prefix.c_str()),
+          "bad inbox prefix '" + options.inbox_prefix + "'");
+  }
+  natsOptions_SetErrorHandler(
+      opts,
+      [](natsConnection* nc, natsSubscription*, natsStatus status, void* closure) {
+        if (status != NATS_NOT_PERMITTED) return;
+        const char* text = nullptr;
+        natsConnection_GetLastError(nc, &text);
+        auto* errors = static_cast<AsyncErrors*>(closure);
+        std::lock_guard lock(errors->mutex);
+        ++errors->permission_count;
+        errors->last_permission_error = text ? text : "not permitted";
+      },
+      errors_.get());
   auto s = natsConnection_Connect(&conn_, opts);
   if (s != NATS_OK) {
     throw TransportError("cannot connect to NATS at " + redact(options.url) + ": " +
@@ -141,7 +160,15 @@ NatsMessage NatsConnection::request(const std::string& subject, const std::strin
                                     std::chrono::milliseconds timeout) {
   MsgPtr msg{build(subject, "", body, headers)};
   MsgPtr reply;
+  auto refused_before = permission_errors().first;
   auto s = natsConnection_RequestMsg(&reply.msg, conn_, msg.msg, timeout.count());
+  if (s == NATS_TIMEOUT || s == NATS_NOT_PERMITTED) {
+    // The server drops a refused publish with an asynchronous -ERR: the request only times out.
+    // Say why, if the server did (the -ERR may trail the timeout a little).
+    natsConnection_FlushTimeout(conn_, kPermissionErrorGrace.count());
+    auto [refused, text] = permission_errors();
+    if (refused != refused_before) throw NotPermittedError("request to " + subject + ": " + text);
+  }
   if (s == NATS_NO_RESPONDERS) {
     NatsMessage out;
     out.subject = subject;
@@ -169,6 +196,11 @@ NatsSubscription NatsConnection::subscribe(const std::string& subject, Handler h
 
 void NatsConnection::flush(std::chrono::milliseconds timeout) {
   check(natsConnection_FlushTimeout(conn_, timeout.count()), "flushing NATS");
+}
+
+std::pair<std::uint64_t, std::string> NatsConnection::permission_errors() const {
+  std::lock_guard lock(errors_->mutex);
+  return {errors_->permission_count, errors_->last_permission_error};
 }
 
 std::int64_t NatsConnection::max_payload() const {

@@ -17,7 +17,9 @@ constexpr int kIds = 3000;
 
 TEST(PartitionMapping, MatchesTheNatsServerForManyIds) {
   testing::NatsServer server;
+  // Workers read the mapped subjects; clients publish the unmapped ones.
   NatsConnection nats({server.service_url(), "partition-test"});
+  NatsConnection client({server.client_url(), "partition-client"});
   std::mutex mutex;
   std::vector<std::string> subjects;
   auto sub = nats.subscribe("dobj.in.>", [&](natsMsg* m) {
@@ -35,9 +37,9 @@ TEST(PartitionMapping, MatchesTheNatsServerForManyIds) {
     std::size_t len = 1 + rng() % 80;
     for (std::size_t j = 0; j < len; ++j) id.push_back(alphabet[rng() % alphabet.size()]);
     std::string cls = i % 2 ? "Counter" : "ChatRoom_" + std::to_string(i % 7);
-    nats.publish(client_subject(cls, id, "m"), "");
+    client.publish(client_subject(cls, id, "m"), "");
   }
-  nats.flush(std::chrono::seconds(5));
+  client.flush(std::chrono::seconds(5));
   ASSERT_TRUE(dobj::testing::wait_until(
       [&] {
         std::lock_guard lock(mutex);

@@ -23,16 +23,23 @@ bool accepts(int port) {
 
 }  // namespace
 
-NatsServer::NatsServer() {
+NatsServer::NatsServer(Profile profile) : profile_(profile) {
   dir_ = make_temp_dir("dobj-nats");
   port_ = free_port();
-  // include paths are relative to the including file: the shared part is copied beside it.
-  for (const char* file : {"dobj.conf", "dobj-auth.conf"}) {
-    std::filesystem::copy_file(std::string(DOBJ_SOURCE_DIR) + "/deploy/nats/" + file,
-                               dir_ + "/" + file);
+  // The shipped files as they are, beside a top file with this server's port (include paths
+  // are relative to the including file).
+  std::filesystem::copy(std::string(DOBJ_SOURCE_DIR) + "/deploy/nats", dir_ + "/nats",
+                        std::filesystem::copy_options::recursive);
+  if (profile_ != Profile::kProduction) {
+    config_ = dir_ + "/nats/test.conf";
+    std::ofstream(config_) << "listen: 127.0.0.1:" << port_ << "\n"
+                           << "include dobj.conf\n"
+                           << (profile_ == Profile::kLocal ? "include dobj-auth.conf\n" : "");
+  } else {
+    config_ = dir_ + "/nats/production/test.conf";
+    std::ofstream(config_) << "listen: 127.0.0.1:" << port_ << "\n"
+                           << "include ../dobj.conf\ninclude authorization.conf\n";
   }
-  std::ofstream(dir_ + "/nats.conf") << "listen: 127.0.0.1:" << port_ << "\n"
-                                     << "include dobj.conf\n";
   start();
 }
 
@@ -45,7 +52,7 @@ void NatsServer::start() {
   const char* binary = std::getenv("DOBJ_NATS_SERVER");
   process_ = std::make_unique<Process>(
       std::vector<std::string>{binary && *binary ? binary : "/usr/sbin/nats-server", "-c",
-                               dir_ + "/nats.conf"},
+                               config_},
       std::map<std::string, std::string>{}, dir_ + "/server.log");
   if (!wait_until([this] { return accepts(port_); }, std::chrono::seconds(10))) {
     throw std::runtime_error("nats-server did not start:\n" + read_file(dir_ + "/server.log"));
@@ -59,12 +66,22 @@ void NatsServer::stop() {
   process_.reset();
 }
 
+// The development passwords of deploy/nats/dobj-auth.conf and production/users.conf.
 std::string NatsServer::service_url() const {
-  return "nats://dobj:dobj-dev@127.0.0.1:" + std::to_string(port_);
+  return profile_ == Profile::kProduction ? user_url("dobj-worker", "worker-dev")
+                                          : user_url("dobj", "dobj-dev");
+}
+
+std::string NatsServer::timer_url() const {
+  return profile_ == Profile::kProduction ? user_url("dobj-timer", "timer-dev") : service_url();
 }
 
 std::string NatsServer::client_url() const {
   return "nats://127.0.0.1:" + std::to_string(port_);
+}
+
+std::string NatsServer::user_url(const std::string& user, const std::string& password) const {
+  return "nats://" + user + ":" + password + "@127.0.0.1:" + std::to_string(port_);
 }
 
 }  // namespace dobj::testing

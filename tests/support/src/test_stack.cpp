@@ -55,9 +55,9 @@ WorkerProcess::WorkerProcess(const std::string& nats_url, const std::string& db_
     : ServiceProcess(prepend({worker_binary(), "--test-classes"}, std::move(extra_args)), nats_url,
                      db_url, log_path) {}
 
-TestStack::TestStack()
+TestStack::TestStack(NatsServer::Profile profile)
     : dir_(make_temp_dir("dobj-stack")),
-      nats_(std::make_unique<NatsServer>()),
+      nats_(std::make_unique<NatsServer>(profile)),
       db_url_(PostgresServer::shared().create_database(true)) {}
 
 TestStack::~TestStack() {
@@ -104,7 +104,7 @@ WorkerProcess& TestStack::start_worker_at(const std::string& nats_url, const std
 
 ServiceProcess& TestStack::start_timer(std::vector<std::string> extra_args) {
   services_.push_back(std::make_unique<ServiceProcess>(
-      prepend({timer_binary()}, std::move(extra_args)), nats_->service_url(), db_url_, next_log()));
+      prepend({timer_binary()}, std::move(extra_args)), nats_->timer_url(), db_url_, next_log()));
   auto& t = *services_.back();
   if (!t.wait_serving(kStartDeadline)) {
     throw std::runtime_error("timer did not start serving:\n" + t.log());

@@ -21,6 +21,12 @@ class TransportError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// The server refused a publish or subscription of this connection (its user's permissions).
+class NotPermittedError : public TransportError {
+ public:
+  using TransportError::TransportError;
+};
+
 struct NatsMessage {
   std::string subject;
   std::string reply_to;
@@ -65,6 +71,9 @@ class NatsConnection {
     // How often the client pings the server; two unanswered pings end the connection (then it
     // reconnects). Services keep it short to notice a dead link within seconds.
     std::chrono::milliseconds ping_interval{120'000};
+    // Replies arrive under <inbox_prefix>.<random>; empty means _INBOX. An application whose
+    // NATS user may subscribe only to its own namespace (deploy/nats/production) sets it.
+    std::string inbox_prefix{};
   };
   using Handler = std::function<void(natsMsg*)>;  // the handler owns and destroys the message
 
@@ -76,7 +85,8 @@ class NatsConnection {
   void publish(const std::string& subject, const std::string& body,
                const std::map<std::string, std::string>& headers = {},
                const std::string& reply_to = "");
-  // Throws TransportError on timeout; a no-responders answer comes back with no_responders set.
+  // Throws TransportError on timeout, NotPermittedError when the server refused the request's
+  // subject or the reply inbox; a no-responders answer comes back with no_responders set.
   NatsMessage request(const std::string& subject, const std::string& body,
                       const std::map<std::string, std::string>& headers,
                       std::chrono::milliseconds timeout);
@@ -88,8 +98,18 @@ class NatsConnection {
   std::int64_t max_payload() const;
   // False while the connection is down (reconnecting).
   bool connected() const;
+  // How many permissions violations the server reported, and the last one's text.
+  std::pair<std::uint64_t, std::string> permission_errors() const;
 
  private:
+  // Written by cnats' error callback thread.
+  struct AsyncErrors {
+    mutable std::mutex mutex;
+    std::uint64_t permission_count = 0;
+    std::string last_permission_error;
+  };
+
+  std::unique_ptr<AsyncErrors> errors_ = std::make_unique<AsyncErrors>();
   natsConnection* conn_ = nullptr;
   std::vector<std::unique_ptr<Handler>> handlers_;
   std::mutex handlers_mutex_;

@@ -14,10 +14,14 @@ constexpr const char* kDefaultNatsUrl = "nats://127.0.0.1:4222";
 struct ConnectionConfig {
   std::string nats_url = kDefaultNatsUrl;
   std::string database_url;
+  // Clients only: where replies arrive (DOBJ_INBOX_PREFIX, --inbox-prefix; empty = _INBOX).
+  std::string inbox_prefix;
 
   static ConnectionConfig from_env();
   // Adds --nats and --db (defaults taken from the environment) and --log-level to the app.
   void add_flags(CLI::App& app, std::string& log_level);
+  // Adds --inbox-prefix (programs that make requests).
+  void add_client_flags(CLI::App& app);
 };
 
 }  // namespace dobj

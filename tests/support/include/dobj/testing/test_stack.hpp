@@ -41,7 +41,7 @@ class WorkerProcess : public ServiceProcess {
 // PostgreSQL, and workers started on demand.
 class TestStack {
  public:
-  TestStack();
+  explicit TestStack(NatsServer::Profile profile = NatsServer::Profile::kLocal);
   ~TestStack();
 
   NatsServer& nats() { return *nats_; }
