@@ -2,6 +2,9 @@
 
 #include <unistd.h>
 
+#include <cstdlib>
+#include <cstring>
+
 #include "dobj/core/logging.hpp"
 #include "dobj/examples/register_examples.hpp"
 #include "dobj/protocol/headers.hpp"
@@ -13,6 +16,25 @@
 
 namespace dobj {
 namespace {
+
+// Sums every header's name and values (cnats parses the header block on first access anyway).
+std::size_t header_bytes(natsMsg* msg) {
+  const char** keys = nullptr;
+  int count = 0;
+  if (natsMsgHeader_Keys(msg, &keys, &count) != NATS_OK) return 0;
+  std::size_t total = 0;
+  for (int i = 0; i < count; ++i) {
+    total += std::strlen(keys[i]);
+    const char** values = nullptr;
+    int n = 0;
+    if (natsMsgHeader_Values(msg, keys[i], &values, &n) == NATS_OK) {
+      for (int j = 0; j < n; ++j) total += std::strlen(values[j]);
+      free(static_cast<void*>(values));
+    }
+  }
+  free(static_cast<void*>(keys));
+  return total;
+}
 
 std::string host_name() {
   char buf[256] = {};
@@ -191,6 +213,7 @@ void Worker::on_message(natsMsg* raw) {
   m.content_type = header(protocol::kContentTypeHeader);
   m.idempotency_key = header(protocol::kIdempotencyKeyHeader);
   m.timeout_ms = header(protocol::kTimeoutHeader);
+  m.header_bytes = header_bytes(raw);
   natsMsg_Destroy(raw);
   host_->dispatch(std::move(m));
 }

@@ -8,8 +8,10 @@
 
 #include "dobj/client/client.hpp"
 #include "dobj/core/redact.hpp"
+#include "dobj/protocol/limits.hpp"
 #include "dobj/protocol/partition.hpp"
 #include "dobj/protocol/subject.hpp"
+#include "dobj/store/database.hpp"
 #include "dobj/testing/test_stack.hpp"
 #include "wire.hpp"
 
@@ -82,53 +84,146 @@ TEST_F(SecurityTest, AReplySubjectOutsideTheClientInboxesIsRefusedUnrun) {
   EXPECT_EQ(raw_call(nats, "obj.Counter.target.get", "").body, 2);
 }
 
-// Text that PostgreSQL cannot store (a NUL, invalid UTF-8) is the offending request's own
-// bad_request, decided before anything runs; its neighbours in the same commit batch all succeed.
-// Before, the batch's commit failed and every neighbour got storage_error.
-TEST_F(SecurityTest, BadTextHurtsOnlyItsOwnRequest) {
-  stack().start_worker();
-  NatsConnection nats(client_options());
-  constexpr int kNeighbours = 100;
+// Sends every request at once (so that they share commit batches) and collects each one's
+// error code ("" for ok), keyed by the request's name.
+struct Request {
+  std::string name, subject, body;
+  std::map<std::string, std::string> headers{};
+};
+
+std::map<std::string, std::string> send_together(NatsConnection& nats,
+                                                 const std::vector<Request>& requests) {
   std::mutex mutex;
-  std::map<std::string, std::string> codes;  // reply subject → error code ("" for ok)
-  auto inbox = nats.subscribe("_INBOX.bad-text.>", [&](natsMsg* m) {
+  std::map<std::string, std::string> codes;
+  const std::string prefix = "_INBOX.together.";
+  auto inbox = nats.subscribe(prefix + ">", [&](natsMsg* m) {
     auto msg = NatsMessage::from(m);
     natsMsg_Destroy(m);
-    auto status = msg.header(protocol::kStatusHeader).value_or("");
     std::string code;
-    if (status == protocol::kStatusError) {
+    if (msg.header(protocol::kStatusHeader).value_or("") == protocol::kStatusError) {
       auto body = protocol::decode_body(
           protocol::content_type_from_header(msg.header(protocol::kContentTypeHeader)), msg.body);
       code = body["error"].value("code", "?");
     }
     std::lock_guard lock(mutex);
-    codes[msg.subject] = code;
+    codes[msg.subject.substr(prefix.size())] = code;
   });
   nats.flush(5s);
-  const std::string msgpack_bad_utf8("\x81\xa4user\xa2\xc3\x28", 8);  // {"user": "\xc3\x28"}
-  nats.publish("obj.ChatRoom.room-nul.join", R"({"user": "a\u0000b"})", {}, "_INBOX.bad-text.nul");
-  nats.publish("obj.ChatRoom.room-utf8.join", msgpack_bad_utf8,
-               {{protocol::kContentTypeHeader, protocol::kMsgpackContentType}},
-               "_INBOX.bad-text.utf8");
-  nats.publish("obj.Counter.idem.inc", "", {{protocol::kIdempotencyKeyHeader, "k\xff"}},
-               "_INBOX.bad-text.key");
-  for (int i = 0; i < kNeighbours; ++i) {
-    nats.publish("obj.Counter.neighbour" + std::to_string(i) + ".inc", "", {},
-                 "_INBOX.bad-text.n" + std::to_string(i));
-  }
-  ASSERT_TRUE(wait_until(
+  for (const auto& r : requests) nats.publish(r.subject, r.body, r.headers, prefix + r.name);
+  EXPECT_TRUE(wait_until(
       [&] {
         std::lock_guard lock(mutex);
-        return codes.size() == kNeighbours + 3;
+        return codes.size() == requests.size();
       },
-      30s));
+      30s))
+      << codes.size() << " of " << requests.size() << " answered";
   std::lock_guard lock(mutex);
-  EXPECT_EQ(codes["_INBOX.bad-text.nul"], "bad_request");
-  EXPECT_EQ(codes["_INBOX.bad-text.utf8"], "bad_request");
-  EXPECT_EQ(codes["_INBOX.bad-text.key"], "bad_request");
+  return codes;
+}
+
+constexpr int kNeighbours = 100;
+
+// kNeighbours increments of distinct counters, named n0, n1, …
+std::vector<Request> neighbours() {
+  std::vector<Request> out;
+  for (int i = 0; i < kNeighbours; ++i) {
+    out.push_back({"n" + std::to_string(i), "obj.Counter.neighbour" + std::to_string(i) + ".inc",
+                   ""});
+  }
+  return out;
+}
+
+int succeeded_neighbours(std::map<std::string, std::string>& codes) {
   int ok = 0;
-  for (int i = 0; i < kNeighbours; ++i) ok += codes["_INBOX.bad-text.n" + std::to_string(i)] == "";
-  EXPECT_EQ(ok, kNeighbours);
+  for (int i = 0; i < kNeighbours; ++i) ok += codes["n" + std::to_string(i)] == "";
+  return ok;
+}
+
+// Every bad input gets its documented error (schemas/protocol.md, "Limits"), decided before
+// anything runs, while its neighbours in the same commit batches all succeed. Text PostgreSQL
+// cannot store (a NUL, invalid UTF-8) used to fail the whole batch with storage_error.
+TEST_F(SecurityTest, BadInputHurtsOnlyItsOwnRequest) {
+  stack().start_worker();
+  NatsConnection nats(client_options());
+  const std::string msgpack_bad_utf8("\x81\xa4user\xa2\xc3\x28", 8);  // {"user": "\xc3\x28"}
+  auto requests = neighbours();
+  requests.push_back({"nul", "obj.ChatRoom.room-nul.join", R"({"user": "a\u0000b"})"});
+  requests.push_back({"utf8", "obj.ChatRoom.room-utf8.join", msgpack_bad_utf8,
+                      {{protocol::kContentTypeHeader, protocol::kMsgpackContentType}}});
+  requests.push_back(
+      {"key", "obj.Counter.idem.inc", "", {{protocol::kIdempotencyKeyHeader, "k\xff"}}});
+  requests.push_back({"sql", "obj.Scratch.sql-nul.sql",
+                      R"({"query": "SELECT $1::text", "params": ["a\u0000"]})"});
+  requests.push_back({"headers", "obj.Counter.big-headers.inc", "",
+                      {{"X-Padding", std::string(protocol::kMaxHeaderBytes, 'h')}}});
+  requests.push_back({"body", "obj.Counter.big-body.inc",
+                      std::string(protocol::kDefaultMaxBodyBytes + 1, ' ')});
+  requests.push_back({"count", "obj.ChatRoom.room-count.join",
+                      std::string("\xdd\xff\xff\xff\xff", 5),
+                      {{protocol::kContentTypeHeader, protocol::kMsgpackContentType}}});
+  requests.push_back({"deep", "obj.ChatRoom.room-deep.join",
+                      std::string(protocol::kMaxJsonDepth + 1, '[') +
+                          std::string(protocol::kMaxJsonDepth + 1, ']')});
+  requests.push_back({"json", "obj.ChatRoom.room-json.join", "{\"user\": "});
+  requests.push_back({"type", "obj.ChatRoom.room-type.join", "{}",
+                      {{protocol::kContentTypeHeader, "text/html"}}});
+  requests.push_back({"timeout", "obj.Counter.timeout.inc", "",
+                      {{protocol::kTimeoutHeader, "soon"}}});
+  auto codes = send_together(nats, requests);
+  EXPECT_EQ(codes["headers"], "too_large");
+  EXPECT_EQ(codes["body"], "too_large");
+  EXPECT_EQ(codes["count"], "bad_request");
+  EXPECT_EQ(codes["deep"], "bad_request");
+  EXPECT_EQ(codes["json"], "bad_request");
+  EXPECT_EQ(codes["type"], "bad_request");
+  EXPECT_EQ(codes["timeout"], "bad_request");
+  EXPECT_EQ(codes["nul"], "bad_request");
+  EXPECT_EQ(codes["utf8"], "bad_request");
+  EXPECT_EQ(codes["key"], "bad_request");
+  EXPECT_EQ(codes["sql"], "bad_request");
+  EXPECT_EQ(succeeded_neighbours(codes), kNeighbours);
+}
+
+// What the database refuses at commit time hurts only the object it belongs to: a deferred
+// constraint broken by a turn's SQL fails that turn; an object whose writes the database refuses
+// (a trigger stands for any such data) is left out of the batch's commit, the rest commits.
+TEST_F(SecurityTest, WhatTheDatabaseRefusesHurtsOnlyItsObject) {
+  stack().start_worker();
+  {
+    auto conn = store::connect(stack().database_url());
+    pqxx::nontransaction tx(*conn);
+    tx.exec0(R"sql(
+      CREATE FUNCTION public.poison() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.id LIKE 'poison%' AND NEW.version > OLD.version THEN
+          RAISE EXCEPTION 'poisoned object %', NEW.id;
+        END IF;
+        RETURN NEW;
+      END $$;
+      CREATE TRIGGER poison BEFORE UPDATE ON dobj.objects
+        FOR EACH ROW EXECUTE FUNCTION public.poison())sql");
+  }
+  NatsConnection nats(client_options());
+  Client client(nats);
+  client.call("Scratch", "deferred", "sql",
+              {{"query", "CREATE TABLE t (k int UNIQUE DEFERRABLE INITIALLY DEFERRED)"}});
+  auto requests = neighbours();
+  requests.push_back({"poison", "obj.Counter.poison-1.inc", ""});
+  requests.push_back({"deferred", "obj.Scratch.deferred.sql",
+                      R"json({"query": "INSERT INTO t VALUES (1), (1)"})json"});
+  for (int i = 0; i < 5; ++i) {
+    requests.push_back({"sql" + std::to_string(i), "obj.Scratch.sql" + std::to_string(i) + ".sql",
+                        R"json({"query": "CREATE TABLE IF NOT EXISTS mine (k int)"})json"});
+  }
+  auto codes = send_together(nats, requests);
+  EXPECT_EQ(codes["poison"], "storage_error");
+  EXPECT_EQ(codes["deferred"], "handler_error") << stack().worker_logs();
+  for (int j = 0; j < 5; ++j) EXPECT_EQ(codes["sql" + std::to_string(j)], "") << j;
+  EXPECT_EQ(succeeded_neighbours(codes), kNeighbours);
+  EXPECT_EQ(client.call("Scratch", "deferred", "sql", {{"query", "SELECT count(*) AS n FROM t"}})
+                .at(0)["n"],
+            0);
+  EXPECT_EQ(client.call("Counter", "neighbour7", "get", {}), 1);
 }
 
 // Scanning random ids with reads leaves the database as it was once the objects are evicted.

@@ -118,7 +118,10 @@ Value decode_msgpack(std::string_view bytes) {
   if (bytes.empty()) throw Error(ErrorCode::kBadRequest, "empty msgpack body");
   try {
     std::size_t offset = 0;
-    msgpack::unpack_limit limits(0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff,
+    // msgpack-c allocates a container's elements when it reads the count: a count the body
+    // cannot hold (each element takes a byte or more, a map entry two) is refused first.
+    auto bytes_left = static_cast<std::size_t>(bytes.size());
+    msgpack::unpack_limit limits(bytes_left, bytes_left / 2, bytes_left, bytes_left, bytes_left,
                                  kMaxDepth);
     msgpack::object_handle handle =
         msgpack::unpack(bytes.data(), bytes.size(), offset, reference_input, nullptr, limits);

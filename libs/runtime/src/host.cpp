@@ -216,6 +216,11 @@ void Host::dispatch(InboundMessage message) {
       throw Error(ErrorCode::kMoved, "partition " + std::to_string(s.partition) +
                                          " is not served by this worker right now; retry");
     }
+    if (message.header_bytes > protocol::kMaxHeaderBytes) {
+      throw Error(ErrorCode::kTooLarge, "headers are " + std::to_string(message.header_bytes) +
+                                            " bytes; the limit is " +
+                                            std::to_string(protocol::kMaxHeaderBytes));
+    }
     if (message.body.size() > impl.config.max_body_bytes) {
       throw Error(ErrorCode::kTooLarge, "body is " + std::to_string(message.body.size()) +
                                             " bytes; the limit is " +

@@ -451,16 +451,22 @@ std::optional<Error> Shard::turn(Instance& inst, std::vector<Event>& events, boo
   }
   *fenced = sql.fenced();
   bool ok = !failure && !*fenced;
-  inst.kv->end_turn(ok);
-  inst.alarm->end_turn(ok);
   if (store_ && store_->in_batch()) {
     try {
       store_->end_turn(ok);
+    } catch (const SqlError& e) {
+      // The turn's SQL broke a deferred constraint: the turn is rolled back, the batch goes on.
+      failure = Error(ErrorCode::kHandlerError, std::string("SQL statement failed: ") + e.what());
+      ok = false;
     } catch (const Error& e) {
       // The batch transaction is broken; its commit fails and every turn in it with it.
+      log_->error("{}/{}: ending its turn broke the batch: {}", inst.class_name, inst.object_id,
+                  e.what());
       if (!failure) failure = e;
     }
   }
+  inst.kv->end_turn(ok);
+  inst.alarm->end_turn(ok);
   if (!ok) events.clear();
   return failure;
 }
@@ -546,7 +552,8 @@ void Shard::commit_and_flush() {
     }
     inst->replies.clear();
   }
-  enum class State { kCommitted, kFenced, kFailed };
+  enum class State { kCommitted, kFenced, kFailed, kRejected };
+  std::unordered_map<Instance*, std::string> rejections;
   std::unordered_map<Instance*, State> state;
   auto hint_horizon =
       std::chrono::duration_cast<std::chrono::microseconds>(
@@ -568,6 +575,12 @@ void Shard::commit_and_flush() {
           if (commits[i].alarm_op == store::AlarmOp::kSet && commits[i].alarm_at < hint_horizon) {
             hint = true;
           }
+        } else if (outcomes[i] == store::CommitOutcome::kRejected) {
+          // Only this object failed; the rest of the batch committed without it.
+          state[inst] = State::kRejected;
+          rejections[inst] = commits[i].rejected;
+          log_->error("{}/{}: the database refused its commit: {}", inst->class_name,
+                      inst->object_id, commits[i].rejected);
         } else {
           state[inst] = State::kFenced;
           log_->warn("{}/{}: fenced at epoch {}; dropping it without replies", inst->class_name,
@@ -590,6 +603,13 @@ void Shard::commit_and_flush() {
     auto it = state.find(out.instance);
     if (it != state.end() && it->second == State::kFenced) continue;
     if (out.instance->fenced) continue;
+    if (it != state.end() && it->second == State::kRejected) {
+      reply_error(out.reply_to, out.reply.content_type,
+                  Error(ErrorCode::kStorageError, "the database refused this object's commit (" +
+                                                      rejections[out.instance] +
+                                                      "); the request was not applied"));
+      continue;
+    }
     if (it != state.end() && it->second == State::kFailed) {
       // Only a commit known not to have happened may say "not applied".
       reply_error(

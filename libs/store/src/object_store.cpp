@@ -229,9 +229,19 @@ void ObjectStore::end_turn(bool succeeded) {
   if (!turn_savepoint_ || !tx_) return;
   turn_savepoint_ = false;
   with_storage_errors(conn_, "ending the turn", [&] {
-    if (!succeeded) {
-      tx_->exec0("ROLLBACK TO SAVEPOINT dobj_turn");
+    auto roll_back = [&] {
+      tx_->exec0("ROLLBACK TO SAVEPOINT dobj_turn; RELEASE SAVEPOINT dobj_turn");
       search_path_.clear();  // set_config was rolled back with it
+    };
+    if (!succeeded) return roll_back();
+    try {
+      // Deferred constraints the turn's SQL violated fail here, as this turn's error, instead
+      // of failing the whole batch at COMMIT. (exec_params: libpqxx 6 aborts the whole
+      // transaction when a plain exec fails.)
+      tx_->exec_params0("SET CONSTRAINTS ALL IMMEDIATE");
+    } catch (const pqxx::sql_error& e) {
+      roll_back();
+      throw SqlError(e.what(), e.sqlstate());
     }
     tx_->exec0("RELEASE SAVEPOINT dobj_turn");
   });
@@ -288,7 +298,7 @@ std::vector<CommitOutcome> ObjectStore::commit(std::vector<ObjectCommit>& commit
       "dobj.commit_objects($1, $2::text[], $3::text[], $4::bigint[], $5::text[], $6::boolean[], "
       "$7::boolean[], $8::boolean[], $9::int[], $10::int[], $11::text[], $12::bytea[], "
       "$13::int[], $14::int[], $15::text[], $16::int[], $17::bigint[])";
-  std::string sql = "SELECT idx, committed, schema_exists FROM " + call + " ORDER BY idx";
+  std::string sql = "SELECT idx, committed, schema_exists, rejected FROM " + call + " ORDER BY idx";
   if (!reply_keys.empty()) {
     // Stored replies go in the same statement, only for the objects that committed. Batches
     // without them skip the CTE: it costs planning time on every commit.
@@ -300,7 +310,7 @@ std::vector<CommitOutcome> ObjectStore::commit(std::vector<ObjectCommit>& commit
           "FROM unnest($18::int[], $19::text[], $20::boolean[], $21::text[], $22::bytea[]) "
           "AS u(n, k, ok, t, b) JOIN c ON c.idx = u.n AND c.committed "
           "ON CONFLICT (class, id, key) DO NOTHING) "
-          "SELECT idx, committed, schema_exists FROM c ORDER BY idx";
+          "SELECT idx, committed, schema_exists, rejected FROM c ORDER BY idx";
     for (const auto& a : {text_array_literal(reply_of), text_array_literal(reply_keys),
                           text_array_literal(reply_ok), text_array_literal(reply_types),
                           text_array_literal(reply_bodies)}) {
@@ -336,6 +346,11 @@ std::vector<CommitOutcome> ObjectStore::commit(std::vector<ObjectCommit>& commit
       for (const auto& row : rows) {
         auto& c = commits[row[0].as<std::size_t>() - 1];
         bool committed = row[1].as<bool>();
+        if (!row[3].is_null()) {
+          c.rejected = row[3].as<std::string>();
+          outcomes.push_back(CommitOutcome::kRejected);
+          continue;
+        }
         outcomes.push_back(committed ? CommitOutcome::kCommitted : CommitOutcome::kFenced);
         if (committed) {
           c.lease.schema_exists = row[2].as<bool>();

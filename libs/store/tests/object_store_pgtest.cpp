@@ -289,5 +289,45 @@ TEST_F(ObjectStoreTest, TheExcessIsTheHighestPartitionsBeyondTheFairShare) {
   EXPECT_TRUE(share.excess().empty());
 }
 
+// The database refuses one object's writes (here a trigger stands for any data it cannot take):
+// the others of the batch commit without it, and only it is reported.
+TEST_F(ObjectStoreTest, AnObjectWhoseCommitFailsIsRejectedAloneAndTheOthersCommit) {
+  auto w = add_worker();
+  PartitionTable(*conn_).claim_fair_share(w);
+  {
+    pqxx::nontransaction tx(*conn_);
+    tx.exec0(R"sql(
+      CREATE FUNCTION public.poison() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.id LIKE 'poison%' AND NEW.version > OLD.version THEN
+          RAISE EXCEPTION 'poisoned object %', NEW.id;
+        END IF;
+        RETURN NEW;
+      END $$;
+      CREATE TRIGGER poison BEFORE UPDATE ON dobj.objects
+        FOR EACH ROW EXECUTE FUNCTION public.poison())sql");
+  }
+  ObjectStore store(*conn_, w);
+  std::vector<ObjectCommit> commits;
+  for (const char* id : {"a", "poison-1", "b"}) {
+    auto lease = *store.claim("Counter", id, 5);
+    commits.push_back(ObjectCommit{"Counter", id, lease, false, {KvWrite{"k", std::string(id)}}});
+  }
+  EXPECT_EQ(store.commit(commits),
+            (std::vector<CommitOutcome>{CommitOutcome::kCommitted, CommitOutcome::kRejected,
+                                        CommitOutcome::kCommitted}));
+  EXPECT_NE(commits[1].rejected.find("poisoned object poison-1"), std::string::npos)
+      << commits[1].rejected;
+  EXPECT_EQ(store.load(commits[0].lease, "k"), "a");
+  EXPECT_EQ(store.load(commits[2].lease, "k"), "b");
+  EXPECT_EQ(scalar("SELECT version FROM dobj.objects WHERE id = 'poison-1'"), 0);
+  EXPECT_EQ(scalar("SELECT count(*) FROM pg_namespace WHERE nspname = '" +
+                   commits[1].lease.schema_name + "'"),
+            0);
+  // Alone in its batch, the same.
+  std::vector<ObjectCommit> alone{commits[1]};
+  EXPECT_EQ(store.commit(alone), std::vector<CommitOutcome>{CommitOutcome::kRejected});
+}
+
 }  // namespace
 }  // namespace dobj::store

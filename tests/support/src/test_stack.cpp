@@ -66,6 +66,12 @@ TestStack::~TestStack() {
   remove_tree(dir_);
 }
 
+std::string TestStack::worker_logs() const {
+  std::string out;
+  for (const auto& s : services_) out += s->log() + "\n";
+  return out;
+}
+
 std::int64_t TestStack::query_int(const std::string& sql) const {
   auto conn = store::connect(db_url_);
   pqxx::nontransaction tx(*conn);

@@ -11,6 +11,9 @@ constexpr std::size_t kDefaultMaxBodyBytes = 1 << 20;  // 1 MiB, --max-body-byte
 constexpr std::size_t kMaxKeyBytes = 2 << 10;          // 2 KiB
 constexpr std::size_t kMaxValueBytes = 2 << 20;        // 2 MiB, encoded as msgpack
 constexpr std::size_t kMaxIdempotencyKeyBytes = 256;   // Dobj-Idempotency-Key
+// All headers' names and values together; dobj reads a few short ones, the rest is room for
+// the NATS ecosystem's own (tracing, message ids).
+constexpr std::size_t kMaxHeaderBytes = 8 << 10;  // 8 KiB
 constexpr std::int64_t kMaxTimeoutMs = 3'600'000;      // Dobj-Timeout-Ms: 1 ms .. 1 h
 // Arrays and objects nested deeper in a JSON body are bad_request (msgpack has the same bound):
 // a deep value would cost recursion in every later walk over it.

@@ -15,6 +15,7 @@ struct InboundMessage {
   std::string body;
   std::optional<std::string> idempotency_key;  // Dobj-Idempotency-Key
   std::optional<std::string> timeout_ms;       // Dobj-Timeout-Ms, as sent
+  std::size_t header_bytes = 0;                // every header's name and value, summed
 };
 
 // Where replies and events leave the process (NATS in the worker, memory in tests). Called from

@@ -67,6 +67,7 @@ struct ObjectCommit {
   AlarmOp alarm_op = AlarmOp::kKeep;
   EpochMicros alarm_at = 0;            // for kSet and kDeleteIfDue
   std::vector<StoredReply> replies{};  // idempotent replies of this batch's turns
+  std::string rejected{};              // set by commit(): why the database refused this object
 };
 
 // A key range for ranged loads (ctx.storage().list on an object not fully loaded).
@@ -94,6 +95,9 @@ struct LeaseRef {
 enum class CommitOutcome {
   kCommitted,
   kFenced,  // the object was taken over: its savepoint rolled back, nothing of it was written
+  // The database refused this object's writes (ObjectCommit::rejected says why); the others of
+  // the batch committed without it, and nothing of it was written.
+  kRejected,
 };
 
 // An executor shard's view of PostgreSQL: object leases, loads, SQL and fenced group commits.

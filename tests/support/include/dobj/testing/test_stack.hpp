@@ -54,6 +54,8 @@ class TestStack {
   // Starts a dobj-timer and waits until it serves.
   ServiceProcess& start_timer(std::vector<std::string> extra_args = {});
   std::string temp_dir() const { return dir_; }
+  // Every service's log so far, for failure messages.
+  std::string worker_logs() const;
   // The first column of the first row of a query on the stack's database (NULL → -1).
   std::int64_t query_int(const std::string& sql) const;
   // Waits for a backend of the stack's database to block on a lock (a row lock a test holds);
