@@ -6,8 +6,9 @@
 
 namespace dobj {
 
-Housekeeper::Housekeeper(std::string database_url)
+Housekeeper::Housekeeper(std::string database_url, store::Retention retention)
     : database_url_(std::move(database_url)),
+      retention_(retention),
       task_("housekeeper", kInterval, [this] { sweep(); }) {}
 
 Housekeeper::~Housekeeper() {
@@ -17,8 +18,16 @@ Housekeeper::~Housekeeper() {
 void Housekeeper::sweep() {
   try {
     if (!conn_ || !conn_->is_open()) conn_ = store::connect(database_url_);
-    store::expire_stored_replies(*conn_, kBatch);
-    store::PartitionTable(*conn_).prune_log(kHandoverHistory, kBatch);
+    auto& conn = *conn_;
+    auto until_done = [](auto&& delete_batch) {
+      for (int i = 0; i < kMaxBatchesPerSweep && delete_batch() == kBatch; ++i) {
+      }
+    };
+    until_done([&] { return store::expire_stored_replies(conn, kBatch); });
+    until_done([&] { return store::PartitionTable(conn).prune_log(retention_.handovers, kBatch); });
+    until_done([&] { return store::prune_departed_workers(conn, retention_.departed, kBatch); });
+    until_done([&] { return store::prune_departed_timers(conn, retention_.departed, kBatch); });
+    until_done([&] { return store::prune_dead_alarms(conn, retention_.dead_alarms, kBatch); });
   } catch (...) {
     conn_.reset();  // reconnect next time; PeriodicTask logs the failure
     throw;

@@ -7,20 +7,24 @@
 #include <pqxx/pqxx>
 
 #include "dobj/core/periodic_task.hpp"
+#include "dobj/store/retention.hpp"
 
 namespace dobj {
 
-// Keeps the worker's shared tables bounded (stored idempotency replies past their window, the
-// handover log past its history) in small deletes on its own connection and thread, so that
-// housekeeping never delays a heartbeat. Every worker sweeps a little: no janitor process needed.
+// Keeps the shared tables bounded (stored idempotency replies past their window, the handover
+// log, departed workers and timers, dead alarms past their retention) in small deletes on its
+// own connection and thread, so that housekeeping never delays a heartbeat. Every worker sweeps:
+// no janitor process needed. A sweep repeats a table's delete while it finds a full batch, so it
+// keeps up with any rate below kBatch rows per kInterval per worker.
 // Lifecycle: start() → stop(); step() runs one sweep (the test hook).
 class Housekeeper {
  public:
-  constexpr static std::chrono::milliseconds kInterval{10'000};
+  constexpr static std::chrono::milliseconds kInterval{1'000};
   constexpr static std::size_t kBatch = 10'000;
-  constexpr static std::chrono::hours kHandoverHistory{7 * 24};  // dobj_admin.handovers
+  // A sweep stops after this many batches of one table, to be fair to the database.
+  constexpr static int kMaxBatchesPerSweep = 20;
 
-  explicit Housekeeper(std::string database_url);
+  Housekeeper(std::string database_url, store::Retention retention);
   ~Housekeeper();
   void start() { task_.start(); }
   void stop() { task_.stop(); }
@@ -30,6 +34,7 @@ class Housekeeper {
   void sweep();
 
   std::string database_url_;
+  store::Retention retention_;
   std::unique_ptr<pqxx::connection> conn_;
   PeriodicTask task_;
 };

@@ -61,7 +61,23 @@ int main(int argc, char** argv) {
                  "how long replies to requests with Dobj-Idempotency-Key are kept")
       ->check(CLI::Range(1, 7 * 86400))
       ->capture_default_str();
+  std::int64_t handovers_h = config.retention.handovers.count();
+  std::int64_t departed_h = config.retention.departed.count();
+  std::int64_t dead_alarms_h = config.retention.dead_alarms.count();
+  app.add_option("--handover-retention-h", handovers_h, "keep dobj.partition_log this long")
+      ->check(CLI::Range(1, 24 * 3650))
+      ->capture_default_str();
+  app.add_option("--departed-retention-h", departed_h,
+                 "keep rows of workers and timers gone this long (dobj_admin views)")
+      ->check(CLI::Range(1, 24 * 3650))
+      ->capture_default_str();
+  app.add_option("--dead-alarm-retention-h", dead_alarms_h, "keep dobj.dead_alarms this long")
+      ->check(CLI::Range(1, 24 * 3650))
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
+  config.retention.handovers = std::chrono::hours(handovers_h);
+  config.retention.departed = std::chrono::hours(departed_h);
+  config.retention.dead_alarms = std::chrono::hours(dead_alarms_h);
 
   auto log = logger("worker");
   try {

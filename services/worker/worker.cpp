@@ -95,7 +95,7 @@ void Worker::start() {
     accepting_ = true;
   }
   keeper_->start(id_, registered_at);
-  housekeeper_ = std::make_unique<Housekeeper>(config_.database_url);
+  housekeeper_ = std::make_unique<Housekeeper>(config_.database_url, config_.retention);
   housekeeper_->start();
   nats_watch_ = std::make_unique<PeriodicTask>("nats-link", WorkerConfig::kNatsWatchInterval,
                                                [this] { watch_nats_link(); });

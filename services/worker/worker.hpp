@@ -33,6 +33,7 @@ struct WorkerConfig {
   std::string database_url;
   HostConfig host;
   LeaseKeeper::Config lease;
+  store::Retention retention;
   bool test_classes = false;  // also host the Scratch class (tests, benchmarks)
 };
 

@@ -309,7 +309,10 @@ std::vector<CommitOutcome> ObjectStore::commit(std::vector<ObjectCommit>& commit
           "now() + make_interval(secs => $23) "
           "FROM unnest($18::int[], $19::text[], $20::boolean[], $21::text[], $22::bytea[]) "
           "AS u(n, k, ok, t, b) JOIN c ON c.idx = u.n AND c.committed "
-          "ON CONFLICT (class, id, key) DO NOTHING) "
+          // A key reused after its window is new again, even before housekeeping removed it.
+          "ON CONFLICT (class, id, key) DO UPDATE SET ok = EXCLUDED.ok, "
+          "content_type = EXCLUDED.content_type, reply = EXCLUDED.reply, "
+          "expires_at = EXCLUDED.expires_at WHERE dobj.idempotency.expires_at <= now()) "
           "SELECT idx, committed, schema_exists, rejected FROM c ORDER BY idx";
     for (const auto& a : {text_array_literal(reply_of), text_array_literal(reply_keys),
                           text_array_literal(reply_ok), text_array_literal(reply_types),

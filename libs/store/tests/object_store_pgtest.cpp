@@ -245,6 +245,19 @@ TEST_F(ObjectStoreTest, StoredRepliesCommitWithTheObjectAndNotWhenFenced) {
     tx.exec0("UPDATE dobj.idempotency SET expires_at = now() - interval '1 second'");
   }
   EXPECT_FALSE(store.find_replies({{"Counter", "good", "k1"}})[0]);
+  // Reused after its window, before housekeeping removed the old row: the key is new again and
+  // its new reply is kept for the retries.
+  commits = {ObjectCommit{"Counter", "good", commits[0].lease, false, {}}};
+  commits[0].replies = {{"k1", true, "application/json", "43"}};
+  EXPECT_EQ(store.commit(commits)[0], CommitOutcome::kCommitted);
+  auto again = store.find_replies({{"Counter", "good", "k1"}});
+  ASSERT_TRUE(again[0]);
+  EXPECT_EQ(again[0]->body, "43");
+  EXPECT_EQ(expire_stored_replies(*conn_, 100), 0u);
+  {
+    pqxx::nontransaction tx(*conn_);
+    tx.exec0("UPDATE dobj.idempotency SET expires_at = now() - interval '1 second'");
+  }
   EXPECT_EQ(expire_stored_replies(*conn_, 100), 1u);
 }
 
