@@ -13,7 +13,10 @@ nats_ws_port="${DOBJ_NATS_WS_PORT:-9222}"
 # The stack's own addresses; the environment's DOBJ_* URLs (perhaps another stack's) are not used.
 client_nats_url="nats://127.0.0.1:$nats_port"
 service_nats_url="nats://dobj:dobj-dev@127.0.0.1:$nats_port"  # deploy/nats/dobj-auth.conf
-database_url="postgresql://postgres@127.0.0.1:$pg_port/dobj"
+database_url="postgresql://postgres@127.0.0.1:$pg_port/dobj"  # operators, migrations
+# Workers and timers: a login role with dobj_service's rights only (migrations/0008).
+service_db_user=dobj_worker
+service_database_url="postgresql://$service_db_user:dobj-dev@127.0.0.1:$pg_port/dobj"
 
 is_root() { [[ $(id -u) -eq 0 ]]; }
 

@@ -6,7 +6,6 @@
 #include <cstring>
 
 #include "dobj/core/logging.hpp"
-#include "dobj/examples/register_examples.hpp"
 #include "dobj/protocol/headers.hpp"
 #include "dobj/protocol/subject.hpp"
 #include "dobj/store/database.hpp"
@@ -45,8 +44,7 @@ std::string host_name() {
 }  // namespace
 
 Worker::Worker(WorkerConfig config) : config_(std::move(config)), log_(logger("worker")) {
-  examples::register_examples(registry_);
-  if (config_.test_classes) examples::register_test_classes(registry_);
+  if (config_.register_classes) config_.register_classes(registry_);
 }
 
 Worker::~Worker() {

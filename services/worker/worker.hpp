@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -34,7 +35,8 @@ struct WorkerConfig {
   HostConfig host;
   LeaseKeeper::Config lease;
   store::Retention retention;
-  bool test_classes = false;  // also host the Scratch class (tests, benchmarks)
+  // Adds the classes this worker hosts (run_worker's caller decides).
+  std::function<void(ClassRegistry&)> register_classes;
 };
 
 // dobj-worker: the components of one worker process and their order.

@@ -358,5 +358,74 @@ TEST_F(SecurityTest, ServiceUsersHaveOnlyWhatTheyNeed) {
       30s));
 }
 
+// Workers and timers log in with dobj_service's rights, and handler SQL runs as dobj_handler:
+// the control tables are out of its reach, and it cannot change its role to get at them.
+TEST_F(SecurityTest, HandlerSqlCannotTouchTheControlTables) {
+  stack().start_worker();
+  stack().start_timer();
+  NatsConnection nats(client_options());
+  Client client(nats);
+  auto sql = [&](const std::string& query) {
+    try {
+      client.call("Scratch", "intruder", "sql", {{"query", query}}, {.max_attempts = 1});
+      return std::string("ran");
+    } catch (const Error& e) {
+      return std::string(to_string(e.code())) + ": " + e.what();
+    }
+  };
+  EXPECT_EQ(sql("CREATE TABLE mine (k int)"), "ran");
+  for (const char* attack :
+       {"DELETE FROM dobj.objects", "UPDATE dobj.workers SET lease_until = now()",
+        "SELECT * FROM dobj.idempotency", "INSERT INTO dobj.alarms (class, id, due_at) "
+                                          "VALUES ('Counter', 'x', now())",
+        "SET ROLE dobj_service", "RESET ROLE", "SELECT set_config('role', 'none', true)",
+        "DO $$ BEGIN DELETE FROM dobj.objects; END $$"}) {
+    auto result = sql(attack);
+    EXPECT_EQ(result.rfind("handler_error", 0), 0u) << attack << ": " << result;
+  }
+  // Through a function of its own (dynamic SQL hides set_config from the statement check): the
+  // turn ends in another role, so everything it did is rolled back.
+  EXPECT_EQ(sql("CREATE FUNCTION escape() RETURNS void LANGUAGE plpgsql AS $$ BEGIN "
+                "EXECUTE 'SELECT set_' || 'config(''role'', ''none'', true)'; "
+                "INSERT INTO mine VALUES (1); END $$"),
+            "ran");
+  auto escaped = sql("SELECT escape()");
+  EXPECT_NE(escaped.find("rolled back"), std::string::npos) << escaped;
+  EXPECT_EQ(client.call("Scratch", "intruder", "sql", {{"query", "SELECT count(*) AS n FROM mine"}})
+                .at(0)["n"],
+            0);
+  EXPECT_GT(stack().query_int("SELECT count(*) FROM dobj.objects"), 0);
+  // Nobody of dobj's own logs in as a superuser.
+  EXPECT_EQ(stack().query_int("SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                              "current_database() AND usename <> 'dobj_worker' "
+                              "AND pid <> pg_backend_pid()"),
+            0);
+  EXPECT_GE(stack().query_int("SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                              "current_database() AND usename = 'dobj_worker'"),
+            2);
+  EXPECT_EQ(stack().query_int("SELECT count(*) FROM pg_roles WHERE rolname = 'dobj_worker' "
+                              "AND (rolsuper OR rolcreaterole OR rolcreatedb)"),
+            0);
+}
+
+// The shipped dobj-worker hosts the examples only: classes that run SQL or storage operations
+// from the wire (Scratch, Ledger) exist in dobj-test-worker alone.
+TEST_F(SecurityTest, TheShippedWorkerHasNoTestClasses) {
+  ServiceProcess worker({production_worker_binary()}, stack().nats().service_url(),
+                        stack().service_database_url(), stack().temp_dir() + "/shipped.log");
+  ASSERT_TRUE(worker.wait_serving(30s)) << worker.log();
+  NatsConnection nats(client_options());
+  Client client(nats);
+  EXPECT_EQ(client.call("Counter", "shipped", "inc", {}), 1);
+  for (const char* test_class : {"Scratch", "ScratchEager", "Ledger"}) {
+    try {
+      client.call(test_class, "x", "sql", {{"query", "SELECT 1"}}, {.max_attempts = 1});
+      ADD_FAILURE() << test_class << " is hosted";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::kNoSuchClass) << test_class;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace dobj::testing

@@ -7,6 +7,7 @@
 #include "dobj/core/text.hpp"
 #include "dobj/runtime/sql.hpp"
 #include "dobj/store/object_store.hpp"
+#include "statement_guard.hpp"
 
 namespace dobj {
 
@@ -31,6 +32,10 @@ class TurnSql final : public Sql {
       throw SqlError("an earlier SQL statement of this turn failed: " + *failure_, "25P02");
     }
     check_text(query, params);
+    if (auto refused = refused_statement(query)) {
+      failure_ = *refused;
+      throw SqlError(*refused, "42501");  // insufficient_privilege, as PostgreSQL would say
+    }
     if (!store_) throw Error(ErrorCode::kStorageError, "no database connection");
     if (!entered_) {
       if (!store_->enter(class_name_, object_id_, lease_)) {

@@ -210,7 +210,9 @@ SqlResult ObjectStore::exec_sql(const ObjectLease& lease, const std::string& que
   auto& tx = open_batch();
   return with_storage_errors(conn_, "running SQL", [&] {
     if (!turn_savepoint_) {
-      tx.exec0("SAVEPOINT dobj_turn");
+      // Handler SQL runs as dobj_handler (migrations/0008): its object's schema, nothing of
+      // dobj's. The role is local to the savepoint's transaction and reset at the turn's end.
+      tx.exec0(std::string("SAVEPOINT dobj_turn; SET LOCAL ROLE ") + kHandlerRole);
       turn_savepoint_ = true;
     }
     set_search_path(tx, lease.schema_name);
@@ -230,20 +232,27 @@ void ObjectStore::end_turn(bool succeeded) {
   turn_savepoint_ = false;
   with_storage_errors(conn_, "ending the turn", [&] {
     auto roll_back = [&] {
-      tx_->exec0("ROLLBACK TO SAVEPOINT dobj_turn; RELEASE SAVEPOINT dobj_turn");
+      tx_->exec0("ROLLBACK TO SAVEPOINT dobj_turn; RELEASE SAVEPOINT dobj_turn; RESET ROLE");
       search_path_.clear();  // set_config was rolled back with it
     };
     if (!succeeded) return roll_back();
+    std::string role;
     try {
       // Deferred constraints the turn's SQL violated fail here, as this turn's error, instead
-      // of failing the whole batch at COMMIT. (exec_params: libpqxx 6 aborts the whole
-      // transaction when a plain exec fails.)
-      tx_->exec_params0("SET CONSTRAINTS ALL IMMEDIATE");
+      // of failing the whole batch at COMMIT; and the role the turn ended in comes back.
+      // (exec_params: libpqxx 6 aborts the whole transaction when a plain exec fails.)
+      role = tx_->exec_params1("SELECT dobj_turn.finish()")[0].as<std::string>();
     } catch (const pqxx::sql_error& e) {
       roll_back();
       throw SqlError(e.what(), e.sqlstate());
     }
-    tx_->exec0("RELEASE SAVEPOINT dobj_turn");
+    if (role != kHandlerRole) {
+      roll_back();
+      throw SqlError("the turn's SQL left role " + kHandlerRole + " (ended as " + role +
+                         "); everything it did is rolled back",
+                     "42501");
+    }
+    tx_->exec0("RESET ROLE; RELEASE SAVEPOINT dobj_turn");
   });
 }
 

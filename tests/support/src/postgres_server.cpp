@@ -94,12 +94,25 @@ std::string PostgresServer::create_database(bool migrated) {
     }
     auto conn = store::connect(url("dobj_template"));
     store::MigrationRunner(*conn).migrate(256);
+    pqxx::nontransaction tx(*conn);
+    tx.exec0("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '" +
+             std::string(kServiceUser) + "') THEN CREATE ROLE " + kServiceUser +
+             " LOGIN; END IF; END $$");
+    tx.exec0("GRANT dobj_service TO " + std::string(kServiceUser));
     template_ready_ = true;
   }
   auto name = "dobj_test_" + std::to_string(getpid()) + "_" + std::to_string(next_db_++);
   pqxx::nontransaction tx(*admin);
   tx.exec0("CREATE DATABASE " + name + (migrated ? " TEMPLATE dobj_template" : ""));
+  // A database's own grants are not copied from its template (migrations/0008 made these).
+  if (migrated) tx.exec0("GRANT CONNECT, CREATE ON DATABASE " + name + " TO dobj_service");
   return url(name);
+}
+
+std::string PostgresServer::service_url(const std::string& database_url) {
+  const std::string owner = "postgresql://postgres@";
+  if (database_url.rfind(owner, 0) != 0) return database_url;
+  return "postgresql://" + std::string(kServiceUser) + "@" + database_url.substr(owner.size());
 }
 
 }  // namespace dobj::testing

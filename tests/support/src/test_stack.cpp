@@ -22,6 +22,10 @@ std::string source_dir() {
 std::string worker_binary() {
   return DOBJ_WORKER_BINARY;
 }
+
+std::string production_worker_binary() {
+  return DOBJ_PRODUCTION_WORKER_BINARY;
+}
 std::string cli_binary() {
   return DOBJ_CLI_BINARY;
 }
@@ -52,7 +56,7 @@ std::string ServiceProcess::log() const {
 
 WorkerProcess::WorkerProcess(const std::string& nats_url, const std::string& db_url,
                              std::vector<std::string> extra_args, const std::string& log_path)
-    : ServiceProcess(prepend({worker_binary(), "--test-classes"}, std::move(extra_args)), nats_url,
+    : ServiceProcess(prepend({worker_binary()}, std::move(extra_args)), nats_url,
                      db_url, log_path) {}
 
 TestStack::TestStack(NatsServer::Profile profile)
@@ -93,7 +97,7 @@ std::int64_t TestStack::wait_for_lock_waiter(std::chrono::milliseconds deadline)
 }
 
 WorkerProcess& TestStack::start_worker(std::vector<std::string> extra_args) {
-  return start_worker_at(nats_->service_url(), db_url_, std::move(extra_args));
+  return start_worker_at(nats_->service_url(), service_database_url(), std::move(extra_args));
 }
 
 WorkerProcess& TestStack::start_worker_at(const std::string& nats_url, const std::string& db_url,
@@ -110,7 +114,8 @@ WorkerProcess& TestStack::start_worker_at(const std::string& nats_url, const std
 
 ServiceProcess& TestStack::start_timer(std::vector<std::string> extra_args) {
   services_.push_back(std::make_unique<ServiceProcess>(
-      prepend({timer_binary()}, std::move(extra_args)), nats_->timer_url(), db_url_, next_log()));
+      prepend({timer_binary()}, std::move(extra_args)), nats_->timer_url(), service_database_url(),
+      next_log()));
   auto& t = *services_.back();
   if (!t.wait_serving(kStartDeadline)) {
     throw std::runtime_error("timer did not start serving:\n" + t.log());

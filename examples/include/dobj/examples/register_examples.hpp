@@ -8,10 +8,3 @@ namespace dobj::examples {
 void register_examples(ClassRegistry& registry);
 
 }  // namespace dobj::examples
-
-namespace dobj::examples {
-
-// Scratch, a class for tests and benchmarks (schemas/examples.md); not hosted by default.
-void register_test_classes(ClassRegistry& registry);
-
-}  // namespace dobj::examples

@@ -92,6 +92,9 @@ struct LeaseRef {
   std::int64_t epoch = 0;
 };
 
+// The role handler SQL runs as (migrations/0008_least_privilege.sql).
+inline const std::string kHandlerRole = "dobj_handler";
+
 enum class CommitOutcome {
   kCommitted,
   kFenced,  // the object was taken over: its savepoint rolled back, nothing of it was written

@@ -16,9 +16,14 @@ class PostgresServer {
 
   int port() const { return port_; }
   std::string url(const std::string& database) const;
+  // Workers and timers log in as this role, a member of dobj_service only (migrations/0008).
+  constexpr static const char* kServiceUser = "dobj_worker";
+
   // A new database with every migration applied (cloned from a migrated template), or an empty
-  // one; returns its URL.
+  // one; returns its URL (as the superuser that owns it).
   std::string create_database(bool migrated = true);
+  // The same database as kServiceUser: what workers and timers get.
+  static std::string service_url(const std::string& database_url);
   void stop();
   void start();
 

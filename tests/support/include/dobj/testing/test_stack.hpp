@@ -11,7 +11,10 @@
 namespace dobj::testing {
 
 std::string source_dir();
+// dobj-test-worker: the examples and the test classes (Scratch, Ledger).
 std::string worker_binary();
+// dobj-worker as shipped: the examples only.
+std::string production_worker_binary();
 std::string cli_binary();
 std::string timer_binary();
 
@@ -30,7 +33,7 @@ class ServiceProcess {
   std::unique_ptr<Process> process_;
 };
 
-// dobj-worker hosting the Scratch test class too.
+// dobj-test-worker (the examples and the test classes).
 class WorkerProcess : public ServiceProcess {
  public:
   WorkerProcess(const std::string& nats_url, const std::string& db_url,
@@ -45,7 +48,10 @@ class TestStack {
   ~TestStack();
 
   NatsServer& nats() { return *nats_; }
+  // As the database's owner (a superuser): tests look and meddle through it.
   const std::string& database_url() const { return db_url_; }
+  // As the service role workers and timers use.
+  std::string service_database_url() const { return PostgresServer::service_url(db_url_); }
   // Starts a worker with the Scratch test class and waits until it serves.
   WorkerProcess& start_worker(std::vector<std::string> extra_args = {});
   // The same with other addresses (e.g. through a TcpProxy).

@@ -8,7 +8,7 @@
 
 namespace dobj::examples {
 
-// A class for tests and benchmarks, hosted only with `dobj-worker --test-classes`: echo, raw
+// A class for tests and benchmarks, hosted only by dobj-test-worker: echo, raw
 // put/get, and a handler that writes then throws (its writes must vanish).
 class Scratch : public Object {
  public:

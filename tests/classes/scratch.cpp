@@ -2,7 +2,7 @@
 
 #include "ledger.hpp"
 
-#include "dobj/examples/register_examples.hpp"
+#include "test_classes.hpp"
 
 #include <chrono>
 #include <stdexcept>

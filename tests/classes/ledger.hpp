@@ -6,7 +6,7 @@
 
 namespace dobj::examples {
 
-// The chaos suite's witness (hosted with --test-classes only): a counter that also records which
+// The chaos suite's witness (hosted by dobj-test-worker only): a counter that also records which
 // operation produced each value, so that a checker can tell a lost increment from a doubled one.
 //   add {"op": id}      n += 1, "op:<id>" = n; an op seen before also counts in "dups"
 //   state               {"n", "dups"}
