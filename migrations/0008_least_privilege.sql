@@ -34,8 +34,9 @@ EXCEPTION WHEN insufficient_privilege THEN
   RAISE EXCEPTION 'run dobj migrate as the owner of database %', current_database();
 END $$;
 
--- Handler SQL may create and use tables in its object's schema, and nothing else: the kv table
--- stays the service's (handlers reach it through ctx.storage()).
+-- Handler SQL may create and use tables in its object's schema, and nothing else; the kv table
+-- stays the service's to write (handlers write through ctx.storage(), committed after the
+-- turn), readable so that a key loaded lazily after the turn's SQL loads under its role.
 CREATE OR REPLACE FUNCTION dobj.create_object_schema(p_schema text) RETURNS void
 LANGUAGE plpgsql AS $$
 BEGIN
@@ -43,6 +44,7 @@ BEGIN
   EXECUTE format('CREATE TABLE IF NOT EXISTS %I.kv '
                  '(key text COLLATE "C" PRIMARY KEY, value bytea NOT NULL)', p_schema);
   EXECUTE format('GRANT USAGE, CREATE ON SCHEMA %I TO dobj_handler', p_schema);
+  EXECUTE format('GRANT SELECT ON %I.kv TO dobj_handler', p_schema);
 END $$;
 
 -- Objects created before this migration: their schemas and handler tables become
@@ -56,6 +58,7 @@ BEGIN
       EXECUTE format('GRANT USAGE, CREATE ON SCHEMA %I TO dobj_handler', s);
       EXECUTE format('GRANT ALL ON ALL TABLES IN SCHEMA %I TO dobj_handler', s);
       EXECUTE format('REVOKE ALL ON %I.kv FROM dobj_handler', s);
+      EXECUTE format('GRANT SELECT ON %I.kv TO dobj_handler', s);
       EXECUTE format('GRANT ALL ON ALL SEQUENCES IN SCHEMA %I TO dobj_handler', s);
     EXCEPTION WHEN insufficient_privilege OR undefined_table THEN
       RAISE NOTICE 'schema %: grant dobj_handler its tables yourself', s;

@@ -2,6 +2,8 @@
 
 #include <msgpack.hpp>
 
+#include <cmath>
+
 #include "dobj/core/error.hpp"
 
 namespace dobj {
@@ -69,6 +71,10 @@ Value unpack(const msgpack::object& o, int depth) {
       return o.via.i64;
     case msgpack::type::FLOAT32:
     case msgpack::type::FLOAT64:
+      // A value must survive the JSON side of the protocol, which has no NaN or infinity.
+      if (!std::isfinite(o.via.f64)) {
+        throw Error(ErrorCode::kBadRequest, "msgpack floats must be finite (no NaN, infinity)");
+      }
       return o.via.f64;
     case msgpack::type::STR:
       return std::string(o.via.str.ptr, o.via.str.size);

@@ -85,6 +85,13 @@ TEST(MsgpackCodec, RejectsCountsTheBodyCannotHold) {
   EXPECT_EQ(decode_msgpack(std::string("\xdd\x00\x00\x00\x02\x01\x02", 7)),
             Value::array({1, 2}));
 }
+// Found by fuzzing: NaN would not even equal itself after a round trip, and JSON replies would
+// turn it into null.
+TEST(MsgpackCodec, RejectsNonFiniteFloats) {
+  expect_bad(std::string("\x93\x01\xcb\xff\xff\xff\xff\xff\xff\xff\xff\xc0", 12));  // NaN
+  expect_bad(std::string("\xcb\x7f\xf0\x00\x00\x00\x00\x00\x00", 9));              // +inf
+  expect_bad(std::string("\xca\xff\x80\x00\x00", 5));                              // -inf f32
+}
 TEST(MsgpackCodec, RejectsDeepNesting) {
   expect_bad(std::string(1000, '\x91') + "\x01");
 }

@@ -76,7 +76,8 @@ Value decode_body(ContentType type, std::string_view body) {
       }
       return true;
     });
-  } catch (const Value::parse_error& e) {
+  } catch (const Value::exception& e) {
+    // parse_error, and out_of_range for a number beyond a double (1e999): found by fuzzing.
     throw Error(ErrorCode::kBadRequest, std::string("malformed JSON body: ") + e.what());
   }
 }

@@ -53,7 +53,8 @@ TEST(Codec, JsonNestedBeyondTheLimitIsBadRequest) {
 }
 
 TEST(Codec, MalformedJsonIsBadRequest) {
-  for (const char* bad : {"{", "{\"a\":}", "nul", "[1,2", "\xff"}) {
+  // 1e999: a number beyond a double threw nlohmann's out_of_range past the handler (fuzzing).
+  for (const char* bad : {"{", "{\"a\":}", "nul", "[1,2", "\xff", "{\"by\": 1e999}", "11E16111"}) {
     try {
       decode_body(ContentType::kJson, bad);
       FAIL() << bad;

@@ -16,6 +16,7 @@
 #include "dobj/protocol/partition.hpp"
 #include "dobj/protocol/subject.hpp"
 #include "partition_set.hpp"
+#include "request_check.hpp"
 #include "shard.hpp"
 
 namespace dobj {
@@ -29,21 +30,6 @@ struct ShardInlet {
 };
 
 namespace {
-
-// Dobj-Timeout-Ms: a message still queued when it runs out is answered `timeout`, not run.
-std::optional<Clock::TimePoint> deadline_of(const InboundMessage& m, Clock& clock) {
-  if (!m.timeout_ms) return std::nullopt;
-  std::int64_t ms = 0;
-  auto [end, ec] =
-      std::from_chars(m.timeout_ms->data(), m.timeout_ms->data() + m.timeout_ms->size(), ms);
-  if (ec != std::errc() || end != m.timeout_ms->data() + m.timeout_ms->size() || ms < 1 ||
-      ms > protocol::kMaxTimeoutMs) {
-    throw Error(ErrorCode::kBadRequest, std::string(protocol::kTimeoutHeader) +
-                                            " must be an integer from 1 to " +
-                                            std::to_string(protocol::kMaxTimeoutMs));
-  }
-  return clock.now() + std::chrono::milliseconds(ms);
-}
 
 }  // namespace
 
@@ -201,56 +187,17 @@ void Host::dispatch(InboundMessage message) {
     }
     return;
   }
-  auto type = protocol::ContentType::kJson;
   auto command = std::make_unique<ShardCommand>();
   try {
-    type = protocol::content_type_from_header(message.content_type);
-    command->subject = protocol::parse_inbound_subject(message.subject);
-    if (command->subject.method == protocol::kProbeMethod) return;  // the worker's own probe
-    const auto& s = command->subject;
-    if (s.partition != protocol::partition_of(s.class_name, s.object_id, impl.config.partitions)) {
-      throw Error(ErrorCode::kBadRequest, "partition token " + std::to_string(s.partition) +
-                                              " does not match the object; publish to obj.*");
-    }
-    if (!impl.owned.contains(s.partition)) {
-      throw Error(ErrorCode::kMoved, "partition " + std::to_string(s.partition) +
-                                         " is not served by this worker right now; retry");
-    }
-    if (message.header_bytes > protocol::kMaxHeaderBytes) {
-      throw Error(ErrorCode::kTooLarge, "headers are " + std::to_string(message.header_bytes) +
-                                            " bytes; the limit is " +
-                                            std::to_string(protocol::kMaxHeaderBytes));
-    }
-    if (message.body.size() > impl.config.max_body_bytes) {
-      throw Error(ErrorCode::kTooLarge, "body is " + std::to_string(message.body.size()) +
-                                            " bytes; the limit is " +
-                                            std::to_string(impl.config.max_body_bytes));
-    }
-    command->def = impl.registry.find(command->subject.class_name);
-    if (!command->def) {
-      throw Error(ErrorCode::kNoSuchClass, "no class '" + command->subject.class_name + "'");
-    }
-    command->method = command->def->find_method(command->subject.method);
-    if (!command->method) {
-      throw Error(ErrorCode::kNoSuchMethod, "class '" + command->subject.class_name +
-                                                "' has no method '" + command->subject.method +
-                                                "'");
-    }
-    command->deadline = deadline_of(message, impl.clock);
-    if (message.idempotency_key &&
-        (message.idempotency_key->empty() ||
-         message.idempotency_key->size() > protocol::kMaxIdempotencyKeyBytes ||
-         !is_text(*message.idempotency_key))) {
-      throw Error(ErrorCode::kBadRequest, std::string(protocol::kIdempotencyKeyHeader) +
-                                              " must be 1 to " +
-                                              std::to_string(protocol::kMaxIdempotencyKeyBytes) +
-                                              " bytes of valid UTF-8 without NUL");
+    if (!check_request(message, impl.registry, {impl.config.partitions, impl.config.max_body_bytes},
+                       impl.clock, [&](int p) { return impl.owned.contains(p); }, *command)) {
+      return;  // the worker's own mapping probe
     }
   } catch (const Error& e) {
-    impl.reject(message, type, e);
+    impl.reject(message, command->content_type, e);
     return;
   }
-  command->content_type = type;
+  auto type = command->content_type;
   command->message = std::move(message);
   auto index = protocol::fnv1a32(command->subject.object_id,
                                  protocol::fnv1a32(command->subject.class_name)) %
