@@ -33,12 +33,12 @@ struct Target {
   const char* method;
 };
 constexpr Target kTargets[] = {
-    {"Counter", "inc"},       {"Counter", "get"},          {"Counter", "reset"},
-    {"ChatRoom", "join"},     {"ChatRoom", "post"},        {"ChatRoom", "history"},
-    {"Document", "write"},    {"Document", "read"},        {"Document", "history"},
-    {"Document", "revert"},   {"Lock", "acquire"},         {"Lock", "release"},
-    {"Lock", "holder"},       {"Lock", "$alarm"},          {"RateLimiter", "configure"},
-    {"RateLimiter", "take"},  {"RateLimiter", "status"},   {"RateLimiter", "$alarm"},
+    {"Counter", "inc"},      {"Counter", "get"},        {"Counter", "reset"},
+    {"ChatRoom", "join"},    {"ChatRoom", "post"},      {"ChatRoom", "history"},
+    {"Document", "write"},   {"Document", "read"},      {"Document", "history"},
+    {"Document", "revert"},  {"Lock", "acquire"},       {"Lock", "release"},
+    {"Lock", "holder"},      {"Lock", "$alarm"},        {"RateLimiter", "configure"},
+    {"RateLimiter", "take"}, {"RateLimiter", "status"}, {"RateLimiter", "$alarm"},
 };
 
 const dobj::ClassRegistry& registry() {
@@ -65,22 +65,23 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const auto& target = kTargets[data[0] % std::size(kTargets)];
   const std::string object_id = "fuzz";
   std::map<std::string, std::string> database;  // key → encoded value, as committed
-  dobj::KvState kv(dobj::KvState::Loader{
-      [&](const std::string& key) -> std::optional<std::string> {
-        auto it = database.find(key);
-        if (it == database.end()) return std::nullopt;
-        return it->second;
-      },
-      [&](const std::vector<std::string>& keys) {
-        dobj::KvState::Rows rows;
-        for (const auto& k : keys) {
-          if (auto it = database.find(k); it != database.end()) rows.emplace_back(*it);
-        }
-        return rows;
-      },
-      [&](const dobj::store::KeyRange&) {
-        return dobj::KvState::Rows(database.begin(), database.end());
-      }});
+  dobj::KvState kv(dobj::KvState::Loader{[&](const std::string& key) -> std::optional<std::string> {
+                                           auto it = database.find(key);
+                                           if (it == database.end()) return std::nullopt;
+                                           return it->second;
+                                         },
+                                         [&](const std::vector<std::string>& keys) {
+                                           dobj::KvState::Rows rows;
+                                           for (const auto& k : keys) {
+                                             if (auto it = database.find(k); it != database.end())
+                                               rows.emplace_back(*it);
+                                           }
+                                           return rows;
+                                         },
+                                         [&](const dobj::store::KeyRange&) {
+                                           return dobj::KvState::Rows(database.begin(),
+                                                                      database.end());
+                                         }});
   dobj::AlarmState alarm(std::nullopt);
   NoSql sql;
   std::unique_ptr<dobj::Object> object;
@@ -102,15 +103,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     dobj::protocol::Reply reply;
     bool ok = false;
     try {
-      dobj::check_request(m, registry(), {256, 1 << 20}, dobj::Clock::system(),
-                          [](int) { return true; }, command);
+      dobj::check_request(
+          m, registry(), {256, 1 << 20}, dobj::Clock::system(), [](int) { return true; }, command);
       dobj::Context ctx(target.class_name, object_id, kv, sql, alarm, events);
       if (!object) {
         object = command.def->factory();
         object->on_activate(ctx);
       }
       auto argument = dobj::protocol::decode_body(command.content_type, m.body);
-      reply = dobj::protocol::ok_reply(command.content_type, (*command.method)(*object, ctx, argument));
+      reply =
+          dobj::protocol::ok_reply(command.content_type, (*command.method)(*object, ctx, argument));
       ok = true;
     } catch (const dobj::Error& e) {
       reply = dobj::protocol::error_reply(command.content_type, e);

@@ -46,8 +46,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   for (const auto& f : fields) m.header_bytes += f.size();
   dobj::ShardCommand command;
   try {
-    dobj::check_request(m, registry(), {dobj::protocol::kDefaultPartitions, 1 << 20},
-                        dobj::Clock::system(), [](int) { return true; }, command);
+    dobj::check_request(
+        m, registry(), {dobj::protocol::kDefaultPartitions, 1 << 20}, dobj::Clock::system(),
+        [](int) { return true; }, command);
   } catch (const dobj::Error&) {
   }
   return 0;

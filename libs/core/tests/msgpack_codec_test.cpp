@@ -69,9 +69,9 @@ TEST(MsgpackCodec, RejectsHugeDeclaredLength) {
 // Element counts the body cannot hold (every element takes at least one byte, a map entry two)
 // are refused before anything is allocated for them: 4 G elements would be ≈ 100 GB of objects.
 TEST(MsgpackCodec, RejectsCountsTheBodyCannotHold) {
-  expect_bad(std::string("\xdd\xff\xff\xff\xff", 5));              // array32 of 4 G
-  expect_bad(std::string("\xdf\xff\xff\xff\xff", 5));              // map32 of 4 G
-  expect_bad(std::string("\xdd\x00\x00\x00\x03\x01\x02", 7));    // array of 3, 2 present
+  expect_bad(std::string("\xdd\xff\xff\xff\xff", 5));          // array32 of 4 G
+  expect_bad(std::string("\xdf\xff\xff\xff\xff", 5));          // map32 of 4 G
+  expect_bad(std::string("\xdd\x00\x00\x00\x03\x01\x02", 7));  // array of 3, 2 present
   // Refused by the count, not by running out of bytes after allocating: the limit's error.
   for (const auto& input : {std::string("\xdd\x00\x00\x03\xe8\x01\x02", 7),  // array of 1000
                             std::string("\xdf\x00\x01\x00\x00", 5) + std::string(1000, '\xc0')}) {
@@ -82,15 +82,14 @@ TEST(MsgpackCodec, RejectsCountsTheBodyCannotHold) {
       EXPECT_NE(std::string(e.what()).find("size overflow"), std::string::npos) << e.what();
     }
   }
-  EXPECT_EQ(decode_msgpack(std::string("\xdd\x00\x00\x00\x02\x01\x02", 7)),
-            Value::array({1, 2}));
+  EXPECT_EQ(decode_msgpack(std::string("\xdd\x00\x00\x00\x02\x01\x02", 7)), Value::array({1, 2}));
 }
 // Found by fuzzing: NaN would not even equal itself after a round trip, and JSON replies would
 // turn it into null.
 TEST(MsgpackCodec, RejectsNonFiniteFloats) {
   expect_bad(std::string("\x93\x01\xcb\xff\xff\xff\xff\xff\xff\xff\xff\xc0", 12));  // NaN
-  expect_bad(std::string("\xcb\x7f\xf0\x00\x00\x00\x00\x00\x00", 9));              // +inf
-  expect_bad(std::string("\xca\xff\x80\x00\x00", 5));                              // -inf f32
+  expect_bad(std::string("\xcb\x7f\xf0\x00\x00\x00\x00\x00\x00", 9));               // +inf
+  expect_bad(std::string("\xca\xff\x80\x00\x00", 5));                               // -inf f32
 }
 TEST(MsgpackCodec, RejectsDeepNesting) {
   expect_bad(std::string(1000, '\x91') + "\x01");

@@ -29,9 +29,7 @@ struct ShardInlet {
   bool closed = false;
 };
 
-namespace {
-
-}  // namespace
+namespace {}  // namespace
 
 struct Host::Impl {
   HostConfig config;
@@ -189,8 +187,9 @@ void Host::dispatch(InboundMessage message) {
   }
   auto command = std::make_unique<ShardCommand>();
   try {
-    if (!check_request(message, impl.registry, {impl.config.partitions, impl.config.max_body_bytes},
-                       impl.clock, [&](int p) { return impl.owned.contains(p); }, *command)) {
+    if (!check_request(
+            message, impl.registry, {impl.config.partitions, impl.config.max_body_bytes},
+            impl.clock, [&](int p) { return impl.owned.contains(p); }, *command)) {
       return;  // the worker's own mapping probe
     }
   } catch (const Error& e) {

@@ -31,8 +31,8 @@ std::optional<Clock::TimePoint> deadline_of(const InboundMessage& m, Clock& cloc
 }  // namespace
 
 bool check_request(const InboundMessage& message, const ClassRegistry& registry,
-                   const RequestLimits& limits, Clock& clock,
-                   const std::function<bool(int)>& owned, ShardCommand& command) {
+                   const RequestLimits& limits, Clock& clock, const std::function<bool(int)>& owned,
+                   ShardCommand& command) {
   command.content_type = protocol::content_type_from_header(message.content_type);
   command.subject = protocol::parse_inbound_subject(message.subject);
   if (command.subject.method == protocol::kProbeMethod) return false;

@@ -20,7 +20,7 @@ struct RequestLimits {
 // and deadline. Throws Error with the reply's code; returns false for the worker's own mapping
 // probe, which is neither run nor answered. `owned` says whether this worker serves a partition.
 bool check_request(const InboundMessage& message, const ClassRegistry& registry,
-                   const RequestLimits& limits, Clock& clock,
-                   const std::function<bool(int)>& owned, ShardCommand& command);
+                   const RequestLimits& limits, Clock& clock, const std::function<bool(int)>& owned,
+                   ShardCommand& command);
 
 }  // namespace dobj

@@ -9,8 +9,9 @@ namespace {
 
 // Statements that change the session or the transaction rather than data.
 constexpr std::array<std::string_view, 17> kRefusedFirstWords = {
-    "set",     "reset",    "do",      "begin",   "start",  "commit",  "end",     "rollback", "abort",
-    "savepoint", "release", "prepare", "discard", "listen", "unlisten", "load", "checkpoint"};
+    "set",     "reset",    "do",       "begin",     "start",     "commit",
+    "end",     "rollback", "abort",    "savepoint", "release",   "prepare",
+    "discard", "listen",   "unlisten", "load",      "checkpoint"};
 
 std::string lower(std::string_view s) {
   std::string out(s);

@@ -6,12 +6,12 @@ namespace dobj {
 namespace {
 
 TEST(StatementGuard, RefusesStatementsThatChangeTheSession) {
-  for (const char* q :
-       {"SET ROLE dobj_worker", "reset role", "  -- hi\n  RESET ALL", "/* a /* nested */ */ set x = 1",
-        "SET SESSION AUTHORIZATION postgres", "DO $$ BEGIN PERFORM 1; END $$", "COMMIT",
-        "rollback", "BEGIN", "savepoint x", "RELEASE SAVEPOINT dobj_turn", "DISCARD ALL",
-        "SELECT set_config('role', 'dobj_worker', true)", "select PG_CATALOG.SET_CONFIG('a','b',1)",
-        "LISTEN x", "END"}) {
+  for (const char* q : {"SET ROLE dobj_worker", "reset role", "  -- hi\n  RESET ALL",
+                        "/* a /* nested */ */ set x = 1", "SET SESSION AUTHORIZATION postgres",
+                        "DO $$ BEGIN PERFORM 1; END $$", "COMMIT", "rollback", "BEGIN",
+                        "savepoint x", "RELEASE SAVEPOINT dobj_turn", "DISCARD ALL",
+                        "SELECT set_config('role', 'dobj_worker', true)",
+                        "select PG_CATALOG.SET_CONFIG('a','b',1)", "LISTEN x", "END"}) {
     EXPECT_TRUE(refused_statement(q)) << q;
   }
 }

@@ -38,8 +38,10 @@ TEST_F(RetentionTest, DepartedWorkersGoAfterTheirRetentionAndFreeWhatTheyOwned) 
   auto live = registry.register_worker({"live", 3, "t"}, 60s);
   exec("UPDATE dobj.workers SET lease_until = now() - interval '8 days' WHERE id = " +
        std::to_string(old_worker));
-  exec("UPDATE dobj.workers SET lease_until = now() - interval '1 day', state = 'stopped' "
-       "WHERE id = " + std::to_string(recent));
+  exec(
+      "UPDATE dobj.workers SET lease_until = now() - interval '1 day', state = 'stopped' "
+      "WHERE id = " +
+      std::to_string(recent));
 
   EXPECT_EQ(prune_departed_workers(*conn_, 7 * 24h, 100), 1u);
   EXPECT_EQ(scalar("SELECT count(*) FROM dobj.workers"), 2);
@@ -56,12 +58,14 @@ TEST_F(RetentionTest, DepartedWorkersGoAfterTheirRetentionAndFreeWhatTheyOwned) 
 }
 
 TEST_F(RetentionTest, DepartedTimersAndDeadAlarmsGoAfterTheirRetention) {
-  exec("INSERT INTO dobj.timers (host, pid, version, lease_until) VALUES "
-       "('old', 1, 't', now() - interval '8 days'), ('new', 2, 't', now() - interval '1 hour'), "
-       "('live', 3, 't', now() + interval '1 minute')");
-  exec("INSERT INTO dobj.dead_alarms (class, id, due_at, retry_count, died_at) VALUES "
-       "('Lock', 'a', now(), 5, now() - interval '31 days'), "
-       "('Lock', 'b', now(), 5, now() - interval '1 day')");
+  exec(
+      "INSERT INTO dobj.timers (host, pid, version, lease_until) VALUES "
+      "('old', 1, 't', now() - interval '8 days'), ('new', 2, 't', now() - interval '1 hour'), "
+      "('live', 3, 't', now() + interval '1 minute')");
+  exec(
+      "INSERT INTO dobj.dead_alarms (class, id, due_at, retry_count, died_at) VALUES "
+      "('Lock', 'a', now(), 5, now() - interval '31 days'), "
+      "('Lock', 'b', now(), 5, now() - interval '1 day')");
   EXPECT_EQ(prune_departed_timers(*conn_, 7 * 24h, 100), 1u);
   EXPECT_EQ(scalar("SELECT count(*) FROM dobj.timers"), 2);
   EXPECT_EQ(prune_dead_alarms(*conn_, 30 * 24h, 100), 1u);

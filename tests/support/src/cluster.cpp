@@ -33,9 +33,9 @@ WorkerProcess& Cluster::add_worker() {
   auto pg_port = PostgresServer::shared().port();
   m.pg = std::make_unique<TcpProxy>(pg_port);
   m.nats = std::make_unique<TcpProxy>(nats.port());
-  m.process = &stack_.start_worker_at(via_port(nats.service_url(), nats.port(), m.nats->port()),
-                                      via_port(stack_.service_database_url(), pg_port, m.pg->port()),
-                                      options_.worker_args);
+  m.process = &stack_.start_worker_at(
+      via_port(nats.service_url(), nats.port(), m.nats->port()),
+      via_port(stack_.service_database_url(), pg_port, m.pg->port()), options_.worker_args);
   workers_.push_back(std::move(m));
   return *workers_.back().process;
 }

@@ -51,8 +51,7 @@ NatsServer::~NatsServer() {
 void NatsServer::start() {
   const char* binary = std::getenv("DOBJ_NATS_SERVER");
   process_ = std::make_unique<Process>(
-      std::vector<std::string>{binary && *binary ? binary : "/usr/sbin/nats-server", "-c",
-                               config_},
+      std::vector<std::string>{binary && *binary ? binary : "/usr/sbin/nats-server", "-c", config_},
       std::map<std::string, std::string>{}, dir_ + "/server.log");
   if (!wait_until([this] { return accepts(port_); }, std::chrono::seconds(10))) {
     throw std::runtime_error("nats-server did not start:\n" + read_file(dir_ + "/server.log"));

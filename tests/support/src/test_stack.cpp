@@ -56,8 +56,8 @@ std::string ServiceProcess::log() const {
 
 WorkerProcess::WorkerProcess(const std::string& nats_url, const std::string& db_url,
                              std::vector<std::string> extra_args, const std::string& log_path)
-    : ServiceProcess(prepend({worker_binary()}, std::move(extra_args)), nats_url,
-                     db_url, log_path) {}
+    : ServiceProcess(prepend({worker_binary()}, std::move(extra_args)), nats_url, db_url,
+                     log_path) {}
 
 TestStack::TestStack(NatsServer::Profile profile)
     : dir_(make_temp_dir("dobj-stack")),
@@ -113,9 +113,9 @@ WorkerProcess& TestStack::start_worker_at(const std::string& nats_url, const std
 }
 
 ServiceProcess& TestStack::start_timer(std::vector<std::string> extra_args) {
-  services_.push_back(std::make_unique<ServiceProcess>(
-      prepend({timer_binary()}, std::move(extra_args)), nats_->timer_url(), service_database_url(),
-      next_log()));
+  services_.push_back(
+      std::make_unique<ServiceProcess>(prepend({timer_binary()}, std::move(extra_args)),
+                                       nats_->timer_url(), service_database_url(), next_log()));
   auto& t = *services_.back();
   if (!t.wait_serving(kStartDeadline)) {
     throw std::runtime_error("timer did not start serving:\n" + t.log());

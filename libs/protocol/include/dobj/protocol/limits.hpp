@@ -13,8 +13,8 @@ constexpr std::size_t kMaxValueBytes = 2 << 20;        // 2 MiB, encoded as msgp
 constexpr std::size_t kMaxIdempotencyKeyBytes = 256;   // Dobj-Idempotency-Key
 // All headers' names and values together; dobj reads a few short ones, the rest is room for
 // the NATS ecosystem's own (tracing, message ids).
-constexpr std::size_t kMaxHeaderBytes = 8 << 10;  // 8 KiB
-constexpr std::int64_t kMaxTimeoutMs = 3'600'000;      // Dobj-Timeout-Ms: 1 ms .. 1 h
+constexpr std::size_t kMaxHeaderBytes = 8 << 10;   // 8 KiB
+constexpr std::int64_t kMaxTimeoutMs = 3'600'000;  // Dobj-Timeout-Ms: 1 ms .. 1 h
 // Arrays and objects nested deeper in a JSON body are bad_request (msgpack has the same bound):
 // a deep value would cost recursion in every later walk over it.
 constexpr int kMaxJsonDepth = 128;
