@@ -146,7 +146,7 @@ void AlarmTimer::rejoin() {
   wheel_.clear();
   held_.clear();
   in_flight_.clear();
-  fired_unreported_ = 0;
+  // What it fired and saw done still counts: reported under the new id.
   id_ = store_->register_timer(info_, config_.lease_ttl);
   ++losses_;
   log_->warn("timer registered anew as timer {}", id_);

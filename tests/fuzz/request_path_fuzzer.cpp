@@ -14,13 +14,13 @@
 #include "alarm_state.hpp"
 #include "dobj/core/clock.hpp"
 #include "dobj/core/error.hpp"
-#include "dobj/examples/register_examples.hpp"
 #include "dobj/protocol/partition.hpp"
 #include "dobj/protocol/reply.hpp"
 #include "dobj/protocol/subject.hpp"
 #include "dobj/runtime/context.hpp"
 #include "dobj/runtime/sql.hpp"
 #include "dobj/store/sql_result.hpp"
+#include "example_registry.hpp"
 #include "kv_state.hpp"
 #include "request_check.hpp"
 
@@ -40,15 +40,6 @@ constexpr Target kTargets[] = {
     {"Lock", "holder"},      {"Lock", "$alarm"},        {"RateLimiter", "configure"},
     {"RateLimiter", "take"}, {"RateLimiter", "status"}, {"RateLimiter", "$alarm"},
 };
-
-const dobj::ClassRegistry& registry() {
-  static const auto* r = [] {
-    auto* out = new dobj::ClassRegistry;
-    dobj::examples::register_examples(*out);
-    return out;
-  }();
-  return *r;
-}
 
 // No database here: a handler's SQL fails as a failed statement would.
 class NoSql final : public dobj::Sql {
@@ -104,7 +95,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     bool ok = false;
     try {
       dobj::check_request(
-          m, registry(), {256, 1 << 20}, dobj::Clock::system(), [](int) { return true; }, command);
+          m, dobj::fuzz::example_registry(), {256, 1 << 20}, dobj::Clock::system(),
+          [](int) { return true; }, command);
       dobj::Context ctx(target.class_name, object_id, kv, sql, alarm, events);
       if (!object) {
         object = command.def->factory();

@@ -10,22 +10,9 @@
 
 #include "dobj/core/clock.hpp"
 #include "dobj/core/error.hpp"
-#include "dobj/examples/register_examples.hpp"
 #include "dobj/protocol/limits.hpp"
+#include "example_registry.hpp"
 #include "request_check.hpp"
-
-namespace {
-
-const dobj::ClassRegistry& registry() {
-  static const auto* r = [] {
-    auto* out = new dobj::ClassRegistry;
-    dobj::examples::register_examples(*out);
-    return out;
-  }();
-  return *r;
-}
-
-}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string_view input(reinterpret_cast<const char*>(data), size);
@@ -47,8 +34,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   dobj::ShardCommand command;
   try {
     dobj::check_request(
-        m, registry(), {dobj::protocol::kDefaultPartitions, 1 << 20}, dobj::Clock::system(),
-        [](int) { return true; }, command);
+        m, dobj::fuzz::example_registry(), {dobj::protocol::kDefaultPartitions, 1 << 20},
+        dobj::Clock::system(), [](int) { return true; }, command);
   } catch (const dobj::Error&) {
   }
   return 0;

@@ -211,7 +211,10 @@ TEST_F(AlarmTest, TwoTimersFireTenThousandAlarmsExactlyOnce) {
   ASSERT_EQ(failures, 0);
   ASSERT_TRUE(wait_until([&] { return q("SELECT count(*) FROM dobj.alarms") == 0; }, 120s));
   // The timers together fired exactly kAlarms requests, and each object saw its alarm once.
-  ASSERT_TRUE(wait_until([&] { return q("SELECT sum(fired) FROM dobj.timers") >= kAlarms; }, 10s));
+  // Counts are reported with each heartbeat; a loaded machine may delay a few.
+  ASSERT_TRUE(wait_until([&] { return q("SELECT sum(fired) FROM dobj.timers") >= kAlarms; }, 30s))
+      << q("SELECT sum(fired) FROM dobj.timers") << "\n"
+      << stack_.worker_logs();
   EXPECT_EQ(q("SELECT sum(fired) FROM dobj.timers"), kAlarms);
   EXPECT_EQ(q("SELECT count(*) FROM dobj.timers WHERE fired > 0"), 2);  // both took a share
   ASSERT_TRUE(wait_until(

@@ -12,7 +12,7 @@
 #include "dobj/protocol/limits.hpp"
 #include "dobj/protocol/partition.hpp"
 #include "dobj/protocol/subject.hpp"
-#include "dobj/store/database.hpp"
+#include "dobj/testing/postgres_server.hpp"
 #include "dobj/testing/test_stack.hpp"
 #include "wire.hpp"
 
@@ -195,20 +195,7 @@ TEST_F(SecurityTest, BadInputHurtsOnlyItsOwnRequest) {
 // (a trigger stands for any such data) is left out of the batch's commit, the rest commits.
 TEST_F(SecurityTest, WhatTheDatabaseRefusesHurtsOnlyItsObject) {
   stack().start_worker();
-  {
-    auto conn = store::connect(stack().database_url());
-    pqxx::nontransaction tx(*conn);
-    tx.exec0(R"sql(
-      CREATE FUNCTION public.poison() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN
-        IF NEW.id LIKE 'poison%' AND NEW.version > OLD.version THEN
-          RAISE EXCEPTION 'poisoned object %', NEW.id;
-        END IF;
-        RETURN NEW;
-      END $$;
-      CREATE TRIGGER poison BEFORE UPDATE ON dobj.objects
-        FOR EACH ROW EXECUTE FUNCTION public.poison())sql");
-  }
+  PostgresServer::poison_commits(stack().database_url());
   NatsConnection nats(client_options());
   Client client(nats);
   client.call("Scratch", "deferred", "sql",

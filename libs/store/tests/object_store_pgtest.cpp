@@ -307,19 +307,7 @@ TEST_F(ObjectStoreTest, TheExcessIsTheHighestPartitionsBeyondTheFairShare) {
 TEST_F(ObjectStoreTest, AnObjectWhoseCommitFailsIsRejectedAloneAndTheOthersCommit) {
   auto w = add_worker();
   PartitionTable(*conn_).claim_fair_share(w);
-  {
-    pqxx::nontransaction tx(*conn_);
-    tx.exec0(R"sql(
-      CREATE FUNCTION public.poison() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN
-        IF NEW.id LIKE 'poison%' AND NEW.version > OLD.version THEN
-          RAISE EXCEPTION 'poisoned object %', NEW.id;
-        END IF;
-        RETURN NEW;
-      END $$;
-      CREATE TRIGGER poison BEFORE UPDATE ON dobj.objects
-        FOR EACH ROW EXECUTE FUNCTION public.poison())sql");
-  }
+  testing::PostgresServer::poison_commits(url_);
   ObjectStore store(*conn_, w);
   std::vector<ObjectCommit> commits;
   for (const char* id : {"a", "poison-1", "b"}) {

@@ -109,6 +109,21 @@ std::string PostgresServer::create_database(bool migrated) {
   return url(name);
 }
 
+void PostgresServer::poison_commits(const std::string& database_url) {
+  auto conn = store::connect(database_url);
+  pqxx::nontransaction tx(*conn);
+  tx.exec0(R"sql(
+    CREATE FUNCTION public.poison() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      IF NEW.id LIKE 'poison%' AND NEW.version > OLD.version THEN
+        RAISE EXCEPTION 'poisoned object %', NEW.id;
+      END IF;
+      RETURN NEW;
+    END $$;
+    CREATE TRIGGER poison BEFORE UPDATE ON dobj.objects
+      FOR EACH ROW EXECUTE FUNCTION public.poison())sql");
+}
+
 std::string PostgresServer::service_url(const std::string& database_url) {
   const std::string owner = "postgresql://postgres@";
   if (database_url.rfind(owner, 0) != 0) return database_url;

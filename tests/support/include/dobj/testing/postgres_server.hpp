@@ -24,6 +24,9 @@ class PostgresServer {
   std::string create_database(bool migrated = true);
   // The same database as kServiceUser: what workers and timers get.
   static std::string service_url(const std::string& database_url);
+  // Fault injection: from now on the database refuses every commit of an object whose id
+  // starts with "poison" (a trigger standing for any data it cannot take).
+  static void poison_commits(const std::string& database_url);
   void stop();
   void start();
 
