@@ -103,9 +103,14 @@ TEST_F(ScalingTest, DobjDrainHandsEverythingToTheOthersAndTheWorkerExitsZero) {
                    &out);
   EXPECT_EQ(rc, 1);
   EXPECT_NE(out.find("not a live serving worker"), std::string::npos) << out;
-  rc = run_command({cli_binary(), "--db", stack_.database_url(), "workers"}, &out);
+  rc = run_command({cli_binary(), "--db", stack_.database_url(), "workers", "--json"}, &out);
   EXPECT_EQ(rc, 0);
-  EXPECT_NE(out.find("256"), std::string::npos) << out;
+  // The survivor, alone and live, holds every partition.
+  auto listed = Value::parse(out.substr(0, out.rfind(']') + 1));
+  ASSERT_EQ(listed.size(), 1u) << out;
+  EXPECT_EQ(listed[0]["id"], id_b);
+  EXPECT_EQ(listed[0]["partitions"], 256);
+  EXPECT_EQ(listed[0]["state"], "serving");
 }
 
 TEST_F(ScalingTest, ARetriedIdempotencyKeyGetsTheFirstReplyInAnyContentType) {

@@ -4,6 +4,7 @@
 #include <map>
 #include <tuple>
 
+#include "commit_batch.hpp"
 #include "dobj/core/names.hpp"
 #include "dobj/store/database.hpp"
 #include "sql_values.hpp"
@@ -258,78 +259,10 @@ void ObjectStore::end_turn(bool succeeded) {
 
 std::vector<CommitOutcome> ObjectStore::commit(std::vector<ObjectCommit>& commits) {
   if (commits.empty() && !tx_) return {};
-  // Flattened for dobj.commit_objects (migrations/0003): one round trip for the whole batch.
-  std::vector<std::string> classes, ids, schemas, put_keys, del_keys;
-  std::vector<std::optional<std::string>> epochs, has_schema, entered, delete_all, put_values;
-  std::vector<std::optional<std::string>> put_from, put_to, del_from, del_to, alarm_ops, alarm_us;
-  std::vector<std::string> reply_keys, reply_types;
-  std::vector<std::optional<std::string>> reply_of, reply_ok, reply_bodies;
-  auto flag = [](bool b) { return std::optional<std::string>(b ? "t" : "f"); };
-  auto index = [](std::size_t n) { return std::optional<std::string>(std::to_string(n)); };
-  for (const auto& c : commits) {
-    classes.push_back(c.class_name);
-    ids.push_back(c.object_id);
-    schemas.push_back(c.lease.schema_name);
-    epochs.push_back(std::to_string(c.lease.epoch));
-    has_schema.push_back(flag(c.lease.schema_exists));
-    entered.push_back(flag(entered_.count(object_key(c.class_name, c.object_id)) != 0));
-    delete_all.push_back(flag(c.delete_all));
-    put_from.push_back(index(put_keys.size() + 1));
-    del_from.push_back(index(del_keys.size() + 1));
-    for (const auto& w : c.writes) {
-      if (w.value) {
-        put_keys.push_back(w.key);
-        put_values.push_back(bytea_hex(*w.value));
-      } else if (!c.delete_all) {
-        del_keys.push_back(w.key);
-      }
-    }
-    put_to.push_back(index(put_keys.size()));
-    del_to.push_back(index(del_keys.size()));
-    alarm_ops.push_back(std::to_string(static_cast<int>(c.alarm_op)));
-    alarm_us.push_back(std::to_string(c.alarm_at));
-    for (const auto& r : c.replies) {
-      reply_of.push_back(std::to_string(classes.size()));
-      reply_keys.push_back(r.key);
-      reply_ok.push_back(flag(r.ok));
-      reply_types.push_back(r.content_type);
-      reply_bodies.push_back(bytea_hex(r.body));
-    }
-  }
-  std::vector<std::string> params{
-      std::to_string(me_),           text_array_literal(classes),    text_array_literal(ids),
-      text_array_literal(epochs),    text_array_literal(schemas),    text_array_literal(has_schema),
-      text_array_literal(entered),   text_array_literal(delete_all), text_array_literal(put_from),
-      text_array_literal(put_to),    text_array_literal(put_keys),   text_array_literal(put_values),
-      text_array_literal(del_from),  text_array_literal(del_to),     text_array_literal(del_keys),
-      text_array_literal(alarm_ops), text_array_literal(alarm_us)};
-  const std::string call =
-      "dobj.commit_objects($1, $2::text[], $3::text[], $4::bigint[], $5::text[], $6::boolean[], "
-      "$7::boolean[], $8::boolean[], $9::int[], $10::int[], $11::text[], $12::bytea[], "
-      "$13::int[], $14::int[], $15::text[], $16::int[], $17::bigint[])";
-  std::string sql = "SELECT idx, committed, schema_exists, rejected FROM " + call + " ORDER BY idx";
-  if (!reply_keys.empty()) {
-    // Stored replies go in the same statement, only for the objects that committed. Batches
-    // without them skip the CTE: it costs planning time on every commit.
-    sql = "WITH c AS MATERIALIZED (SELECT * FROM " + call +
-          "), r AS (INSERT INTO dobj.idempotency "
-          "(class, id, key, ok, content_type, reply, expires_at) "
-          "SELECT ($2::text[])[u.n], ($3::text[])[u.n], u.k, u.ok, u.t, u.b, "
-          "now() + make_interval(secs => $23) "
-          "FROM unnest($18::int[], $19::text[], $20::boolean[], $21::text[], $22::bytea[]) "
-          "AS u(n, k, ok, t, b) JOIN c ON c.idx = u.n AND c.committed "
-          // A key reused after its window is new again, even before housekeeping removed it.
-          "ON CONFLICT (class, id, key) DO UPDATE SET ok = EXCLUDED.ok, "
-          "content_type = EXCLUDED.content_type, reply = EXCLUDED.reply, "
-          "expires_at = EXCLUDED.expires_at WHERE dobj.idempotency.expires_at <= now()) "
-          "SELECT idx, committed, schema_exists, rejected FROM c ORDER BY idx";
-    for (const auto& a : {text_array_literal(reply_of), text_array_literal(reply_keys),
-                          text_array_literal(reply_ok), text_array_literal(reply_types),
-                          text_array_literal(reply_bodies)}) {
-      params.push_back(a);
-    }
-    params.push_back(std::to_string(static_cast<double>(reply_window_.count()) / 1000.0));
-  }
+  CommitBatch batch(me_, reply_window_);
+  for (const auto& c : commits) batch.add(c, entered_.count(object_key(c.class_name, c.object_id)));
+  const auto sql = batch.sql();
+  const auto params = batch.params();
   std::vector<const char*> pointers;
   for (const auto& p : params) pointers.push_back(p.c_str());
   auto run = [&](pqxx::transaction_base& tx) {

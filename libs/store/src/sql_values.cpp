@@ -114,17 +114,3 @@ SqlResult to_sql_result(const pqxx::result& result) {
 }
 
 }  // namespace dobj::store
-
-namespace dobj {
-
-Value SqlResult::to_objects() const {
-  Value out = Value::array();
-  for (const auto& row : rows) {
-    Value obj = Value::object();
-    for (std::size_t c = 0; c < columns.size() && c < row.size(); ++c) obj[columns[c]] = row[c];
-    out.push_back(std::move(obj));
-  }
-  return out;
-}
-
-}  // namespace dobj

@@ -1,0 +1,95 @@
+#include "commit_batch.hpp"
+
+#include "sql_values.hpp"
+
+namespace dobj::store {
+namespace {
+
+std::optional<std::string> flag(bool b) {
+  return b ? "t" : "f";
+}
+
+std::optional<std::string> number(std::size_t n) {
+  return std::to_string(n);
+}
+
+constexpr const char* kCall =
+    "dobj.commit_objects($1, $2::text[], $3::text[], $4::bigint[], $5::text[], $6::boolean[], "
+    "$7::boolean[], $8::boolean[], $9::int[], $10::int[], $11::text[], $12::bytea[], "
+    "$13::int[], $14::int[], $15::text[], $16::int[], $17::bigint[])";
+
+}  // namespace
+
+void CommitBatch::add(const ObjectCommit& c, bool entered) {
+  classes_.push_back(c.class_name);
+  ids_.push_back(c.object_id);
+  schemas_.push_back(c.lease.schema_name);
+  epochs_.push_back(std::to_string(c.lease.epoch));
+  has_schema_.push_back(flag(c.lease.schema_exists));
+  entered_.push_back(flag(entered));
+  delete_all_.push_back(flag(c.delete_all));
+  // This object's puts and deletes are the 1-based ranges [from, to] of the flat key arrays.
+  put_from_.push_back(number(put_keys_.size() + 1));
+  del_from_.push_back(number(del_keys_.size() + 1));
+  for (const auto& w : c.writes) {
+    if (w.value) {
+      put_keys_.push_back(w.key);
+      put_values_.push_back(bytea_hex(*w.value));
+    } else if (!c.delete_all) {  // after delete_all there is nothing left to delete
+      del_keys_.push_back(w.key);
+    }
+  }
+  put_to_.push_back(number(put_keys_.size()));
+  del_to_.push_back(number(del_keys_.size()));
+  alarm_ops_.push_back(std::to_string(static_cast<int>(c.alarm_op)));
+  alarm_us_.push_back(std::to_string(c.alarm_at));
+  for (const auto& r : c.replies) {
+    reply_of_.push_back(number(classes_.size()));
+    reply_keys_.push_back(r.key);
+    reply_ok_.push_back(flag(r.ok));
+    reply_types_.push_back(r.content_type);
+    reply_bodies_.push_back(bytea_hex(r.body));
+  }
+}
+
+std::string CommitBatch::sql() const {
+  const std::string columns = "SELECT idx, committed, schema_exists, rejected FROM ";
+  // Batches without stored replies skip the CTE: it costs planning time on every commit.
+  if (!has_replies()) return columns + kCall + " ORDER BY idx";
+  // Stored replies go in the same statement, only for the objects that committed. A key reused
+  // after its window is new again, even before housekeeping removed the expired row.
+  return std::string("WITH c AS MATERIALIZED (SELECT * FROM ") + kCall +
+         "), r AS (INSERT INTO dobj.idempotency "
+         "(class, id, key, ok, content_type, reply, expires_at) "
+         "SELECT ($2::text[])[u.n], ($3::text[])[u.n], u.k, u.ok, u.t, u.b, "
+         "now() + make_interval(secs => $23) "
+         "FROM unnest($18::int[], $19::text[], $20::boolean[], $21::text[], $22::bytea[]) "
+         "AS u(n, k, ok, t, b) JOIN c ON c.idx = u.n AND c.committed "
+         "ON CONFLICT (class, id, key) DO UPDATE SET ok = EXCLUDED.ok, "
+         "content_type = EXCLUDED.content_type, reply = EXCLUDED.reply, "
+         "expires_at = EXCLUDED.expires_at WHERE dobj.idempotency.expires_at <= now()) " +
+         columns + "c ORDER BY idx";
+}
+
+std::vector<std::string> CommitBatch::params() const {
+  std::vector<std::string> out{std::to_string(owner_),        text_array_literal(classes_),
+                               text_array_literal(ids_),      text_array_literal(epochs_),
+                               text_array_literal(schemas_),  text_array_literal(has_schema_),
+                               text_array_literal(entered_),  text_array_literal(delete_all_),
+                               text_array_literal(put_from_), text_array_literal(put_to_),
+                               text_array_literal(put_keys_), text_array_literal(put_values_),
+                               text_array_literal(del_from_), text_array_literal(del_to_),
+                               text_array_literal(del_keys_), text_array_literal(alarm_ops_),
+                               text_array_literal(alarm_us_)};
+  if (has_replies()) {
+    for (auto a : {text_array_literal(reply_of_), text_array_literal(reply_keys_),
+                   text_array_literal(reply_ok_), text_array_literal(reply_types_),
+                   text_array_literal(reply_bodies_)}) {
+      out.push_back(std::move(a));
+    }
+    out.push_back(std::to_string(static_cast<double>(reply_window_.count()) / 1000.0));
+  }
+  return out;
+}
+
+}  // namespace dobj::store

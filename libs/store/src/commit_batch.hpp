@@ -1,0 +1,41 @@
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "dobj/store/object_store.hpp"
+
+namespace dobj::store {
+
+// One call of dobj.commit_objects (migrations/0007) for a shard's batch, as data: the objects'
+// commits flattened into the function's parallel arrays, plus the stored idempotency replies.
+// Pure (no PostgreSQL): ObjectStore::commit runs sql() with params() in one round trip.
+class CommitBatch {
+ public:
+  CommitBatch(WorkerId owner, std::chrono::milliseconds reply_window)
+      : owner_(owner), reply_window_(reply_window) {}
+
+  // `entered`: the object ran SQL in this batch's transaction (it was fenced when it entered).
+  void add(const ObjectCommit& commit, bool entered);
+  std::size_t size() const { return classes_.size(); }
+  bool has_replies() const { return !reply_keys_.empty(); }
+
+  // Rows (idx, committed, schema_exists, rejected), ordered by idx (1-based, in add() order).
+  std::string sql() const;
+  std::vector<std::string> params() const;
+
+ private:
+  using Texts = std::vector<std::optional<std::string>>;
+
+  WorkerId owner_;
+  std::chrono::milliseconds reply_window_;
+  std::vector<std::string> classes_, ids_, schemas_, put_keys_, del_keys_;
+  Texts epochs_, has_schema_, entered_, delete_all_, put_values_;
+  Texts put_from_, put_to_, del_from_, del_to_, alarm_ops_, alarm_us_;
+  std::vector<std::string> reply_keys_, reply_types_;
+  Texts reply_of_, reply_ok_, reply_bodies_;
+};
+
+}  // namespace dobj::store

@@ -1,0 +1,61 @@
+#include "commit_batch.hpp"
+
+#include <gtest/gtest.h>
+
+namespace dobj::store {
+namespace {
+
+ObjectCommit commit(const std::string& id, std::vector<KvWrite> writes, bool delete_all = false) {
+  ObjectLease lease;
+  lease.epoch = 7;
+  lease.schema_name = "o_" + id;
+  return ObjectCommit{"Counter", id, lease, delete_all, std::move(writes)};
+}
+
+// Each object's puts and deletes are 1-based ranges of the flat arrays; an object without any
+// gets an empty range (from = to + 1).
+TEST(CommitBatch, FlattensEachObjectsWritesIntoRanges) {
+  CommitBatch batch(42, std::chrono::seconds(600));
+  batch.add(commit("a", {{"k1", std::string("\x01", 1)}, {"gone", std::nullopt}, {"k2", "v"}}),
+            false);
+  batch.add(commit("b", {}), true);
+  batch.add(commit("c", {{"x", std::nullopt}, {"y", "w"}}, /*delete_all=*/true), false);
+  EXPECT_EQ(batch.size(), 3u);
+  EXPECT_FALSE(batch.has_replies());
+  auto p = batch.params();
+  ASSERT_EQ(p.size(), 17u);
+  EXPECT_EQ(p[0], "42");
+  EXPECT_EQ(p[1], R"({"Counter","Counter","Counter"})");
+  EXPECT_EQ(p[2], R"({"a","b","c"})");
+  EXPECT_EQ(p[3], R"({"7","7","7"})");
+  EXPECT_EQ(p[6], R"({"f","t","f"})");  // entered
+  EXPECT_EQ(p[7], R"({"f","f","t"})");  // delete_all
+  EXPECT_EQ(p[8], R"({"1","3","3"})");  // put_from
+  EXPECT_EQ(p[9], R"({"2","2","3"})");  // put_to
+  EXPECT_EQ(p[10], R"({"k1","k2","y"})");
+  EXPECT_EQ(p[11], R"({"\\x01","\\x76","\\x77"})");
+  EXPECT_EQ(p[12], R"({"1","2","2"})");  // del_from: after delete_all there is nothing to delete
+  EXPECT_EQ(p[13], R"({"1","1","1"})");
+  EXPECT_EQ(p[14], R"({"gone"})");
+  EXPECT_EQ(batch.sql().find("WITH"), std::string::npos);
+}
+
+TEST(CommitBatch, StoredRepliesRideInTheSameStatement) {
+  CommitBatch batch(1, std::chrono::milliseconds(1500));
+  auto a = commit("a", {});
+  a.replies = {{"key-1", true, "application/json", "42"}};
+  batch.add(commit("z", {}), false);
+  batch.add(a, false);
+  EXPECT_TRUE(batch.has_replies());
+  auto p = batch.params();
+  ASSERT_EQ(p.size(), 23u);
+  EXPECT_EQ(p[17], R"({"2"})");  // the reply belongs to the second object
+  EXPECT_EQ(p[18], R"({"key-1"})");
+  EXPECT_EQ(p[19], R"({"t"})");
+  EXPECT_EQ(p[21], R"({"\\x3432"})");
+  EXPECT_EQ(p[22], "1.500000");
+  EXPECT_NE(batch.sql().find("INSERT INTO dobj.idempotency"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace dobj::store
