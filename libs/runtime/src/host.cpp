@@ -18,18 +18,9 @@
 #include "partition_set.hpp"
 #include "request_check.hpp"
 #include "shard.hpp"
+#include "shard_mailbox.hpp"
 
 namespace dobj {
-
-// A producer side of one shard's inproc pipe. Every producer goes through this one socket so that
-// a stop command queues behind every message dispatched before it.
-struct ShardInlet {
-  std::mutex mutex;
-  zmq::socket_t socket;
-  bool closed = false;
-};
-
-namespace {}  // namespace
 
 struct Host::Impl {
   HostConfig config;
@@ -37,7 +28,7 @@ struct Host::Impl {
   Outbox& outbox;
   zmq::context_t zmq{1};
   std::vector<std::unique_ptr<Shard>> shards;
-  std::deque<ShardInlet> inlets;
+  std::deque<ShardMailbox::Sender> mailboxes;  // one per shard, same index
   Clock& clock;
   PartitionSet owned;
   LeaseCheck lease_valid;
@@ -54,10 +45,7 @@ struct Host::Impl {
       if (shard.abandoned()) continue;
       auto running = shard.turn_running_for();
       if (!running || *running <= config.max_turn) continue;
-      {
-        std::lock_guard lock(inlets[i].mutex);
-        inlets[i].closed = true;  // later messages for it: `moved`
-      }
+      mailboxes[i].close();  // later messages for it: `moved`
       auto object = shard.stuck_object();
       log->critical(
           "shard {}: a turn of {} has run {} ms, past the limit of {} ms; giving the "
@@ -103,29 +91,14 @@ struct Host::Impl {
     }
   }
 
-  // False when the shard is closed or its queue would block.
-  bool push(ShardInlet& inlet, std::unique_ptr<ShardCommand>& command) {
-    std::lock_guard lock(inlet.mutex);
-    if (inlet.closed) return false;
-    ShardCommand* raw = command.get();
-    zmq::message_t msg(&raw, sizeof raw);
-    if (!inlet.socket.send(msg, zmq::send_flags::dontwait)) return false;
-    command.release();
-    return true;
-  }
-
   void broadcast(ShardCommand::Kind kind, bool close,
                  std::shared_ptr<PartitionRelease> release = nullptr, store::WorkerId id = 0) {
-    for (auto& inlet : inlets) {
-      auto* raw = new ShardCommand();
-      raw->kind = kind;
-      raw->release = release;
-      raw->worker_id = id;
-      std::lock_guard lock(inlet.mutex);
-      if (close) inlet.closed = true;
-      // A control command must not be lost to a full queue: block for it.
-      zmq::message_t msg(&raw, sizeof raw);
-      inlet.socket.send(msg, zmq::send_flags::none);
+    for (auto& mailbox : mailboxes) {
+      auto command = std::make_unique<ShardCommand>();
+      command->kind = kind;
+      command->release = release;
+      command->worker_id = id;
+      mailbox.send(std::move(command), close);
     }
   }
 };
@@ -137,10 +110,8 @@ Host::Host(HostConfig config, const ClassRegistry& registry, Outbox& outbox, Clo
   for (int i = 0; i < c.shards; ++i) {
     impl_->shards.push_back(
         std::make_unique<Shard>(i, impl_->zmq, c, impl_->owned, outbox, clock, lease_valid));
-    auto& inlet = impl_->inlets.emplace_back();
-    inlet.socket = zmq::socket_t(impl_->zmq, zmq::socket_type::push);
-    inlet.socket.set(zmq::sockopt::sndhwm, static_cast<int>(c.max_object_queue * 64));
-    inlet.socket.connect(impl_->shards.back()->endpoint());
+    impl_->mailboxes.emplace_back(impl_->zmq, impl_->shards.back()->endpoint(),
+                                  static_cast<int>(c.max_object_queue * 64));
   }
 }
 
@@ -154,7 +125,7 @@ Host::~Host() {
       return;
     }
   }
-  for (auto& inlet : impl_->inlets) inlet.socket.close();
+  for (auto& mailbox : impl_->mailboxes) mailbox.shut_down();
   impl_->shards.clear();
 }
 
@@ -200,15 +171,13 @@ void Host::dispatch(InboundMessage message) {
   command->message = std::move(message);
   auto index = protocol::fnv1a32(command->subject.object_id,
                                  protocol::fnv1a32(command->subject.class_name)) %
-               impl.inlets.size();
-  if (!impl.push(impl.inlets[index], command)) {
-    bool closed = [&] {
-      std::lock_guard lock(impl.inlets[index].mutex);
-      return impl.inlets[index].closed;
-    }();
+               impl.mailboxes.size();
+  auto& mailbox = impl.mailboxes[index];
+  if (!mailbox.try_send(command)) {
     impl.reject(command->message, type,
-                closed ? Error(ErrorCode::kMoved, "worker is stopping; retry")
-                       : Error(ErrorCode::kOverloaded, "worker queue is full; retry later"));
+                mailbox.closed()
+                    ? Error(ErrorCode::kMoved, "worker is stopping; retry")
+                    : Error(ErrorCode::kOverloaded, "worker queue is full; retry later"));
   }
 }
 
@@ -243,8 +212,9 @@ bool Host::release_partitions(const std::vector<int>& partitions,
                               std::chrono::milliseconds timeout) {
   if (partitions.empty()) return true;
   impl_->owned.set(partitions, false);
-  auto release = std::make_shared<PartitionRelease>(
-      std::set<int>(partitions.begin(), partitions.end()), static_cast<int>(impl_->inlets.size()));
+  auto release =
+      std::make_shared<PartitionRelease>(std::set<int>(partitions.begin(), partitions.end()),
+                                         static_cast<int>(impl_->mailboxes.size()));
   impl_->broadcast(ShardCommand::Kind::kRelease, false, release);
   return release->wait(timeout);
 }

@@ -27,8 +27,8 @@ std::string object_key(const std::string& class_name, const std::string& object_
 Shard::Shard(int index, zmq::context_t& zmq, const HostConfig& config, const PartitionSet& owned,
              Outbox& outbox, Clock& clock, Host::LeaseCheck lease_valid)
     : index_(index),
-      endpoint_("inproc://dobj-shard-" + std::to_string(reinterpret_cast<std::uintptr_t>(this))),
-      socket_(zmq, zmq::socket_type::pull),
+      mailbox_(zmq,
+               "inproc://dobj-shard-" + std::to_string(reinterpret_cast<std::uintptr_t>(this))),
       config_(config),
       owned_(owned),
       outbox_(outbox),
@@ -37,18 +37,11 @@ Shard::Shard(int index, zmq::context_t& zmq, const HostConfig& config, const Par
       worker_id_(config.worker_id),
       log_(logger("shard")),
       last_sweep_(clock.now()) {
-  socket_.set(zmq::sockopt::rcvhwm, 0);
-  socket_.bind(endpoint_);
   ensure_connection();
 }
 
 Shard::~Shard() {
-  join();
-  // Commands still queued after the loop ended were never taken: free them.
-  zmq::message_t msg;
-  while (socket_.recv(msg, zmq::recv_flags::dontwait)) {
-    delete *static_cast<ShardCommand**>(msg.data());
-  }
+  join();  // the mailbox frees what was never taken
 }
 
 void Shard::start() {
@@ -89,10 +82,8 @@ void Shard::abandon() {
     for (auto& out : outputs_) reply_error(out.reply_to, out.reply.content_type, moved);
     outputs_.clear();
   }
-  std::lock_guard lock(socket_mutex_);
-  zmq::message_t msg;
-  while (socket_.recv(msg, zmq::recv_flags::dontwait)) {
-    std::unique_ptr<ShardCommand> command(*static_cast<ShardCommand**>(msg.data()));
+  std::lock_guard lock(mailbox_mutex_);
+  while (auto command = mailbox_.take()) {
     if (command->kind == ShardCommand::Kind::kMessage) {
       reply_error(command->message.reply_to, command->content_type, moved);
     } else if (command->kind == ShardCommand::Kind::kRelease) {
@@ -165,16 +156,12 @@ bool Shard::run_once(std::chrono::milliseconds poll_timeout) {
 }
 
 void Shard::receive(bool wait, std::chrono::milliseconds timeout) {
-  std::lock_guard lock(socket_mutex_);
+  std::lock_guard lock(mailbox_mutex_);
   if (abandoned_) return;
-  if (wait) {
-    zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
-    zmq::poll(&item, 1, timeout);
-  }
-  zmq::message_t msg;
+  if (wait) mailbox_.wait(timeout);
   for (std::size_t n = 0; n < kMaxCommandsPerIteration; ++n) {
-    if (!socket_.recv(msg, zmq::recv_flags::dontwait)) break;
-    std::unique_ptr<ShardCommand> command(*static_cast<ShardCommand**>(msg.data()));
+    auto command = mailbox_.take();
+    if (!command) break;
     switch (command->kind) {
       case ShardCommand::Kind::kStop:
         stop_requested_ = true;
@@ -621,7 +608,7 @@ void Shard::commit_and_flush() {
               : Error(ErrorCode::kStorageError, "commit failed; the request was not applied"));
       continue;
     }
-    send(out);
+    pass_output_gate(out);
   }
   outputs_.clear();
   if (hint) outbox_.alarm_hint();
@@ -634,8 +621,12 @@ void Shard::commit_and_flush() {
   }
 }
 
-void Shard::send(Output& out) {
-  if (!lease_valid()) return;  // see reply_error
+// The output gate: every reply and event of this shard leaves here and nowhere else, and only
+// while the worker's lease is valid: without it another worker may own the partition by now and
+// run the very message this one would answer (`moved`, `overloaded`, a result). Replies of turns
+// pass only after their commit (commit_and_flush); refusals need no commit.
+void Shard::pass_output_gate(const Output& out) {
+  if (!lease_valid()) return;
   if (!out.reply_to.empty()) outbox_.reply(out.reply_to, out.reply);
   for (const auto& event : out.events) {
     outbox_.event(
@@ -646,10 +637,8 @@ void Shard::send(Output& out) {
 
 void Shard::reply_error(const std::string& reply_to, protocol::ContentType type,
                         const Error& error) {
-  // Without a valid lease nothing is answered: another worker may own the partition by now and
-  // run the very message this one would call `moved`, `overloaded` or `storage_error`.
-  if (reply_to.empty() || !lease_valid()) return;
-  outbox_.reply(reply_to, protocol::error_reply(type, error));
+  if (reply_to.empty()) return;
+  pass_output_gate(Output{nullptr, reply_to, protocol::error_reply(type, error), {}});
 }
 
 void Shard::evict_idle(bool everything) {

@@ -19,6 +19,7 @@
 #include "kv_state.hpp"
 #include "partition_set.hpp"
 #include "shard_command.hpp"
+#include "shard_mailbox.hpp"
 
 namespace spdlog {
 class logger;
@@ -27,7 +28,7 @@ class logger;
 namespace dobj {
 
 // One executor thread. It owns its objects and its database connection exclusively; commands
-// arrive on a ZeroMQ inproc PULL socket. Each iteration: take every queued command, run one turn
+// arrive through its ShardMailbox. Each iteration: take every queued command, run one turn
 // per queued message (objects in arrival order, each object's messages in order), commit all
 // dirty objects in one transaction, and only then send the batch's replies and events.
 class Shard {
@@ -36,7 +37,7 @@ class Shard {
         Outbox& outbox, Clock& clock, Host::LeaseCheck lease_valid);
   ~Shard();
 
-  const std::string& endpoint() const { return endpoint_; }
+  const std::string& endpoint() const { return mailbox_.endpoint(); }
   void start();
   void join();
   // One iteration; the test hook of the loop. False once the shard has stopped.
@@ -104,7 +105,8 @@ class Shard {
   std::optional<Error> turn(Instance& inst, std::vector<Event>& events, bool* fenced, Fn&& fn);
   void rebuild(Instance& inst);
   void commit_and_flush();
-  void send(Output& output);
+  // The only way out for replies and events (see shard.cpp).
+  void pass_output_gate(const Output& output);
   void reply_error(const std::string& reply_to, protocol::ContentType type, const Error& error);
   void evict_idle(bool everything);
   void drop_all();
@@ -112,8 +114,7 @@ class Shard {
   std::unique_ptr<KvState> make_kv(Instance& inst);
 
   int index_;
-  std::string endpoint_;
-  zmq::socket_t socket_;
+  ShardMailbox::Receiver mailbox_;
   const HostConfig& config_;
   const PartitionSet& owned_;
   Outbox& outbox_;
@@ -137,8 +138,8 @@ class Shard {
   std::atomic<const Instance*> turn_instance_{nullptr};
   std::atomic<bool> abandoned_{false};
   std::atomic<bool> finished_{false};
-  std::mutex socket_mutex_;  // the loop and abandon() both read the socket
-  std::mutex batch_mutex_;   // the loop's batch, except while a handler runs; abandon() too
+  std::mutex mailbox_mutex_;  // the loop and abandon() both take from the mailbox
+  std::mutex batch_mutex_;    // the loop's batch, except while a handler runs; abandon() too
   std::unique_lock<std::mutex>* batch_lock_ = nullptr;  // run_once's hold of batch_mutex_
   std::thread thread_;
 };

@@ -61,12 +61,12 @@ class ShardTest : public ::testing::Test {
     owned_.set(all, true);
     shard_ = std::make_unique<Shard>(0, zmq_, config_, owned_, outbox_, clock_,
                                      [this](store::WorkerId id) { return id == valid_id_.load(); });
-    push_ = zmq::socket_t(zmq_, zmq::socket_type::push);
-    push_.connect(shard_->endpoint());
+    mailbox_ = std::make_unique<ShardMailbox::Sender>(zmq_, shard_->endpoint(), 1000);
   }
 
-  ShardCommand* command(const std::string& id, int amount, const std::string& reply_to) {
-    auto* c = new ShardCommand();
+  std::unique_ptr<ShardCommand> command(const std::string& id, int amount,
+                                        const std::string& reply_to) {
+    auto c = std::make_unique<ShardCommand>();
     c->subject = protocol::parse_inbound_subject(
         protocol::inbound_subject(protocol::partition_of("Adder", id, 256), "Adder", id, "add"));
     c->def = registry_.find("Adder");
@@ -76,10 +76,7 @@ class ShardTest : public ::testing::Test {
     return c;
   }
 
-  void push(ShardCommand* c) {
-    zmq::message_t msg(&c, sizeof c);
-    push_.send(msg, zmq::send_flags::none);
-  }
+  void push(std::unique_ptr<ShardCommand> c) { mailbox_->send(std::move(c), false); }
 
   void send(const std::string& id, int amount, const std::string& reply_to) {
     push(command(id, amount, reply_to));
@@ -87,9 +84,9 @@ class ShardTest : public ::testing::Test {
 
   void send_keyed(const std::string& id, int amount, const std::string& reply_to,
                   const std::string& key) {
-    auto* c = command(id, amount, reply_to);
+    auto c = command(id, amount, reply_to);
     c->message.idempotency_key = key;
-    push(c);
+    push(std::move(c));
   }
 
   std::string body_of(const std::string& reply_to) {
@@ -113,7 +110,7 @@ class ShardTest : public ::testing::Test {
   std::atomic<store::WorkerId> valid_id_{0};
   zmq::context_t zmq_{1};
   std::unique_ptr<Shard> shard_;
-  zmq::socket_t push_;
+  std::unique_ptr<ShardMailbox::Sender> mailbox_;
 };
 
 TEST_F(ShardTest, ABatchRunsEveryQueuedTurnAndRepliesAfterOneCommit) {
@@ -176,9 +173,9 @@ TEST_F(ShardTest, ADuplicateKeyInTheSameBatchGetsTheSameReply) {
 }
 
 TEST_F(ShardTest, AMessageWhoseTimeoutRanOutWhileQueuedDoesNotRun) {
-  auto* c = command("t", 7, "late");
+  auto c = command("t", 7, "late");
   c->deadline = clock_.now() + 10ms;
-  push(c);
+  push(std::move(c));
   clock_.advance(1s);
   shard_->run_once(1s);
   EXPECT_EQ(Value::parse(body_of("late"))["error"]["code"], "timeout");
@@ -191,11 +188,11 @@ TEST_F(ShardTest, AReleaseCommitsQueuedTurnsReleasesTheObjectsAndLaterMessagesGe
   int p = protocol::partition_of("Adder", "h", 256);
   send("h", 3, "before");
   owned_.set({p}, false);  // what Host::release_partitions does first
-  auto* release = new ShardCommand();
+  auto release = std::make_unique<ShardCommand>();
   release->kind = ShardCommand::Kind::kRelease;
   release->release = std::make_shared<PartitionRelease>(std::set<int>{p}, 1);
   auto handle = release->release;
-  push(release);
+  push(std::move(release));
   send("h", 1, "after");
   shard_->run_once(1s);
   EXPECT_TRUE(handle->wait(0ms));
@@ -219,10 +216,10 @@ TEST_F(ShardTest, WithoutAValidLeaseNothingRepliesAndARebindCommitsUnderTheNewId
   auto fresh = registry.register_worker({"t", 2, "t"}, 1h);
   store::PartitionTable(*conn).claim_fair_share(fresh);
   valid_id_ = fresh;
-  auto* rebind = new ShardCommand();
+  auto rebind = std::make_unique<ShardCommand>();
   rebind->kind = ShardCommand::Kind::kRebind;
   rebind->worker_id = fresh;
-  push(rebind);
+  push(std::move(rebind));
   send("r", 1, "rebound");
   shard_->run_once(1s);
   EXPECT_EQ(body_of("rebound"), "5");
