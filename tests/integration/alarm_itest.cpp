@@ -9,6 +9,7 @@
 
 #include "dobj/client/client.hpp"
 #include "dobj/core/error.hpp"
+#include "dobj/testing/stack_test.hpp"
 #include "dobj/testing/test_stack.hpp"
 
 namespace dobj::testing {
@@ -19,45 +20,9 @@ using namespace std::chrono_literals;
 // Short retries so that seven failures fit in a test; the production default is 2 s doubling.
 const std::vector<std::string> kFastTimer{"--backoff-ms", "50", "--scan-ms", "200"};
 
-class AlarmTest : public ::testing::Test {
+class AlarmTest : public StackTest {
  protected:
-  void SetUp() override {
-    nats_ = std::make_unique<NatsConnection>(
-        NatsConnection::Options{stack_.nats().client_url(), "alarm-test", true});
-    client_ = std::make_unique<Client>(*nats_);
-    events_sub_ = nats_->subscribe("evt.>", [this](natsMsg* m) {
-      auto msg = NatsMessage::from(m);
-      natsMsg_Destroy(m);
-      std::lock_guard lock(mutex_);
-      events_.push_back(msg);
-    });
-    nats_->flush(2s);
-  }
-  Value call(const std::string& cls, const std::string& id, const std::string& method,
-             const Value& arg = nullptr) {
-    return client_->call(cls, id, method, arg);
-  }
-  std::size_t events_on(const std::string& subject) {
-    std::lock_guard lock(mutex_);
-    return std::count_if(events_.begin(), events_.end(),
-                         [&](const NatsMessage& m) { return m.subject == subject; });
-  }
-  std::vector<Value> bodies_on(const std::string& subject) {
-    std::lock_guard lock(mutex_);
-    std::vector<Value> out;
-    for (const auto& m : events_) {
-      if (m.subject == subject) out.push_back(Value::parse(m.body));
-    }
-    return out;
-  }
-  std::int64_t q(const std::string& sql) { return stack_.query_int(sql); }
-
-  TestStack stack_;
-  std::unique_ptr<NatsConnection> nats_;
-  std::unique_ptr<Client> client_;
-  std::mutex mutex_;
-  std::vector<NatsMessage> events_;
-  NatsSubscription events_sub_;
+  void SetUp() override { record_events(); }
 };
 
 TEST_F(AlarmTest, LockExpiresThroughItsAlarm) {
@@ -67,15 +32,15 @@ TEST_F(AlarmTest, LockExpiresThroughItsAlarm) {
             Value({{"acquired", true}, {"holder", "ada"}}));
   EXPECT_EQ(call("Lock", "l", "acquire", {{"holder", "bob"}, {"ttl_ms", 300}}),
             Value({{"acquired", false}, {"holder", "ada"}}));
-  EXPECT_GT(q("SELECT count(*) FROM dobj_admin.objects WHERE id = 'l' AND alarm_at IS NOT NULL"),
-            0);
+  EXPECT_GT(
+      scalar("SELECT count(*) FROM dobj_admin.objects WHERE id = 'l' AND alarm_at IS NOT NULL"), 0);
   ASSERT_TRUE(wait_until([&] { return events_on("evt.Lock.l.expired") == 1; }, 20s));
   EXPECT_EQ(bodies_on("evt.Lock.l.expired")[0], Value({{"holder", "ada"}}));
   EXPECT_EQ(call("Lock", "l", "holder"), Value({{"holder", nullptr}}));
-  EXPECT_EQ(q("SELECT count(*) FROM dobj.alarms"), 0);
+  EXPECT_EQ(scalar("SELECT count(*) FROM dobj.alarms"), 0);
   EXPECT_EQ(call("Lock", "l", "acquire", {{"holder", "bob"}, {"ttl_ms", 60000}})["acquired"], true);
   EXPECT_EQ(call("Lock", "l", "release", {{"holder", "bob"}}), Value({{"released", true}}));
-  EXPECT_EQ(q("SELECT count(*) FROM dobj.alarms"), 0);  // release deleted the alarm
+  EXPECT_EQ(scalar("SELECT count(*) FROM dobj.alarms"), 0);  // release deleted the alarm
 }
 
 TEST_F(AlarmTest, RateLimiterRefillsThroughItsAlarm) {
@@ -90,9 +55,10 @@ TEST_F(AlarmTest, RateLimiterRefillsThroughItsAlarm) {
   // bucket full again, and no alarm left, prove the alarm did it.
   ASSERT_TRUE(wait_until(
       [&] {
-        return q("SELECT (value->>'tokens')::int FROM dobj_admin.kv('RateLimiter', 'r') "
-                 "WHERE key = 'bucket'") == 3 &&
-               q("SELECT count(*) FROM dobj.alarms") == 0;
+        return scalar(
+                   "SELECT (value->>'tokens')::int FROM dobj_admin.kv('RateLimiter', 'r') "
+                   "WHERE key = 'bucket'") == 3 &&
+               scalar("SELECT count(*) FROM dobj.alarms") == 0;
       },
       20s));
   EXPECT_EQ(call("RateLimiter", "r", "take")["allowed"], true);
@@ -122,7 +88,7 @@ TEST_F(AlarmTest, RescheduleDeleteAndAFailedTurnsAlarm) {
   ASSERT_TRUE(wait_until([&] { return events_on("evt.Scratch.moved.alarm") == 1; }, 20s));
   ASSERT_TRUE(wait_until([&] { return events_on("evt.Scratch.again.alarm") == 3; }, 20s));
   // Quiet for a while after everything due has fired: nothing more comes.
-  ASSERT_TRUE(wait_until([&] { return q("SELECT count(*) FROM dobj.alarms") == 0; }, 20s));
+  ASSERT_TRUE(wait_until([&] { return scalar("SELECT count(*) FROM dobj.alarms") == 0; }, 20s));
   EXPECT_EQ(events_on("evt.Scratch.again.alarm"), 3u);
   EXPECT_EQ(events_on("evt.Scratch.moved.alarm"), 1u);
   EXPECT_EQ(events_on("evt.Scratch.deleted.alarm"), 0u);
@@ -144,10 +110,12 @@ TEST_F(AlarmTest, RetriesCarryTheirCountAndTheSeventhFailureIsDead) {
             Value({{"retry_count", 2}, {"is_retry", true}}));
   // 1 + 6 retries = 7 failures, then dobj.dead_alarms (50 ms doubling: about 6 s).
   ASSERT_TRUE(wait_until(
-      [&] { return q("SELECT count(*) FROM dobj_admin.dead_alarms WHERE id = 'doomed'") == 1; },
+      [&] {
+        return scalar("SELECT count(*) FROM dobj_admin.dead_alarms WHERE id = 'doomed'") == 1;
+      },
       60s));
-  EXPECT_EQ(q("SELECT retry_count FROM dobj.dead_alarms WHERE id = 'doomed'"), 7);
-  EXPECT_EQ(q("SELECT count(*) FROM dobj.alarms WHERE id = 'doomed'"), 0);
+  EXPECT_EQ(scalar("SELECT retry_count FROM dobj.dead_alarms WHERE id = 'doomed'"), 7);
+  EXPECT_EQ(scalar("SELECT count(*) FROM dobj.alarms WHERE id = 'doomed'"), 0);
   EXPECT_EQ(events_on("evt.Scratch.doomed.alarm"), 0u);
 }
 
@@ -173,7 +141,7 @@ TEST_F(AlarmTest, EveryAlarmFiresAfterTheTimerAndTheWorkerAreKilled) {
     return true;
   };
   ASSERT_TRUE(wait_until(all_fired, 60s));
-  ASSERT_TRUE(wait_until([&] { return q("SELECT count(*) FROM dobj.alarms") == 0; }, 10s));
+  ASSERT_TRUE(wait_until([&] { return scalar("SELECT count(*) FROM dobj.alarms") == 0; }, 10s));
 }
 
 TEST_F(AlarmTest, TwoTimersFireTenThousandAlarmsExactlyOnce) {
@@ -209,28 +177,26 @@ TEST_F(AlarmTest, TwoTimersFireTenThousandAlarmsExactlyOnce) {
   }
   for (auto& t : setters) t.join();
   ASSERT_EQ(failures, 0);
-  ASSERT_TRUE(wait_until([&] { return q("SELECT count(*) FROM dobj.alarms") == 0; }, 120s));
+  ASSERT_TRUE(wait_until([&] { return scalar("SELECT count(*) FROM dobj.alarms") == 0; }, 120s));
   // The timers together fired exactly kAlarms requests, and each object saw its alarm once.
   // Counts are reported with each heartbeat; a loaded machine may delay a few.
-  ASSERT_TRUE(wait_until([&] { return q("SELECT sum(fired) FROM dobj.timers") >= kAlarms; }, 30s))
-      << q("SELECT sum(fired) FROM dobj.timers") << "\n"
+  ASSERT_TRUE(
+      wait_until([&] { return scalar("SELECT sum(fired) FROM dobj.timers") >= kAlarms; }, 30s))
+      << scalar("SELECT sum(fired) FROM dobj.timers") << "\n"
       << stack_.worker_logs();
-  EXPECT_EQ(q("SELECT sum(fired) FROM dobj.timers"), kAlarms);
-  EXPECT_EQ(q("SELECT count(*) FROM dobj.timers WHERE fired > 0"), 2);  // both took a share
+  EXPECT_EQ(scalar("SELECT sum(fired) FROM dobj.timers"), kAlarms);
+  EXPECT_EQ(scalar("SELECT count(*) FROM dobj.timers WHERE fired > 0"), 2);  // both took a share
   ASSERT_TRUE(wait_until(
       [&] {
-        std::lock_guard lock(mutex_);
-        return std::count_if(events_.begin(), events_.end(), [](const NatsMessage& m) {
+        auto all = events();
+        return std::count_if(all.begin(), all.end(), [](const NatsMessage& m) {
                  return m.subject.starts_with("evt.Scratch.x");
                }) >= kAlarms;
       },
       10s));
   std::map<std::string, int> per_object;
-  {
-    std::lock_guard lock(mutex_);
-    for (const auto& m : events_) {
-      if (m.subject.starts_with("evt.Scratch.x")) ++per_object[m.subject];
-    }
+  for (const auto& m : events()) {
+    if (m.subject.starts_with("evt.Scratch.x")) ++per_object[m.subject];
   }
   EXPECT_EQ(per_object.size(), static_cast<std::size_t>(kAlarms));
   for (const auto& [subject, n] : per_object) EXPECT_EQ(n, 1) << subject;

@@ -13,6 +13,7 @@
 #include "dobj/core/stop_signals.hpp"
 #include "dobj/testing/cluster.hpp"
 #include "dobj/testing/counter_load.hpp"
+#include "dobj/testing/stack_test.hpp"
 #include "dobj/testing/test_stack.hpp"
 #include "wire.hpp"
 
@@ -21,12 +22,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
-class FailureTest : public ::testing::Test {
+class FailureTest : public StackTest {
  protected:
-  NatsConnection::Options client_options() {
-    return {stack_.nats().client_url(), "test-client", true};
-  }
-  std::int64_t scalar(const std::string& sql) { return stack_.query_int(sql); }
   bool object_claimed(const std::string& cls, const std::string& id) {
     return scalar("SELECT count(*) FROM dobj.objects WHERE class = '" + cls + "' AND id = '" + id +
                   "' AND owner IS NOT NULL") == 1;
@@ -44,8 +41,6 @@ class FailureTest : public ::testing::Test {
     EXPECT_TRUE(wait_until([&] { return object_claimed("Scratch", id); }, 20s));
     return future;
   }
-
-  TestStack stack_;
 };
 
 // A handler that never returns: what waits behind it is answered `moved` (never run there), the

@@ -12,6 +12,7 @@
 #include "dobj/protocol/partition.hpp"
 #include "dobj/protocol/subject.hpp"
 #include "dobj/testing/ledger_load.hpp"
+#include "dobj/testing/stack_test.hpp"
 #include "dobj/testing/test_stack.hpp"
 #include "wire.hpp"
 
@@ -20,12 +21,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
-class ScalingTest : public ::testing::Test {
+class ScalingTest : public StackTest {
  protected:
-  NatsConnection::Options client_options() {
-    return {stack_.nats().client_url(), "test-client", true};
-  }
-  std::int64_t scalar(const std::string& sql) { return stack_.query_int(sql); }
   std::int64_t worker_id_of(const Process& p) {
     return scalar("SELECT max(id) FROM dobj.workers WHERE pid = " + std::to_string(p.pid()));
   }
@@ -38,8 +35,6 @@ class ScalingTest : public ::testing::Test {
         "SELECT coalesce((SELECT (value #>> '{}')::bigint FROM dobj_admin.kv('Ledger', '" + id +
         "') WHERE key = 'op:" + op + "'), -1)");
   }
-
-  TestStack stack_;
 };
 
 TEST_F(ScalingTest, AJoiningWorkerTakesItsShareThroughHandoverAndNothingAcknowledgedIsLost) {

@@ -9,6 +9,7 @@
 #include "dobj/core/error.hpp"
 #include "dobj/core/names.hpp"
 #include "dobj/store/database.hpp"
+#include "dobj/testing/stack_test.hpp"
 #include "dobj/testing/test_stack.hpp"
 #include "wire.hpp"
 
@@ -17,29 +18,9 @@ namespace {
 
 using namespace std::chrono_literals;
 
-class StorageTest : public ::testing::Test {
+class StorageTest : public StackTest {
  protected:
-  void SetUp() override {
-    worker_ = &stack_.start_worker({"--idle-timeout-ms", "300"});
-    nats_ = std::make_unique<NatsConnection>(
-        NatsConnection::Options{stack_.nats().client_url(), "storage-test", true});
-    client_ = std::make_unique<Client>(*nats_);
-  }
-  Value call(const std::string& cls, const std::string& id, const std::string& method,
-             const Value& arg = nullptr) {
-    return client_->call(cls, id, method, arg);
-  }
-  ErrorCode call_error(const std::string& cls, const std::string& id, const std::string& method,
-                       const Value& arg) {
-    try {
-      call(cls, id, method, arg);
-    } catch (const Error& e) {
-      return e.code();
-    }
-    ADD_FAILURE() << method << " did not fail";
-    return ErrorCode::kBadRequest;
-  }
-  std::int64_t scalar(const std::string& sql) { return stack_.query_int(sql); }
+  void SetUp() override { worker_ = &stack_.start_worker({"--idle-timeout-ms", "300"}); }
   void wait_evicted(const std::string& id) {
     ASSERT_TRUE(wait_until(
         [&] {
@@ -49,10 +30,7 @@ class StorageTest : public ::testing::Test {
         20s));
   }
 
-  TestStack stack_;
   WorkerProcess* worker_ = nullptr;
-  std::unique_ptr<NatsConnection> nats_;
-  std::unique_ptr<Client> client_;
 };
 
 Value sql(const std::string& query, Value params = Value::array()) {
@@ -185,14 +163,10 @@ TEST_F(StorageTest, LazyAndEagerObjectsWithManyKeysReload) {
 }
 
 TEST_F(StorageTest, AStalledCommitHoldsRepliesAndEvents) {
-  std::atomic<int> events{0};
-  auto sub = nats_->subscribe("evt.ChatRoom.stall.message", [&](natsMsg* m) {
-    natsMsg_Destroy(m);
-    ++events;
-  });
-  nats_->flush(2s);
+  record_events();
+  const std::string subject = "evt.ChatRoom.stall.message";
   call("ChatRoom", "stall", "post", {{"user", "a"}, {"text", "first"}});
-  ASSERT_TRUE(wait_until([&] { return events == 1; }, 10s));
+  ASSERT_TRUE(wait_until([&] { return events_on(subject) == 1; }, 10s));
 
   auto blocker = store::connect(stack_.database_url());
   pqxx::work lock_tx(*blocker);
@@ -205,11 +179,11 @@ TEST_F(StorageTest, AStalledCommitHoldsRepliesAndEvents) {
   });
   ASSERT_GT(stack_.wait_for_lock_waiter(20s), 0);
   EXPECT_FALSE(replied);
-  EXPECT_EQ(events, 1);
+  EXPECT_EQ(events_on(subject), 1u);
   lock_tx.abort();
   poster.join();
   EXPECT_TRUE(replied);
-  ASSERT_TRUE(wait_until([&] { return events == 2; }, 10s));
+  ASSERT_TRUE(wait_until([&] { return events_on(subject) == 2; }, 10s));
 }
 
 // The worker's connection dies while its commit statement is in the server: whether it committed

@@ -12,6 +12,7 @@
 #include "dobj/core/msgpack_codec.hpp"
 #include "dobj/store/database.hpp"
 #include "dobj/store/migration_runner.hpp"
+#include "dobj/testing/stack_test.hpp"
 #include "dobj/testing/test_stack.hpp"
 #include "wire.hpp"
 
@@ -20,15 +21,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-class WorkerTest : public ::testing::Test {
- protected:
-  NatsConnection::Options client_options() {
-    return {stack_.nats().client_url(), "test-client", true};
-  }
-  std::int64_t scalar(const std::string& sql) { return stack_.query_int(sql); }
-
-  TestStack stack_;
-};
+class WorkerTest : public StackTest {};
 
 TEST_F(WorkerTest, RequestReplyThroughTheMappingInJsonAndMsgpack) {
   stack_.start_worker();
