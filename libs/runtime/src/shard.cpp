@@ -223,27 +223,26 @@ void Shard::run_turns() {
   // transaction opens.
   std::vector<Instance*> to_claim;
   for (Instance* inst : ready) {
-    if (inst->poisoned) inst->active = false;
-    if (!inst->active) to_claim.push_back(inst);
+    if (inst->phase != Phase::kActive) to_claim.push_back(inst);
   }
   claim(to_claim);
   find_stored_replies(ready);
   for (Instance* inst : ready) {
-    if (!inst->active) continue;
+    if (inst->phase != Phase::kActive) continue;
     if (!inst->object) {
-      rebuild(*inst);
-      if (inst->poisoned) {
+      activate(*inst);
+      if (inst->phase != Phase::kActive) {
         fail_inbox(*inst, Error(ErrorCode::kHandlerError, "on_activate failed"));
         continue;
       }
     }
-    while (!inst->inbox.empty() && !inst->poisoned && !abandoned_) {
+    while (!inst->inbox.empty() && inst->phase == Phase::kActive && !abandoned_) {
       auto command = std::move(inst->inbox.front());
       inst->inbox.pop_front();
       if (!answer_without_turn(*inst, *command)) run_turn(*inst, *command);
     }
     inst->last_active = clock_.now();
-    if (inst->poisoned) {
+    if (inst->phase != Phase::kActive) {
       // Fenced or broken mid-batch: what it did not run never ran, so a retry is safe.
       fail_inbox(*inst, Error(ErrorCode::kMoved, "object is being reloaded; retry"));
     } else if (!inst->inbox.empty()) {
@@ -256,7 +255,7 @@ void Shard::find_stored_replies(const std::vector<Instance*>& instances) {
   std::vector<store::ReplyRef> refs;
   std::vector<ShardCommand*> commands;
   for (Instance* inst : instances) {
-    if (!inst->active || inst->poisoned) continue;
+    if (inst->phase != Phase::kActive) continue;
     for (auto& command : inst->inbox) {
       if (!command->message.idempotency_key) continue;
       refs.push_back({inst->class_name, inst->object_id, *command->message.idempotency_key});
@@ -323,7 +322,9 @@ void Shard::finish_releases() {
     }
     fail_inbox(inst, Error(ErrorCode::kMoved, "object is being handed over; retry"));
     ready_.erase(std::remove(ready_.begin(), ready_.end(), &inst), ready_.end());
-    if (inst.active) leases.push_back({inst.class_name, inst.object_id, inst.lease.epoch});
+    if (holds_lease(inst.phase)) {
+      leases.push_back({inst.class_name, inst.object_id, inst.lease.epoch});
+    }
     it = objects_.erase(it);
   }
   give_back(leases, "handed-over");
@@ -368,14 +369,13 @@ void Shard::claim(const std::vector<Instance*>& instances) {
     // another worker may own these messages' partitions by now, so they get no answer at all.
     for (auto* inst : instances) {
       inst->inbox.clear();
-      inst->poisoned = true;
+      inst->phase = Phase::kLost;
     }
     return;
   }
   std::vector<store::ClaimRequest> requests;
   for (auto* inst : instances) {
-    inst->poisoned = false;
-    inst->fenced = false;
+    inst->phase = Phase::kUnclaimed;
     inst->object.reset();
     requests.push_back({inst->class_name, inst->object_id, inst->partition});
   }
@@ -393,12 +393,11 @@ void Shard::claim(const std::vector<Instance*>& instances) {
       inst.lease = *leases[i];
       inst.kv = make_kv(inst);
       inst.alarm = std::make_unique<AlarmState>(inst.lease.alarm);
-      inst.active = true;
+      inst.phase = Phase::kActive;
       try {
         if (inst.def->eager_load) inst.kv->load_everything();
         continue;
       } catch (const Error& e) {
-        inst.active = false;
         fail_inbox(inst, e);
       }
     } else {
@@ -407,7 +406,7 @@ void Shard::claim(const std::vector<Instance*>& instances) {
                                        "object is not served by this worker right now; retry"));
     }
     // The instance goes with the next eviction sweep.
-    inst.poisoned = true;
+    inst.phase = Phase::kLost;
   }
 }
 
@@ -458,7 +457,7 @@ std::optional<Error> Shard::turn(Instance& inst, std::vector<Event>& events, boo
   return failure;
 }
 
-void Shard::rebuild(Instance& inst) {
+void Shard::activate(Instance& inst) {
   std::vector<Event> events;
   bool fenced = false;
   auto failure = turn(inst, events, &fenced, [&](Context& ctx) {
@@ -469,7 +468,7 @@ void Shard::rebuild(Instance& inst) {
     log_->error("{}/{}: on_activate failed: {}", inst.class_name, inst.object_id,
                 failure ? failure->what() : "fenced");
     inst.object.reset();
-    inst.poisoned = true;
+    inst.phase = Phase::kBroken;
   }
 }
 
@@ -499,16 +498,14 @@ void Shard::run_turn(Instance& inst, ShardCommand& command) {
   if (fenced) {
     // Someone else owns the object now: this turn never happened, and no reply may say otherwise.
     log_->warn("{}/{}: fenced at epoch {}", inst.class_name, inst.object_id, inst.lease.epoch);
-    inst.active = false;
-    inst.poisoned = true;
-    inst.fenced = true;
+    inst.phase = Phase::kFenced;
     return;
   }
   if (failure) {
     out.reply = protocol::error_reply(command.content_type, *failure);
-    // A handler that threw may have changed members: rebuild them from storage as it was
+    // A handler that threw may have changed members: activate anew from storage as it was
     // before this turn.
-    rebuild(inst);
+    activate(inst);
   }
   // What the turn answered is final for its idempotency key, unless a retry may succeed.
   if (!failure || !failure->retryable()) remember_reply(inst, command, out.reply);
@@ -528,8 +525,8 @@ void Shard::commit_and_flush() {
   std::vector<Instance*> members;
   std::vector<store::ObjectCommit> commits;
   for (auto& [key, inst] : objects_) {
-    if (inst->active && (inst->kv->has_pending() || inst->alarm->has_pending() || inst->entered ||
-                         !inst->replies.empty())) {
+    if (holds_lease(inst->phase) && (inst->kv->has_pending() || inst->alarm->has_pending() ||
+                                     inst->entered || !inst->replies.empty())) {
       members.push_back(inst.get());
       auto [cleared, writes] = inst->kv->pending_writes();
       auto [alarm_op, alarm_at] = inst->alarm->pending_op();
@@ -589,7 +586,7 @@ void Shard::commit_and_flush() {
   for (auto& out : outputs_) {
     auto it = state.find(out.instance);
     if (it != state.end() && it->second == State::kFenced) continue;
-    if (out.instance->fenced) continue;
+    if (out.instance->phase == Phase::kFenced) continue;
     if (it != state.end() && it->second == State::kRejected) {
       reply_error(out.reply_to, out.reply.content_type,
                   Error(ErrorCode::kStorageError, "the database refused this object's commit (" +
@@ -614,10 +611,7 @@ void Shard::commit_and_flush() {
   if (hint) outbox_.alarm_hint();
   // Fenced objects belong to someone else now; failed ones reload from the database.
   for (auto& [inst, s] : state) {
-    if (s != State::kCommitted) {
-      inst->active = false;
-      inst->poisoned = true;
-    }
+    if (s != State::kCommitted) inst->phase = Phase::kLost;
   }
 }
 
@@ -650,10 +644,11 @@ void Shard::evict_idle(bool everything) {
     Instance& inst = *it->second;
     bool idle = now - inst.last_active >= config_.idle_timeout;
     // An inactive instance's pending writes died with its lease.
-    bool evictable = inst.inbox.empty() &&
-                     (!inst.active || (!inst.kv->has_pending() && !inst.alarm->has_pending()));
-    if (evictable && (everything || idle || inst.poisoned)) {
-      if (inst.active) {
+    bool evictable =
+        inst.inbox.empty() &&
+        (!holds_lease(inst.phase) || (!inst.kv->has_pending() && !inst.alarm->has_pending()));
+    if (evictable && (everything || idle || must_reload(inst.phase))) {
+      if (holds_lease(inst.phase)) {
         leases.push_back({inst.class_name, inst.object_id, inst.lease.epoch});
       }
       it = objects_.erase(it);

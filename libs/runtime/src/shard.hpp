@@ -57,15 +57,24 @@ class Shard {
   bool finished() const { return finished_.load(); }
 
  private:
+  // Where an object instance is in its life (DESIGN.md §5). Unclaimed until its claim succeeds,
+  // then active. A failed activation leaves it broken: it keeps its lease, and what earlier turns
+  // of the batch wrote still commits. A failed claim or commit leaves it lost. A takeover found
+  // mid-batch leaves it fenced: nothing of its batch may leave. Broken, lost and fenced instances
+  // are claimed and activated anew before their next turn, or evicted.
+  enum class Phase { kUnclaimed, kActive, kBroken, kLost, kFenced };
+  static bool holds_lease(Phase p) { return p == Phase::kActive || p == Phase::kBroken; }
+  static bool must_reload(Phase p) {
+    return p == Phase::kBroken || p == Phase::kLost || p == Phase::kFenced;
+  }
+
   struct Instance {
     const ClassDef* def = nullptr;
     std::string class_name;
     std::string object_id;
     int partition = 0;
-    bool active = false;
-    bool poisoned = false;  // fenced, failed commit or broken object: starts over (or goes)
-    bool entered = false;   // in the current batch transaction (through SQL)
-    bool fenced = false;    // lost to another owner mid-batch: none of its batch's replies leave
+    Phase phase = Phase::kUnclaimed;
+    bool entered = false;  // in the current batch transaction (through SQL)
     store::ObjectLease lease;
     std::unique_ptr<Object> object;
     std::unique_ptr<KvState> kv;
@@ -103,7 +112,8 @@ class Shard {
   // sets *fenced when the object turned out to be fenced.
   template <typename Fn>
   std::optional<Error> turn(Instance& inst, std::vector<Event>& events, bool* fenced, Fn&& fn);
-  void rebuild(Instance& inst);
+  // Creates the object and runs on_activate as a turn; a failure leaves the instance broken.
+  void activate(Instance& inst);
   void commit_and_flush();
   // The only way out for replies and events (see shard.cpp).
   void pass_output_gate(const Output& output);
