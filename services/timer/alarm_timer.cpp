@@ -21,10 +21,6 @@ store::EpochMicros wall_now_us() {
       .count();
 }
 
-std::string held_key(const store::ClaimedAlarm& a) {
-  return a.class_name + '\0' + a.object_id;
-}
-
 std::string host_name() {
   char buf[256] = {};
   gethostname(buf, sizeof buf - 1);
@@ -95,8 +91,8 @@ void AlarmTimer::stop() {
 
 Clock::TimePoint AlarmTimer::next_wake() const {
   auto wake = std::min(next_scan_, next_heartbeat_);
-  if (!wheel_.empty()) {
-    auto until_due = std::chrono::microseconds(wheel_.begin()->first - wall_now_us());
+  if (auto next = wheel_.next_fire_at()) {
+    auto until_due = std::chrono::microseconds(*next - wall_now_us());
     wake = std::min(wake, clock_.now() + std::max(until_due, std::chrono::microseconds(0)));
   }
   if (!in_flight_.empty()) wake = std::min(wake, clock_.now() + std::chrono::milliseconds(100));
@@ -144,7 +140,6 @@ void AlarmTimer::rejoin() {
   log_->critical("timer {}: lease ran out before renewal; dropping {} held alarms", id_,
                  wheel_.size() + in_flight_.size());
   wheel_.clear();
-  held_.clear();
   in_flight_.clear();
   // What it fired and saw done still counts: reported under the new id.
   id_ = store_->register_timer(info_, config_.lease_ttl);
@@ -167,12 +162,7 @@ void AlarmTimer::scan() {
 }
 
 void AlarmTimer::hold(const store::ClaimedAlarm& alarm) {
-  auto key = held_key(alarm);
-  if (auto it = held_.find(key); it != held_.end()) {
-    wheel_.erase(it->second);  // the object set another time: the old entry is stale
-    held_.erase(it);
-  }
-  held_[key] = wheel_.emplace(alarm.fire_at, alarm);
+  wheel_.hold(alarm);  // replaces a stale entry: the object set another time
 }
 
 void AlarmTimer::hold_again(store::ClaimedAlarm alarm, const Error& why) {
@@ -187,13 +177,7 @@ void AlarmTimer::hold_again(store::ClaimedAlarm alarm, const Error& why) {
 }
 
 void AlarmTimer::fire_due() {
-  auto now = wall_now_us();
-  while (!wheel_.empty() && wheel_.begin()->first <= now) {
-    auto alarm = wheel_.begin()->second;
-    held_.erase(held_key(alarm));
-    wheel_.erase(wheel_.begin());
-    fire(alarm);
-  }
+  for (const auto& alarm : wheel_.take_due(wall_now_us())) fire(alarm);
 }
 
 void AlarmTimer::fire(const store::ClaimedAlarm& alarm) {

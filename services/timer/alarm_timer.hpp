@@ -1,5 +1,7 @@
 #pragma once
 
+#include "alarm_wheel.hpp"
+
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -93,8 +95,7 @@ class AlarmTimer {
   std::string inbox_;
 
   // The wheel: claimed alarms by fire time, and which object holds which entry.
-  std::multimap<store::EpochMicros, store::ClaimedAlarm> wheel_;
-  std::map<std::string, std::multimap<store::EpochMicros, store::ClaimedAlarm>::iterator> held_;
+  AlarmWheel wheel_;
   std::unordered_map<std::uint64_t, InFlight> in_flight_;
   std::mt19937_64 fire_ids_{std::random_device{}()};
   std::int64_t fired_unreported_ = 0;
