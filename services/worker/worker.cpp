@@ -174,7 +174,7 @@ void Worker::on_handing_over(const std::vector<int>& partitions) {
   // NATS stops delivering first; what it already delivered still runs here, then the shards
   // commit it and release the objects; only then is the partition released to the others.
   drain(leaving);
-  if (!host_->release_partitions(partitions, WorkerConfig::kHandoverFinishTimeout)) {
+  if (!host_->hand_over_partitions(partitions, WorkerConfig::kHandoverFinishTimeout)) {
     log_->warn("handover of {} partitions: the shards are still finishing", partitions.size());
   }
 }

@@ -92,11 +92,11 @@ struct Host::Impl {
   }
 
   void broadcast(ShardCommand::Kind kind, bool close,
-                 std::shared_ptr<PartitionRelease> release = nullptr, store::WorkerId id = 0) {
+                 std::shared_ptr<PartitionHandover> handover = nullptr, store::WorkerId id = 0) {
     for (auto& mailbox : mailboxes) {
       auto command = std::make_unique<ShardCommand>();
       command->kind = kind;
-      command->release = release;
+      command->handover = handover;
       command->worker_id = id;
       mailbox.send(std::move(command), close);
     }
@@ -208,15 +208,15 @@ void Host::serve_partitions(const std::vector<int>& partitions) {
   impl_->owned.set(partitions, true);
 }
 
-bool Host::release_partitions(const std::vector<int>& partitions,
-                              std::chrono::milliseconds timeout) {
+bool Host::hand_over_partitions(const std::vector<int>& partitions,
+                                std::chrono::milliseconds timeout) {
   if (partitions.empty()) return true;
   impl_->owned.set(partitions, false);
-  auto release =
-      std::make_shared<PartitionRelease>(std::set<int>(partitions.begin(), partitions.end()),
-                                         static_cast<int>(impl_->mailboxes.size()));
-  impl_->broadcast(ShardCommand::Kind::kRelease, false, release);
-  return release->wait(timeout);
+  auto handover =
+      std::make_shared<PartitionHandover>(std::set<int>(partitions.begin(), partitions.end()),
+                                          static_cast<int>(impl_->mailboxes.size()));
+  impl_->broadcast(ShardCommand::Kind::kHandOver, false, handover);
+  return handover->wait(timeout);
 }
 
 std::uint64_t Host::refused_reply_subjects() const {

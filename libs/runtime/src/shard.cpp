@@ -86,8 +86,8 @@ void Shard::abandon() {
   while (auto command = mailbox_.take()) {
     if (command->kind == ShardCommand::Kind::kMessage) {
       reply_error(command->message.reply_to, command->content_type, moved);
-    } else if (command->kind == ShardCommand::Kind::kRelease) {
-      command->release->done();  // nothing of this shard will be released: do not wait for it
+    } else if (command->kind == ShardCommand::Kind::kHandOver) {
+      command->handover->done();  // nothing of this shard will be released: do not wait for it
     }
   }
 }
@@ -145,7 +145,7 @@ bool Shard::run_once(std::chrono::milliseconds poll_timeout) {
     return false;
   }
   commit_and_flush();
-  finish_releases();
+  finish_handovers();
   evict_idle(false);
   if (stop_requested_ && ready_.empty()) {
     evict_idle(true);
@@ -169,9 +169,9 @@ void Shard::receive(bool wait, std::chrono::milliseconds timeout) {
       case ShardCommand::Kind::kFence:
         drop_all();
         break;
-      case ShardCommand::Kind::kRelease:
-        for (int p : command->release->partitions()) released_.insert(p);
-        releases_.push_back(std::move(command->release));
+      case ShardCommand::Kind::kHandOver:
+        for (int p : command->handover->partitions()) handed_over_.insert(p);
+        handovers_.push_back(std::move(command->handover));
         break;
       case ShardCommand::Kind::kRebind:
         rebind(command->worker_id);
@@ -184,11 +184,11 @@ void Shard::receive(bool wait, std::chrono::milliseconds timeout) {
 }
 
 void Shard::enqueue(std::unique_ptr<ShardCommand> command) {
-  // A message dispatched before a release command is still this shard's to finish; one that
+  // A message dispatched before a handover command is still this shard's to finish; one that
   // raced past the dispatcher's check and came after it is not.
   int p = command->subject.partition;
-  if (released_.count(p) && owned_.contains(p)) released_.erase(p);  // served again since
-  if (released_.count(p)) {
+  if (handed_over_.count(p) && owned_.contains(p)) handed_over_.erase(p);  // served again since
+  if (handed_over_.count(p)) {
     reply_error(command->message.reply_to, command->content_type,
                 Error(ErrorCode::kMoved,
                       "partition " + std::to_string(p) + " is being handed over; retry"));
@@ -309,12 +309,12 @@ void Shard::remember_reply(Instance& inst, const ShardCommand& command,
                           protocol::content_type_header(reply.content_type), reply.body});
 }
 
-void Shard::finish_releases() {
-  if (releases_.empty()) return;
+void Shard::finish_handovers() {
+  if (handovers_.empty()) return;
   std::vector<store::LeaseRef> leases;
   for (auto it = objects_.begin(); it != objects_.end();) {
     Instance& inst = *it->second;
-    bool covered = std::any_of(releases_.begin(), releases_.end(),
+    bool covered = std::any_of(handovers_.begin(), handovers_.end(),
                                [&](const auto& r) { return r->covers(inst.partition); });
     if (!covered) {
       ++it;
@@ -328,8 +328,8 @@ void Shard::finish_releases() {
     it = objects_.erase(it);
   }
   give_back(leases, "handed-over");
-  for (auto& r : releases_) r->done();
-  releases_.clear();
+  for (auto& r : handovers_) r->done();
+  handovers_.clear();
 }
 
 void Shard::give_back(const std::vector<store::LeaseRef>& leases, const char* why) {

@@ -102,7 +102,7 @@ class Shard {
   // Answers a command without a turn when it can (stored reply, duplicate, deadline passed).
   bool answer_without_turn(Instance& inst, ShardCommand& command);
   void remember_reply(Instance& inst, const ShardCommand& command, const protocol::Reply& reply);
-  void finish_releases();
+  void finish_handovers();
   // Releases object leases (eviction, handover); a failure is logged, not fatal.
   void give_back(const std::vector<store::LeaseRef>& leases, const char* why);
   void rebind(store::WorkerId id);
@@ -131,8 +131,8 @@ class Shard {
   Clock& clock_;
   Host::LeaseCheck lease_valid_;
   store::WorkerId worker_id_;
-  std::vector<std::shared_ptr<PartitionRelease>> releases_;  // received, not yet finished
-  std::set<int> released_;  // handed over by this shard and not served again yet
+  std::vector<std::shared_ptr<PartitionHandover>> handovers_;  // received, not yet finished
+  std::set<int> handed_over_;  // handed over by this shard and not served again yet
   std::shared_ptr<spdlog::logger> log_;
 
   std::unique_ptr<pqxx::connection> conn_;

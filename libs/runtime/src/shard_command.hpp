@@ -18,9 +18,9 @@ namespace dobj {
 
 // One handover of partitions, shared by every shard: each releases its objects in them and
 // counts down.
-class PartitionRelease {
+class PartitionHandover {
  public:
-  PartitionRelease(std::set<int> partitions, int shards)
+  PartitionHandover(std::set<int> partitions, int shards)
       : partitions_(std::move(partitions)), pending_(shards) {}
   bool covers(int p) const { return partitions_.count(p) != 0; }
   const std::set<int>& partitions() const { return partitions_; }
@@ -44,10 +44,10 @@ class PartitionRelease {
 struct ShardCommand {
   enum class Kind {
     kMessage,
-    kStop,     // drain: finish, commit, release everything, end the loop
-    kFence,    // the lease is gone: drop everything without a commit or a reply
-    kRelease,  // hand partitions over: finish, commit, release their objects
-    kRebind,   // the worker registered anew: commit under the new worker id from now on
+    kStop,      // drain: finish, commit, release everything, end the loop
+    kFence,     // the lease is gone: drop everything without a commit or a reply
+    kHandOver,  // hand partitions over: finish, commit, release their objects
+    kRebind,    // the worker registered anew: commit under the new worker id from now on
   };
   Kind kind = Kind::kMessage;
   InboundMessage message;
@@ -55,10 +55,10 @@ struct ShardCommand {
   protocol::ContentType content_type = protocol::ContentType::kJson;
   const ClassDef* def = nullptr;
   const MethodFn* method = nullptr;
-  std::optional<Clock::TimePoint> deadline;   // Dobj-Timeout-Ms: not started after this → timeout
-  std::optional<store::StoredReply> stored;   // the reply a previous attempt got (idempotency)
-  std::shared_ptr<PartitionRelease> release;  // kRelease
-  store::WorkerId worker_id = 0;              // kRebind
+  std::optional<Clock::TimePoint> deadline;  // Dobj-Timeout-Ms: not started after this → timeout
+  std::optional<store::StoredReply> stored;  // the reply a previous attempt got (idempotency)
+  std::shared_ptr<PartitionHandover> handover;  // kHandOver
+  store::WorkerId worker_id = 0;                // kRebind
 };
 
 }  // namespace dobj

@@ -184,15 +184,15 @@ TEST_F(ShardTest, AMessageWhoseTimeoutRanOutWhileQueuedDoesNotRun) {
   EXPECT_EQ(body_of("check"), "0");
 }
 
-TEST_F(ShardTest, AReleaseCommitsQueuedTurnsReleasesTheObjectsAndLaterMessagesGetMoved) {
+TEST_F(ShardTest, AHandoverCommitsQueuedTurnsGivesTheObjectsBackAndLaterMessagesGetMoved) {
   int p = protocol::partition_of("Adder", "h", 256);
   send("h", 3, "before");
-  owned_.set({p}, false);  // what Host::release_partitions does first
-  auto release = std::make_unique<ShardCommand>();
-  release->kind = ShardCommand::Kind::kRelease;
-  release->release = std::make_shared<PartitionRelease>(std::set<int>{p}, 1);
-  auto handle = release->release;
-  push(std::move(release));
+  owned_.set({p}, false);  // what Host::hand_over_partitions does first
+  auto handover = std::make_unique<ShardCommand>();
+  handover->kind = ShardCommand::Kind::kHandOver;
+  handover->handover = std::make_shared<PartitionHandover>(std::set<int>{p}, 1);
+  auto handle = handover->handover;
+  push(std::move(handover));
   send("h", 1, "after");
   shard_->run_once(1s);
   EXPECT_TRUE(handle->wait(0ms));

@@ -88,7 +88,7 @@ class Host {
   // Handover: stops serving the partitions at once (later messages get `moved`), lets every shard
   // finish and commit what it has queued for them, and releases their objects. False when the
   // shards did not all finish within `timeout` (they still release when they get to it).
-  bool release_partitions(const std::vector<int>& partitions, std::chrono::milliseconds timeout);
+  bool hand_over_partitions(const std::vector<int>& partitions, std::chrono::milliseconds timeout);
 
   std::size_t active_objects() const;
   // Requests refused because of their reply subject (HostConfig::reply_prefixes), for metrics.
