@@ -94,7 +94,7 @@ class Shard {
 
   void receive(bool wait, std::chrono::milliseconds timeout);
   void enqueue(std::unique_ptr<ShardCommand> command);
-  void run_turns();
+  void run_ready_objects();
   void claim(const std::vector<Instance*>& instances);
   void fail_inbox(Instance& inst, const Error& error);
   // Finds the replies earlier attempts of idempotent requests got (one query for the batch).
@@ -107,11 +107,12 @@ class Shard {
   void give_back(const std::vector<store::LeaseRef>& leases, const char* why);
   void rebind(store::WorkerId id);
   bool lease_valid() const { return lease_valid_(worker_id_); }
-  void run_turn(Instance& inst, ShardCommand& command);
+  void run_message(Instance& inst, ShardCommand& command);
   // Runs fn as a turn of inst (storage layer, SQL savepoint). Returns the failure, if any;
   // sets *fenced when the object turned out to be fenced.
   template <typename Fn>
-  std::optional<Error> turn(Instance& inst, std::vector<Event>& events, bool* fenced, Fn&& fn);
+  std::optional<Error> run_as_turn(Instance& inst, std::vector<Event>& events, bool* fenced,
+                                   Fn&& fn);
   // Creates the object and runs on_activate as a turn; a failure leaves the instance broken.
   void activate(Instance& inst);
   void commit_and_flush();

@@ -1,0 +1,133 @@
+// A shard's batch commit and its output gate: nothing of a batch leaves before its commit, and
+// nothing at all without the worker's lease.
+#include "dobj/core/logging.hpp"
+#include "dobj/protocol/limits.hpp"
+#include "dobj/protocol/subject.hpp"
+#include "shard.hpp"
+
+namespace dobj {
+
+void Shard::commit_and_flush() {
+  if (abandoned_) return;  // run_once drops the batch
+  bool batch_open = store_ && store_->in_batch();
+  if (outputs_.empty() && !batch_open) return;
+  if (!lease_valid()) {
+    log_->error("shard {}: worker lease not valid; dropping {} replies and all objects", index_,
+                outputs_.size());
+    drop_all();
+    return;
+  }
+  std::vector<Instance*> members;
+  std::vector<store::ObjectCommit> commits;
+  for (auto& [key, inst] : objects_) {
+    if (holds_lease(inst->phase) && (inst->kv->has_pending() || inst->alarm->has_pending() ||
+                                     inst->entered || !inst->replies.empty())) {
+      members.push_back(inst.get());
+      auto [cleared, writes] = inst->kv->pending_writes();
+      auto [alarm_op, alarm_at] = inst->alarm->pending_op();
+      commits.push_back(store::ObjectCommit{inst->class_name, inst->object_id, inst->lease, cleared,
+                                            std::move(writes), alarm_op, alarm_at,
+                                            std::move(inst->replies)});
+    }
+    inst->replies.clear();
+  }
+  enum class State { kCommitted, kFenced, kFailed, kRejected };
+  std::unordered_map<Instance*, std::string> rejections;
+  std::unordered_map<Instance*, State> state;
+  auto hint_horizon =
+      std::chrono::duration_cast<std::chrono::microseconds>(
+          (std::chrono::system_clock::now() + protocol::kAlarmWindow).time_since_epoch())
+          .count();
+  bool hint = false;
+  std::optional<Error> commit_failure;
+  if (!commits.empty() || batch_open) {
+    try {
+      auto outcomes = store_ ? store_->commit(commits)
+                             : throw Error(ErrorCode::kStorageError, "no database connection");
+      for (std::size_t i = 0; i < members.size(); ++i) {
+        Instance* inst = members[i];
+        if (outcomes[i] == store::CommitOutcome::kCommitted) {
+          state[inst] = State::kCommitted;
+          inst->lease = commits[i].lease;
+          inst->kv->mark_committed();
+          inst->alarm->mark_committed();
+          if (commits[i].alarm_op == store::AlarmOp::kSet && commits[i].alarm_at < hint_horizon) {
+            hint = true;
+          }
+        } else if (outcomes[i] == store::CommitOutcome::kRejected) {
+          // Only this object failed; the rest of the batch committed without it.
+          state[inst] = State::kRejected;
+          rejections[inst] = commits[i].rejected;
+          log_->error("{}/{}: the database refused its commit: {}", inst->class_name,
+                      inst->object_id, commits[i].rejected);
+        } else {
+          state[inst] = State::kFenced;
+          log_->warn("{}/{}: fenced at epoch {}; dropping it without replies", inst->class_name,
+                     inst->object_id, commits[i].lease.epoch);
+        }
+      }
+    } catch (const Error& e) {
+      log_->error("shard {}: commit of {} objects failed: {}", index_, commits.size(), e.what());
+      for (auto* inst : members) state[inst] = State::kFailed;
+      commit_failure = e;
+    }
+  }
+  for (auto& [key, inst] : objects_) inst->entered = false;
+  // The output gate: everything below happens only after the commit above is durable.
+  if (!lease_valid()) {
+    drop_all();
+    return;
+  }
+  for (auto& out : outputs_) {
+    auto it = state.find(out.instance);
+    if (it != state.end() && it->second == State::kFenced) continue;
+    if (out.instance->phase == Phase::kFenced) continue;
+    if (it != state.end() && it->second == State::kRejected) {
+      reply_error(out.reply_to, out.reply.content_type,
+                  Error(ErrorCode::kStorageError, "the database refused this object's commit (" +
+                                                      rejections[out.instance] +
+                                                      "); the request was not applied"));
+      continue;
+    }
+    if (it != state.end() && it->second == State::kFailed) {
+      // Only a commit known not to have happened may say "not applied".
+      reply_error(
+          out.reply_to, out.reply.content_type,
+          commit_failure->code() == ErrorCode::kUnknownOutcome
+              ? Error(ErrorCode::kUnknownOutcome,
+                      "the connection broke during the commit; the request may or may not "
+                      "have been applied")
+              : Error(ErrorCode::kStorageError, "commit failed; the request was not applied"));
+      continue;
+    }
+    pass_output_gate(out);
+  }
+  outputs_.clear();
+  if (hint) outbox_.alarm_hint();
+  // Fenced objects belong to someone else now; failed ones reload from the database.
+  for (auto& [inst, s] : state) {
+    if (s != State::kCommitted) inst->phase = Phase::kLost;
+  }
+}
+
+// The output gate: every reply and event of this shard leaves here and nowhere else, and only
+// while the worker's lease is valid: without it another worker may own the partition by now and
+// run the very message this one would answer (`moved`, `overloaded`, a result). Replies of turns
+// pass only after their commit (commit_and_flush); refusals need no commit.
+void Shard::pass_output_gate(const Output& out) {
+  if (!lease_valid()) return;
+  if (!out.reply_to.empty()) outbox_.reply(out.reply_to, out.reply);
+  for (const auto& event : out.events) {
+    outbox_.event(
+        protocol::event_subject(out.instance->class_name, out.instance->object_id, event.topic),
+        protocol::encode_body(protocol::ContentType::kJson, event.payload));
+  }
+}
+
+void Shard::reply_error(const std::string& reply_to, protocol::ContentType type,
+                        const Error& error) {
+  if (reply_to.empty()) return;
+  pass_output_gate(Output{nullptr, reply_to, protocol::error_reply(type, error), {}});
+}
+
+}  // namespace dobj

@@ -1,0 +1,207 @@
+// A shard's turns: the ready objects' messages in order, activation, one message's turn, and
+// the answers that need no turn (idempotency keys, deadlines). The loop is in shard.cpp.
+#include <algorithm>
+
+#include "dobj/core/logging.hpp"
+#include "dobj/protocol/headers.hpp"
+#include "shard.hpp"
+#include "turn_sql.hpp"
+
+namespace dobj {
+
+void Shard::find_stored_replies(const std::vector<Instance*>& instances) {
+  std::vector<store::ReplyRef> refs;
+  std::vector<ShardCommand*> commands;
+  for (Instance* inst : instances) {
+    if (inst->phase != Phase::kActive) continue;
+    for (auto& command : inst->inbox) {
+      if (!command->message.idempotency_key) continue;
+      refs.push_back({inst->class_name, inst->object_id, *command->message.idempotency_key});
+      commands.push_back(command.get());
+    }
+  }
+  if (refs.empty()) return;
+  try {
+    if (!store_) throw Error(ErrorCode::kStorageError, "no database connection");
+    auto found = store_->find_replies(refs);
+    for (std::size_t i = 0; i < found.size(); ++i) commands[i]->stored = std::move(found[i]);
+  } catch (const Error& e) {
+    // Without the lookup a retry could run twice: nothing keyed runs this round.
+    for (Instance* inst : instances) {
+      bool keyed = std::any_of(inst->inbox.begin(), inst->inbox.end(), [](const auto& c) {
+        return c->message.idempotency_key.has_value();
+      });
+      if (keyed) fail_inbox(*inst, e);
+    }
+  }
+}
+
+bool Shard::answer_without_turn(Instance& inst, ShardCommand& command) {
+  std::optional<protocol::Reply> reply;
+  const auto& key = command.message.idempotency_key;
+  if (command.deadline && clock_.now() > *command.deadline) {
+    reply = protocol::error_reply(
+        command.content_type,
+        Error(ErrorCode::kTimeout, "Dobj-Timeout-Ms ran out before the request's turn; not run"));
+  } else if (key) {
+    const store::StoredReply* found = command.stored ? &*command.stored : nullptr;
+    for (const auto& r : inst.replies) {
+      if (r.key == *key) found = &r;  // a duplicate within this batch
+    }
+    if (found) {
+      reply = protocol::reencoded(
+          protocol::Reply{found->ok, protocol::content_type_from_header(found->content_type),
+                          found->body},
+          command.content_type);
+    }
+  }
+  if (!reply) return false;
+  outputs_.push_back(Output{&inst, command.message.reply_to, std::move(*reply), {}});
+  return true;
+}
+
+void Shard::remember_reply(Instance& inst, const ShardCommand& command,
+                           const protocol::Reply& reply) {
+  if (!command.message.idempotency_key) return;
+  inst.replies.push_back({*command.message.idempotency_key, reply.ok,
+                          protocol::content_type_header(reply.content_type), reply.body});
+}
+
+template <typename Fn>
+std::optional<Error> Shard::run_as_turn(Instance& inst, std::vector<Event>& events, bool* fenced,
+                                        Fn&& fn) {
+  TurnSql sql(store_.get(), inst.class_name, inst.object_id, inst.lease, inst.entered);
+  Context ctx(inst.class_name, inst.object_id, *inst.kv, sql, *inst.alarm, events);
+  std::optional<Error> failure;
+  if (store_) store_->begin_turn();
+  turn_instance_ = &inst;
+  turn_started_ = clock_.now().time_since_epoch().count();
+  batch_lock_->unlock();
+  try {
+    fn(ctx);
+  } catch (const TurnSql::Fenced&) {
+  } catch (const Error& e) {
+    failure = e;
+  } catch (const std::exception& e) {
+    failure = Error(ErrorCode::kHandlerError, e.what());
+  } catch (...) {
+    failure = Error(ErrorCode::kHandlerError, "handler threw a non-standard exception");
+  }
+  batch_lock_->lock();
+  turn_started_ = 0;
+  if (sql.failure() && !failure) {
+    failure = Error(ErrorCode::kHandlerError, "SQL statement failed: " + *sql.failure());
+  }
+  *fenced = sql.fenced();
+  bool ok = !failure && !*fenced;
+  if (store_ && store_->in_batch()) {
+    try {
+      store_->end_turn(ok);
+    } catch (const SqlError& e) {
+      // The turn's SQL broke a deferred constraint: the turn is rolled back, the batch goes on.
+      failure = Error(ErrorCode::kHandlerError, std::string("SQL statement failed: ") + e.what());
+      ok = false;
+    } catch (const Error& e) {
+      // The batch transaction is broken; its commit fails and every turn in it with it.
+      log_->error("{}/{}: ending its turn broke the batch: {}", inst.class_name, inst.object_id,
+                  e.what());
+      if (!failure) failure = e;
+    }
+  }
+  inst.kv->end_turn(ok);
+  inst.alarm->end_turn(ok);
+  if (!ok) events.clear();
+  return failure;
+}
+
+void Shard::activate(Instance& inst) {
+  std::vector<Event> events;
+  bool fenced = false;
+  auto failure = run_as_turn(inst, events, &fenced, [&](Context& ctx) {
+    inst.object = inst.def->factory();
+    inst.object->on_activate(ctx);
+  });
+  if (failure || fenced) {
+    log_->error("{}/{}: on_activate failed: {}", inst.class_name, inst.object_id,
+                failure ? failure->what() : "fenced");
+    inst.object.reset();
+    inst.phase = Phase::kBroken;
+  }
+}
+
+void Shard::run_ready_objects() {
+  std::vector<Instance*> ready;
+  ready.swap(ready_);
+  // Claims first, all in one statement: each must be durable on its own, before this batch's
+  // transaction opens.
+  std::vector<Instance*> to_claim;
+  for (Instance* inst : ready) {
+    if (inst->phase != Phase::kActive) to_claim.push_back(inst);
+  }
+  claim(to_claim);
+  find_stored_replies(ready);
+  for (Instance* inst : ready) {
+    if (inst->phase != Phase::kActive) continue;
+    if (!inst->object) {
+      activate(*inst);
+      if (inst->phase != Phase::kActive) {
+        fail_inbox(*inst, Error(ErrorCode::kHandlerError, "on_activate failed"));
+        continue;
+      }
+    }
+    while (!inst->inbox.empty() && inst->phase == Phase::kActive && !abandoned_) {
+      auto command = std::move(inst->inbox.front());
+      inst->inbox.pop_front();
+      if (!answer_without_turn(*inst, *command)) run_message(*inst, *command);
+    }
+    inst->last_active = clock_.now();
+    if (inst->phase != Phase::kActive) {
+      // Fenced or broken mid-batch: what it did not run never ran, so a retry is safe.
+      fail_inbox(*inst, Error(ErrorCode::kMoved, "object is being reloaded; retry"));
+    } else if (!inst->inbox.empty()) {
+      ready_.push_back(inst);
+    }
+  }
+}
+
+void Shard::run_message(Instance& inst, ShardCommand& command) {
+  Output out;
+  out.instance = &inst;
+  out.reply_to = command.message.reply_to;
+  bool fenced = false;
+  auto failure = run_as_turn(inst, out.events, &fenced, [&](Context& ctx) {
+    Value argument = protocol::decode_body(command.content_type, command.message.body);
+    if (command.subject.method == kAlarmMethod) {
+      // The alarm that fired goes with this turn's commit, unless the handler sets another.
+      if (!argument.is_object() || !argument.contains("due_at_us")) {
+        throw Error(ErrorCode::kBadRequest, "$alarm needs {\"due_at_us\": n}");
+      }
+      auto due = argument["due_at_us"].get<store::EpochMicros>();
+      if (inst.alarm->get() != due) {
+        // Stale: the object set another time (or none) after the timer claimed this one.
+        out.reply = protocol::ok_reply(command.content_type, {{"skipped", true}});
+        return;
+      }
+      inst.alarm->delete_if_due(due);
+    }
+    out.reply =
+        protocol::ok_reply(command.content_type, (*command.method)(*inst.object, ctx, argument));
+  });
+  if (fenced) {
+    // Someone else owns the object now: this turn never happened, and no reply may say otherwise.
+    log_->warn("{}/{}: fenced at epoch {}", inst.class_name, inst.object_id, inst.lease.epoch);
+    inst.phase = Phase::kFenced;
+    return;
+  }
+  if (failure) {
+    out.reply = protocol::error_reply(command.content_type, *failure);
+    // A handler that threw may have changed members: activate anew from storage as it was
+    // before this turn.
+    activate(inst);
+  }
+  // What the turn answered is final for its idempotency key, unless a retry may succeed.
+  if (!failure || !failure->retryable()) remember_reply(inst, command, out.reply);
+  outputs_.push_back(std::move(out));
+}
+
+}  // namespace dobj
