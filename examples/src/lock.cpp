@@ -7,9 +7,8 @@ namespace {
 constexpr const char* kHolderKey = "holder";
 constexpr const char* kExpiresKey = "expires_at_ms";
 
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
+std::int64_t now_ms(const Context& ctx) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(ctx.now().time_since_epoch())
       .count();
 }
 
@@ -17,7 +16,7 @@ std::int64_t now_ms() {
 Value live_holder(Context& ctx) {
   auto holder = ctx.storage().get(kHolderKey);
   auto expires = ctx.storage().get(kExpiresKey);
-  if (!holder || !expires || expires->get<std::int64_t>() <= now_ms()) return nullptr;
+  if (!holder || !expires || expires->get<std::int64_t>() <= now_ms(ctx)) return nullptr;
   return *holder;
 }
 }  // namespace
@@ -29,7 +28,7 @@ Value Lock::acquire(Context& ctx, const Value& arg) {
   if (ttl < 0) throw Error(ErrorCode::kBadRequest, "'ttl_ms' is required");
   auto current = live_holder(ctx);
   if (!current.is_null() && current != who) return {{"acquired", false}, {"holder", current}};
-  auto expires = now_ms() + ttl;
+  auto expires = now_ms(ctx) + ttl;
   ctx.storage().put(kHolderKey, who);
   ctx.storage().put(kExpiresKey, expires);
   ctx.set_alarm(WallTime(std::chrono::milliseconds(expires)));
@@ -52,7 +51,7 @@ Value Lock::alarm(Context& ctx, const AlarmInfo&) {
   auto holder = ctx.storage().get(kHolderKey);
   auto expires = ctx.storage().get(kExpiresKey);
   if (!holder || !expires) return nullptr;
-  if (expires->get<std::int64_t>() > now_ms()) {
+  if (expires->get<std::int64_t>() > now_ms(ctx)) {
     // Re-acquired with a later expiry after this alarm was set: wait for that one.
     ctx.set_alarm(WallTime(std::chrono::milliseconds(expires->get<std::int64_t>())));
     return nullptr;

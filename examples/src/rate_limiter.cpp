@@ -8,9 +8,8 @@ namespace dobj::examples {
 namespace {
 constexpr const char* kStateKey = "bucket";
 
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
+std::int64_t now_ms(const Context& ctx) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(ctx.now().time_since_epoch())
       .count();
 }
 
@@ -22,7 +21,7 @@ struct Bucket {
 
   static Bucket load(Context& ctx) {
     Bucket b;
-    b.refilled_at_ms = now_ms();
+    b.refilled_at_ms = now_ms(ctx);
     if (auto v = ctx.storage().get(kStateKey)) {
       b.capacity = (*v)["capacity"];
       b.refill_per_sec = (*v)["refill_per_sec"];
@@ -44,8 +43,8 @@ struct Bucket {
     }
   }
   // Tokens earned since the last refill (whole tokens only; the remainder keeps accruing).
-  void refill() {
-    auto now = now_ms();
+  void refill(const Context& ctx) {
+    auto now = now_ms(ctx);
     auto earned = (now - refilled_at_ms) * refill_per_sec / 1000;
     if (earned <= 0) return;
     tokens = std::min(capacity, tokens + earned);
@@ -59,7 +58,7 @@ struct Bucket {
 
 Value RateLimiter::configure(Context& ctx, const Value& arg) {
   auto b = Bucket::load(ctx);
-  b.refill();
+  b.refill(ctx);
   b.capacity = optional_int(arg, "capacity", b.capacity, 1, kMaxCapacity);
   b.refill_per_sec = optional_int(arg, "refill_per_sec", b.refill_per_sec, 1, kMaxRefillPerSec);
   b.tokens = std::min(b.tokens, b.capacity);
@@ -69,7 +68,7 @@ Value RateLimiter::configure(Context& ctx, const Value& arg) {
 
 Value RateLimiter::take(Context& ctx, const Value& arg) {
   auto b = Bucket::load(ctx);
-  b.refill();
+  b.refill(ctx);
   auto want = optional_int(arg, "tokens", 1, 1, kMaxCapacity);
   bool allowed = b.tokens >= want;
   if (allowed) b.tokens -= want;
@@ -79,13 +78,13 @@ Value RateLimiter::take(Context& ctx, const Value& arg) {
 
 Value RateLimiter::status(Context& ctx, const Value&) {
   auto b = Bucket::load(ctx);
-  b.refill();
+  b.refill(ctx);
   return b.status();
 }
 
 Value RateLimiter::alarm(Context& ctx, const AlarmInfo&) {
   auto b = Bucket::load(ctx);
-  b.refill();
+  b.refill(ctx);
   b.save(ctx);
   return nullptr;
 }

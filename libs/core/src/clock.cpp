@@ -7,4 +7,9 @@ Clock& Clock::system() {
   return clock;
 }
 
+const WallClock& WallClock::system() {
+  static const SystemWallClock clock;
+  return clock;
+}
+
 }  // namespace dobj

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "dobj/core/clock.hpp"
 #include "dobj/core/value.hpp"
 #include "dobj/runtime/sql.hpp"
 #include "dobj/runtime/storage.hpp"
@@ -30,16 +31,21 @@ struct Event {
 class Context {
  public:
   Context(const std::string& class_name, const std::string& object_id, Storage& storage, Sql& sql,
-          AlarmState& alarm, std::vector<Event>& events)
+          AlarmState& alarm, std::vector<Event>& events,
+          const WallClock& wall_clock = WallClock::system())
       : class_name_(class_name),
         object_id_(object_id),
         storage_(storage),
         sql_(sql),
         alarm_(alarm),
-        events_(events) {}
+        events_(events),
+        wall_clock_(wall_clock) {}
 
   const std::string& class_name() const { return class_name_; }
   const std::string& object_id() const { return object_id_; }
+  // The wall time to decide by (expiries, refills, alarm times): use it rather than
+  // system_clock, so that the class can be tested at any time (ObjectHarness).
+  WallTime now() const { return wall_clock_.now(); }
   Storage& storage() { return storage_; }
   Sql& sql() { return sql_; }
   // Publishes to evt.<class>.<id>.<topic> after the turn commits. topic: 1-64 bytes of
@@ -60,6 +66,7 @@ class Context {
   Sql& sql_;
   AlarmState& alarm_;
   std::vector<Event>& events_;
+  const WallClock& wall_clock_;
 };
 
 }  // namespace dobj

@@ -1,0 +1,156 @@
+#include "dobj/runtime/object_harness.hpp"
+
+#include "alarm_state.hpp"
+#include "dobj/core/error.hpp"
+#include "dobj/store/sql_result.hpp"
+#include "kv_state.hpp"
+
+namespace dobj {
+namespace {
+
+class NoSql final : public Sql {
+ public:
+  SqlResult exec_values(const std::string&, const std::vector<Value>&) override {
+    throw SqlError("ObjectHarness has no database: test SQL against a real one", "58000");
+  }
+};
+
+std::int64_t micros(WallTime t) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
+}
+
+}  // namespace
+
+struct ObjectHarness::State {
+  const ClassDef* def = nullptr;
+  std::string class_name;
+  std::string object_id;
+  std::map<std::string, std::string> database;  // committed, encoded
+  std::unique_ptr<KvState> kv;
+  AlarmState alarm{std::nullopt};
+  std::unique_ptr<Object> object;
+  std::vector<Event> events;
+  NoSql sql;
+
+  void reset_storage() {
+    kv = std::make_unique<KvState>(
+        KvState::Loader{[this](const std::string& key) -> std::optional<std::string> {
+                          auto it = database.find(key);
+                          if (it == database.end()) return std::nullopt;
+                          return it->second;
+                        },
+                        [this](const std::vector<std::string>& keys) {
+                          KvState::Rows rows;
+                          for (const auto& k : keys) {
+                            if (auto it = database.find(k); it != database.end())
+                              rows.emplace_back(*it);
+                          }
+                          return rows;
+                        },
+                        [this](const store::KeyRange& range) {
+                          KvState::Rows rows;
+                          for (const auto& [k, v] : database) {
+                            if (k.starts_with(range.prefix)) rows.emplace_back(k, v);
+                          }
+                          return rows;
+                        }});
+  }
+
+  // One turn as the shard runs it: everything or nothing.
+  Value turn(const ManualWallClock& clock, const std::function<Value(Context&)>& fn) {
+    std::vector<Event> turn_events;
+    Context ctx(class_name, object_id, *kv, sql, alarm, turn_events, clock);
+    try {
+      if (!object) {
+        object = def->factory();
+        object->on_activate(ctx);
+      }
+      Value result = fn(ctx);
+      kv->end_turn(true);
+      alarm.end_turn(true);
+      commit();
+      events.insert(events.end(), turn_events.begin(), turn_events.end());
+      return result;
+    } catch (...) {
+      kv->end_turn(false);
+      alarm.end_turn(false);
+      object.reset();  // members may have changed: activate again from storage
+      throw;
+    }
+  }
+
+  void commit() {
+    auto [cleared, writes] = kv->pending_writes();
+    if (cleared) database.clear();
+    for (const auto& w : writes) {
+      if (w.value) {
+        database[w.key] = *w.value;
+      } else {
+        database.erase(w.key);
+      }
+    }
+    kv->mark_committed();
+    alarm.mark_committed();
+  }
+};
+
+ObjectHarness::ObjectHarness(const ClassRegistry& registry, std::string class_name,
+                             std::string object_id)
+    : state_(std::make_unique<State>()) {
+  state_->def = registry.find(class_name);
+  if (!state_->def) throw Error(ErrorCode::kNoSuchClass, "no class '" + class_name + "'");
+  state_->class_name = std::move(class_name);
+  state_->object_id = std::move(object_id);
+  state_->reset_storage();
+}
+
+ObjectHarness::~ObjectHarness() = default;
+
+Value ObjectHarness::call(const std::string& method, const Value& argument) {
+  const MethodFn* fn = state_->def->find_method(method);
+  if (!fn || method == kAlarmMethod) {
+    throw Error(ErrorCode::kNoSuchMethod,
+                "class '" + state_->class_name + "' has no method '" + method + "'");
+  }
+  try {
+    return state_->turn(clock_,
+                        [&](Context& ctx) { return (*fn)(*state_->object, ctx, argument); });
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw Error(ErrorCode::kHandlerError, e.what());
+  }
+}
+
+bool ObjectHarness::fire_due_alarm(int retry_count) {
+  auto due = state_->alarm.get();
+  if (!due || *due > micros(clock_.now())) return false;
+  const MethodFn* fn = state_->def->find_method(kAlarmMethod);
+  if (!fn) throw Error(ErrorCode::kNoSuchMethod, "class has no alarm handler");
+  state_->turn(clock_, [&](Context& ctx) {
+    state_->alarm.delete_if_due(*due);
+    return (*fn)(*state_->object, ctx, Value{{"due_at_us", *due}, {"retry_count", retry_count}});
+  });
+  return true;
+}
+
+std::optional<WallTime> ObjectHarness::alarm() const {
+  auto at = state_->alarm.get();
+  if (!at) return std::nullopt;
+  return WallTime(std::chrono::duration_cast<WallTime::duration>(std::chrono::microseconds(*at)));
+}
+
+std::vector<Event> ObjectHarness::take_events() {
+  return std::exchange(state_->events, {});
+}
+
+const std::map<std::string, std::string>& ObjectHarness::stored() const {
+  return state_->database;
+}
+
+void ObjectHarness::evict() {
+  state_->object.reset();
+  state_->reset_storage();
+}
+
+}  // namespace dobj
