@@ -1,11 +1,23 @@
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <utility>
 
 #include "dobj/store/object_store.hpp"
 
 namespace dobj {
+
+// Alarm times are µs since the Unix epoch where they are stored (exact both ways) and wall-clock
+// time points in the handler API.
+inline store::EpochMicros to_epoch_micros(std::chrono::system_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
+}
+inline std::chrono::system_clock::time_point from_epoch_micros(store::EpochMicros us) {
+  return std::chrono::system_clock::time_point(
+      std::chrono::duration_cast<std::chrono::system_clock::duration>(
+          std::chrono::microseconds(us)));
+}
 
 // An object's alarm as turns see it: the committed time, and the net operation of the turns
 // since the last commit (pending) and of the current turn, layered as KvState's writes are.

@@ -15,13 +15,13 @@ void Context::publish(const std::string& topic, Value payload) {
 }
 
 void Context::set_alarm(WallTime at) {
-  alarm_.set(std::chrono::duration_cast<std::chrono::microseconds>(at.time_since_epoch()).count());
+  alarm_.set(to_epoch_micros(at));
 }
 
 std::optional<WallTime> Context::get_alarm() const {
   auto at = alarm_.get();
   if (!at) return std::nullopt;
-  return WallTime(std::chrono::duration_cast<WallTime::duration>(std::chrono::microseconds(*at)));
+  return from_epoch_micros(*at);
 }
 
 void Context::delete_alarm() {

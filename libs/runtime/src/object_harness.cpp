@@ -15,10 +15,6 @@ class NoSql final : public Sql {
   }
 };
 
-std::int64_t micros(WallTime t) {
-  return std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
-}
-
 }  // namespace
 
 struct ObjectHarness::State {
@@ -47,13 +43,28 @@ struct ObjectHarness::State {
                           }
                           return rows;
                         },
-                        [this](const store::KeyRange& range) {
-                          KvState::Rows rows;
-                          for (const auto& [k, v] : database) {
-                            if (k.starts_with(range.prefix)) rows.emplace_back(k, v);
-                          }
-                          return rows;
-                        }});
+                        [this](const store::KeyRange& range) { return load_range(range); }});
+  }
+
+  // What the database's range query returns (ObjectStore::load_range): the keys with the
+  // prefix in [start, end), in order or reversed, at most `limit`. KvState relies on the bounds.
+  KvState::Rows load_range(const store::KeyRange& range) const {
+    KvState::Rows rows;
+    auto collect = [&](auto first, auto last) {
+      for (; first != last && (!range.limit || rows.size() < *range.limit); ++first) {
+        const auto& key = first->first;
+        if (key.starts_with(range.prefix) && (!range.start || key >= *range.start) &&
+            (!range.end || key < *range.end)) {
+          rows.emplace_back(*first);
+        }
+      }
+    };
+    if (range.reverse) {
+      collect(database.rbegin(), database.rend());
+    } else {
+      collect(database.begin(), database.end());
+    }
+    return rows;
   }
 
   // One turn as the shard runs it: everything or nothing.
@@ -124,7 +135,7 @@ Value ObjectHarness::call(const std::string& method, const Value& argument) {
 
 bool ObjectHarness::fire_due_alarm(int retry_count) {
   auto due = state_->alarm.get();
-  if (!due || *due > micros(clock_.now())) return false;
+  if (!due || *due > to_epoch_micros(clock_.now())) return false;
   const MethodFn* fn = state_->def->find_method(kAlarmMethod);
   if (!fn) throw Error(ErrorCode::kNoSuchMethod, "class has no alarm handler");
   state_->turn(clock_, [&](Context& ctx) {
@@ -137,7 +148,7 @@ bool ObjectHarness::fire_due_alarm(int retry_count) {
 std::optional<WallTime> ObjectHarness::alarm() const {
   auto at = state_->alarm.get();
   if (!at) return std::nullopt;
-  return WallTime(std::chrono::duration_cast<WallTime::duration>(std::chrono::microseconds(*at)));
+  return from_epoch_micros(*at);
 }
 
 std::vector<Event> ObjectHarness::take_events() {
