@@ -1,16 +1,12 @@
 #include "lock.hpp"
 
 #include "arguments.hpp"
+#include "wall_time.hpp"
 
 namespace dobj::examples {
 namespace {
 constexpr const char* kHolderKey = "holder";
 constexpr const char* kExpiresKey = "expires_at_ms";
-
-std::int64_t now_ms(const Context& ctx) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(ctx.now().time_since_epoch())
-      .count();
-}
 
 // The current holder, if its lease has not run out.
 Value live_holder(Context& ctx) {

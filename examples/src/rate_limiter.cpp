@@ -3,15 +3,11 @@
 #include <algorithm>
 
 #include "arguments.hpp"
+#include "wall_time.hpp"
 
 namespace dobj::examples {
 namespace {
 constexpr const char* kStateKey = "bucket";
-
-std::int64_t now_ms(const Context& ctx) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(ctx.now().time_since_epoch())
-      .count();
-}
 
 struct Bucket {
   std::int64_t capacity = RateLimiter::kDefaultCapacity;

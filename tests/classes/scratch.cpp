@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "arguments.hpp"
+#include "wall_time.hpp"
 
 namespace dobj::examples {
 namespace {
@@ -112,19 +113,11 @@ Value Scratch::list(Context& ctx, const Value& arg) {
   return out;
 }
 
-namespace {
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-}  // namespace
-
 // {"at_ms": epoch ms} or {"in_ms": n} → null
 Value Scratch::set_alarm(Context& ctx, const Value& arg) {
   require_object(arg, "set_alarm");
   auto at = arg.contains("at_ms") ? arg["at_ms"].get<std::int64_t>()
-                                  : now_ms() + arg.value("in_ms", std::int64_t{0});
+                                  : now_ms(ctx) + arg.value("in_ms", std::int64_t{0});
   ctx.set_alarm(WallTime(std::chrono::milliseconds(at)));
   return nullptr;
 }
@@ -173,7 +166,7 @@ Value Scratch::alarm(Context& ctx, const AlarmInfo& info) {
     ctx.storage().put("$alarm_retry", info.retry_count);
     if (fired <= plan->value("reschedule_times", 0)) {
       ctx.set_alarm(
-          WallTime(std::chrono::milliseconds(now_ms() + plan->value("reschedule_ms", 0))));
+          WallTime(std::chrono::milliseconds(now_ms(ctx) + plan->value("reschedule_ms", 0))));
     }
   }
   ctx.publish("alarm", {{"retry_count", info.retry_count}, {"is_retry", info.is_retry}});
