@@ -2,7 +2,6 @@
 
 #include "dobj/store/database.hpp"
 #include "dobj/store/object_store.hpp"
-#include "dobj/store/partition_table.hpp"
 
 namespace dobj {
 
@@ -24,7 +23,7 @@ void Housekeeper::sweep() {
       }
     };
     until_done([&] { return store::expire_stored_replies(conn, kBatch); });
-    until_done([&] { return store::PartitionTable(conn).prune_log(retention_.handovers, kBatch); });
+    until_done([&] { return store::prune_handovers(conn, retention_.handovers, kBatch); });
     until_done([&] { return store::prune_departed_workers(conn, retention_.departed, kBatch); });
     until_done([&] { return store::prune_departed_timers(conn, retention_.departed, kBatch); });
     until_done([&] { return store::prune_dead_alarms(conn, retention_.dead_alarms, kBatch); });

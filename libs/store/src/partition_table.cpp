@@ -72,9 +72,4 @@ std::vector<int> PartitionTable::release(WorkerId me, const std::vector<int>& pa
   });
 }
 
-std::size_t PartitionTable::prune_log(std::chrono::hours keep, std::size_t limit) {
-  return delete_some(conn_, "dobj.partition_log",
-                     "at < now() - interval '" + std::to_string(keep.count()) + " hours'", limit);
-}
-
 }  // namespace dobj::store

@@ -13,6 +13,10 @@ std::string older_than(const char* column, std::chrono::hours keep) {
 
 }  // namespace
 
+std::size_t prune_handovers(pqxx::connection& conn, std::chrono::hours keep, std::size_t limit) {
+  return delete_some(conn, "dobj.partition_log", older_than("at", keep), limit);
+}
+
 std::size_t prune_departed_workers(pqxx::connection& conn, std::chrono::hours keep,
                                    std::size_t limit) {
   return with_storage_errors(conn, "pruning departed workers", [&] {

@@ -7,6 +7,7 @@
 #include "dobj/core/error.hpp"
 #include "dobj/store/database.hpp"
 #include "dobj/store/partition_table.hpp"
+#include "dobj/store/retention.hpp"
 #include "dobj/store/worker_registry.hpp"
 #include "dobj/testing/postgres_server.hpp"
 
@@ -291,8 +292,8 @@ TEST_F(ObjectStoreTest, HandoverHistoryIsLoggedAndOldEntriesArePruned) {
         2);
     tx.exec0("UPDATE dobj.partition_log SET at = now() - interval '8 days' WHERE p = 3");
   }
-  EXPECT_EQ(table.prune_log(std::chrono::hours(7 * 24), 100), 2u);  // claimed and released
-  EXPECT_EQ(table.prune_log(std::chrono::hours(7 * 24), 100), 0u);
+  EXPECT_EQ(prune_handovers(*conn_, std::chrono::hours(7 * 24), 100), 2u);  // claimed, released
+  EXPECT_EQ(prune_handovers(*conn_, std::chrono::hours(7 * 24), 100), 0u);
 }
 
 TEST_F(ObjectStoreTest, TheExcessIsTheHighestPartitionsBeyondTheFairShare) {

@@ -29,8 +29,6 @@ class PartitionTable {
   PartitionShare claim_fair_share(WorkerId me, bool draining = false);
   // Hands partitions back: they are free for the others' next round. Returns those released.
   std::vector<int> release(WorkerId me, const std::vector<int>& partitions);
-  // Deletes handover history older than `keep`, at most `limit` rows; returns how many went.
-  std::size_t prune_log(std::chrono::hours keep, std::size_t limit);
 
  private:
   pqxx::connection& conn_;

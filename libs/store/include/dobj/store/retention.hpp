@@ -20,6 +20,8 @@ struct Retention {
 };
 
 // Each deletes at most `limit` rows and returns how many went.
+// Handover history (dobj.partition_log, dobj_admin.handovers) older than `keep`.
+std::size_t prune_handovers(pqxx::connection& conn, std::chrono::hours keep, std::size_t limit);
 // Workers gone longer than `keep`: partitions and objects still naming them as owner are freed
 // first (their leases ran out long ago; a worker that comes back registers under a new id).
 std::size_t prune_departed_workers(pqxx::connection& conn, std::chrono::hours keep,
