@@ -16,10 +16,15 @@ bool AlarmStore::renew(TimerId id, std::chrono::milliseconds ttl) {
   return with_storage_errors(conn_, "renewing the timer lease", [&] {
     pqxx::work tx(conn_);
     if (!renew_leased_row(tx, "dobj.timers", id, ttl).has_value()) return false;
-    // The claims live as long as the timer does.
+    // The claims live as long as the timer does. A row a worker's commit holds (it is deleting
+    // or resetting the alarm that fired) is skipped, not waited for: waiting deadlocked with such
+    // commits, which lock alarm rows in another order. The next renewal, within the claim's
+    // TTL, takes it if it is still this timer's.
     tx.exec_params0(
-        "UPDATE dobj.alarms SET claimed_until = now() + make_interval(secs => $2) "
-        "WHERE claimed_by = $1",
+        "UPDATE dobj.alarms a SET claimed_until = now() + make_interval(secs => $2) "
+        "FROM (SELECT class, id FROM dobj.alarms WHERE claimed_by = $1 "
+        "      FOR UPDATE SKIP LOCKED) s "
+        "WHERE a.class = s.class AND a.id = s.id",
         id, seconds(ttl));
     tx.commit();
     return true;
@@ -29,8 +34,13 @@ bool AlarmStore::renew(TimerId id, std::chrono::milliseconds ttl) {
 void AlarmStore::stop(TimerId id) {
   with_storage_errors(conn_, "stopping the timer", [&] {
     pqxx::work tx(conn_);
+    // Skips rows a commit holds, as renew() does: those claims simply expire.
     tx.exec_params0(
-        "UPDATE dobj.alarms SET claimed_by = NULL, claimed_until = NULL WHERE claimed_by = $1", id);
+        "UPDATE dobj.alarms a SET claimed_by = NULL, claimed_until = NULL "
+        "FROM (SELECT class, id FROM dobj.alarms WHERE claimed_by = $1 "
+        "      FOR UPDATE SKIP LOCKED) s "
+        "WHERE a.class = s.class AND a.id = s.id",
+        id);
     tx.exec_params0("UPDATE dobj.timers SET state = 'stopped', lease_until = now() WHERE id = $1",
                     id);
     tx.commit();

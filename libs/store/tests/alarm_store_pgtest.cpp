@@ -1,0 +1,47 @@
+#include "dobj/store/alarm_store.hpp"
+
+#include <gtest/gtest.h>
+
+#include <future>
+
+#include "dobj/store/database.hpp"
+#include "dobj/testing/postgres_server.hpp"
+
+namespace dobj::store {
+namespace {
+
+using namespace std::chrono_literals;
+
+// A worker's commit that deletes or resets a fired alarm holds its row while the timer renews its
+// claims. The renewal must neither wait for it nor deadlock with it: before, both locked the
+// same rows in different orders, PostgreSQL killed the renewal every second, and both timers lost
+// their leases and dropped every alarm they held (AlarmTest.TwoTimersFire…, seen in CI).
+TEST(AlarmStoreTest, RenewingClaimsSkipsARowACommitHolds) {
+  auto url = testing::PostgresServer::shared().create_database(true);
+  auto conn = connect(url);
+  pqxx::nontransaction(*conn).exec0(
+      "INSERT INTO dobj.objects (class, id, p, epoch) VALUES ('Lock', 'a', 1, 1), "
+      "('Lock', 'b', 2, 1);"
+      "INSERT INTO dobj.alarms (class, id, due_at) VALUES ('Lock', 'a', now()), "
+      "('Lock', 'b', now())");
+  AlarmStore store(*conn);
+  auto timer = store.register_timer({"t", 1, "t"}, 5s);
+  ASSERT_EQ(store.claim_due(timer, 5s, 10, 1s).size(), 2u);
+
+  auto worker = connect(url);
+  pqxx::work commit(*worker);
+  commit.exec("SELECT 1 FROM dobj.alarms WHERE id = 'a' FOR UPDATE");
+  auto renewed = std::async(std::launch::async, [&] { return store.renew(timer, 30s); });
+  ASSERT_EQ(renewed.wait_for(5s), std::future_status::ready) << "the renewal waited for the commit";
+  EXPECT_TRUE(renewed.get());
+  commit.abort();
+  pqxx::nontransaction tx(*conn);
+  EXPECT_EQ(
+      tx.exec1("SELECT count(*) FROM dobj.alarms WHERE id = 'b' AND claimed_by = " +
+               std::to_string(timer) + " AND claimed_until > now() + interval '20 seconds'")[0]
+          .as<int>(),
+      1);
+}
+
+}  // namespace
+}  // namespace dobj::store
