@@ -16,13 +16,26 @@ const std::vector<std::string> kMigrations{
 };
 
 std::int64_t read_int(Context& ctx, const char* key) {
-  auto v = ctx.storage().get(key);
-  return v ? v->get<std::int64_t>() : 0;
+  return ctx.storage().get_or<std::int64_t>(key, 0);
 }
 }  // namespace
 
-Value ChatRoom::join(Context& ctx, const Value& arg) {
-  auto user = require_string(require_object(arg, "join"), "user", kMaxUserBytes);
+void from_json(const Value& json, JoinArgs& args) {
+  args.user = require_string(require_object(json, "join"), "user", ChatRoom::kMaxUserBytes);
+}
+
+void from_json(const Value& json, PostArgs& args) {
+  require_object(json, "post");
+  args.user = require_string(json, "user", ChatRoom::kMaxUserBytes);
+  args.text = require_string(json, "text", ChatRoom::kMaxTextBytes);
+}
+
+void from_json(const Value& json, HistoryArgs& args) {
+  args.limit = optional_int(json, "limit", ChatRoom::kDefaultHistory, 1, ChatRoom::kMaxHistory);
+}
+
+Value ChatRoom::join(Context& ctx, const JoinArgs& args) {
+  const auto& user = args.user;
   auto members = read_int(ctx, kMembersKey);
   auto member_key = kMemberPrefix + user;
   if (!ctx.storage().get(member_key)) {
@@ -32,10 +45,8 @@ Value ChatRoom::join(Context& ctx, const Value& arg) {
   return {{"members", members}};
 }
 
-Value ChatRoom::post(Context& ctx, const Value& arg) {
-  require_object(arg, "post");
-  auto user = require_string(arg, "user", kMaxUserBytes);
-  auto text = require_string(arg, "text", kMaxTextBytes);
+Value ChatRoom::post(Context& ctx, const PostArgs& args) {
+  const auto& [user, text] = args;
   ensure_sql_schema(ctx, kMigrations);
   auto seq = read_int(ctx, kSeqKey) + 1;
   ctx.storage().put(kSeqKey, seq);
@@ -46,13 +57,12 @@ Value ChatRoom::post(Context& ctx, const Value& arg) {
   return {{"seq", seq}};
 }
 
-Value ChatRoom::history(Context& ctx, const Value& arg) {
-  auto limit = optional_int(arg, "limit", kDefaultHistory, 1, kMaxHistory);
+Value ChatRoom::history(Context& ctx, const HistoryArgs& args) {
   if (!ensure_sql_schema(ctx, kMigrations, /*create=*/false)) return Value::array();
   auto rows = ctx.sql().exec(
       "SELECT seq, user_name AS \"user\", text FROM "
       "(SELECT * FROM messages ORDER BY seq DESC LIMIT $1) newest ORDER BY seq",
-      limit);
+      args.limit);
   return rows.to_objects();
 }
 

@@ -9,31 +9,27 @@ namespace {
 constexpr const char* kValueKey = "value";
 constexpr auto kMin = std::numeric_limits<std::int64_t>::min();
 constexpr auto kMax = std::numeric_limits<std::int64_t>::max();
-
-std::int64_t current(Context& ctx) {
-  auto v = ctx.storage().get(kValueKey);
-  return v ? v->get<std::int64_t>() : 0;
-}
 }  // namespace
 
-Value Counter::inc(Context& ctx, const Value& arg) {
-  std::int64_t by = optional_int(arg, "by", 1, kMin, kMax);
-  std::int64_t value = current(ctx);
+void from_json(const Value& json, IncArgs& args) {
+  args.by = optional_int(json, "by", 1, kMin, kMax);
+}
+
+std::int64_t Counter::inc(Context& ctx, const IncArgs& args) {
   std::int64_t next = 0;
-  if (__builtin_add_overflow(value, by, &next)) {
+  if (__builtin_add_overflow(get(ctx), args.by, &next)) {
     throw Error(ErrorCode::kBadRequest, "counter would overflow a 64-bit integer");
   }
   ctx.storage().put(kValueKey, next);
   return next;
 }
 
-Value Counter::get(Context& ctx, const Value&) {
-  return current(ctx);
+std::int64_t Counter::get(Context& ctx) {
+  return ctx.storage().get_or<std::int64_t>(kValueKey, 0);
 }
 
-Value Counter::reset(Context& ctx, const Value&) {
+void Counter::reset(Context& ctx) {
   ctx.storage().del(kValueKey);
-  return nullptr;
 }
 
 }  // namespace dobj::examples

@@ -17,11 +17,20 @@ Value live_holder(Context& ctx) {
 }
 }  // namespace
 
-Value Lock::acquire(Context& ctx, const Value& arg) {
-  require_object(arg, "acquire");
-  auto who = require_string(arg, "holder", kMaxHolderBytes);
-  auto ttl = optional_int(arg, "ttl_ms", -1, 1, kMaxTtlMs);
-  if (ttl < 0) throw Error(ErrorCode::kBadRequest, "'ttl_ms' is required");
+void from_json(const Value& json, AcquireArgs& args) {
+  require_object(json, "acquire");
+  args.holder = require_string(json, "holder", Lock::kMaxHolderBytes);
+  args.ttl_ms = optional_int(json, "ttl_ms", -1, 1, Lock::kMaxTtlMs);
+  if (args.ttl_ms < 0) throw Error(ErrorCode::kBadRequest, "'ttl_ms' is required");
+}
+
+void from_json(const Value& json, ReleaseArgs& args) {
+  args.holder = require_string(require_object(json, "release"), "holder", Lock::kMaxHolderBytes);
+}
+
+Value Lock::acquire(Context& ctx, const AcquireArgs& args) {
+  const auto& who = args.holder;
+  auto ttl = args.ttl_ms;
   auto current = live_holder(ctx);
   if (!current.is_null() && current != who) return {{"acquired", false}, {"holder", current}};
   auto expires = now_ms(ctx) + ttl;
@@ -31,30 +40,28 @@ Value Lock::acquire(Context& ctx, const Value& arg) {
   return {{"acquired", true}, {"holder", who}};
 }
 
-Value Lock::release(Context& ctx, const Value& arg) {
-  auto who = require_string(require_object(arg, "release"), "holder", kMaxHolderBytes);
-  if (live_holder(ctx) != who) return {{"released", false}};
+Value Lock::release(Context& ctx, const ReleaseArgs& args) {
+  if (live_holder(ctx) != args.holder) return {{"released", false}};
   ctx.storage().del_many({kHolderKey, kExpiresKey});
   ctx.delete_alarm();
   return {{"released", true}};
 }
 
-Value Lock::holder(Context& ctx, const Value&) {
+Value Lock::holder(Context& ctx) {
   return {{"holder", live_holder(ctx)}};
 }
 
-Value Lock::alarm(Context& ctx, const AlarmInfo&) {
+void Lock::alarm(Context& ctx, const AlarmInfo&) {
   auto holder = ctx.storage().get(kHolderKey);
   auto expires = ctx.storage().get(kExpiresKey);
-  if (!holder || !expires) return nullptr;
+  if (!holder || !expires) return;
   if (expires->get<std::int64_t>() > now_ms(ctx)) {
     // Re-acquired with a later expiry after this alarm was set: wait for that one.
     ctx.set_alarm(WallTime(std::chrono::milliseconds(expires->get<std::int64_t>())));
-    return nullptr;
+    return;
   }
   ctx.storage().del_many({kHolderKey, kExpiresKey});
   ctx.publish("expired", {{"holder", *holder}});
-  return nullptr;
 }
 
 }  // namespace dobj::examples

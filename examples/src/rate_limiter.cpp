@@ -52,37 +52,48 @@ struct Bucket {
 };
 }  // namespace
 
-Value RateLimiter::configure(Context& ctx, const Value& arg) {
+void from_json(const Value& json, ConfigureArgs& args) {
+  constexpr std::int64_t kAbsent = -1;
+  auto capacity = optional_int(json, "capacity", kAbsent, 1, RateLimiter::kMaxCapacity);
+  auto refill = optional_int(json, "refill_per_sec", kAbsent, 1, RateLimiter::kMaxRefillPerSec);
+  if (capacity != kAbsent) args.capacity = capacity;
+  if (refill != kAbsent) args.refill_per_sec = refill;
+}
+
+void from_json(const Value& json, TakeArgs& args) {
+  args.tokens = optional_int(json, "tokens", 1, 1, RateLimiter::kMaxCapacity);
+}
+
+Value RateLimiter::configure(Context& ctx, const ConfigureArgs& args) {
   auto b = Bucket::load(ctx);
   b.refill(ctx);
-  b.capacity = optional_int(arg, "capacity", b.capacity, 1, kMaxCapacity);
-  b.refill_per_sec = optional_int(arg, "refill_per_sec", b.refill_per_sec, 1, kMaxRefillPerSec);
+  b.capacity = args.capacity.value_or(b.capacity);
+  b.refill_per_sec = args.refill_per_sec.value_or(b.refill_per_sec);
   b.tokens = std::min(b.tokens, b.capacity);
   b.save(ctx);
   return b.status();
 }
 
-Value RateLimiter::take(Context& ctx, const Value& arg) {
+Value RateLimiter::take(Context& ctx, const TakeArgs& args) {
   auto b = Bucket::load(ctx);
   b.refill(ctx);
-  auto want = optional_int(arg, "tokens", 1, 1, kMaxCapacity);
+  auto want = args.tokens;
   bool allowed = b.tokens >= want;
   if (allowed) b.tokens -= want;
   b.save(ctx);
   return {{"allowed", allowed}, {"remaining", b.tokens}};
 }
 
-Value RateLimiter::status(Context& ctx, const Value&) {
+Value RateLimiter::status(Context& ctx) {
   auto b = Bucket::load(ctx);
   b.refill(ctx);
   return b.status();
 }
 
-Value RateLimiter::alarm(Context& ctx, const AlarmInfo&) {
+void RateLimiter::alarm(Context& ctx, const AlarmInfo&) {
   auto b = Bucket::load(ctx);
   b.refill(ctx);
   b.save(ctx);
-  return nullptr;
 }
 
 }  // namespace dobj::examples

@@ -1,4 +1,4 @@
-// dobj workers | handovers | drain: the cluster's shape and orderly removal of a worker.
+// dobj workers | classes | handovers | drain: the cluster's shape and orderly removal of a worker.
 #include <fmt/format.h>
 
 #include <chrono>
@@ -48,6 +48,44 @@ void workers(const ConnectionConfig& conn, bool all, bool json) {
                      text(r[6]), text(r[7])});
   }
   print_table({"ID", "HOST", "PID", "STATE", "PARTITIONS", "OBJECTS", "HEARTBEAT"}, table);
+}
+
+std::string joined(const Value& list, const char* separator) {
+  std::string out;
+  for (const auto& item : list) {
+    if (!out.empty()) out += separator;
+    out += item.is_string() ? item.get<std::string>() : item.dump();
+  }
+  return out;
+}
+
+void classes(const ConnectionConfig& conn, bool json) {
+  auto db = store::connect(conn.database_url);
+  auto rows = store::with_storage_errors("listing classes", [&] {
+    pqxx::nontransaction tx(*db);
+    return tx.exec(
+        "SELECT class, to_jsonb(methods), same_methods, to_jsonb(workers), to_jsonb(versions) "
+        "FROM dobj_admin.classes ORDER BY class");
+  });
+  Value out = Value::array();
+  for (const auto& r : rows) {
+    out.push_back({{"class", r[0].c_str()},
+                   {"methods", Value::parse(r[1].c_str())},
+                   {"same_methods", r[2].as<bool>()},
+                   {"workers", Value::parse(r[3].c_str())},
+                   {"versions", Value::parse(r[4].c_str())}});
+  }
+  if (json) {
+    fmt::print("{}\n", out.dump(2));
+    return;
+  }
+  std::vector<std::vector<std::string>> table;
+  for (const auto& c : out) {
+    auto methods = joined(c["methods"], " ");
+    if (!c["same_methods"].get<bool>()) methods += "  (workers differ)";
+    table.push_back({c["class"], methods, joined(c["workers"], ","), joined(c["versions"], ",")});
+  }
+  print_table({"CLASS", "METHODS", "WORKERS", "VERSION"}, table);
 }
 
 void handovers(const ConnectionConfig& conn, int limit, bool json) {
@@ -127,6 +165,11 @@ void add_cluster_commands(CLI::App& app, const ConnectionConfig& conn) {
   wc->add_flag("--all", wa->all, "stopped and expired workers too");
   wc->add_flag("--json", wa->json, "JSON output");
   wc->callback([wa, &conn] { workers(conn, wa->all, wa->json); });
+
+  auto classes_json = std::make_shared<bool>(false);
+  auto* cc = app.add_subcommand("classes", "classes live workers host, with their methods");
+  cc->add_flag("--json", *classes_json, "JSON output");
+  cc->callback([classes_json, &conn] { classes(conn, *classes_json); });
 
   struct HandoverArgs {
     int limit = 20;

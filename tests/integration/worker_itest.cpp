@@ -250,6 +250,32 @@ TEST_F(WorkerTest, SigtermDrainsAndReleasesEveryLease) {
   EXPECT_EQ(scalar("SELECT sum(version) FROM dobj.objects"), 20);
 }
 
+// dobj_admin.classes and `dobj classes` show what live workers host, from their registration;
+// a stopped worker's classes are gone with it.
+TEST_F(WorkerTest, ClassesListsTheClassesAndMethodsLiveWorkersHost) {
+  auto& worker = stack_.start_worker();
+  std::string out;
+  int rc = run_command({cli_binary(), "--db", stack_.database_url(), "classes", "--json"}, &out);
+  ASSERT_EQ(rc, 0) << out;
+  auto listed = Value::parse(out.substr(0, out.rfind(']') + 1));
+  std::map<std::string, Value> by_class;
+  for (const auto& c : listed) by_class[c["class"]] = c;
+  ASSERT_TRUE(by_class.count("Counter")) << out;
+  EXPECT_EQ(by_class["Counter"]["methods"], Value({"get", "inc", "reset"}));
+  EXPECT_EQ(by_class["Lock"]["methods"], Value({"acquire", "holder", "release"}));  // no $alarm
+  EXPECT_EQ(by_class["Counter"]["workers"].size(), 1u);
+  EXPECT_TRUE(by_class["Counter"]["same_methods"].get<bool>());
+  EXPECT_EQ(scalar("SELECT count(*) FROM dobj_admin.classes WHERE class = 'Scratch'"), 1);
+
+  rc = run_command({cli_binary(), "--db", stack_.database_url(), "classes"}, &out);
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("get inc reset"), std::string::npos) << out;
+
+  worker.process().signal(SIGTERM);
+  ASSERT_TRUE(worker.process().wait(20s));
+  EXPECT_EQ(scalar("SELECT count(*) FROM dobj_admin.classes"), 0);
+}
+
 TEST_F(WorkerTest, IdleObjectsAreEvictedAndTheirLeaseReleased) {
   stack_.start_worker({"--idle-timeout-ms", "200"});
   NatsConnection nats(client_options());

@@ -24,6 +24,24 @@ ClassDef& ClassRegistry::add_class(const std::string& name,
   return def;
 }
 
+void ClassRegistry::check_method_name(const ClassDef& def, const std::string& name) {
+  if (!is_valid_method_name(name) || def.methods.count(name) != 0) {
+    logger("runtime")->critical("class {}: invalid or duplicate method name '{}'", def.name, name);
+    std::abort();
+  }
+}
+
+std::map<std::string, std::vector<std::string>> ClassRegistry::describe() const {
+  std::map<std::string, std::vector<std::string>> out;
+  for (const auto& [name, def] : classes_) {
+    auto& methods = out[name];
+    for (const auto& [method, fn] : def.methods) {
+      if (!is_system_method(method)) methods.push_back(method);
+    }
+  }
+  return out;
+}
+
 const ClassDef* ClassRegistry::find(std::string_view name) const {
   auto it = classes_.find(name);
   return it == classes_.end() ? nullptr : &it->second;

@@ -160,6 +160,7 @@ const std::map<std::string, std::string>& ObjectHarness::stored() const {
 }
 
 void ObjectHarness::evict() {
+  if (state_->object) state_->object->on_deactivate();
   state_->object.reset();
   state_->reset_storage();
 }

@@ -232,6 +232,7 @@ void Shard::finish_handovers() {
     if (holds_lease(inst.phase)) {
       leases.push_back({inst.class_name, inst.object_id, inst.lease.epoch});
     }
+    deactivate(inst);
     it = objects_.erase(it);
   }
   give_back(leases, "handed-over");
@@ -333,6 +334,7 @@ void Shard::evict_idle(bool everything) {
       if (holds_lease(inst.phase)) {
         leases.push_back({inst.class_name, inst.object_id, inst.lease.epoch});
       }
+      deactivate(inst);
       it = objects_.erase(it);
     } else {
       ++it;
@@ -341,10 +343,22 @@ void Shard::evict_idle(bool everything) {
   give_back(leases, "idle");
 }
 
+void Shard::deactivate(Instance& inst) {
+  if (!inst.object) return;
+  try {
+    inst.object->on_deactivate();
+  } catch (const std::exception& e) {
+    log_->warn("shard {}: {}.{} on_deactivate threw: {}", index_, inst.class_name, inst.object_id,
+               e.what());
+  }
+  inst.object.reset();
+}
+
 void Shard::drop_all() {
   if (store_) store_->abort_batch();
   outputs_.clear();
   ready_.clear();
+  for (auto& [key, inst] : objects_) deactivate(*inst);
   objects_.clear();
   active_count_ = 0;
 }

@@ -97,6 +97,8 @@ class Shard {
   void run_ready_objects();
   void claim(const std::vector<Instance*>& instances);
   void fail_inbox(Instance& inst, const Error& error);
+  // Object::on_deactivate for an instance leaving memory in good order.
+  void deactivate(Instance& inst);
   // Finds the replies earlier attempts of idempotent requests got (one query for the batch).
   void find_stored_replies(const std::vector<Instance*>& instances);
   // Answers a command without a turn when it can (stored reply, duplicate, deadline passed).

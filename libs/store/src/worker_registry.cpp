@@ -1,5 +1,7 @@
 #include "dobj/store/worker_registry.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include "dobj/store/database.hpp"
 #include "leased_rows.hpp"
 #include "partition_release.hpp"
@@ -8,8 +10,18 @@ namespace dobj::store {
 
 WorkerId WorkerRegistry::register_worker(const WorkerInfo& info, std::chrono::milliseconds ttl) {
   return with_storage_errors(conn_, "registering the worker", [&] {
-    pqxx::nontransaction tx(conn_);
-    return insert_leased_row(tx, "dobj.workers", info, ttl);
+    pqxx::work tx(conn_);
+    auto id = insert_leased_row(tx, "dobj.workers", info, ttl);
+    if (!info.classes.empty()) {
+      // One statement for every class: {"Class": ["m1", ...], ...}.
+      tx.exec_params0(
+          "INSERT INTO dobj.worker_classes (worker, class, methods) "
+          "SELECT $1, key, ARRAY(SELECT jsonb_array_elements_text(value)) "
+          "FROM jsonb_each($2::jsonb)",
+          id, nlohmann::json(info.classes).dump());
+    }
+    tx.commit();
+    return id;
   });
 }
 

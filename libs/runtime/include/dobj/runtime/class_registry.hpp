@@ -5,7 +5,10 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <vector>
 
+#include "dobj/core/error.hpp"
 #include "dobj/core/value.hpp"
 #include "dobj/runtime/context.hpp"
 #include "dobj/runtime/object.hpp"
@@ -28,27 +31,73 @@ struct ClassDef {
   const MethodFn* find_method(std::string_view method) const;
 };
 
+// Converts a request's argument to a typed method's parameter with nlohmann's from_json (types
+// with NLOHMANN_DEFINE_TYPE_* or a from_json of their own); a mismatch is the client's error.
+template <typename A>
+A method_argument(const Value& argument) {
+  try {
+    return argument.get<A>();
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(ErrorCode::kBadRequest, std::string("argument does not fit: ") + e.what());
+  }
+}
+
+// A typed method's result as a reply value (to_json); void answers null.
+template <typename F>
+Value method_result(F&& call) {
+  using R = std::invoke_result_t<F>;
+  if constexpr (std::is_void_v<R>) {
+    call();
+    return nullptr;
+  } else {
+    return Value(call());
+  }
+}
+
 // The object classes a worker hosts:
 //   registry.add<Counter>("Counter").method("inc", &Counter::inc).method("get", &Counter::get);
+// A method is a member function taking the Context and at most one argument, of any type
+// nlohmann::json converts (Value itself for a raw one), returning such a type or void:
+//   std::int64_t inc(Context&, const IncArgs&);  void reset(Context&);  Value raw(Context&, const
+//   Value&);
+// A method name is [A-Za-z_][A-Za-z0-9_]{0,63}, unique in its class: anything else aborts at
+// registration, a programming error found at start-up rather than by the first request.
 class ClassRegistry {
  public:
   template <typename T>
   class Builder {
    public:
     explicit Builder(ClassDef& def) : def_(def) {}
-    Builder& method(const std::string& name, Value (T::*fn)(Context&, const Value&)) {
-      def_.methods[name] = [fn](Object& o, Context& ctx, const Value& arg) {
-        return (static_cast<T&>(o).*fn)(ctx, arg);
-      };
+
+    template <typename R, typename A>
+    Builder& method(const std::string& name, R (T::*fn)(Context&, A)) {
+      using Arg = std::remove_cvref_t<A>;
+      add_method(name, [fn](Object& o, Context& ctx, const Value& arg) {
+        T& self = static_cast<T&>(o);
+        if constexpr (std::is_same_v<Arg, Value>) {  // raw: no copy, no conversion
+          return method_result([&]() -> R { return (self.*fn)(ctx, arg); });
+        } else {
+          Arg converted = method_argument<Arg>(arg);
+          return method_result([&]() -> R { return (self.*fn)(ctx, std::move(converted)); });
+        }
+      });
+      return *this;
+    }
+    template <typename R>
+    Builder& method(const std::string& name, R (T::*fn)(Context&)) {
+      add_method(name, [fn](Object& o, Context& ctx, const Value&) {
+        return method_result([&]() -> R { return (static_cast<T&>(o).*fn)(ctx); });
+      });
       return *this;
     }
     // The handler dobj-timer runs when the object's alarm is due (system method $alarm).
-    Builder& alarm(Value (T::*fn)(Context&, const AlarmInfo&)) {
+    template <typename R>
+    Builder& alarm(R (T::*fn)(Context&, const AlarmInfo&)) {
       def_.methods[kAlarmMethod] = [fn](Object& o, Context& ctx, const Value& arg) {
         AlarmInfo info;
         info.retry_count = arg.is_object() ? arg.value("retry_count", 0) : 0;
         info.is_retry = info.retry_count > 0;
-        return (static_cast<T&>(o).*fn)(ctx, info);
+        return method_result([&]() -> R { return (static_cast<T&>(o).*fn)(ctx, info); });
       };
       return *this;
     }
@@ -58,6 +107,10 @@ class ClassRegistry {
     }
 
    private:
+    void add_method(const std::string& name, MethodFn fn) {
+      ClassRegistry::check_method_name(def_, name);
+      def_.methods[name] = std::move(fn);
+    }
     ClassDef& def_;
   };
 
@@ -70,8 +123,11 @@ class ClassRegistry {
 
   const ClassDef* find(std::string_view name) const;
   std::size_t size() const { return classes_.size(); }
+  // Every class with its callable method names (the alarm handler not among them).
+  std::map<std::string, std::vector<std::string>> describe() const;
 
  private:
+  static void check_method_name(const ClassDef& def, const std::string& name);
   ClassDef& add_class(const std::string& name, std::function<std::unique_ptr<Object>()> factory);
   std::map<std::string, ClassDef, std::less<>> classes_;
 };

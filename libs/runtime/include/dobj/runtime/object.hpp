@@ -12,6 +12,10 @@ class Object {
  public:
   virtual ~Object() = default;
   virtual void on_activate(Context&) {}
+  // The instance leaves memory in good order: idle, its partition handed over, or the worker
+  // stopping (not after a throwing handler: that instance is only discarded). There is no turn
+  // here, so no storage: for in-memory resources and bookkeeping. An exception is logged.
+  virtual void on_deactivate() {}
 };
 
 }  // namespace dobj

@@ -29,6 +29,13 @@ class Storage {
 
   virtual ~Storage() = default;
   virtual std::optional<Value> get(const std::string& key) = 0;
+  // The key's value converted to T (from_json), or `fallback` when the key is absent. A stored
+  // value that does not convert throws nlohmann::json::type_error: the turn fails.
+  template <typename T>
+  T get_or(const std::string& key, T fallback) {
+    auto value = get(key);
+    return value ? value->template get<T>() : std::move(fallback);
+  }
   // The present keys among `keys`, with their values.
   virtual std::map<std::string, Value> get_many(const std::vector<std::string>& keys) = 0;
   virtual void put(const std::string& key, Value value) = 0;

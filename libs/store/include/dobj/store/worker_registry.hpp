@@ -4,7 +4,9 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <string>
+#include <vector>
 
 namespace dobj::store {
 
@@ -16,6 +18,8 @@ struct WorkerInfo {
   std::string host;
   int pid = 0;
   std::string version;
+  // Class name → callable method names (dobj.worker_classes; workers only).
+  std::map<std::string, std::vector<std::string>> classes{};
 };
 
 // The worker's row in dobj.workers: its identity and its lease (DESIGN.md §4, §7).
@@ -23,6 +27,7 @@ class WorkerRegistry {
  public:
   explicit WorkerRegistry(pqxx::connection& conn) : conn_(conn) {}
 
+  // The worker's row and the classes it hosts, in one transaction.
   WorkerId register_worker(const WorkerInfo& info, std::chrono::milliseconds ttl);
   // Extends the lease by ttl from the database's now(). kLost when the lease has already run
   // out or the row is stopped: the worker must then stop serving (self-fence).

@@ -3,7 +3,7 @@
 // Configuration from DOBJ_NATS_URL / DOBJ_DATABASE_URL and flags; SIGTERM or SIGINT drains and
 // exits 0, as does `dobj drain <worker>`; a lost lease is recovered in-process (the worker
 // registers anew).
-#include "worker_main.hpp"
+#include "dobj/worker/run_worker.hpp"
 
 #include "dobj/core/connection_config.hpp"
 #include "dobj/core/error.hpp"
