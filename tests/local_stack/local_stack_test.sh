@@ -2,6 +2,8 @@
 # The local stack as a new user meets it, from a checkout in a private (mode 700) directory:
 #   a busy port is refused before anything starts, naming the port and its variable;
 #   up prints the lines to type next, and after typing them a call answers;
+#   docs/first-class.md, followed word for word: its shell blocks build the template against the
+#   installed package, run its unit tests, and its worker answers in the stack;
 #   down and a second up keep the data; no log holds the service password; down --purge cleans up.
 # Usage: local_stack_test.sh <source dir> <build dir with dobj, dobj-worker, dobj-timer>
 set -euo pipefail
@@ -72,6 +74,37 @@ grep -E '^  export ' "$work/up.out" >"$work/next.sh" || fail "up printed no expo
   source "$work/next.sh"
   [[ "$(command -v dobj)" == "$build/services/cli/dobj" ]] || fail "dobj is not on PATH after the printed lines"
   [[ "$(dobj call Counter local-stack inc '{"by": 2}')" == 2 ]] || fail "Counter.inc did not answer 2"
+)
+
+echo "--- docs/first-class.md, followed word for word"
+# Its \`\`\`sh blocks in order, in one shell, from the checkout, in the shell the export lines
+# prepared; a new HOME stands for the user's. The checkout's build/ is this build.
+ln -s "$build" "$checkout/build"
+awk '/^```sh$/ {on = 1; next} /^```$/ {on = 0} on' "$checkout/docs/first-class.md" >"$work/guide.sh"
+[[ $(grep -c . "$work/guide.sh") -ge 8 ]] || fail "the guide's shell blocks were not found"
+mkdir "$work/home"
+if ! (cd "$checkout" && source "$work/next.sh" && HOME="$work/home" bash -euo pipefail "$work/guide.sh") \
+    >"$work/guide.out" 2>&1; then
+  cat "$work/guide.out"; fail "a command of docs/first-class.md failed"
+fi
+guide_says() { grep -qE "$1" "$work/guide.out" || { cat "$work/guide.out"; fail "the guide's run lacks: $1"; }; }
+guide_says "100% tests passed, 0 tests failed out of 1"   # the template's unit tests
+guide_says "^Guestbook +entries sign "                    # dobj classes
+guide_says "^1$"                                          # the first sign
+guide_says '"name": "ada"'                                # entries
+guide_says "bad_request"
+guide_says "refused, as it should be"
+[[ -f "$work/home/guestbook/build/guestbook-worker" ]] || fail "the template's worker was not built"
+echo "--- the same worker through pkg-config (dobj.pc) instead of CMake"
+pc_flags=$(PKG_CONFIG_PATH="$checkout/var/sdk/lib/pkgconfig" pkg-config --cflags --libs dobj) ||
+  fail "pkg-config does not resolve dobj.pc"
+g++ -o "$work/pc-worker" "$work/home/guestbook/src/main.cpp" "$work/home/guestbook/src/guestbook.cpp" \
+  -I"$work/home/guestbook/src" $pc_flags || fail "the template does not build with dobj.pc's flags"
+"$work/pc-worker" --help | grep -q "hosts the object classes" || fail "the pkg-config build does not run"
+(
+  source "$work/next.sh"
+  [[ "$(dobj call Counter local-stack get)" == 2 ]] || fail "the example worker is not back after the guide"
+  [[ "$(dobj classes --json | grep -c Guestbook)" == 0 ]] || fail "the guestbook worker still serves"
 )
 
 echo "--- down, up again: the data survives"

@@ -15,6 +15,11 @@ struct Point {
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Point, x, y)
 
+struct Step {
+  int by = 1;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(Step, by)
+
 int deactivations = 0;
 
 // One method of each shape the registry takes.
@@ -30,6 +35,7 @@ class Shapes : public Object {
   void remember(Context& ctx, const std::string& text) { ctx.storage().put("text", text); }
   std::string recall(Context& ctx) { return ctx.storage().get_or<std::string>("text", "nothing"); }
   Value raw(Context&, const Value& arg) { return arg; }
+  int step(Context&, const Step& s) { return s.by; }
   void on_deactivate() override { ++deactivations; }
 };
 
@@ -41,7 +47,8 @@ ClassRegistry shapes_registry() {
       .method("name", &Shapes::name)
       .method("remember", &Shapes::remember)
       .method("recall", &Shapes::recall)
-      .method("raw", &Shapes::raw);
+      .method("raw", &Shapes::raw)
+      .method("step", &Shapes::step);
   return registry;
 }
 
@@ -65,6 +72,18 @@ TEST(ClassRegistry, TypedMethodsConvertArgumentsAndResultsWithJson) {
   EXPECT_EQ(object.call("remember", "hello"), nullptr);  // void answers null
   EXPECT_EQ(object.call("recall"), "hello");
   EXPECT_EQ(object.call("raw", {{"any", {1, "two"}}}), Value({{"any", {1, "two"}}}));
+  EXPECT_EQ(object.call("raw"), nullptr);
+}
+
+// No argument reads as {} for a struct whose fields have defaults, and only for such.
+TEST(ClassRegistry, NoArgumentIsAnEmptyObjectForAStructWithDefaults) {
+  auto registry = shapes_registry();
+  ObjectHarness object(registry, "Shapes", "s1");
+  EXPECT_EQ(object.call("step"), 1);
+  EXPECT_EQ(object.call("step", Value::object()), 1);
+  EXPECT_EQ(object.call("step", {{"by", 3}}), 3);
+  EXPECT_EQ(code_of(object, "step", {{"by", "three"}}), ErrorCode::kBadRequest);
+  EXPECT_EQ(code_of(object, "sum", nullptr), ErrorCode::kBadRequest);  // a list is not optional
 }
 
 TEST(ClassRegistry, AnArgumentThatDoesNotConvertIsBadRequestAndRunsNothing) {
@@ -93,8 +112,8 @@ TEST(ClassRegistry, DescribeListsCallableMethodsWithoutTheAlarm) {
   auto registry = shapes_registry();
   auto classes = registry.describe();
   ASSERT_EQ(classes.size(), 1u);
-  EXPECT_EQ(classes["Shapes"],
-            (std::vector<std::string>{"mirror", "name", "raw", "recall", "remember", "sum"}));
+  EXPECT_EQ(classes["Shapes"], (std::vector<std::string>{"mirror", "name", "raw", "recall",
+                                                         "remember", "step", "sum"}));
 }
 
 using ClassRegistryDeathTest = ::testing::Test;

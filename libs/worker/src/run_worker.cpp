@@ -15,12 +15,15 @@
 #include <spdlog/spdlog.h>
 
 #include <cstdlib>
+#include <filesystem>
 
 namespace dobj {
 
 int run_worker(int argc, char** argv, std::function<void(ClassRegistry&)> register_classes) {
   StopSignals stop_signals;  // before any thread exists
-  CLI::App app{"dobj-worker: hosts dobj objects"};
+  // Named after the binary: a team's own worker says its own name in --help and errors.
+  CLI::App app{"a dobj worker: hosts the object classes it was built with",
+               std::filesystem::path(argc > 0 ? argv[0] : "dobj-worker").filename().string()};
   auto conn = ConnectionConfig::from_env();
   std::string log_level = "info";
   conn.add_flags(app, log_level);

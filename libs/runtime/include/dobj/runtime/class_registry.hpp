@@ -32,12 +32,20 @@ struct ClassDef {
 };
 
 // Converts a request's argument to a typed method's parameter with nlohmann's from_json (types
-// with NLOHMANN_DEFINE_TYPE_* or a from_json of their own); a mismatch is the client's error.
+// with NLOHMANN_DEFINE_TYPE_* or a from_json of their own); a mismatch is the client's error. No
+// argument at all (null) reads as {} for a type that null does not convert to, so that a struct
+// whose fields all have defaults needs no argument.
 template <typename A>
 A method_argument(const Value& argument) {
   try {
     return argument.get<A>();
   } catch (const nlohmann::json::exception& e) {
+    if (argument.is_null()) {
+      try {
+        return Value::object().get<A>();
+      } catch (const nlohmann::json::exception&) {
+      }
+    }
     throw Error(ErrorCode::kBadRequest, std::string("argument does not fit: ") + e.what());
   }
 }

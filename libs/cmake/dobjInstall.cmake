@@ -14,13 +14,13 @@ endforeach()
 
 set(config_dir ${CMAKE_INSTALL_LIBDIR}/cmake/dobj)
 install(EXPORT dobjTargets NAMESPACE dobj:: DESTINATION ${config_dir})
-configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/dobjConfig.cmake.in
+configure_package_config_file(${PROJECT_SOURCE_DIR}/libs/cmake/dobjConfig.cmake.in
                               ${PROJECT_BINARY_DIR}/dobjConfig.cmake INSTALL_DESTINATION ${config_dir})
 # 0.x: a minor version may break the API, so only the same minor version is compatible.
 write_basic_package_version_file(${PROJECT_BINARY_DIR}/dobjConfigVersion.cmake
                                  COMPATIBILITY SameMinorVersion)
 install(FILES ${PROJECT_BINARY_DIR}/dobjConfig.cmake ${PROJECT_BINARY_DIR}/dobjConfigVersion.cmake
-              ${PROJECT_SOURCE_DIR}/cmake/dobjWorker.cmake
+              ${PROJECT_SOURCE_DIR}/libs/cmake/dobjWorker.cmake
         DESTINATION ${config_dir})
 
 # @ONLY at install time, so that the prefix is the one `cmake --install --prefix` was given.
@@ -29,6 +29,6 @@ install(CODE "
   set(CMAKE_INSTALL_LIBDIR \"${CMAKE_INSTALL_LIBDIR}\")
   set(CMAKE_INSTALL_INCLUDEDIR \"${CMAKE_INSTALL_INCLUDEDIR}\")
   set(PROJECT_VERSION \"${PROJECT_VERSION}\")
-  configure_file(\"${PROJECT_SOURCE_DIR}/cmake/dobj.pc.in\"
+  configure_file(\"${PROJECT_SOURCE_DIR}/libs/cmake/dobj.pc.in\"
                  \"\$ENV{DESTDIR}\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_LIBDIR}/pkgconfig/dobj.pc\" @ONLY)
 ")
