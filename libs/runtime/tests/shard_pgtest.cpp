@@ -38,11 +38,14 @@ class MemoryOutbox final : public Outbox {
 
 class Adder : public Object {
  public:
+  // A turn whose argument is not an integer throws: its instance is discarded.
   Value add(Context& ctx, const Value& arg) {
     auto v = ctx.storage().get("n").value_or(0).get<std::int64_t>() + arg.get<std::int64_t>();
     ctx.storage().put("n", v);
     return v;
   }
+  void on_deactivate() override { ++deactivations; }
+  static inline std::atomic<int> deactivations{0};
 };
 
 class ShardTest : public ::testing::Test {
@@ -55,6 +58,7 @@ class ShardTest : public ::testing::Test {
     config_.max_object_queue = 2;
     config_.idle_timeout = 30s;
     registry_.add<Adder>("Adder").method("add", &Adder::add);
+    Adder::deactivations = 0;
     valid_id_ = config_.worker_id;
     std::vector<int> all(256);
     for (int p = 0; p < 256; ++p) all[p] = p;
@@ -144,10 +148,30 @@ TEST_F(ShardTest, IdleObjectsAreEvictedByTheVirtualClock) {
   clock_.advance(29s);
   shard_->run_once(1ms);
   EXPECT_EQ(shard_->active_objects(), 1u);
+  EXPECT_EQ(Adder::deactivations, 0);
   clock_.advance(2s);
   shard_->run_once(1ms);
   EXPECT_EQ(shard_->active_objects(), 0u);
   EXPECT_EQ(owned_objects(), 0);
+  EXPECT_EQ(Adder::deactivations, 1);  // on_deactivate, as it left memory
+}
+
+// A throwing handler's instance is discarded, not deactivated: on_deactivate runs only for an
+// instance that leaves in good order (here: when the next one is evicted).
+TEST_F(ShardTest, AThrowingTurnDiscardsItsInstanceWithoutOnDeactivate) {
+  send("t", 1, "r1");
+  auto bad = command("t", 0, "r2");
+  bad->message.body = R"("not a number")";
+  push(std::move(bad));
+  shard_->run_once(1s);
+  EXPECT_EQ(Value::parse(body_of("r2"))["error"]["code"], "handler_error");
+  EXPECT_EQ(Adder::deactivations, 0);
+  send("t", 2, "r3");
+  shard_->run_once(1s);
+  EXPECT_EQ(body_of("r3"), "3");
+  clock_.advance(31s);
+  shard_->run_once(1ms);
+  EXPECT_EQ(Adder::deactivations, 1);
 }
 
 TEST_F(ShardTest, ARetriedIdempotencyKeyGetsTheFirstReplyAndRunsOnce) {
