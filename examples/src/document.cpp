@@ -25,54 +25,69 @@ Value Document::store_revision(Context& ctx, const std::string& author, const st
   return {{"revision", revision}};
 }
 
-Value Document::write(Context& ctx, const Value& arg) {
-  require_object(arg, "write");
-  auto author = require_string(arg, "author", kMaxAuthorBytes);
-  auto it = arg.find("text");
-  if (it == arg.end() || !it->is_string() ||
-      it->get_ref<const std::string&>().size() > kMaxTextBytes) {
-    throw Error(ErrorCode::kBadRequest,
-                "'text' must be a string of at most " + std::to_string(kMaxTextBytes) + " bytes");
+void from_json(const Value& json, WriteArgs& args) {
+  require_object(json, "write");
+  args.author = require_string(json, "author", Document::kMaxAuthorBytes);
+  auto it = json.find("text");
+  if (it == json.end() || !it->is_string() ||
+      it->get_ref<const std::string&>().size() > Document::kMaxTextBytes) {
+    throw Error(ErrorCode::kBadRequest, "'text' must be a string of at most " +
+                                            std::to_string(Document::kMaxTextBytes) + " bytes");
   }
-  return store_revision(ctx, author, it->get<std::string>());
+  args.text = it->get<std::string>();
 }
 
-Value Document::read(Context& ctx, const Value& arg) {
+void from_json(const Value& json, ReadArgs& args) {
+  args.revision = optional_int(json, "revision", 0, 0, INT64_MAX);
+}
+
+void from_json(const Value& json, DocumentHistoryArgs& args) {
+  args.limit = optional_int(json, "limit", Document::kDefaultHistory, 1, Document::kMaxHistory);
+  if (json.is_object() && json.contains("author")) {
+    args.author = require_string(json, "author", Document::kMaxAuthorBytes);
+  }
+}
+
+void from_json(const Value& json, RevertArgs& args) {
+  require_object(json, "revert");
+  args.author = require_string(json, "author", Document::kMaxAuthorBytes);
+  args.revision = optional_int(json, "revision", 0, 1, INT64_MAX);
+}
+
+Value Document::write(Context& ctx, const WriteArgs& args) {
+  return store_revision(ctx, args.author, args.text);
+}
+
+Value Document::read(Context& ctx, const ReadArgs& args) {
   if (!ensure_sql_schema(ctx, kMigrations, /*create=*/false)) return nullptr;
-  std::int64_t revision = optional_int(arg, "revision", 0, 0, INT64_MAX);
   auto rows =
-      revision > 0
+      args.revision > 0
           ? ctx.sql().exec("SELECT revision, author, text FROM revisions WHERE revision = $1",
-                           revision)
+                           args.revision)
           : ctx.sql().exec(
                 "SELECT revision, author, text FROM revisions ORDER BY revision DESC LIMIT 1");
   auto objects = rows.to_objects();
   return objects.empty() ? Value() : objects[0];
 }
 
-Value Document::history(Context& ctx, const Value& arg) {
-  auto limit = optional_int(arg, "limit", kDefaultHistory, 1, kMaxHistory);
+Value Document::history(Context& ctx, const DocumentHistoryArgs& args) {
   if (!ensure_sql_schema(ctx, kMigrations, /*create=*/false)) return Value::array();
-  std::string author;
-  if (arg.is_object() && arg.contains("author"))
-    author = require_string(arg, "author", kMaxAuthorBytes);
-  auto rows = author.empty() ? ctx.sql().exec(
-                                   "SELECT revision, author, length(text) AS length FROM revisions "
-                                   "ORDER BY revision DESC LIMIT $1",
-                                   limit)
-                             : ctx.sql().exec(
-                                   "SELECT revision, author, length(text) AS length FROM revisions "
-                                   "WHERE author = $1 ORDER BY revision DESC LIMIT $2",
-                                   author, limit);
+  auto rows = args.author.empty()
+                  ? ctx.sql().exec(
+                        "SELECT revision, author, length(text) AS length FROM revisions "
+                        "ORDER BY revision DESC LIMIT $1",
+                        args.limit)
+                  : ctx.sql().exec(
+                        "SELECT revision, author, length(text) AS length FROM revisions "
+                        "WHERE author = $1 ORDER BY revision DESC LIMIT $2",
+                        args.author, args.limit);
   return rows.to_objects();
 }
 
-Value Document::revert(Context& ctx, const Value& arg) {
-  require_object(arg, "revert");
-  auto author = require_string(arg, "author", kMaxAuthorBytes);
-  auto old = read(ctx, {{"revision", optional_int(arg, "revision", 0, 1, INT64_MAX)}});
+Value Document::revert(Context& ctx, const RevertArgs& args) {
+  auto old = read(ctx, ReadArgs{args.revision});
   if (old.is_null()) throw Error(ErrorCode::kBadRequest, "no such revision");
-  return store_revision(ctx, author, old["text"].get<std::string>());
+  return store_revision(ctx, args.author, old["text"].get<std::string>());
 }
 
 }  // namespace dobj::examples
