@@ -1,3 +1,5 @@
+-- dobj: replaces checksum f260736f06dccc3c85f13adf90a1201721bba573640d0631a26fa59ba734e579
+-- Its functions, views and triggers now live in migrations/functions/20_object_schema.sql and 40_turn.sql.
 -- Least privilege in PostgreSQL (issue "Hostile clients" 6).
 --  dobj_service: what workers and timers need (the control tables in schema dobj, creating the
 --    objects' schemas); not a superuser, no login: grant it to the login role your workers and
@@ -34,19 +36,6 @@ EXCEPTION WHEN insufficient_privilege THEN
   RAISE EXCEPTION 'run dobj migrate as the owner of database %', current_database();
 END $$;
 
--- Handler SQL may create and use tables in its object's schema, and nothing else; the kv table
--- stays the service's to write (handlers write through ctx.storage(), committed after the
--- turn), readable so that a key loaded lazily after the turn's SQL loads under its role.
-CREATE OR REPLACE FUNCTION dobj.create_object_schema(p_schema text) RETURNS void
-LANGUAGE plpgsql AS $$
-BEGIN
-  EXECUTE format('CREATE SCHEMA IF NOT EXISTS %I', p_schema);
-  EXECUTE format('CREATE TABLE IF NOT EXISTS %I.kv '
-                 '(key text COLLATE "C" PRIMARY KEY, value bytea NOT NULL)', p_schema);
-  EXECUTE format('GRANT USAGE, CREATE ON SCHEMA %I TO dobj_handler', p_schema);
-  EXECUTE format('GRANT SELECT ON %I.kv TO dobj_handler', p_schema);
-END $$;
-
 -- Objects created before this migration: their schemas and handler tables become
 -- dobj_handler's to use (best effort: only a superuser or their owner may grant this).
 DO $$
@@ -71,9 +60,3 @@ END $$;
 -- Callable by dobj_handler (the turn still runs as it), harmless to call from handler SQL.
 CREATE SCHEMA dobj_turn;
 GRANT USAGE ON SCHEMA dobj_turn TO dobj_handler, dobj_service;
-CREATE FUNCTION dobj_turn.finish() RETURNS text
-LANGUAGE plpgsql AS $$
-BEGIN
-  SET CONSTRAINTS ALL IMMEDIATE;
-  RETURN current_user;
-END $$;

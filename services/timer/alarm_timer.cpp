@@ -30,7 +30,16 @@ std::string host_name() {
 }  // namespace
 
 AlarmTimer::AlarmTimer(TimerConfig config, Clock& clock)
-    : config_(std::move(config)), clock_(clock), log_(logger("timer")) {}
+    : config_(std::move(config)),
+      clock_(clock),
+      log_(logger("timer")),
+      loop_(std::make_unique<PeriodicTask>(
+          "timer-loop",
+          [this] {
+            step();
+            return until_next_wake();
+          },
+          TimerConfig::kStepRetry)) {}
 
 AlarmTimer::~AlarmTimer() {
   stop();
@@ -50,21 +59,11 @@ void AlarmTimer::start() {
       std::lock_guard lock(mutex_);
       hinted_ = true;
     }
-    wake_.notify_one();
+    loop_->wake();
   });
   nats_->flush(std::chrono::seconds(2));
   next_scan_ = next_heartbeat_ = clock_.now();
-  thread_ = std::thread([this] {
-    while (true) {
-      {
-        std::unique_lock lock(mutex_);
-        wake_.wait_until(lock, next_wake(),
-                         [this] { return stopping_ || hinted_ || !results_.empty(); });
-        if (stopping_) break;
-      }
-      step();
-    }
-  });
+  loop_->start();
   log_->info("timer {} serving (window {} ms)", id_, config_.window.count());
 }
 
@@ -74,8 +73,7 @@ void AlarmTimer::stop() {
     if (stopping_) return;
     stopping_ = true;
   }
-  wake_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  loop_->stop();
   replies_.reset();
   hints_.reset();
   if (store_) {
@@ -87,6 +85,12 @@ void AlarmTimer::stop() {
     }
   }
   nats_.reset();
+}
+
+std::chrono::milliseconds AlarmTimer::until_next_wake() const {
+  auto wait = next_wake() - clock_.now();
+  // Rounded up: waking a little early would only spin.
+  return std::max(std::chrono::ceil<std::chrono::milliseconds>(wait), std::chrono::milliseconds(0));
 }
 
 Clock::TimePoint AlarmTimer::next_wake() const {
@@ -221,7 +225,7 @@ void AlarmTimer::on_reply(natsMsg* raw) {
     std::lock_guard lock(mutex_);
     results_.push_back(std::move(r));
   }
-  wake_.notify_one();
+  loop_->wake();
 }
 
 void AlarmTimer::process_results() {

@@ -4,20 +4,19 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <random>
 #include <set>
 #include <string>
-#include <thread>
 #include <unordered_map>
 #include <vector>
 
 #include "dobj/client/nats_connection.hpp"
 #include "dobj/core/clock.hpp"
 #include "dobj/core/error.hpp"
+#include "dobj/core/periodic_task.hpp"
 #include "dobj/protocol/limits.hpp"
 #include "dobj/store/alarm_store.hpp"
 
@@ -28,6 +27,9 @@ class logger;
 namespace dobj {
 
 struct TimerConfig {
+  // After a step that failed unexpectedly (not a storage error, which the step handles).
+  constexpr static std::chrono::milliseconds kStepRetry{100};
+
   std::string nats_url;
   std::string database_url;
   std::chrono::milliseconds window = protocol::kAlarmWindow;  // claimed ahead, kept in memory
@@ -82,6 +84,7 @@ class AlarmTimer {
   void forget(const store::ClaimedAlarm& alarm);
   void on_reply(natsMsg* msg);
   Clock::TimePoint next_wake() const;
+  std::chrono::milliseconds until_next_wake() const;
 
   TimerConfig config_;
   Clock& clock_;
@@ -102,12 +105,12 @@ class AlarmTimer {
   Clock::TimePoint next_scan_{}, next_heartbeat_{};
 
   std::mutex mutex_;  // guards results_, hinted_, stopping_
-  std::condition_variable wake_;
   std::vector<Result> results_;
   bool hinted_ = false;
   bool stopping_ = false;
   std::atomic<int> losses_{0};
-  std::thread thread_;
+  // Runs step() until next_wake(); a hint or a reply wakes it sooner. Last: stopped first.
+  std::unique_ptr<PeriodicTask> loop_;
 };
 
 }  // namespace dobj

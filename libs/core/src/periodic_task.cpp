@@ -8,7 +8,22 @@ namespace dobj {
 
 PeriodicTask::PeriodicTask(std::string name, std::chrono::milliseconds interval,
                            std::function<void()> step)
-    : name_(std::move(name)), interval_(interval), step_(std::move(step)), log_(logger(name_)) {}
+    : name_(std::move(name)),
+      first_wait_(interval),
+      after_failure_(interval),
+      step_([step = std::move(step), interval] {
+        step();
+        return interval;
+      }),
+      log_(logger(name_)) {}
+
+PeriodicTask::PeriodicTask(std::string name, AdaptiveStep step,
+                           std::chrono::milliseconds after_failure)
+    : name_(std::move(name)),
+      first_wait_(0),
+      after_failure_(after_failure),
+      step_(std::move(step)),
+      log_(logger(name_)) {}
 
 PeriodicTask::~PeriodicTask() {
   stop();
@@ -21,12 +36,13 @@ void PeriodicTask::start() {
   }
   thread_ = std::thread([this] {
     std::unique_lock lock(mutex_);
+    auto wait = first_wait_;
     while (!stopping_) {
-      cv_.wait_for(lock, interval_, [this] { return stopping_ || woken_; });
+      cv_.wait_for(lock, wait, [this] { return stopping_ || woken_; });
       if (stopping_) break;
       woken_ = false;
       lock.unlock();
-      step_now();
+      wait = run_step();
       lock.lock();
     }
   });
@@ -50,13 +66,18 @@ void PeriodicTask::wake() {
 }
 
 void PeriodicTask::step_now() {
+  run_step();
+}
+
+std::chrono::milliseconds PeriodicTask::run_step() {
   try {
-    step_();
+    return step_();
   } catch (const std::exception& e) {
     log_->error("{}: step failed: {}", name_, e.what());
   } catch (...) {
     log_->error("{}: step failed with a non-standard exception", name_);
   }
+  return after_failure_;
 }
 
 }  // namespace dobj

@@ -28,6 +28,26 @@ TEST(PeriodicTask, AThrowingStepIsLoggedAndTheLoopGoesOn) {
   task.stop();  // idempotent
 }
 
+// The step decides the next wait: the first step runs at once, then an hour passes unless woken;
+// a throwing step waits the after-failure delay (here: none), and the loop goes on.
+TEST(PeriodicTask, AnAdaptiveStepChoosesItsNextWait) {
+  std::atomic<int> runs{0};
+  PeriodicTask task(
+      "test-task",
+      [&]() -> std::chrono::milliseconds {
+        if (++runs == 2) throw std::runtime_error("second step fails");
+        return runs < 2 ? 0ms : std::chrono::milliseconds(1h);
+      },
+      0ms);
+  task.start();
+  for (int i = 0; i < 5000 && runs < 3; ++i) std::this_thread::sleep_for(1ms);
+  EXPECT_EQ(runs.load(), 3);  // at once, at once, then at once after the failure
+  task.wake();
+  for (int i = 0; i < 5000 && runs < 4; ++i) std::this_thread::sleep_for(1ms);
+  EXPECT_EQ(runs.load(), 4);
+  task.stop();
+}
+
 TEST(PeriodicTask, StopReturnsAtOnceDuringAWait) {
   PeriodicTask task("test-task", 1h, [] {});
   task.start();

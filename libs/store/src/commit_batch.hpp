@@ -9,9 +9,10 @@
 
 namespace dobj::store {
 
-// One call of dobj.commit_objects (migrations/0007) for a shard's batch, as data: the objects'
-// commits flattened into the function's parallel arrays, plus the stored idempotency replies.
-// Pure (no PostgreSQL): ObjectStore::commit runs sql() with params() in one round trip.
+// One call of dobj.commit_objects (migrations/functions/30_commit_objects.sql) for a shard's batch,
+// as data: the objects' commits flattened into the function's parallel arrays, plus the stored
+// idempotency replies. Pure (no PostgreSQL): ObjectStore::commit runs sql() with params() in one
+// round trip.
 class CommitBatch {
  public:
   CommitBatch(WorkerId owner, std::chrono::milliseconds reply_window)

@@ -4,6 +4,7 @@
 
 #include "dobj/core/error.hpp"
 #include "dobj/core/msgpack_codec.hpp"
+#include "dobj/core/names.hpp"
 #include "dobj/store/database.hpp"
 #include "dobj/testing/postgres_server.hpp"
 
@@ -21,7 +22,8 @@ TEST(Migrations, ApplyToAnEmptyDatabase) {
   auto report = runner.migrate(64, [&](const std::string& s) { steps.push_back(s); });
   EXPECT_EQ(report.from_version, 0);
   EXPECT_EQ(report.to_version, runner.latest_version());
-  EXPECT_EQ(report.applied.size(), bundled_migrations().size());
+  EXPECT_EQ(report.applied.size(), bundled_migrations().size() + bundled_definitions().size());
+  EXPECT_EQ(report.applied.back(), "functions/" + bundled_definitions().back().name);
   EXPECT_EQ(steps.size(), report.applied.size());
   runner.require_current();
   pqxx::nontransaction tx(*conn);
@@ -57,6 +59,74 @@ TEST(Migrations, RefuseAnAppliedMigrationThatChanged) {
   changed.front().sql += "\n-- edited after release";
   MigrationRunner runner(*conn, changed);
   EXPECT_THROW(runner.migrate(256), Error);
+}
+
+// A migration whose text changed on purpose says which earlier text it stands for.
+TEST(Migrations, AcceptAnEarlierTextTheMigrationSaysItReplaces) {
+  auto conn = connect(PostgresServer::shared().create_database(true));
+  auto rewritten = bundled_migrations();
+  const auto original = rewritten.front().sql;
+  rewritten.front().sql = "-- dobj: replaces checksum " + std::string(64, '0') + "\n" +
+                          "-- dobj: replaces checksum " + sha256_hex(original) + "\n" + original +
+                          "\n-- comments moved";
+  MigrationRunner runner(*conn, rewritten);
+  EXPECT_NO_THROW(runner.migrate(256));
+  EXPECT_NO_THROW(runner.require_current());
+  // Naming some other text is no licence.
+  rewritten.front().sql = "-- dobj: replaces checksum " + std::string(64, '0') + "\n" + original +
+                          "\n-- comments moved";
+  EXPECT_THROW(MigrationRunner(*conn, rewritten).migrate(256), Error);
+}
+
+TEST(Migrations, ApplyAChangedDefinitionAgainAndLeaveTheOthers) {
+  auto conn = connect(PostgresServer::shared().create_database(true));
+  auto changed = bundled_definitions();
+  ASSERT_GE(changed.size(), 2u);
+  changed[1].sql += "\nCOMMENT ON SCHEMA dobj IS 'changed';";
+  MigrationRunner newer(*conn, bundled_migrations(), changed);
+  EXPECT_THROW(newer.require_current(), Error);  // this binary's definitions are not there yet
+  auto report = newer.migrate(256);
+  EXPECT_EQ(report.applied, std::vector<std::string>{"functions/" + changed[1].name});
+  EXPECT_NO_THROW(newer.require_current());
+  {
+    pqxx::nontransaction tx(*conn);
+    EXPECT_EQ(tx.exec1("SELECT obj_description('dobj'::regnamespace)")[0].as<std::string>(),
+              "changed");
+  }
+  // The older binary now finds definitions other than its own.
+  EXPECT_THROW(MigrationRunner(*conn).require_current(), Error);
+  EXPECT_TRUE(newer.migrate(256).applied.empty());
+}
+
+// A database migrated by 0.1's texts: its migrations are accepted by checksum, the definitions
+// replace what those texts created, and a stale overload of the commit function goes.
+TEST(Migrations, UpgradeADatabaseWhoseFunctionsCameFromVersionedMigrations) {
+  auto conn = connect(PostgresServer::shared().create_database(true));
+  {
+    pqxx::work tx(*conn);
+    for (const auto& m : bundled_migrations()) {
+      auto marker = std::string("-- dobj: replaces checksum ");
+      if (m.sql.starts_with(marker)) {
+        tx.exec_params0("UPDATE dobj.migrations SET checksum = $1 WHERE version = $2",
+                        m.sql.substr(marker.size(), 64), m.version);
+      }
+    }
+    tx.exec0("DELETE FROM dobj.definitions");
+    tx.exec0(
+        "CREATE FUNCTION dobj.commit_objects(p_owner bigint, p_class text[]) RETURNS void "
+        "LANGUAGE sql AS 'SELECT'");
+    tx.commit();
+  }
+  MigrationRunner runner(*conn);
+  EXPECT_THROW(runner.require_current(), Error);
+  auto report = runner.migrate(256);
+  EXPECT_EQ(report.applied.size(), bundled_definitions().size());
+  EXPECT_NO_THROW(runner.require_current());
+  pqxx::nontransaction tx(*conn);
+  EXPECT_EQ(tx.exec1("SELECT count(*) FROM pg_proc WHERE proname = 'commit_objects'")[0].as<int>(),
+            1);
+  EXPECT_EQ(tx.exec1("SELECT count(*) FROM pg_views WHERE schemaname = 'dobj_admin'")[0].as<int>(),
+            9);
 }
 
 TEST(AdminViews, DecodeMsgpackValuesToJsonb) {

@@ -20,7 +20,12 @@ namespace dobj {
 // destructor); step_now() runs one step on the caller's thread, the test hook.
 class PeriodicTask {
  public:
+  // A step that says how long to wait before the next one (a timer wheel's next due time).
+  using AdaptiveStep = std::function<std::chrono::milliseconds()>;
+
   PeriodicTask(std::string name, std::chrono::milliseconds interval, std::function<void()> step);
+  // The first step runs at once; after a step that throws, the next waits `after_failure`.
+  PeriodicTask(std::string name, AdaptiveStep step, std::chrono::milliseconds after_failure);
   ~PeriodicTask();
   PeriodicTask(const PeriodicTask&) = delete;
   PeriodicTask& operator=(const PeriodicTask&) = delete;
@@ -32,9 +37,13 @@ class PeriodicTask {
   void wake();
 
  private:
+  // Runs one step; returns the wait before the next.
+  std::chrono::milliseconds run_step();
+
   std::string name_;
-  std::chrono::milliseconds interval_;
-  std::function<void()> step_;
+  std::chrono::milliseconds first_wait_;
+  std::chrono::milliseconds after_failure_;
+  AdaptiveStep step_;
   std::shared_ptr<spdlog::logger> log_;
   std::mutex mutex_;
   std::condition_variable cv_;

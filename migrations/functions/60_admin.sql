@@ -1,0 +1,104 @@
+-- Repeatable definition (migrations/functions/README.md): applied by `dobj migrate` whenever
+-- this file's checksum changes, after the versioned migrations; the one place this code lives.
+-- The operator surface (DESIGN.md §4): views and dobj_admin.kv(class, id) for dobj_reader.
+
+-- The views are dropped and created again (a view's columns cannot change in place); all in
+-- one transaction, so a reader sees the old set or the new one. Views of your own built on
+-- these would go with them: build them on the dobj tables, or re-create them after a migrate.
+DO $$
+DECLARE
+  v text;
+BEGIN
+  FOR v IN SELECT format('%I.%I', schemaname, viewname) FROM pg_views WHERE schemaname = 'dobj_admin'
+  LOOP
+    EXECUTE format('DROP VIEW IF EXISTS %s CASCADE', v);
+  END LOOP;
+END $$;
+
+-- Per-worker counts, with what is draining.
+CREATE VIEW dobj_admin.workers AS
+SELECT w.id, w.host, w.pid, w.version, w.state, w.started_at, w.heartbeat_at, w.lease_until,
+       (w.state <> 'stopped' AND w.lease_until > now()) AS live,
+       (SELECT count(*) FROM dobj.partitions p WHERE p.owner = w.id) AS partitions,
+       (SELECT count(*) FROM dobj.objects o WHERE o.owner = w.id) AS active_objects,
+       (SELECT max(l.at) FROM dobj.partition_log l WHERE l.worker = w.id) AS last_handover_at
+FROM dobj.workers w;
+
+CREATE VIEW dobj_admin.partitions AS
+SELECT p.p AS partition, p.owner, p.epoch, p.claimed_at,
+       coalesce(w.state <> 'stopped' AND w.lease_until > now(), false) AS owner_live
+FROM dobj.partitions p LEFT JOIN dobj.workers w ON w.id = p.owner;
+
+CREATE VIEW dobj_admin.objects AS
+SELECT o.class, o.id, o.p AS partition, o.owner, o.epoch, o.version, o.schema_name,
+       o.created_at, o.last_active_at,
+       coalesce(o.owner IS NOT NULL AND w.state <> 'stopped' AND w.lease_until > now(), false)
+         AS active,
+       CASE WHEN o.schema_name IS NULL THEN 0
+            ELSE coalesce((SELECT sum(pg_total_relation_size(c.oid))
+                           FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                           WHERE n.nspname = o.schema_name AND c.relkind IN ('r', 'm')), 0)
+       END::bigint AS size_bytes,
+       (SELECT a.due_at FROM dobj.alarms a WHERE a.class = o.class AND a.id = o.id) AS alarm_at
+FROM dobj.objects o LEFT JOIN dobj.workers w ON w.id = o.owner;
+
+-- SECURITY DEFINER: the reader role sees decoded keys without rights on any o_* schema.
+CREATE OR REPLACE FUNCTION dobj_admin.kv(class_name text, object_id text)
+RETURNS TABLE(key text, value jsonb)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+DECLARE
+  schema text;
+BEGIN
+  SELECT o.schema_name INTO schema FROM dobj.objects o WHERE o.class = class_name AND o.id = object_id;
+  IF schema IS NULL THEN RETURN; END IF;
+  RETURN QUERY EXECUTE format(
+    'SELECT key, dobj_admin.msgpack_to_jsonb(value) FROM %I.kv ORDER BY key', schema);
+END $$;
+
+CREATE VIEW dobj_admin.alarms AS
+SELECT a.class, a.id, a.due_at, a.retry_count, a.next_attempt_at,
+       CASE WHEN a.retry_count > 0 THEN 'retrying'
+            WHEN a.claimed_by IS NOT NULL AND a.claimed_until > now() THEN 'claimed'
+            ELSE 'pending' END AS state,
+       a.claimed_by AS timer, greatest(now() - a.due_at, interval '0') AS lateness,
+       a.set_at, a.last_error
+FROM dobj.alarms a;
+
+CREATE VIEW dobj_admin.dead_alarms AS
+SELECT class, id, due_at, retry_count, last_error, died_at, died_at - due_at AS lateness
+FROM dobj.dead_alarms;
+
+CREATE VIEW dobj_admin.timers AS
+SELECT t.id, t.host, t.pid, t.version, t.state, t.started_at, t.heartbeat_at, t.lease_until,
+       (t.state <> 'stopped' AND t.lease_until > now()) AS live, t.fired,
+       (SELECT count(*) FROM dobj.alarms a WHERE a.claimed_by = t.id AND a.claimed_until > now())
+         AS claimed_alarms
+FROM dobj.timers t;
+
+CREATE VIEW dobj_admin.handovers AS
+SELECT l.at, l.p AS partition, l.event, l.worker, l.previous_owner, l.epoch
+FROM dobj.partition_log l;
+
+CREATE VIEW dobj_admin.idempotency_keys AS
+SELECT class, id, key, ok, created_at, expires_at, length(reply) AS reply_bytes
+FROM dobj.idempotency;
+
+-- One row per class hosted by a live worker. methods: the union over its workers; when workers
+-- disagree (a rolling deploy) same_methods is false and a method may answer no_such_method on
+-- some of them.
+CREATE VIEW dobj_admin.classes AS
+SELECT c.class,
+       (SELECT array_agg(DISTINCT m ORDER BY m)
+        FROM dobj.worker_classes c2 JOIN dobj.workers w2 ON w2.id = c2.worker,
+             unnest(c2.methods) m
+        WHERE c2.class = c.class AND w2.state <> 'stopped' AND w2.lease_until > now()) AS methods,
+       count(DISTINCT c.methods) = 1 AS same_methods,
+       array_agg(w.id ORDER BY w.id) AS workers,
+       array_agg(DISTINCT w.version) AS versions
+FROM dobj.worker_classes c JOIN dobj.workers w ON w.id = c.worker
+WHERE w.state <> 'stopped' AND w.lease_until > now()
+GROUP BY c.class;
+
+GRANT SELECT ON ALL TABLES IN SCHEMA dobj_admin TO dobj_reader;
+REVOKE EXECUTE ON FUNCTION dobj_admin.kv(text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION dobj_admin.kv(text, text) TO dobj_reader;
