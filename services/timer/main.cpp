@@ -3,22 +3,18 @@
 // Several may run at once.
 
 #include "alarm_timer.hpp"
-#include "dobj/core/connection_config.hpp"
 #include "dobj/core/logging.hpp"
 #include "dobj/core/stop_signals.hpp"
-#include "dobj/store/connection_limits.hpp"
 #include "dobj/store/database.hpp"
 #include "dobj/store/migration_runner.hpp"
+#include "dobj/store/service_flags.hpp"
 
 int main(int argc, char** argv) {
   using namespace dobj;
   StopSignals stop_signals;  // before any thread exists
   CLI::App app{"dobj-timer: fires dobj alarms"};
-  auto conn = ConnectionConfig::from_env();
-  std::string log_level = "info";
-  conn.add_flags(app, log_level);
-  store::ConnectionLimits pg_limits;
-  pg_limits.add_flags(app);
+  store::ServiceFlags service;
+  service.add(app);
   TimerConfig config;
   std::int64_t scan_ms = config.scan_interval.count(), ttl_ms = config.lease_ttl.count();
   app.add_option("--scan-ms", scan_ms, "backstop scan interval")
@@ -37,15 +33,13 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   auto log = logger("timer");
   try {
-    set_log_level(log_level);
-    pg_limits.validate();
-    store::ConnectionLimits::set_current(pg_limits);
+    service.apply();
   } catch (const Error& e) {
     log->error("{}", e.what());
     return kExitStartFailed;
   }
-  config.nats_url = conn.nats_url;
-  config.database_url = conn.database_url;
+  config.nats_url = service.connection().nats_url;
+  config.database_url = service.connection().database_url;
   config.scan_interval = std::chrono::milliseconds(scan_ms);
   config.lease_ttl = std::chrono::milliseconds(ttl_ms);
   config.heartbeat = config.lease_ttl / 5;

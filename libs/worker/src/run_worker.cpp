@@ -9,7 +9,7 @@
 #include "dobj/core/error.hpp"
 #include "dobj/core/logging.hpp"
 #include "dobj/core/stop_signals.hpp"
-#include "dobj/store/connection_limits.hpp"
+#include "dobj/store/service_flags.hpp"
 #include "worker.hpp"
 
 #include <spdlog/spdlog.h>
@@ -24,11 +24,8 @@ int run_worker(int argc, char** argv, std::function<void(ClassRegistry&)> regist
   // Named after the binary: a team's own worker says its own name in --help and errors.
   CLI::App app{"a dobj worker: hosts the object classes it was built with",
                std::filesystem::path(argc > 0 ? argv[0] : "dobj-worker").filename().string()};
-  auto conn = ConnectionConfig::from_env();
-  std::string log_level = "info";
-  conn.add_flags(app, log_level);
-  store::ConnectionLimits pg_limits;
-  pg_limits.add_flags(app);
+  store::ServiceFlags service;
+  service.add(app);
   WorkerConfig config;
   std::int64_t ttl_ms = config.lease.ttl.count(), heartbeat_ms = config.lease.interval.count();
   std::int64_t idle_ms = config.host.idle_timeout.count();
@@ -87,9 +84,7 @@ int run_worker(int argc, char** argv, std::function<void(ClassRegistry&)> regist
 
   auto log = logger("worker");
   try {
-    set_log_level(log_level);
-    pg_limits.validate();
-    store::ConnectionLimits::set_current(pg_limits);
+    service.apply();
     if (heartbeat_ms * 2 > ttl_ms) {
       throw Error(ErrorCode::kBadRequest, "--heartbeat-ms must be at most half of --lease-ttl-ms");
     }
@@ -98,8 +93,8 @@ int run_worker(int argc, char** argv, std::function<void(ClassRegistry&)> regist
     return kExitStartFailed;
   }
   config.register_classes = std::move(register_classes);
-  config.nats_url = conn.nats_url;
-  config.database_url = conn.database_url;
+  config.nats_url = service.connection().nats_url;
+  config.database_url = service.connection().database_url;
   config.lease.ttl = std::chrono::milliseconds(ttl_ms);
   config.lease.interval = std::chrono::milliseconds(heartbeat_ms);
   config.host.idle_timeout = std::chrono::milliseconds(idle_ms);

@@ -1,0 +1,18 @@
+#include "dobj/store/service_flags.hpp"
+
+#include "dobj/core/logging.hpp"
+
+namespace dobj::store {
+
+void ServiceFlags::add(CLI::App& app) {
+  connection_.add_flags(app, log_level_);
+  pg_limits_.add_flags(app);
+}
+
+void ServiceFlags::apply() const {
+  set_log_level(log_level_);
+  pg_limits_.validate();
+  ConnectionLimits::set_current(pg_limits_);
+}
+
+}  // namespace dobj::store
