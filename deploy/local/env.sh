@@ -9,6 +9,9 @@ pg_port="${DOBJ_PG_PORT:-55432}"
 nats_port="${DOBJ_NATS_PORT:-4222}"
 nats_http_port="${DOBJ_NATS_HTTP_PORT:-8222}"
 nats_ws_port="${DOBJ_NATS_WS_PORT:-9222}"
+# /metrics, /healthz, /readyz of the worker and the timer.
+worker_metrics_port="${DOBJ_WORKER_METRICS_PORT:-9464}"
+timer_metrics_port="${DOBJ_TIMER_METRICS_PORT:-9465}"
 
 # The stack's own addresses; the environment's DOBJ_* URLs (perhaps another stack's) are not used.
 client_nats_url="nats://127.0.0.1:$nats_port"

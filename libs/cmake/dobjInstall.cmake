@@ -3,12 +3,13 @@
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
-set(dobj_libraries dobj_core dobj_protocol dobj_store dobj_runtime dobj_client dobj_worker)
+set(dobj_libraries dobj_core dobj_protocol dobj_store dobj_runtime dobj_client dobj_metrics
+                   dobj_worker)
 install(TARGETS ${dobj_libraries} EXPORT dobjTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(TARGETS dobj dobj-worker dobj-timer RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
-foreach(lib core protocol store runtime client worker)
+foreach(lib core protocol store runtime client metrics worker)
   install(DIRECTORY ${PROJECT_SOURCE_DIR}/libs/${lib}/include/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 endforeach()
 

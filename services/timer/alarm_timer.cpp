@@ -46,9 +46,20 @@ AlarmTimer::~AlarmTimer() {
 }
 
 void AlarmTimer::start() {
+  // The endpoint first: a busy port fails the start before anything registers.
+  metrics_registry_ = std::make_shared<prometheus::Registry>();
+  metrics_ = std::make_unique<TimerMetrics>(*metrics_registry_);
+  if (config_.metrics_addr != "off") {
+    metrics_server_ =
+        std::make_unique<metrics::MetricsServer>(metrics_registry_, [this] { return readiness(); });
+    metrics_server_->start(config_.metrics_addr);
+    log_->info("metrics, health and readiness on {} (port {})", config_.metrics_addr,
+               metrics_server_->port());
+  }
   info_ = {host_name(), static_cast<int>(getpid()), DOBJ_VERSION};
   ensure_store();
   id_ = store_->register_timer(info_, config_.lease_ttl);
+  lease_held_ = true;
   nats_ = std::make_unique<NatsConnection>(
       NatsConnection::Options{config_.nats_url, "dobj-timer", /*send_asap=*/false});
   inbox_ = protocol::kTimerInboxPrefix + std::to_string(id_) + ".";
@@ -73,6 +84,7 @@ void AlarmTimer::stop() {
     if (stopping_) return;
     stopping_ = true;
   }
+  if (metrics_server_) metrics_server_->stop();
   loop_->stop();
   replies_.reset();
   hints_.reset();
@@ -85,6 +97,12 @@ void AlarmTimer::stop() {
     }
   }
   nats_.reset();
+}
+
+std::optional<std::string> AlarmTimer::readiness() const {
+  if (!lease_held_) return "the timer's lease is not held";
+  if (!nats_ || !nats_->connected()) return "NATS is unreachable";
+  return std::nullopt;
 }
 
 std::chrono::milliseconds AlarmTimer::until_next_wake() const {
@@ -114,7 +132,9 @@ void AlarmTimer::step() {
     auto now = clock_.now();
     if (now >= next_heartbeat_) {
       next_heartbeat_ = now + config_.heartbeat;
-      if (!store_->renew(id_, config_.lease_ttl)) rejoin();
+      bool renewed = store_->renew(id_, config_.lease_ttl);
+      lease_held_ = renewed;
+      if (!renewed) rejoin();
       if (fired_unreported_ > 0) {
         store_->count_fired(id_, fired_unreported_);
         fired_unreported_ = 0;
@@ -124,6 +144,7 @@ void AlarmTimer::step() {
     if (hinted || now >= next_scan_) scan();
     fire_due();
     expire_in_flight();
+    metrics_->claimed(wheel_.size() + in_flight_.size());
   } catch (const Error& e) {
     log_->warn("timer {}: {}", id_, e.what());
     next_scan_ = clock_.now() + config_.scan_interval;
@@ -147,6 +168,7 @@ void AlarmTimer::rejoin() {
   in_flight_.clear();
   // What it fired and saw done still counts: reported under the new id.
   id_ = store_->register_timer(info_, config_.lease_ttl);
+  lease_held_ = true;
   ++losses_;
   log_->warn("timer registered anew as timer {}", id_);
   next_scan_ = clock_.now();
@@ -191,6 +213,7 @@ void AlarmTimer::fire(const store::ClaimedAlarm& alarm) {
     fire_id = fire_ids_();
   } while (fire_id == 0 || in_flight_.count(fire_id));
   in_flight_[fire_id] = InFlight{alarm, clock_.now()};
+  metrics_->lateness(std::chrono::microseconds(wall_now_us() - alarm.fire_at));
   Value body = {{"due_at_us", alarm.due_at}, {"retry_count", alarm.retry_count}};
   try {
     nats_->publish(
@@ -243,14 +266,20 @@ void AlarmTimer::process_results() {
       switch (r.kind) {
         case Result::Kind::kOk:
           ++fired_unreported_;  // the object's commit deleted (or reset) the row
+          metrics_->fired(TimerMetrics::Outcome::kOk);
           break;
         case Result::Kind::kNoWorker:
+          metrics_->fired(TimerMetrics::Outcome::kNoWorker);
           store_->postpone(id_, alarm, config_.no_worker_delay);
           break;
         case Result::Kind::kError:
           log_->info("alarm {}/{} failed (retry {}): {}", alarm.class_name, alarm.object_id,
                      alarm.retry_count, r.error);
-          store_->record_failure(id_, alarm, r.error, config_.max_retries, config_.base_backoff);
+          metrics_->fired(TimerMetrics::Outcome::kError);
+          if (store_->record_failure(id_, alarm, r.error, config_.max_retries,
+                                     config_.base_backoff)) {
+            metrics_->buried();
+          }
           break;
       }
     } catch (const Error& e) {
@@ -263,9 +292,12 @@ void AlarmTimer::expire_in_flight() {
   auto limit = clock_.now() - config_.fire_timeout;
   for (auto it = in_flight_.begin(); it != in_flight_.end();) {
     if (it->second.sent_at < limit) {
+      metrics_->fired(TimerMetrics::Outcome::kTimeout);
       try {
-        store_->record_failure(id_, it->second.alarm, "timeout", config_.max_retries,
-                               config_.base_backoff);
+        if (store_->record_failure(id_, it->second.alarm, "timeout", config_.max_retries,
+                                   config_.base_backoff)) {
+          metrics_->buried();
+        }
       } catch (const Error& e) {
         hold_again(it->second.alarm, e);
       }

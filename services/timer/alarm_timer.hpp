@@ -1,12 +1,14 @@
 #pragma once
 
 #include "alarm_wheel.hpp"
+#include "timer_metrics.hpp"
 
 #include <atomic>
 #include <chrono>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <set>
 #include <string>
@@ -17,6 +19,7 @@
 #include "dobj/core/clock.hpp"
 #include "dobj/core/error.hpp"
 #include "dobj/core/periodic_task.hpp"
+#include "dobj/metrics/metrics_server.hpp"
 #include "dobj/protocol/limits.hpp"
 #include "dobj/store/alarm_store.hpp"
 
@@ -43,6 +46,8 @@ struct TimerConfig {
   std::chrono::milliseconds base_backoff{2000};
   // No worker took it (no responders, moved, overloaded): try again after this, uncounted.
   std::chrono::milliseconds no_worker_delay{500};
+  // /metrics, /healthz, /readyz (host:port; port 0 picks one; "off": none).
+  std::string metrics_addr = "127.0.0.1:9465";
 };
 
 // dobj-timer's loop (DESIGN.md §6): claims due alarms (SKIP LOCKED, with a lease), keeps the
@@ -60,6 +65,9 @@ class AlarmTimer {
   // How many times the lease ran out and the timer registered anew.
   int losses() const { return losses_.load(); }
   store::TimerId id() const { return id_; }
+  // Why the timer cannot fire alarms now (nullopt: it can): /readyz.
+  std::optional<std::string> readiness() const;
+  int metrics_port() const { return metrics_server_ ? metrics_server_->port() : 0; }
 
  private:
   struct InFlight {
@@ -109,6 +117,10 @@ class AlarmTimer {
   bool hinted_ = false;
   bool stopping_ = false;
   std::atomic<int> losses_{0};
+  std::shared_ptr<prometheus::Registry> metrics_registry_;
+  std::unique_ptr<TimerMetrics> metrics_;
+  std::atomic<bool> lease_held_{false};  // registered, and the last renewal kept the lease
+  std::unique_ptr<metrics::MetricsServer> metrics_server_;
   // Runs step() until next_wake(); a hint or a reply wakes it sooner. Last: stopped first.
   std::unique_ptr<PeriodicTask> loop_;
 };

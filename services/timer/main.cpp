@@ -26,6 +26,9 @@ int main(int argc, char** argv) {
   app.add_option("--max-retries", config.max_retries, "retries before dobj.dead_alarms")
       ->check(CLI::Range(0, 30))
       ->capture_default_str();
+  app.add_option("--metrics-addr", config.metrics_addr,
+                 "/metrics, /healthz and /readyz on host:port (port 0: any free one; off: none)")
+      ->capture_default_str();
   std::int64_t backoff_ms = config.base_backoff.count();
   app.add_option("--backoff-ms", backoff_ms, "first retry delay, doubled each time")
       ->check(CLI::Range(1, 3600000))

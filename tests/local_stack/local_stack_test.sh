@@ -38,6 +38,7 @@ free_port() {
 }
 export DOBJ_BUILD_DIR="$build"
 export DOBJ_NATS_PORT=$(free_port) DOBJ_NATS_HTTP_PORT=$(free_port) DOBJ_NATS_WS_PORT=$(free_port) DOBJ_PG_PORT=$(free_port)
+export DOBJ_WORKER_METRICS_PORT=$(free_port) DOBJ_TIMER_METRICS_PORT=$(free_port)
 unset DOBJ_NATS_URL DOBJ_DATABASE_URL
 
 echo "--- a busy NATS port is refused before anything starts"

@@ -13,7 +13,7 @@ Reply error_reply(ContentType type, const Error& error) {
                  {{"code", std::string(to_string(error.code()))},
                   {"message", error.what()},
                   {"retryable", error.retryable()}}}};
-  return Reply{false, type, encode_body(type, body)};
+  return Reply{false, type, encode_body(type, body), error.code()};
 }
 
 Reply reencoded(Reply reply, ContentType type) {

@@ -88,6 +88,8 @@ struct Host::Impl {
   void reject(const InboundMessage& m, protocol::ContentType type, const Error& e) {
     if (!m.reply_to.empty() && may_answer()) {
       outbox.reply(m.reply_to, protocol::error_reply(type, e));
+      // Before a class and method are known: no labels a client could choose.
+      if (config.observer) config.observer->replied("", "", to_string(e.code()));
     }
   }
 

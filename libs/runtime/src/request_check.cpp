@@ -58,6 +58,7 @@ bool check_request(const InboundMessage& message, const ClassRegistry& registry,
   command.def = registry.find(s.class_name);
   if (!command.def) throw Error(ErrorCode::kNoSuchClass, "no class '" + s.class_name + "'");
   command.method = command.def->find_method(s.method);
+  if (command.method) command.method_name = command.def->methods.find(s.method)->first;
   if (!command.method) {
     throw Error(ErrorCode::kNoSuchMethod,
                 "class '" + s.class_name + "' has no method '" + s.method + "'");

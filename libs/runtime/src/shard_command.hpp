@@ -41,6 +41,13 @@ class PartitionHandover {
 };
 
 // What travels over a shard's inproc socket: ownership of a heap object passes with its pointer.
+// A request's class and method as metrics labels: the registry's own strings (they outlive every
+// command), empty where the request named none that exists.
+struct RequestLabels {
+  std::string_view class_name;
+  std::string_view method;
+};
+
 struct ShardCommand {
   enum class Kind {
     kMessage,
@@ -55,10 +62,15 @@ struct ShardCommand {
   protocol::ContentType content_type = protocol::ContentType::kJson;
   const ClassDef* def = nullptr;
   const MethodFn* method = nullptr;
+  std::string_view method_name;              // the registry's key of `method`
   std::optional<Clock::TimePoint> deadline;  // Dobj-Timeout-Ms: not started after this → timeout
   std::optional<store::StoredReply> stored;  // the reply a previous attempt got (idempotency)
   std::shared_ptr<PartitionHandover> handover;  // kHandOver
   store::WorkerId worker_id = 0;                // kRebind
+
+  RequestLabels labels() const {
+    return {def ? std::string_view(def->name) : std::string_view(), method_name};
+  }
 };
 
 }  // namespace dobj

@@ -42,8 +42,12 @@ void Shard::commit_and_flush() {
   std::optional<Error> commit_failure;
   if (!commits.empty() || batch_open) {
     try {
+      auto started = std::chrono::steady_clock::now();
       auto outcomes = store_ ? store_->commit(commits)
                              : throw Error(ErrorCode::kStorageError, "no database connection");
+      if (config_.observer) {
+        config_.observer->committed(std::chrono::steady_clock::now() - started, commits.size());
+      }
       for (std::size_t i = 0; i < members.size(); ++i) {
         Instance* inst = members[i];
         if (outcomes[i] == store::CommitOutcome::kCommitted) {
@@ -83,7 +87,7 @@ void Shard::commit_and_flush() {
     if (it != state.end() && it->second == State::kFenced) continue;
     if (out.instance->phase == Phase::kFenced) continue;
     if (it != state.end() && it->second == State::kRejected) {
-      reply_error(out.reply_to, out.reply.content_type,
+      reply_error(out.labels, out.reply_to, out.reply.content_type,
                   Error(ErrorCode::kStorageError, "the database refused this object's commit (" +
                                                       rejections[out.instance] +
                                                       "); the request was not applied"));
@@ -92,7 +96,7 @@ void Shard::commit_and_flush() {
     if (it != state.end() && it->second == State::kFailed) {
       // Only a commit known not to have happened may say "not applied".
       reply_error(
-          out.reply_to, out.reply.content_type,
+          out.labels, out.reply_to, out.reply.content_type,
           commit_failure->code() == ErrorCode::kUnknownOutcome
               ? Error(ErrorCode::kUnknownOutcome,
                       "the connection broke during the commit; the request may or may not "
@@ -116,7 +120,15 @@ void Shard::commit_and_flush() {
 // pass only after their commit (commit_and_flush); refusals need no commit.
 void Shard::pass_output_gate(const Output& out) {
   if (!lease_valid()) return;
-  if (!out.reply_to.empty()) outbox_.reply(out.reply_to, out.reply);
+  if (!out.reply_to.empty()) {
+    outbox_.reply(out.reply_to, out.reply);
+    if (config_.observer) {
+      config_.observer->replied(out.labels.class_name, out.labels.method,
+                                out.reply.ok           ? "ok"
+                                : out.reply.error_code ? to_string(*out.reply.error_code)
+                                                       : "error");
+    }
+  }
   for (const auto& event : out.events) {
     outbox_.event(
         protocol::event_subject(out.instance->class_name, out.instance->object_id, event.topic),
@@ -124,10 +136,10 @@ void Shard::pass_output_gate(const Output& out) {
   }
 }
 
-void Shard::reply_error(const std::string& reply_to, protocol::ContentType type,
-                        const Error& error) {
+void Shard::reply_error(const RequestLabels& labels, const std::string& reply_to,
+                        protocol::ContentType type, const Error& error) {
   if (reply_to.empty()) return;
-  pass_output_gate(Output{nullptr, reply_to, protocol::error_reply(type, error), {}});
+  pass_output_gate(Output{nullptr, reply_to, protocol::error_reply(type, error), {}, labels});
 }
 
 }  // namespace dobj

@@ -56,7 +56,8 @@ bool Shard::answer_without_turn(Instance& inst, ShardCommand& command) {
     }
   }
   if (!reply) return false;
-  outputs_.push_back(Output{&inst, command.message.reply_to, std::move(*reply), {}});
+  outputs_.push_back(
+      Output{&inst, command.message.reply_to, std::move(*reply), {}, command.labels()});
   return true;
 }
 
@@ -168,7 +169,9 @@ void Shard::run_message(Instance& inst, ShardCommand& command) {
   Output out;
   out.instance = &inst;
   out.reply_to = command.message.reply_to;
+  out.labels = command.labels();
   bool fenced = false;
+  auto started = std::chrono::steady_clock::now();
   auto failure = run_as_turn(inst, out.events, &fenced, [&](Context& ctx) {
     Value argument = protocol::decode_body(command.content_type, command.message.body);
     if (command.subject.method == kAlarmMethod) {
@@ -198,6 +201,10 @@ void Shard::run_message(Instance& inst, ShardCommand& command) {
     // A handler that threw may have changed members: activate anew from storage as it was
     // before this turn.
     activate(inst);
+  }
+  if (config_.observer) {
+    config_.observer->turn_ran(out.labels.class_name, out.labels.method,
+                               std::chrono::steady_clock::now() - started);
   }
   // What the turn answered is final for its idempotency key, unless a retry may succeed.
   if (!failure || !failure->retryable()) remember_reply(inst, command, out.reply);

@@ -83,9 +83,10 @@ std::vector<ClaimedAlarm> AlarmStore::claim_due(TimerId id, std::chrono::millise
   });
 }
 
-void AlarmStore::record_failure(TimerId id, const ClaimedAlarm& alarm, const std::string& error,
+bool AlarmStore::record_failure(TimerId id, const ClaimedAlarm& alarm, const std::string& error,
                                 int max_retries, std::chrono::milliseconds base_backoff) {
-  with_storage_errors(conn_, "recording an alarm failure", [&] {
+  return with_storage_errors(conn_, "recording an alarm failure", [&] {
+    bool buried = false;
     pqxx::work tx(conn_);
     const char* match =
         "class = $1 AND id = $2 AND claimed_by = $3 "
@@ -99,6 +100,7 @@ void AlarmStore::record_failure(TimerId id, const ClaimedAlarm& alarm, const std
             "INSERT INTO dobj.dead_alarms(class, id, due_at, retry_count, last_error) "
             "VALUES ($1, $2, $3, $4, $5)",
             alarm.class_name, alarm.object_id, moved[0][0].c_str(), moved[0][1].as<int>(), error);
+        buried = true;
       }
     } else {
       auto backoff_s = seconds(base_backoff) * static_cast<double>(1 << alarm.retry_count);
@@ -110,6 +112,7 @@ void AlarmStore::record_failure(TimerId id, const ClaimedAlarm& alarm, const std
                       alarm.class_name, alarm.object_id, id, alarm.due_at, backoff_s, error);
     }
     tx.commit();
+    return buried;
   });
 }
 

@@ -30,6 +30,9 @@ int run_worker(int argc, char** argv, std::function<void(ClassRegistry&)> regist
   std::int64_t ttl_ms = config.lease.ttl.count(), heartbeat_ms = config.lease.interval.count();
   std::int64_t idle_ms = config.host.idle_timeout.count();
   std::int64_t max_turn_ms = config.host.max_turn.count();
+  app.add_option("--metrics-addr", config.metrics_addr,
+                 "/metrics, /healthz and /readyz on host:port (port 0: any free one; off: none)")
+      ->capture_default_str();
   app.add_option("--shards", config.host.shards, "executor shard threads")
       ->check(CLI::Range(1, 256))
       ->capture_default_str();

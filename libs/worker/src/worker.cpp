@@ -52,6 +52,23 @@ Worker::~Worker() {
 }
 
 void Worker::start() {
+  // The endpoint first: a busy port fails the start before anything registers, and /healthz
+  // answers (with /readyz saying why not) while the rest starts.
+  metrics_registry_ = std::make_shared<prometheus::Registry>();
+  metrics_ = std::make_unique<WorkerMetrics>(*metrics_registry_);
+  config_.host.observer = metrics_.get();
+  if (config_.metrics_addr != "off") {
+    metrics_server_ = std::make_unique<metrics::MetricsServer>(
+        metrics_registry_, [this] { return readiness(); },
+        [this] {
+          std::lock_guard lock(subs_mutex_);
+          bool valid = keeper_ && keeper_->valid(keeper_->id());
+          metrics_->set_state(valid, subs_.size(), host_ ? host_->active_objects() : 0);
+        });
+    metrics_server_->start(config_.metrics_addr);
+    log_->info("metrics, health and readiness on {} (port {})", config_.metrics_addr,
+               metrics_server_->port());
+  }
   {
     auto conn = store::connect(config_.database_url);
     store::MigrationRunner(*conn).require_current();
@@ -114,6 +131,15 @@ void Worker::watch_nats_link() {
   } else if (nats_down_since_.load() == 0) {
     nats_down_since_ = std::chrono::steady_clock::now().time_since_epoch().count();
   }
+}
+
+std::optional<std::string> Worker::readiness() {
+  if (nats_down_since_.load() != 0) return "NATS is unreachable";
+  std::lock_guard lock(subs_mutex_);
+  if (!accepting_) return "not serving (starting or stopping)";
+  if (!keeper_ || !keeper_->valid(keeper_->id())) return "the worker's lease is not valid";
+  if (!partitions_known_) return "claiming partitions";
+  return std::nullopt;
 }
 
 bool Worker::nats_link_holds() const {
@@ -183,6 +209,7 @@ void Worker::on_handing_over(const std::vector<int>& partitions) {
 void Worker::on_partitions(const std::vector<int>& owned) {
   std::lock_guard lock(subs_mutex_);
   if (!accepting_) return;
+  partitions_known_ = true;
   host_->serve_partitions(owned);
   // Only additions: partitions leave through the handover thread or on_lost, never here.
   std::size_t added = 0;
@@ -219,6 +246,8 @@ void Worker::on_message(natsMsg* raw) {
 
 void Worker::stop() {
   if (!host_) return;
+  // Probes see a stopping worker as gone; no scrape reads the host while it goes.
+  if (metrics_server_) metrics_server_->stop();
   auto id = this->id();
   log_->info("worker {} stopping: unsubscribing, draining, releasing", id);
   std::vector<NatsSubscription> subs;

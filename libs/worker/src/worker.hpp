@@ -10,10 +10,12 @@
 
 #include "dobj/client/nats_connection.hpp"
 #include "dobj/core/periodic_task.hpp"
+#include "dobj/metrics/metrics_server.hpp"
 #include "dobj/runtime/host.hpp"
 #include "housekeeper.hpp"
 #include "lease_keeper.hpp"
 #include "nats_outbox.hpp"
+#include "worker_metrics.hpp"
 
 namespace spdlog {
 class logger;
@@ -37,6 +39,9 @@ struct WorkerConfig {
   store::Retention retention;
   // Adds the classes this worker hosts (run_worker's caller decides).
   std::function<void(ClassRegistry&)> register_classes;
+  // /metrics, /healthz, /readyz (host:port; port 0 picks one; "off": none).
+  std::string metrics_addr = kDefaultMetricsAddr;
+  constexpr static const char* kDefaultMetricsAddr = "127.0.0.1:9464";
 };
 
 // dobj-worker: the components of one worker process and their order.
@@ -58,6 +63,10 @@ class Worker {
   bool stuck() const { return stuck_.load(); }
   bool must_stop() const { return drained() || stuck(); }
   store::WorkerId id() const;
+  // Why the worker cannot take requests now (nullopt: it can): /readyz.
+  std::optional<std::string> readiness();
+  // The metrics endpoint's port (0 when off).
+  int metrics_port() const { return metrics_server_ ? metrics_server_->port() : 0; }
 
  private:
   void on_partitions(const std::vector<int>& owned);
@@ -90,6 +99,10 @@ class Worker {
   std::atomic<bool> stuck_{false};
   std::atomic<std::chrono::steady_clock::rep> nats_down_since_{0};  // 0: connected
   std::unique_ptr<PeriodicTask> nats_watch_;
+  std::shared_ptr<prometheus::Registry> metrics_registry_;
+  std::unique_ptr<WorkerMetrics> metrics_;
+  std::unique_ptr<metrics::MetricsServer> metrics_server_;
+  bool partitions_known_ = false;  // the first claim round is done (guarded by subs_mutex_)
 };
 
 }  // namespace dobj

@@ -1,8 +1,11 @@
 #include "dobj/testing/test_stack.hpp"
 
+#include <algorithm>
+#include <cstdlib>
 #include <stdexcept>
 
 #include "dobj/store/database.hpp"
+#include "dobj/testing/http_get.hpp"
 
 namespace dobj::testing {
 namespace {
@@ -35,6 +38,17 @@ std::string timer_binary() {
 
 ServiceProcess::ServiceProcess(std::vector<std::string> argv, const std::string& nats_url,
                                const std::string& db_url, const std::string& log_path) {
+  auto given = std::find(argv.begin(), argv.end(), "--metrics-addr");
+  if (given == argv.end()) {
+    // Never the default port: several services of several tests run side by side.
+    metrics_port_ = free_port();
+    argv.push_back("--metrics-addr");
+    argv.push_back("127.0.0.1:" + std::to_string(metrics_port_));
+  } else if (given + 1 != argv.end()) {
+    auto addr = *(given + 1);
+    auto colon = addr.rfind(':');
+    if (colon != std::string::npos) metrics_port_ = std::atoi(addr.c_str() + colon + 1);
+  }
   process_ =
       std::make_unique<Process>(std::move(argv),
                                 std::map<std::string, std::string>{{"DOBJ_NATS_URL", nats_url},
@@ -43,9 +57,11 @@ ServiceProcess::ServiceProcess(std::vector<std::string> argv, const std::string&
 }
 
 bool ServiceProcess::wait_serving(std::chrono::milliseconds deadline) {
-  // Both services log "<what> <id> serving ..." once they take work.
+  // Readiness as a supervisor probes it, never a log line.
   return wait_until(
-             [this] { return log().find(" serving") != std::string::npos || !process_->running(); },
+             [this] {
+               return !process_->running() || http_get(metrics_port_, "/readyz").status == 200;
+             },
              deadline) &&
          process_->running();
 }

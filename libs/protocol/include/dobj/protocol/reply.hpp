@@ -15,6 +15,8 @@ struct Reply {
   bool ok = true;
   ContentType content_type = ContentType::kJson;
   std::string body;
+  // error_reply's code (metrics label); absent for ok replies and for replayed stored ones.
+  std::optional<ErrorCode> error_code{};
 };
 
 Reply ok_reply(ContentType type, const Value& value);

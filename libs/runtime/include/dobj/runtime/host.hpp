@@ -11,6 +11,7 @@
 #include "dobj/core/clock.hpp"
 #include "dobj/protocol/limits.hpp"
 #include "dobj/runtime/class_registry.hpp"
+#include "dobj/runtime/host_observer.hpp"
 #include "dobj/runtime/outbox.hpp"
 #include "dobj/store/object_store.hpp"
 #include "dobj/store/worker_registry.hpp"
@@ -45,6 +46,8 @@ struct HostConfig {
   // any other (an event subject, obj., dobj., a timer's inbox) would let a client make the
   // worker publish there with its own rights, so such a request is refused unrun.
   std::vector<std::string> reply_prefixes{protocol::kDefaultReplyPrefix};
+  // Told about replies, turns and commits (metrics); not owned, outlives the host. May be null.
+  HostObserver* observer = nullptr;
 };
 
 // The object host: validates and routes inbound messages to executor shards (threads, each with

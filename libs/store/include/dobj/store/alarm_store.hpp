@@ -43,7 +43,8 @@ class AlarmStore {
   // The alarm failed: retry after base_backoff * 2^retry_count, or move it to dobj.dead_alarms
   // once it has failed max_retries + 1 times. Only if the row is still the one fired (same
   // due_at): an object that set a new time meanwhile keeps it. due_at itself never changes.
-  void record_failure(TimerId id, const ClaimedAlarm& alarm, const std::string& error,
+  // True when this failure buried the alarm.
+  bool record_failure(TimerId id, const ClaimedAlarm& alarm, const std::string& error,
                       int max_retries, std::chrono::milliseconds base_backoff);
   // Gives the alarm back unchanged, to be fired again after `delay` (no worker served it).
   void postpone(TimerId id, const ClaimedAlarm& alarm, std::chrono::milliseconds delay);

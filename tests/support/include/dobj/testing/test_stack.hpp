@@ -24,13 +24,16 @@ class ServiceProcess {
  public:
   ServiceProcess(std::vector<std::string> argv, const std::string& nats_url,
                  const std::string& db_url, const std::string& log_path);
-  // Blocks until the service logs that it serves (or exits, or the deadline passes).
+  // Blocks until the service's /readyz answers 200 (or it exits, or the deadline passes).
   bool wait_serving(std::chrono::milliseconds deadline);
   Process& process() { return *process_; }
   std::string log() const;
+  // Its /metrics, /healthz and /readyz (a free loopback port, unless argv chose one).
+  int metrics_port() const { return metrics_port_; }
 
  private:
   std::unique_ptr<Process> process_;
+  int metrics_port_ = 0;
 };
 
 // dobj-test-worker (the examples and the test classes).

@@ -1,0 +1,26 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <string_view>
+
+namespace dobj {
+
+// What the host tells about its work, for metrics (the worker's WorkerMetrics). Called from the
+// shard threads and the dispatching thread at once: implementations are thread-safe. Class and
+// method are the registry's names ("" when a request named none that exists), never object ids,
+// so that labels stay bounded.
+class HostObserver {
+ public:
+  virtual ~HostObserver() = default;
+  // A reply left through the output gate; status is "ok" or the error code.
+  virtual void replied(std::string_view class_name, std::string_view method,
+                       std::string_view status) = 0;
+  // A turn's handler ran (without its commit).
+  virtual void turn_ran(std::string_view class_name, std::string_view method,
+                        std::chrono::nanoseconds took) = 0;
+  // A shard's batch commit (one transaction for `objects` objects).
+  virtual void committed(std::chrono::nanoseconds took, std::size_t objects) = 0;
+};
+
+}  // namespace dobj

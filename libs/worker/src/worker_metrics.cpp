@@ -1,0 +1,107 @@
+#include "worker_metrics.hpp"
+
+namespace dobj {
+namespace {
+
+// 100 µs to 10 s, for turns and commits alike.
+const prometheus::Histogram::BucketBoundaries kSecondsBuckets{
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10};
+const prometheus::Histogram::BucketBoundaries kObjectsBuckets{1,  2,  4,   8,   16,
+                                                              32, 64, 128, 256, 512};
+
+double seconds(std::chrono::nanoseconds d) {
+  return std::chrono::duration<double>(d).count();
+}
+
+std::string key_of(std::string_view a, std::string_view b, std::string_view c = {}) {
+  std::string key;
+  key.reserve(a.size() + b.size() + c.size() + 2);
+  key.append(a).push_back('\0');
+  key.append(b).push_back('\0');
+  key.append(c);
+  return key;
+}
+
+}  // namespace
+
+WorkerMetrics::WorkerMetrics(prometheus::Registry& registry)
+    : requests_(prometheus::BuildCounter()
+                    .Name("dobj_requests_total")
+                    .Help("Requests answered, by class, method and status (ok or the error code)")
+                    .Register(registry)),
+      turn_seconds_(prometheus::BuildHistogram()
+                        .Name("dobj_turn_seconds")
+                        .Help("Time a turn's handler ran, without its commit")
+                        .Register(registry)),
+      commit_seconds_(prometheus::BuildHistogram()
+                          .Name("dobj_commit_seconds")
+                          .Help("Time of a shard's batch commit")
+                          .Register(registry)
+                          .Add({}, kSecondsBuckets)),
+      commit_batch_objects_(prometheus::BuildHistogram()
+                                .Name("dobj_commit_batch_objects")
+                                .Help("Objects committed together in one transaction")
+                                .Register(registry)
+                                .Add({}, kObjectsBuckets)),
+      lease_valid_(prometheus::BuildGauge()
+                       .Name("dobj_lease_valid")
+                       .Help("1 while the worker's lease is valid")
+                       .Register(registry)
+                       .Add({})),
+      partitions_owned_(prometheus::BuildGauge()
+                            .Name("dobj_partitions_owned")
+                            .Help("Partitions this worker owns and serves")
+                            .Register(registry)
+                            .Add({})),
+      active_objects_(prometheus::BuildGauge()
+                          .Name("dobj_active_objects")
+                          .Help("Objects in memory on this worker")
+                          .Register(registry)
+                          .Add({})) {}
+
+void WorkerMetrics::replied(std::string_view class_name, std::string_view method,
+                            std::string_view status) {
+  auto key = key_of(class_name, method, status);
+  prometheus::Counter* counter;
+  {
+    std::lock_guard lock(mutex_);
+    auto& slot = request_counters_[key];
+    if (!slot) {
+      slot = &requests_.Add({{"class", std::string(class_name)},
+                             {"method", std::string(method)},
+                             {"status", std::string(status)}});
+    }
+    counter = slot;
+  }
+  counter->Increment();
+}
+
+void WorkerMetrics::turn_ran(std::string_view class_name, std::string_view method,
+                             std::chrono::nanoseconds took) {
+  auto key = key_of(class_name, method);
+  prometheus::Histogram* histogram;
+  {
+    std::lock_guard lock(mutex_);
+    auto& slot = turn_histograms_[key];
+    if (!slot) {
+      slot = &turn_seconds_.Add(
+          {{"class", std::string(class_name)}, {"method", std::string(method)}}, kSecondsBuckets);
+    }
+    histogram = slot;
+  }
+  histogram->Observe(seconds(took));
+}
+
+void WorkerMetrics::committed(std::chrono::nanoseconds took, std::size_t objects) {
+  commit_seconds_.Observe(seconds(took));
+  commit_batch_objects_.Observe(static_cast<double>(objects));
+}
+
+void WorkerMetrics::set_state(bool lease_valid, std::size_t partitions_owned,
+                              std::size_t active_objects) {
+  lease_valid_.Set(lease_valid ? 1 : 0);
+  partitions_owned_.Set(static_cast<double>(partitions_owned));
+  active_objects_.Set(static_cast<double>(active_objects));
+}
+
+}  // namespace dobj

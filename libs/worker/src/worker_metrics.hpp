@@ -1,0 +1,47 @@
+#pragma once
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "dobj/runtime/host_observer.hpp"
+
+namespace dobj {
+
+// The worker's Prometheus metrics (README "Operating dobj"): requests by class, method and
+// status, turn and commit times, commit batch sizes, and gauges the worker sets on each scrape.
+class WorkerMetrics final : public HostObserver {
+ public:
+  explicit WorkerMetrics(prometheus::Registry& registry);
+
+  void replied(std::string_view class_name, std::string_view method,
+               std::string_view status) override;
+  void turn_ran(std::string_view class_name, std::string_view method,
+                std::chrono::nanoseconds took) override;
+  void committed(std::chrono::nanoseconds took, std::size_t objects) override;
+
+  // Refreshed by the worker before each scrape.
+  void set_state(bool lease_valid, std::size_t partitions_owned, std::size_t active_objects);
+
+ private:
+  prometheus::Family<prometheus::Counter>& requests_;
+  prometheus::Family<prometheus::Histogram>& turn_seconds_;
+  prometheus::Histogram& commit_seconds_;
+  prometheus::Histogram& commit_batch_objects_;
+  prometheus::Gauge& lease_valid_;
+  prometheus::Gauge& partitions_owned_;
+  prometheus::Gauge& active_objects_;
+  // Label sets seen so far (bounded: classes × methods × statuses): a lookup without building
+  // prometheus' label map on every request.
+  std::mutex mutex_;
+  std::unordered_map<std::string, prometheus::Counter*> request_counters_;
+  std::unordered_map<std::string, prometheus::Histogram*> turn_histograms_;
+};
+
+}  // namespace dobj

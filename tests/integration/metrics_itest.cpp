@@ -1,0 +1,110 @@
+// /metrics, /healthz and /readyz of dobj-worker and dobj-timer after known traffic: the counts
+// are exact, the labels bounded (class and method names, never object ids).
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <sstream>
+
+#include "dobj/client/client.hpp"
+#include "dobj/core/error.hpp"
+#include "dobj/testing/http_get.hpp"
+#include "dobj/testing/stack_test.hpp"
+#include "dobj/testing/test_stack.hpp"
+
+namespace dobj::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+class MetricsTest : public StackTest {
+ protected:
+  static std::string scrape(ServiceProcess& service) {
+    auto r = http_get(service.metrics_port(), "/metrics");
+    EXPECT_EQ(r.status, 200);
+    return r.body;
+  }
+  // The value of one series ("name{labels}" as Prometheus prints it), -1 when absent.
+  static double value(const std::string& text, const std::string& series) {
+    std::istringstream lines(text);
+    for (std::string line; std::getline(lines, line);) {
+      if (line.rfind(series + " ", 0) == 0) return std::stod(line.substr(series.size() + 1));
+    }
+    return -1;
+  }
+};
+
+TEST_F(MetricsTest, TheWorkerCountsEveryRequestByClassMethodAndStatus) {
+  auto& worker = stack_.start_worker();
+  for (int i = 0; i < 5; ++i) call("Counter", "m" + std::to_string(i % 2), "inc");
+  call("Counter", "m0", "get");
+  call("Counter", "m1", "get");
+  EXPECT_EQ(call_error("Counter", "m0", "inc", {{"by", "x"}}), ErrorCode::kBadRequest);
+  EXPECT_EQ(call_error("Nope", "m0", "inc"), ErrorCode::kNoSuchClass);
+  EXPECT_EQ(call_error("Counter", "m0", "nope"), ErrorCode::kNoSuchMethod);
+
+  auto text = scrape(worker);
+  auto requests = [&](const std::string& c, const std::string& m, const std::string& s) {
+    return value(
+        text, "dobj_requests_total{class=\"" + c + "\",method=\"" + m + "\",status=\"" + s + "\"}");
+  };
+  EXPECT_EQ(requests("Counter", "inc", "ok"), 5) << text;
+  EXPECT_EQ(requests("Counter", "get", "ok"), 2);
+  EXPECT_EQ(requests("Counter", "inc", "bad_request"), 1);
+  // Before a class and method are known, no label a client could choose.
+  EXPECT_EQ(requests("", "", "no_such_class"), 1);
+  EXPECT_EQ(requests("", "", "no_such_method"), 1);
+  EXPECT_EQ(text.find("Nope"), std::string::npos);
+  EXPECT_EQ(text.find("m0"), std::string::npos);  // object ids are never labels
+  EXPECT_EQ(value(text, "dobj_turn_seconds_count{class=\"Counter\",method=\"inc\"}"), 6);
+  EXPECT_EQ(value(text, "dobj_turn_seconds_count{class=\"Counter\",method=\"get\"}"), 2);
+  // Each inc committed on its own (the calls were sequential); gets and refusals write nothing.
+  EXPECT_EQ(value(text, "dobj_commit_seconds_count"), 5);
+  EXPECT_EQ(value(text, "dobj_commit_batch_objects_sum"), 5);
+  EXPECT_EQ(value(text, "dobj_lease_valid"), 1);
+  EXPECT_EQ(value(text, "dobj_partitions_owned"), 256);
+  EXPECT_EQ(value(text, "dobj_active_objects"), 2);
+
+  EXPECT_EQ(http_get(worker.metrics_port(), "/healthz").status, 200);
+  EXPECT_EQ(http_get(worker.metrics_port(), "/readyz").status, 200);
+  worker.process().signal(SIGTERM);
+  ASSERT_TRUE(worker.process().wait(20s));
+  EXPECT_EQ(http_get(worker.metrics_port(), "/healthz").status, 0);  // gone with the process
+}
+
+TEST_F(MetricsTest, TheTimerCountsFiredAlarmsAndTheirLateness) {
+  stack_.start_worker();
+  auto& timer = stack_.start_timer();
+  for (int i = 0; i < 3; ++i)
+    call("Scratch", "t" + std::to_string(i), "set_alarm", {{"in_ms", 50}});
+  ASSERT_TRUE(wait_until([&] { return scalar("SELECT count(*) FROM dobj.alarms") == 0; }, 20s));
+  std::string text;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        text = scrape(timer);
+        return value(text, "dobj_alarms_fired_total{outcome=\"ok\"}") == 3;
+      },
+      10s))
+      << text;
+  EXPECT_EQ(value(text, "dobj_alarm_lateness_seconds_count"), 3);
+  EXPECT_EQ(value(text, "dobj_alarms_fired_total{outcome=\"error\"}"), 0);
+  EXPECT_EQ(value(text, "dobj_dead_alarms_total"), 0);
+  EXPECT_EQ(value(text, "dobj_alarms_claimed"), 0);
+  EXPECT_EQ(http_get(timer.metrics_port(), "/readyz").status, 200);
+}
+
+// A worker whose database is gone cannot keep its lease: /readyz says so while /healthz is fine.
+TEST_F(MetricsTest, ReadinessFollowsTheLeaseWhileHealthStaysUp) {
+  auto& worker = stack_.start_worker({"--lease-ttl-ms", "1000", "--heartbeat-ms", "200"});
+  EXPECT_EQ(http_get(worker.metrics_port(), "/readyz").status, 200);
+  // Ending the lease in the database is what a long cut-off from it amounts to.
+  scalar("UPDATE dobj.workers SET lease_until = now() - interval '1 second' RETURNING 1");
+  ASSERT_TRUE(
+      wait_until([&] { return http_get(worker.metrics_port(), "/readyz").status == 503; }, 10s));
+  EXPECT_EQ(http_get(worker.metrics_port(), "/healthz").status, 200);
+  // It registers anew and is ready again.
+  EXPECT_TRUE(
+      wait_until([&] { return http_get(worker.metrics_port(), "/readyz").status == 200; }, 20s));
+}
+
+}  // namespace
+}  // namespace dobj::testing
