@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <regex>
+#include <set>
 #include <sstream>
 
 #include "dobj/client/client.hpp"
@@ -63,6 +65,12 @@ TEST_F(MetricsTest, TheWorkerCountsEveryRequestByClassMethodAndStatus) {
   EXPECT_EQ(value(text, "dobj_lease_valid"), 1);
   EXPECT_EQ(value(text, "dobj_partitions_owned"), 256);
   EXPECT_EQ(value(text, "dobj_active_objects"), 2);
+  EXPECT_EQ(value(text, "dobj_queue_depth{shard=\"0\"}"), 0);
+  EXPECT_EQ(value(text, "dobj_queue_depth{shard=\"1\"}"), 0);
+  EXPECT_EQ(value(text, "dobj_handovers_total{event=\"claimed\"}"), 256);
+  EXPECT_EQ(value(text, "dobj_handovers_total{event=\"lost\"}"), 0);
+  EXPECT_EQ(value(text, "dobj_pg_errors_total"), 0);
+  EXPECT_EQ(value(text, "dobj_nats_reconnects_total"), 0);
 
   EXPECT_EQ(http_get(worker.metrics_port(), "/healthz").status, 200);
   EXPECT_EQ(http_get(worker.metrics_port(), "/readyz").status, 200);
@@ -90,6 +98,36 @@ TEST_F(MetricsTest, TheTimerCountsFiredAlarmsAndTheirLateness) {
   EXPECT_EQ(value(text, "dobj_dead_alarms_total"), 0);
   EXPECT_EQ(value(text, "dobj_alarms_claimed"), 0);
   EXPECT_EQ(http_get(timer.metrics_port(), "/readyz").status, 200);
+}
+
+// deploy/grafana/dobj.json names only series that a worker's and a timer's scrape show.
+TEST_F(MetricsTest, TheDashboardNamesOnlyMetricsAScrapeShows) {
+  auto& worker = stack_.start_worker();
+  auto& timer = stack_.start_timer();
+  call("Counter", "d", "inc");
+  call("Scratch", "d", "set_alarm", {{"in_ms", 20}});
+  ASSERT_TRUE(wait_until([&] { return scalar("SELECT count(*) FROM dobj.alarms") == 0; }, 20s));
+  std::set<std::string> seen;
+  for (auto* service : {static_cast<ServiceProcess*>(&worker), &timer}) {
+    std::istringstream lines(scrape(*service));
+    for (std::string line; std::getline(lines, line);) {
+      if (line.empty() || line[0] == '#') continue;
+      seen.insert(line.substr(0, line.find_first_of("{ ")));
+    }
+  }
+  auto dashboard = Value::parse(read_file(source_dir() + "/deploy/grafana/dobj.json"));
+  std::size_t named = 0;
+  std::regex metric("dobj_[a-z_]+");
+  for (const auto& panel : dashboard["panels"]) {
+    for (const auto& target : panel["targets"]) {
+      auto expr = target["expr"].get<std::string>();
+      for (std::sregex_iterator it(expr.begin(), expr.end(), metric), end; it != end; ++it) {
+        ++named;
+        EXPECT_TRUE(seen.count(it->str())) << panel["title"] << ": " << it->str();
+      }
+    }
+  }
+  EXPECT_GE(named, 16u);
 }
 
 // A worker whose database is gone cannot keep its lease: /readyz says so while /healthz is fine.

@@ -225,6 +225,12 @@ std::uint64_t Host::refused_reply_subjects() const {
   return impl_->refused_replies.load();
 }
 
+std::vector<std::size_t> Host::queue_depths() const {
+  std::vector<std::size_t> depths;
+  for (const auto& shard : impl_->shards) depths.push_back(shard->queued());
+  return depths;
+}
+
 std::size_t Host::active_objects() const {
   std::size_t n = 0;
   for (const auto& shard : impl_->shards) n += shard->active_objects();

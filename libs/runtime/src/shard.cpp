@@ -214,6 +214,7 @@ void Shard::enqueue(std::unique_ptr<ShardCommand> command) {
   }
   if (inst.inbox.empty()) ready_.push_back(&inst);
   inst.inbox.push_back(std::move(command));
+  ++queued_;
 }
 
 void Shard::finish_handovers() {
@@ -257,6 +258,7 @@ void Shard::fail_inbox(Instance& inst, const Error& error) {
   for (auto& command : inst.inbox) {
     reply_error(command->labels(), command->message.reply_to, command->content_type, error);
   }
+  queued_ -= inst.inbox.size();
   inst.inbox.clear();
 }
 
@@ -276,6 +278,7 @@ void Shard::claim(const std::vector<Instance*>& instances) {
     // Fenced or between registrations: claiming now would only bump epochs for nothing, and
     // another worker may own these messages' partitions by now, so they get no answer at all.
     for (auto* inst : instances) {
+      queued_ -= inst->inbox.size();
       inst->inbox.clear();
       inst->phase = Phase::kLost;
     }
@@ -360,6 +363,7 @@ void Shard::drop_all() {
   ready_.clear();
   for (auto& [key, inst] : objects_) deactivate(*inst);
   objects_.clear();
+  queued_ = 0;
   active_count_ = 0;
 }
 

@@ -43,6 +43,8 @@ class Shard {
   // One iteration; the test hook of the loop. False once the shard has stopped.
   bool run_once(std::chrono::milliseconds poll_timeout);
   std::size_t active_objects() const { return active_count_.load(); }
+  // Messages in this shard's object queues, not yet run or answered.
+  std::size_t queued() const { return queued_.load(); }
 
   // How long the running turn has taken so far; nullopt between turns. Thread-safe.
   std::optional<Clock::Duration> turn_running_for() const;
@@ -146,6 +148,7 @@ class Shard {
   std::vector<Instance*> ready_;  // objects with queued messages, in arrival order
   std::vector<Output> outputs_;
   std::atomic<std::size_t> active_count_{0};
+  std::atomic<std::size_t> queued_{0};  // the objects' inboxes, summed
   bool stop_requested_ = false;
   bool stopped_ = false;
   Clock::TimePoint last_sweep_;

@@ -153,6 +153,7 @@ void Shard::run_ready_objects() {
     while (!inst->inbox.empty() && inst->phase == Phase::kActive && !abandoned_) {
       auto command = std::move(inst->inbox.front());
       inst->inbox.pop_front();
+      --queued_;
       if (!answer_without_turn(*inst, *command)) run_message(*inst, *command);
     }
     inst->last_active = clock_.now();

@@ -63,7 +63,8 @@ void Worker::start() {
         [this] {
           std::lock_guard lock(subs_mutex_);
           bool valid = keeper_ && keeper_->valid(keeper_->id());
-          metrics_->set_state(valid, subs_.size(), host_ ? host_->active_objects() : 0);
+          metrics_->set_state(valid, subs_.size(), host_ ? host_->active_objects() : 0,
+                              host_ ? host_->queue_depths() : std::vector<std::size_t>{});
         });
     metrics_server_->start(config_.metrics_addr);
     log_->info("metrics, health and readiness on {} (port {})", config_.metrics_addr,
@@ -127,7 +128,7 @@ void Worker::watch_nats_link() {
   // cnats' status call may wait for the connection's lock during a reconnect attempt: it runs
   // here, never on the heartbeat's thread.
   if (nats_->connected()) {
-    nats_down_since_ = 0;
+    if (nats_down_since_.exchange(0) != 0) metrics_->nats_reconnected();
   } else if (nats_down_since_.load() == 0) {
     nats_down_since_ = std::chrono::steady_clock::now().time_since_epoch().count();
   }
@@ -158,6 +159,7 @@ void Worker::on_lost() {
   // both of them receive must be run or answered by that one only.
   host_->fence();
   std::lock_guard lock(subs_mutex_);
+  metrics_->handovers("lost", subs_.size());
   subs_.clear();
   draining_.clear();
 }
@@ -179,12 +181,15 @@ void Worker::drain(std::vector<NatsSubscription>& subs) {
 void Worker::on_leaving(const std::vector<int>& partitions) {
   // Bookkeeping only (the heartbeat's thread makes no cnats call): the handover thread drains.
   std::lock_guard lock(subs_mutex_);
+  std::size_t leaving = 0;
   for (int p : partitions) {
     auto it = subs_.find(p);
     if (it == subs_.end()) continue;
     draining_.insert_or_assign(p, std::move(it->second));
     subs_.erase(it);
+    ++leaving;
   }
+  metrics_->handovers("handed_over", leaving);
 }
 
 void Worker::on_handing_over(const std::vector<int>& partitions) {
@@ -219,6 +224,7 @@ void Worker::on_partitions(const std::vector<int>& owned) {
                                       [this](natsMsg* msg) { on_message(msg); }));
     ++added;
   }
+  metrics_->handovers("claimed", added);
   if (added > 0) {
     // No flush here: this runs on the heartbeat's thread, and cnats sends the subscriptions on
     // its own (or on reconnecting).

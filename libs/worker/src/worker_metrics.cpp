@@ -1,5 +1,7 @@
 #include "worker_metrics.hpp"
 
+#include "dobj/store/database.hpp"
+
 namespace dobj {
 namespace {
 
@@ -57,7 +59,27 @@ WorkerMetrics::WorkerMetrics(prometheus::Registry& registry)
                           .Name("dobj_active_objects")
                           .Help("Objects in memory on this worker")
                           .Register(registry)
-                          .Add({})) {}
+                          .Add({})),
+      queue_depth_(prometheus::BuildGauge()
+                       .Name("dobj_queue_depth")
+                       .Help("Messages queued in a shard, not yet run or answered")
+                       .Register(registry)),
+      handovers_(prometheus::BuildCounter()
+                     .Name("dobj_handovers_total")
+                     .Help("Partitions by event: claimed, handed_over, lost (with the lease)")
+                     .Register(registry)),
+      nats_reconnects_(prometheus::BuildCounter()
+                           .Name("dobj_nats_reconnects_total")
+                           .Help("Times the NATS connection came back after being down")
+                           .Register(registry)
+                           .Add({})),
+      pg_errors_(prometheus::BuildCounter()
+                     .Name("dobj_pg_errors_total")
+                     .Help("PostgreSQL calls that failed (storage errors, broken connections)")
+                     .Register(registry)
+                     .Add({})) {
+  for (const char* event : {"claimed", "handed_over", "lost"}) handovers_.Add({{"event", event}});
+}
 
 void WorkerMetrics::replied(std::string_view class_name, std::string_view method,
                             std::string_view status) {
@@ -98,10 +120,22 @@ void WorkerMetrics::committed(std::chrono::nanoseconds took, std::size_t objects
 }
 
 void WorkerMetrics::set_state(bool lease_valid, std::size_t partitions_owned,
-                              std::size_t active_objects) {
+                              std::size_t active_objects,
+                              const std::vector<std::size_t>& queue_depths) {
   lease_valid_.Set(lease_valid ? 1 : 0);
   partitions_owned_.Set(static_cast<double>(partitions_owned));
   active_objects_.Set(static_cast<double>(active_objects));
+  for (std::size_t i = 0; i < queue_depths.size(); ++i) {
+    queue_depth_.Add({{"shard", std::to_string(i)}}).Set(static_cast<double>(queue_depths[i]));
+  }
+  std::lock_guard lock(mutex_);
+  auto errors = store::storage_error_count.load();
+  pg_errors_.Increment(static_cast<double>(errors - pg_errors_seen_));
+  pg_errors_seen_ = errors;
+}
+
+void WorkerMetrics::handovers(const char* event, std::size_t partitions) {
+  if (partitions > 0) handovers_.Add({{"event", event}}).Increment(static_cast<double>(partitions));
 }
 
 }  // namespace dobj

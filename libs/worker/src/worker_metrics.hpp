@@ -6,9 +6,11 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include <cstdint>
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "dobj/runtime/host_observer.hpp"
 
@@ -27,7 +29,11 @@ class WorkerMetrics final : public HostObserver {
   void committed(std::chrono::nanoseconds took, std::size_t objects) override;
 
   // Refreshed by the worker before each scrape.
-  void set_state(bool lease_valid, std::size_t partitions_owned, std::size_t active_objects);
+  void set_state(bool lease_valid, std::size_t partitions_owned, std::size_t active_objects,
+                 const std::vector<std::size_t>& queue_depths);
+  // Partitions that came (claimed), went in order (handed_over) or with the lease (lost).
+  void handovers(const char* event, std::size_t partitions);
+  void nats_reconnected() { nats_reconnects_.Increment(); }
 
  private:
   prometheus::Family<prometheus::Counter>& requests_;
@@ -37,6 +43,11 @@ class WorkerMetrics final : public HostObserver {
   prometheus::Gauge& lease_valid_;
   prometheus::Gauge& partitions_owned_;
   prometheus::Gauge& active_objects_;
+  prometheus::Family<prometheus::Gauge>& queue_depth_;
+  prometheus::Family<prometheus::Counter>& handovers_;
+  prometheus::Counter& nats_reconnects_;
+  prometheus::Counter& pg_errors_;
+  std::uint64_t pg_errors_seen_ = 0;  // store::storage_error_count at the last scrape
   // Label sets seen so far (bounded: classes × methods × statuses): a lookup without building
   // prometheus' label map on every request.
   std::mutex mutex_;

@@ -94,6 +94,8 @@ class Host {
   bool hand_over_partitions(const std::vector<int>& partitions, std::chrono::milliseconds timeout);
 
   std::size_t active_objects() const;
+  // Per shard: messages queued for its objects, not yet run or answered.
+  std::vector<std::size_t> queue_depths() const;
   // Requests refused because of their reply subject (HostConfig::reply_prefixes), for metrics.
   std::uint64_t refused_reply_subjects() const;
 
