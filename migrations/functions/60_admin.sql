@@ -21,7 +21,8 @@ SELECT w.id, w.host, w.pid, w.version, w.state, w.started_at, w.heartbeat_at, w.
        (w.state <> 'stopped' AND w.lease_until > now()) AS live,
        (SELECT count(*) FROM dobj.partitions p WHERE p.owner = w.id) AS partitions,
        (SELECT count(*) FROM dobj.objects o WHERE o.owner = w.id) AS active_objects,
-       (SELECT max(l.at) FROM dobj.partition_log l WHERE l.worker = w.id) AS last_handover_at
+       (SELECT max(l.at) FROM dobj.partition_log l WHERE l.worker = w.id) AS last_handover_at,
+       w.metrics_addr
 FROM dobj.workers w;
 
 CREATE VIEW dobj_admin.partitions AS
@@ -72,7 +73,8 @@ CREATE VIEW dobj_admin.timers AS
 SELECT t.id, t.host, t.pid, t.version, t.state, t.started_at, t.heartbeat_at, t.lease_until,
        (t.state <> 'stopped' AND t.lease_until > now()) AS live, t.fired,
        (SELECT count(*) FROM dobj.alarms a WHERE a.claimed_by = t.id AND a.claimed_until > now())
-         AS claimed_alarms
+         AS claimed_alarms,
+       t.metrics_addr
 FROM dobj.timers t;
 
 CREATE VIEW dobj_admin.handovers AS

@@ -11,5 +11,6 @@ void add_call_command(CLI::App& app, const ConnectionConfig& conn);
 void add_id_command(CLI::App& app);
 void add_admin_commands(CLI::App& app, const ConnectionConfig& conn);
 void add_cluster_commands(CLI::App& app, const ConnectionConfig& conn);
+void add_top_command(CLI::App& app, const ConnectionConfig& conn);
 
 }  // namespace dobj::cli

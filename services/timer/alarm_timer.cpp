@@ -56,7 +56,8 @@ void AlarmTimer::start() {
     log_->info("metrics, health and readiness on {} (port {})", config_.metrics_addr,
                metrics_server_->port());
   }
-  info_ = {host_name(), static_cast<int>(getpid()), DOBJ_VERSION};
+  info_ = {host_name(), static_cast<int>(getpid()), DOBJ_VERSION,
+           metrics_server_ ? metrics_server_->address() : ""};
   ensure_store();
   id_ = store_->register_timer(info_, config_.lease_ttl);
   lease_held_ = true;

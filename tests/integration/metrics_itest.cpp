@@ -3,9 +3,11 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <atomic>
 #include <regex>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "dobj/client/client.hpp"
 #include "dobj/core/error.hpp"
@@ -128,6 +130,47 @@ TEST_F(MetricsTest, TheDashboardNamesOnlyMetricsAScrapeShows) {
     }
   }
   EXPECT_GE(named, 16u);
+}
+
+// dobj top finds the live workers in the database, scrapes each twice and shows rates.
+TEST_F(MetricsTest, DobjTopShowsEachWorkerAndTheBusiestMethods) {
+  stack_.start_worker();
+  stack_.start_worker();
+  std::atomic<bool> stop{false};
+  std::atomic<int> done{0};
+  std::thread load([&] {
+    NatsConnection nats(client_options("top-load"));
+    Client client(nats);
+    for (int i = 0; !stop; ++i) {
+      client.call("Counter", "top" + std::to_string(i % 20), "inc", nullptr);
+      ++done;
+    }
+  });
+  ASSERT_TRUE(wait_until([&] { return done > 20; }, 20s));
+  std::string out;
+  int rc = run_command(
+      {cli_binary(), "--db", stack_.database_url(), "top", "--once", "--json", "--interval-s", "1"},
+      &out);
+  std::string text;
+  int text_rc = run_command(
+      {cli_binary(), "--db", stack_.database_url(), "top", "--once", "--interval-s", "0.5"}, &text);
+  stop = true;
+  load.join();
+  ASSERT_EQ(rc, 0) << out;
+  auto view = Value::parse(out.substr(0, out.rfind('}') + 1));
+  ASSERT_EQ(view["workers"].size(), 2u) << out;
+  EXPECT_TRUE(view["unreachable"].empty());
+  double total = 0;
+  for (const auto& w : view["workers"]) total += w["requests_per_s"].get<double>();
+  EXPECT_GT(total, 0) << out;
+  ASSERT_FALSE(view["methods"].empty()) << out;
+  EXPECT_EQ(view["methods"][0]["name"], "Counter.inc");  // the busiest
+  EXPECT_GT(view["methods"][0]["requests_per_s"].get<double>(), 0);
+  EXPECT_EQ(view["methods"][0]["errors_per_s"].get<double>(), 0);
+  EXPECT_TRUE(view["methods"][0]["p99_turn_s"].is_number()) << out;
+  ASSERT_EQ(text_rc, 0) << text;
+  EXPECT_NE(text.find("P99 TURN"), std::string::npos) << text;
+  EXPECT_NE(text.find("Counter.inc"), std::string::npos) << text;
 }
 
 // A worker whose database is gone cannot keep its lease: /readyz says so while /healthz is fine.

@@ -164,6 +164,9 @@ void MetricsServer::start(const std::string& address) {
   socklen_t len = sizeof addr;
   ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
   port_ = ntohs(addr.sin_port);
+  char host[INET_ADDRSTRLEN] = {};
+  ::inet_ntop(AF_INET, &addr.sin_addr, host, sizeof host);
+  address_ = std::string(host) + ":" + std::to_string(port_);
   impl_->listen_fd = fd;
   impl_->stop_fd = ::eventfd(0, EFD_CLOEXEC);
   impl_->thread = std::thread([this] { impl_->loop(); });

@@ -20,9 +20,11 @@ inline std::int64_t insert_leased_row(pqxx::transaction_base& tx, const std::str
                                       const WorkerInfo& info, std::chrono::milliseconds ttl) {
   return tx
       .exec_params1("INSERT INTO " + table +
-                        " (host, pid, version, lease_until) "
-                        "VALUES ($1, $2, $3, now() + make_interval(secs => $4)) RETURNING id",
-                    info.host, info.pid, info.version, seconds(ttl))[0]
+                        " (host, pid, version, lease_until, metrics_addr) "
+                        "VALUES ($1, $2, $3, now() + make_interval(secs => $4), $5) RETURNING id",
+                    info.host, info.pid, info.version, seconds(ttl),
+                    info.metrics_addr.empty() ? std::optional<std::string>()
+                                              : std::optional<std::string>(info.metrics_addr))[0]
       .as<std::int64_t>();
 }
 

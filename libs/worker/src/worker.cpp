@@ -84,7 +84,7 @@ void Worker::start() {
   auto& clock = Clock::system();
   auto registered_at = clock.now();
   store::WorkerInfo info{host_name(), static_cast<int>(getpid()), DOBJ_VERSION,
-                         registry_.describe()};
+                         metrics_server_ ? metrics_server_->address() : "", registry_.describe()};
   {
     auto conn = store::connect(config_.database_url);
     id_ = store::WorkerRegistry(*conn).register_worker(info, config_.lease.ttl);

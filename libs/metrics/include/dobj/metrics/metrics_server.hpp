@@ -33,11 +33,14 @@ class MetricsServer {
   void start(const std::string& address);
   void stop();
   int port() const { return port_; }
+  // "host:port" as bound (the port chosen for port 0); the host as given, 127.0.0.1 for ":port".
+  const std::string& address() const { return address_; }
 
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
   int port_ = 0;
+  std::string address_;
 };
 
 }  // namespace dobj::metrics

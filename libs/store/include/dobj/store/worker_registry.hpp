@@ -18,6 +18,8 @@ struct WorkerInfo {
   std::string host;
   int pid = 0;
   std::string version;
+  // Where its /metrics answers ("host:port"; empty: nowhere).
+  std::string metrics_addr{};
   // Class name → callable method names (dobj.worker_classes; workers only).
   std::map<std::string, std::vector<std::string>> classes{};
 };

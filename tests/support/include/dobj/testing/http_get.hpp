@@ -2,14 +2,13 @@
 
 #include <string>
 
+#include "dobj/metrics/scrape.hpp"
+
 namespace dobj::testing {
 
-struct HttpResponse {
-  int status = 0;  // 0: no connection or no HTTP answer
-  std::string body;
-};
+using HttpResponse = metrics::HttpResponse;
 
-// One GET on 127.0.0.1:port (HTTP/1.0, read to the end): the metrics and probe endpoints.
+// One GET on 127.0.0.1:port: the metrics and probe endpoints of the services a test started.
 HttpResponse http_get(int port, const std::string& path);
 
 }  // namespace dobj::testing
