@@ -85,9 +85,12 @@ struct Host::Impl {
   // the partition by now and run the very message this one would call `moved` or `overloaded`.
   bool may_answer() const { return lease_valid(worker_id.load()); }
 
-  void reject(const InboundMessage& m, protocol::ContentType type, const Error& e) {
+  void reject(const InboundMessage& m, protocol::ContentType type, const Error& e,
+              const protocol::TraceContext& trace) {
     if (!m.reply_to.empty() && may_answer()) {
-      outbox.reply(m.reply_to, protocol::error_reply(type, e));
+      auto reply = protocol::error_reply(type, e);
+      reply.traceparent = trace.header();
+      outbox.reply(m.reply_to, reply);
       // Before a class and method are known: no labels a client could choose.
       if (config.observer) config.observer->replied("", "", to_string(e.code()));
     }
@@ -159,6 +162,10 @@ void Host::dispatch(InboundMessage message) {
     return;
   }
   auto command = std::make_unique<ShardCommand>();
+  // The turn is a span of the request's trace, or the root of a new one.
+  auto given =
+      message.traceparent ? protocol::TraceContext::parse(*message.traceparent) : std::nullopt;
+  command->trace = given ? given->child() : protocol::TraceContext::generate();
   try {
     if (!check_request(
             message, impl.registry, {impl.config.partitions, impl.config.max_body_bytes},
@@ -166,7 +173,7 @@ void Host::dispatch(InboundMessage message) {
       return;  // the worker's own mapping probe
     }
   } catch (const Error& e) {
-    impl.reject(message, command->content_type, e);
+    impl.reject(message, command->content_type, e, command->trace);
     return;
   }
   auto type = command->content_type;
@@ -179,7 +186,8 @@ void Host::dispatch(InboundMessage message) {
     impl.reject(command->message, type,
                 mailbox.closed()
                     ? Error(ErrorCode::kMoved, "worker is stopping; retry")
-                    : Error(ErrorCode::kOverloaded, "worker queue is full; retry later"));
+                    : Error(ErrorCode::kOverloaded, "worker queue is full; retry later"),
+                command->trace);
   }
 }
 

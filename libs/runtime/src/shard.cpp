@@ -79,13 +79,14 @@ void Shard::abandon() {
     // turn will never run here, and the turns done before it will never commit.
     std::lock_guard batch(batch_mutex_);
     for (auto& [key, inst] : objects_) fail_inbox(*inst, moved);
-    for (auto& out : outputs_) reply_error(out.labels, out.reply_to, out.reply.content_type, moved);
+    for (auto& out : outputs_)
+      reply_error(out.request, out.reply_to, out.reply.content_type, moved);
     outputs_.clear();
   }
   std::lock_guard lock(mailbox_mutex_);
   while (auto command = mailbox_.take()) {
     if (command->kind == ShardCommand::Kind::kMessage) {
-      reply_error(command->labels(), command->message.reply_to, command->content_type, moved);
+      reply_error(command->info(), command->message.reply_to, command->content_type, moved);
     } else if (command->kind == ShardCommand::Kind::kHandOver) {
       command->handover->done();  // nothing of this shard will be released: do not wait for it
     }
@@ -189,7 +190,7 @@ void Shard::enqueue(std::unique_ptr<ShardCommand> command) {
   int p = command->subject.partition;
   if (handed_over_.count(p) && owned_.contains(p)) handed_over_.erase(p);  // served again since
   if (handed_over_.count(p)) {
-    reply_error(command->labels(), command->message.reply_to, command->content_type,
+    reply_error(command->info(), command->message.reply_to, command->content_type,
                 Error(ErrorCode::kMoved,
                       "partition " + std::to_string(p) + " is being handed over; retry"));
     return;
@@ -206,7 +207,7 @@ void Shard::enqueue(std::unique_ptr<ShardCommand> command) {
   }
   Instance& inst = *slot;
   if (inst.inbox.size() >= config_.max_object_queue) {
-    reply_error(command->labels(), command->message.reply_to, command->content_type,
+    reply_error(command->info(), command->message.reply_to, command->content_type,
                 Error(ErrorCode::kOverloaded, "object queue is full (" +
                                                   std::to_string(config_.max_object_queue) +
                                                   " messages); retry later"));
@@ -256,7 +257,7 @@ void Shard::give_back(const std::vector<store::LeaseRef>& leases, const char* wh
 
 void Shard::fail_inbox(Instance& inst, const Error& error) {
   for (auto& command : inst.inbox) {
-    reply_error(command->labels(), command->message.reply_to, command->content_type, error);
+    reply_error(command->info(), command->message.reply_to, command->content_type, error);
   }
   queued_ -= inst.inbox.size();
   inst.inbox.clear();

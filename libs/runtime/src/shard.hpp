@@ -92,7 +92,7 @@ class Shard {
     std::string reply_to;
     protocol::Reply reply;
     std::vector<Event> events;
-    RequestLabels labels{};
+    RequestInfo request{};
   };
 
   void receive(bool wait, std::chrono::milliseconds timeout);
@@ -123,7 +123,7 @@ class Shard {
   void commit_and_flush();
   // The only way out for replies and events (see shard.cpp).
   void pass_output_gate(const Output& output);
-  void reply_error(const RequestLabels& labels, const std::string& reply_to,
+  void reply_error(const RequestInfo& request, const std::string& reply_to,
                    protocol::ContentType type, const Error& error);
   void evict_idle(bool everything);
   void drop_all();

@@ -10,6 +10,7 @@
 #include "dobj/core/clock.hpp"
 #include "dobj/protocol/codec.hpp"
 #include "dobj/protocol/subject.hpp"
+#include "dobj/protocol/trace_context.hpp"
 #include "dobj/runtime/class_registry.hpp"
 #include "dobj/runtime/outbox.hpp"
 #include "dobj/store/object_store.hpp"
@@ -41,11 +42,13 @@ class PartitionHandover {
 };
 
 // What travels over a shard's inproc socket: ownership of a heap object passes with its pointer.
-// A request's class and method as metrics labels: the registry's own strings (they outlive every
-// command), empty where the request named none that exists.
-struct RequestLabels {
+// What a request's outputs carry of it: its class and method as metrics labels (the registry's
+// own strings, which outlive every command; empty where the request named none that exists) and
+// the traceparent of its turn, for the reply and the events.
+struct RequestInfo {
   std::string_view class_name;
   std::string_view method;
+  std::string traceparent;
 };
 
 struct ShardCommand {
@@ -68,8 +71,10 @@ struct ShardCommand {
   std::shared_ptr<PartitionHandover> handover;  // kHandOver
   store::WorkerId worker_id = 0;                // kRebind
 
-  RequestLabels labels() const {
-    return {def ? std::string_view(def->name) : std::string_view(), method_name};
+  protocol::TraceContext trace;  // the turn's span (Host::dispatch: the request's child)
+
+  RequestInfo info() const {
+    return {def ? std::string_view(def->name) : std::string_view(), method_name, trace.header()};
   }
 };
 

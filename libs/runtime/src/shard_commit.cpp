@@ -87,7 +87,7 @@ void Shard::commit_and_flush() {
     if (it != state.end() && it->second == State::kFenced) continue;
     if (out.instance->phase == Phase::kFenced) continue;
     if (it != state.end() && it->second == State::kRejected) {
-      reply_error(out.labels, out.reply_to, out.reply.content_type,
+      reply_error(out.request, out.reply_to, out.reply.content_type,
                   Error(ErrorCode::kStorageError, "the database refused this object's commit (" +
                                                       rejections[out.instance] +
                                                       "); the request was not applied"));
@@ -96,7 +96,7 @@ void Shard::commit_and_flush() {
     if (it != state.end() && it->second == State::kFailed) {
       // Only a commit known not to have happened may say "not applied".
       reply_error(
-          out.labels, out.reply_to, out.reply.content_type,
+          out.request, out.reply_to, out.reply.content_type,
           commit_failure->code() == ErrorCode::kUnknownOutcome
               ? Error(ErrorCode::kUnknownOutcome,
                       "the connection broke during the commit; the request may or may not "
@@ -123,7 +123,7 @@ void Shard::pass_output_gate(const Output& out) {
   if (!out.reply_to.empty()) {
     outbox_.reply(out.reply_to, out.reply);
     if (config_.observer) {
-      config_.observer->replied(out.labels.class_name, out.labels.method,
+      config_.observer->replied(out.request.class_name, out.request.method,
                                 out.reply.ok           ? "ok"
                                 : out.reply.error_code ? to_string(*out.reply.error_code)
                                                        : "error");
@@ -132,14 +132,17 @@ void Shard::pass_output_gate(const Output& out) {
   for (const auto& event : out.events) {
     outbox_.event(
         protocol::event_subject(out.instance->class_name, out.instance->object_id, event.topic),
-        protocol::encode_body(protocol::ContentType::kJson, event.payload));
+        protocol::encode_body(protocol::ContentType::kJson, event.payload),
+        out.request.traceparent);
   }
 }
 
-void Shard::reply_error(const RequestLabels& labels, const std::string& reply_to,
+void Shard::reply_error(const RequestInfo& request, const std::string& reply_to,
                         protocol::ContentType type, const Error& error) {
   if (reply_to.empty()) return;
-  pass_output_gate(Output{nullptr, reply_to, protocol::error_reply(type, error), {}, labels});
+  auto reply = protocol::error_reply(type, error);
+  reply.traceparent = request.traceparent;
+  pass_output_gate(Output{nullptr, reply_to, std::move(reply), {}, request});
 }
 
 }  // namespace dobj

@@ -56,8 +56,9 @@ bool Shard::answer_without_turn(Instance& inst, ShardCommand& command) {
     }
   }
   if (!reply) return false;
-  outputs_.push_back(
-      Output{&inst, command.message.reply_to, std::move(*reply), {}, command.labels()});
+  auto request = command.info();
+  reply->traceparent = request.traceparent;
+  outputs_.push_back(Output{&inst, command.message.reply_to, std::move(*reply), {}, request});
   return true;
 }
 
@@ -170,9 +171,10 @@ void Shard::run_message(Instance& inst, ShardCommand& command) {
   Output out;
   out.instance = &inst;
   out.reply_to = command.message.reply_to;
-  out.labels = command.labels();
+  out.request = command.info();
   bool fenced = false;
   auto started = std::chrono::steady_clock::now();
+  LogTraceScope trace_scope(command.trace.trace_id);
   auto failure = run_as_turn(inst, out.events, &fenced, [&](Context& ctx) {
     Value argument = protocol::decode_body(command.content_type, command.message.body);
     if (command.subject.method == kAlarmMethod) {
@@ -198,15 +200,19 @@ void Shard::run_message(Instance& inst, ShardCommand& command) {
     return;
   }
   if (failure) {
+    // The client has the error; operators may follow it in the logs, by its trace id.
+    log_->debug("{}/{}.{}: {}: {}", inst.class_name, inst.object_id, out.request.method,
+                to_string(failure->code()), failure->what());
     out.reply = protocol::error_reply(command.content_type, *failure);
     // A handler that threw may have changed members: activate anew from storage as it was
     // before this turn.
     activate(inst);
   }
   if (config_.observer) {
-    config_.observer->turn_ran(out.labels.class_name, out.labels.method,
+    config_.observer->turn_ran(out.request.class_name, out.request.method,
                                std::chrono::steady_clock::now() - started);
   }
+  out.reply.traceparent = out.request.traceparent;
   // What the turn answered is final for its idempotency key, unless a retry may succeed.
   if (!failure || !failure->retryable()) remember_reply(inst, command, out.reply);
   outputs_.push_back(std::move(out));

@@ -24,7 +24,7 @@ class MemoryOutbox final : public Outbox {
     std::lock_guard lock(mutex_);
     replies.emplace_back(to, r);
   }
-  void event(const std::string& subject, const std::string&) override {
+  void event(const std::string& subject, const std::string&, const std::string&) override {
     std::lock_guard lock(mutex_);
     events.push_back(subject);
   }

@@ -3,6 +3,7 @@
 #include "dobj/core/logging.hpp"
 #include "dobj/protocol/headers.hpp"
 #include "dobj/protocol/subject.hpp"
+#include "dobj/protocol/trace_context.hpp"
 
 namespace dobj {
 namespace {
@@ -24,19 +25,26 @@ void NatsOutbox::reply(const std::string& reply_to, const protocol::Reply& reply
     out = &too_large;
   }
   try {
-    nats_.publish(
-        reply_to, out->body,
-        {{protocol::kStatusHeader, out->ok ? protocol::kStatusOk : protocol::kStatusError},
-         {protocol::kContentTypeHeader, protocol::content_type_header(out->content_type)}});
+    std::map<std::string, std::string> headers{
+        {protocol::kStatusHeader, out->ok ? protocol::kStatusOk : protocol::kStatusError},
+        {protocol::kContentTypeHeader, protocol::content_type_header(out->content_type)}};
+    if (!reply.traceparent.empty()) {
+      headers.emplace(protocol::kTraceparentHeader, reply.traceparent);
+    }
+    nats_.publish(reply_to, out->body, headers);
   } catch (const TransportError& e) {
     // The client's request times out and it retries; nothing else can be done here.
     log_->warn("reply to {} lost: {}", reply_to, e.what());
   }
 }
 
-void NatsOutbox::event(const std::string& subject, const std::string& json_body) {
+void NatsOutbox::event(const std::string& subject, const std::string& json_body,
+                       const std::string& traceparent) {
   try {
-    nats_.publish(subject, json_body, {{protocol::kContentTypeHeader, protocol::kJsonContentType}});
+    std::map<std::string, std::string> headers{
+        {protocol::kContentTypeHeader, protocol::kJsonContentType}};
+    if (!traceparent.empty()) headers.emplace(protocol::kTraceparentHeader, traceparent);
+    nats_.publish(subject, json_body, headers);
   } catch (const TransportError& e) {
     log_->warn("event {} lost: {}", subject, e.what());
   }

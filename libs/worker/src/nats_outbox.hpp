@@ -17,7 +17,8 @@ class NatsOutbox final : public Outbox {
  public:
   explicit NatsOutbox(NatsConnection& nats);
   void reply(const std::string& reply_to, const protocol::Reply& reply) override;
-  void event(const std::string& subject, const std::string& json_body) override;
+  void event(const std::string& subject, const std::string& json_body,
+             const std::string& traceparent) override;
   void alarm_hint() override;
 
  private:

@@ -8,6 +8,7 @@
 #include "dobj/core/logging.hpp"
 #include "dobj/protocol/headers.hpp"
 #include "dobj/protocol/subject.hpp"
+#include "dobj/protocol/trace_context.hpp"
 #include "dobj/store/database.hpp"
 #include "dobj/store/migration_runner.hpp"
 #include "dobj/store/partition_table.hpp"
@@ -245,6 +246,7 @@ void Worker::on_message(natsMsg* raw) {
   m.content_type = header(protocol::kContentTypeHeader);
   m.idempotency_key = header(protocol::kIdempotencyKeyHeader);
   m.timeout_ms = header(protocol::kTimeoutHeader);
+  m.traceparent = header(protocol::kTraceparentHeader);
   m.header_bytes = header_bytes(raw);
   natsMsg_Destroy(raw);
   host_->dispatch(std::move(m));

@@ -17,6 +17,8 @@ struct Reply {
   std::string body;
   // error_reply's code (metrics label); absent for ok replies and for replayed stored ones.
   std::optional<ErrorCode> error_code{};
+  // The turn's W3C traceparent, sent as a header (empty: none).
+  std::string traceparent{};
 };
 
 Reply ok_reply(ContentType type, const Value& value);

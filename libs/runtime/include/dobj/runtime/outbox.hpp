@@ -16,6 +16,7 @@ struct InboundMessage {
   std::optional<std::string> idempotency_key;  // Dobj-Idempotency-Key
   std::optional<std::string> timeout_ms;       // Dobj-Timeout-Ms, as sent
   std::size_t header_bytes = 0;                // every header's name and value, summed
+  std::optional<std::string> traceparent;      // W3C trace context, as sent
 };
 
 // Where replies and events leave the process (NATS in the worker, memory in tests). Called from
@@ -24,7 +25,9 @@ class Outbox {
  public:
   virtual ~Outbox() = default;
   virtual void reply(const std::string& reply_to, const protocol::Reply& reply) = 0;
-  virtual void event(const std::string& subject, const std::string& json_body) = 0;
+  // traceparent: the turn's (W3C), sent as the event's header.
+  virtual void event(const std::string& subject, const std::string& json_body,
+                     const std::string& traceparent) = 0;
   // A commit set an alarm due soon: wake the timers before their next scan.
   virtual void alarm_hint() = 0;
 };

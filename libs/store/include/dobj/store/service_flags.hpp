@@ -10,8 +10,8 @@
 namespace dobj::store {
 
 // The command line every dobj service shares (dobj-worker and the workers teams build,
-// dobj-timer): --nats, --db (from DOBJ_NATS_URL / DOBJ_DATABASE_URL), --log-level and the
-// PostgreSQL limits. add() before parsing, apply() after: it sets the log level and the
+// dobj-timer): --nats, --db (from DOBJ_NATS_URL / DOBJ_DATABASE_URL), --log-level, --log-format and
+// the PostgreSQL limits. add() before parsing, apply() after: it sets the log level and the
 // process-wide limits, or throws Error(kBadRequest) for a bad combination.
 class ServiceFlags {
  public:
@@ -22,6 +22,7 @@ class ServiceFlags {
  private:
   ConnectionConfig connection_ = ConnectionConfig::from_env();
   std::string log_level_ = "info";
+  std::string log_format_ = "text";
   ConnectionLimits pg_limits_;
 };
 
