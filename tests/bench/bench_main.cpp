@@ -372,8 +372,10 @@ class Bench {
 int main(int argc, char** argv) {
   CLI::App app{"dobj-bench: throughput and latency against a NATS echo and a naive baseline"};
   std::string mode = "short", json_out, md_out;
-  app.add_option("--mode", mode, "short (≈ 1 min) or full (a few minutes)")
-      ->check(CLI::IsMember({"short", "full"}))
+  app.add_option("--mode", mode,
+                 "smoke (≈ 15 s: proves every scenario runs, the test command's), short (≈ 1 min) "
+                 "or full (a few minutes)")
+      ->check(CLI::IsMember({"smoke", "short", "full"}))
       ->capture_default_str();
   app.add_option("--json", json_out, "also write the results as JSON");
   app.add_option("--markdown", md_out, "also write the markdown table to a file");
@@ -381,7 +383,8 @@ int main(int argc, char** argv) {
   dobj::bench::Mode m =
       mode == "full"
           ? dobj::bench::Mode{std::chrono::seconds(10), 100000, 100, 10000, 10000, 100000}
-          : dobj::bench::Mode{std::chrono::seconds(2), 500, 10, 10000, 2000, 2000};
+      : mode == "short" ? dobj::bench::Mode{std::chrono::seconds(2), 500, 10, 10000, 2000, 2000}
+                        : dobj::bench::Mode{std::chrono::milliseconds(500), 100, 4, 500, 300, 300};
   std::string self = argv[0];
   dobj::bench::Bench bench(m, self.substr(0, self.rfind('/')));
   bench.json_out = json_out;
