@@ -62,10 +62,13 @@ void Worker::start() {
     metrics_server_ = std::make_unique<metrics::MetricsServer>(
         metrics_registry_, [this] { return readiness(); },
         [this] {
+          // keeper_ and host_ are only read once accepting_ (set after them, under this
+          // mutex) says they exist: a scrape may come while start() builds them.
           std::lock_guard lock(subs_mutex_);
-          bool valid = keeper_ && keeper_->valid(keeper_->id());
-          metrics_->set_state(valid, subs_.size(), host_ ? host_->active_objects() : 0,
-                              host_ ? host_->queue_depths() : std::vector<std::size_t>{});
+          bool up = accepting_;
+          bool valid = up && keeper_->valid(keeper_->id());
+          metrics_->set_state(valid, subs_.size(), up ? host_->active_objects() : 0,
+                              up ? host_->queue_depths() : std::vector<std::size_t>{});
         });
     metrics_server_->start(config_.metrics_addr);
     log_->info("metrics, health and readiness on {} (port {})", config_.metrics_addr,
