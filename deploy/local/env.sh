@@ -12,6 +12,8 @@ nats_ws_port="${DOBJ_NATS_WS_PORT:-9222}"
 # /metrics, /healthz, /readyz of the worker and the timer.
 worker_metrics_port="${DOBJ_WORKER_METRICS_PORT:-9464}"
 timer_metrics_port="${DOBJ_TIMER_METRICS_PORT:-9465}"
+# The ChatRoom page of examples/web (a browser client over the NATS websocket listener).
+web_port="${DOBJ_WEB_PORT:-8090}"
 
 # The stack's own addresses; the environment's DOBJ_* URLs (perhaps another stack's) are not used.
 client_nats_url="nats://127.0.0.1:$nats_port"

@@ -8,7 +8,8 @@
 --
 -- Alarm operations: p_alarm_op 0 keep, 1 set to p_alarm_us, 2 delete, 3 delete if still due at
 -- p_alarm_us (the alarm turn that fired it). Times are microseconds since the Unix epoch, exact
--- both ways.
+-- both ways. p_alarm_trace: the traceparent of the turn that set the alarm ('' for none), which
+-- the timer sends with it.
 --
 -- The commit also fences on the writer's own lease (DESIGN.md §7): the lease check comes first.
 -- The batch entry UPDATE (ObjectStore::enter) checks the same.
@@ -31,7 +32,7 @@ CREATE FUNCTION dobj.commit_objects_together(
   p_has_schema boolean[], p_entered boolean[], p_delete_all boolean[],
   p_put_from int[], p_put_to int[], p_put_key text[], p_put_value bytea[],
   p_del_from int[], p_del_to int[], p_del_key text[],
-  p_alarm_op int[], p_alarm_us bigint[])
+  p_alarm_op int[], p_alarm_us bigint[], p_alarm_trace text[])
 RETURNS TABLE(idx int, committed boolean, schema_exists boolean)
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -64,10 +65,12 @@ BEGIN
     committed := true;
     alarm_at := timestamptz 'epoch' + p_alarm_us[i] * interval '1 microsecond';
     IF p_alarm_op[i] = 1 THEN
-      INSERT INTO dobj.alarms (class, id, due_at) VALUES (p_class[i], p_id[i], alarm_at)
+      INSERT INTO dobj.alarms (class, id, due_at, traceparent)
+      VALUES (p_class[i], p_id[i], alarm_at, nullif(p_alarm_trace[i], ''))
       ON CONFLICT (class, id) DO UPDATE
         SET due_at = EXCLUDED.due_at, retry_count = 0, next_attempt_at = NULL, claimed_by = NULL,
-            claimed_until = NULL, set_at = now(), last_error = NULL;
+            claimed_until = NULL, set_at = now(), last_error = NULL,
+            traceparent = EXCLUDED.traceparent;
     ELSIF p_alarm_op[i] = 2 THEN
       DELETE FROM dobj.alarms WHERE class = p_class[i] AND id = p_id[i];
     ELSIF p_alarm_op[i] = 3 THEN
@@ -118,7 +121,7 @@ CREATE FUNCTION dobj.commit_objects(
   p_has_schema boolean[], p_entered boolean[], p_delete_all boolean[],
   p_put_from int[], p_put_to int[], p_put_key text[], p_put_value bytea[],
   p_del_from int[], p_del_to int[], p_del_key text[],
-  p_alarm_op int[], p_alarm_us bigint[])
+  p_alarm_op int[], p_alarm_us bigint[], p_alarm_trace text[])
 RETURNS TABLE(idx int, committed boolean, schema_exists boolean, rejected text)
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -134,7 +137,7 @@ BEGIN
       FROM dobj.commit_objects_together(p_owner, p_class, p_id, p_epoch, p_schema, p_has_schema,
                                         p_entered, p_delete_all, p_put_from, p_put_to, p_put_key,
                                         p_put_value, p_del_from, p_del_to, p_del_key, p_alarm_op,
-                                        p_alarm_us) t;
+                                        p_alarm_us, p_alarm_trace) t;
     RETURN QUERY SELECT u.i, u.c, u.s, NULL::text
                    FROM unnest(done_idx, done_committed, done_schema) AS u(i, c, s);
     RETURN;
@@ -157,7 +160,7 @@ BEGIN
                p_put_key[p_put_from[i] : p_put_to[i]], p_put_value[p_put_from[i] : p_put_to[i]],
                ARRAY[1], ARRAY[p_del_to[i] - p_del_from[i] + 1],
                p_del_key[p_del_from[i] : p_del_to[i]], ARRAY[p_alarm_op[i]],
-               ARRAY[p_alarm_us[i]]) t;
+               ARRAY[p_alarm_us[i]], ARRAY[p_alarm_trace[i]]) t;
       idx := i; committed := r.committed; schema_exists := r.schema_exists; rejected := NULL;
       RETURN NEXT;
     EXCEPTION

@@ -62,11 +62,12 @@ SELECT a.class, a.id, a.due_at, a.retry_count, a.next_attempt_at,
             WHEN a.claimed_by IS NOT NULL AND a.claimed_until > now() THEN 'claimed'
             ELSE 'pending' END AS state,
        a.claimed_by AS timer, greatest(now() - a.due_at, interval '0') AS lateness,
-       a.set_at, a.last_error
+       a.set_at, a.last_error, a.traceparent
 FROM dobj.alarms a;
 
 CREATE VIEW dobj_admin.dead_alarms AS
-SELECT class, id, due_at, retry_count, last_error, died_at, died_at - due_at AS lateness
+SELECT class, id, due_at, retry_count, last_error, died_at, died_at - due_at AS lateness,
+       traceparent
 FROM dobj.dead_alarms;
 
 CREATE VIEW dobj_admin.timers AS

@@ -10,6 +10,7 @@
 #include "dobj/protocol/limits.hpp"
 #include "dobj/protocol/reply.hpp"
 #include "dobj/protocol/subject.hpp"
+#include "dobj/protocol/trace_context.hpp"
 #include "dobj/store/database.hpp"
 
 namespace dobj {
@@ -216,11 +217,14 @@ void AlarmTimer::fire(const store::ClaimedAlarm& alarm) {
   in_flight_[fire_id] = InFlight{alarm, clock_.now()};
   metrics_->lateness(std::chrono::microseconds(wall_now_us() - alarm.fire_at));
   Value body = {{"due_at_us", alarm.due_at}, {"retry_count", alarm.retry_count}};
+  std::map<std::string, std::string> headers{
+      {protocol::kContentTypeHeader, protocol::kJsonContentType}};
+  // The alarm's turn continues the trace of the turn that set it.
+  if (!alarm.traceparent.empty()) headers[protocol::kTraceparentHeader] = alarm.traceparent;
   try {
     nats_->publish(
         protocol::inbound_subject(alarm.partition, alarm.class_name, alarm.object_id, "$alarm"),
-        body.dump(), {{protocol::kContentTypeHeader, protocol::kJsonContentType}},
-        inbox_ + std::to_string(fire_id));
+        body.dump(), headers, inbox_ + std::to_string(fire_id));
   } catch (const TransportError& e) {
     log_->warn("firing {}/{}: {}", alarm.class_name, alarm.object_id, e.what());
   }

@@ -63,6 +63,36 @@ TEST_F(TraceTest, WithoutOrWithAMalformedTraceparentARequestGetsANewTrace) {
   EXPECT_EQ(trace_of(refused).trace_id, TraceContext::parse(kGiven)->trace_id);
 }
 
+// An alarm keeps the traceparent of the turn that set it (dobj.alarms.traceparent); the timer
+// sends it with the alarm, so the alarm's turn is a span of the same trace.
+TEST_F(TraceTest, AnAlarmsTurnContinuesTheTraceOfTheTurnThatSetIt) {
+  stack_.start_worker();
+  stack_.start_timer({"--scan-ms", "200"});
+  record_events();
+  auto given = *TraceContext::parse(kGiven);
+  auto far =
+      request("obj.Scratch.far.set_alarm", R"({"in_ms":3600000})", {{"traceparent", kGiven}});
+  ASSERT_EQ(far.header("Dobj-Status"), "ok") << far.body;
+  EXPECT_EQ(scalar("SELECT count(*) FROM dobj_admin.alarms WHERE id = 'far' AND traceparent = '" +
+                   trace_of(far).header() + "'"),
+            1);
+
+  auto near = request("obj.Scratch.near.set_alarm", R"({"in_ms":100})", {{"traceparent", kGiven}});
+  ASSERT_EQ(near.header("Dobj-Status"), "ok") << near.body;
+  ASSERT_TRUE(wait_until([&] { return events_on("evt.Scratch.near.alarm") == 1; }, 20s));
+  for (const auto& event : events()) {
+    if (event.subject != "evt.Scratch.near.alarm") continue;
+    auto fired = trace_of(event);
+    EXPECT_EQ(fired.trace_id, given.trace_id);
+    EXPECT_NE(fired.parent_id, trace_of(near).parent_id);  // the alarm's turn: a span of its own
+  }
+  // A later set without a traceparent replaces the trace with the new request's own.
+  auto plain = request("obj.Scratch.far.set_alarm", R"({"in_ms":3600000})", {});
+  EXPECT_EQ(scalar("SELECT count(*) FROM dobj_admin.alarms WHERE id = 'far' AND traceparent = '" +
+                   trace_of(plain).header() + "'"),
+            1);
+}
+
 // --log-format json: one object per line; the lines of a turn name its trace id.
 TEST_F(TraceTest, JsonLogLinesOfATurnCarryItsTraceId) {
   auto& worker = stack_.start_worker({"--log-format", "json", "--log-level", "debug"});

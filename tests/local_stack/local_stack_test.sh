@@ -38,7 +38,7 @@ free_port() {
 }
 export DOBJ_BUILD_DIR="$build"
 export DOBJ_NATS_PORT=$(free_port) DOBJ_NATS_HTTP_PORT=$(free_port) DOBJ_NATS_WS_PORT=$(free_port) DOBJ_PG_PORT=$(free_port)
-export DOBJ_WORKER_METRICS_PORT=$(free_port) DOBJ_TIMER_METRICS_PORT=$(free_port)
+export DOBJ_WORKER_METRICS_PORT=$(free_port) DOBJ_TIMER_METRICS_PORT=$(free_port) DOBJ_WEB_PORT=$(free_port)
 unset DOBJ_NATS_URL DOBJ_DATABASE_URL
 
 echo "--- a busy NATS port is refused before anything starts"
@@ -77,6 +77,17 @@ grep -E '^  export ' "$work/up.out" >"$work/next.sh" || fail "up printed no expo
   [[ "$(dobj call Counter local-stack inc '{"by": 2}')" == 2 ]] || fail "Counter.inc did not answer 2"
 )
 
+echo "--- the chat page up printed is served, pointed at this stack's websocket listener"
+page_url=$(grep -oE 'http://127\.0\.0\.1:[0-9]+/\?room=lobby' "$work/up.out") || fail "up printed no chat page address"
+# The browser test (tests/clients/web_chat.test.mjs) drives the page itself; here, that the stack
+# serves it with the right address.
+node --input-type=module -e "
+  const page = await fetch(process.argv[1]);
+  if (page.status !== 200 || !(await page.text()).includes('chat.js')) process.exit(1);
+  const config = await (await fetch(new URL('/config.json', process.argv[1]))).json();
+  if (config.natsWsUrl !== 'ws://127.0.0.1:' + process.env.DOBJ_NATS_WS_PORT) process.exit(2);
+" "$page_url" || fail "the chat page at $page_url is not served as it should be"
+
 echo "--- docs/first-class.md, followed word for word"
 # Its \`\`\`sh blocks in order, in one shell, from the checkout, in the shell the export lines
 # prepared; a new HOME stands for the user's. The checkout's build/ is this build.
@@ -112,6 +123,7 @@ echo "--- down, up again: the data survives"
 "$checkout/deploy/local/down"
 port_busy "$DOBJ_NATS_PORT" && fail "nats-server still runs after down"
 port_busy "$DOBJ_PG_PORT" && fail "PostgreSQL still runs after down"
+port_busy "$DOBJ_WEB_PORT" && fail "the chat page server still runs after down"
 "$checkout/deploy/local/up" --no-build >"$work/up2.out"
 [[ "$(cat "$checkout/var/pg-location")" == "$data_dir" ]] || fail "the second up chose another data directory"
 (

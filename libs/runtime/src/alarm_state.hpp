@@ -2,7 +2,8 @@
 
 #include <chrono>
 #include <optional>
-#include <utility>
+#include <string>
+#include <string_view>
 
 #include "dobj/store/object_store.hpp"
 
@@ -24,10 +25,20 @@ inline std::chrono::system_clock::time_point from_epoch_micros(store::EpochMicro
 class AlarmState {
  public:
   using Micros = store::EpochMicros;
+  // What a commit does to the alarm row; `trace` is the traceparent of the turn that set it.
+  struct Op {
+    store::AlarmOp op = store::AlarmOp::kKeep;
+    Micros at = 0;
+    std::string trace{};
+  };
+
   explicit AlarmState(std::optional<Micros> committed) : committed_(committed) {}
 
+  // The turn's traceparent, kept with an alarm it sets: the alarm's own turn continues that
+  // trace. It must outlive the turn (the shard's RequestInfo does).
+  void begin_turn(std::string_view trace) { turn_trace_ = trace; }
   std::optional<Micros> get() const { return apply(apply(committed_, pending_), turn_); }
-  void set(Micros at) { turn_ = Op{store::AlarmOp::kSet, at}; }
+  void set(Micros at) { turn_ = Op{store::AlarmOp::kSet, at, std::string(turn_trace_)}; }
   void del() { turn_ = Op{store::AlarmOp::kDelete, 0}; }
   // The alarm turn: the alarm that fired is gone unless the turn sets another.
   void delete_if_due(Micros due) { turn_ = merge(turn_, Op{store::AlarmOp::kDeleteIfDue, due}); }
@@ -35,23 +46,16 @@ class AlarmState {
   void end_turn(bool succeeded) {
     if (succeeded && turn_) pending_ = merge(pending_, *turn_);
     turn_.reset();
+    turn_trace_ = {};
   }
   bool has_pending() const { return pending_.has_value(); }
-  std::pair<store::AlarmOp, Micros> pending_op() const {
-    return pending_ ? std::make_pair(pending_->op, pending_->at)
-                    : std::make_pair(store::AlarmOp::kKeep, Micros{0});
-  }
+  Op pending_op() const { return pending_ ? *pending_ : Op{}; }
   void mark_committed() {
     committed_ = apply(committed_, pending_);
     pending_.reset();
   }
 
  private:
-  struct Op {
-    store::AlarmOp op;
-    Micros at;
-  };
-
   static std::optional<Micros> apply(std::optional<Micros> base, const std::optional<Op>& op) {
     if (!op) return base;
     switch (op->op) {
@@ -78,6 +82,7 @@ class AlarmState {
   std::optional<Micros> committed_;
   std::optional<Op> pending_;
   std::optional<Op> turn_;
+  std::string_view turn_trace_;
 };
 
 }  // namespace dobj

@@ -24,10 +24,10 @@ void Shard::commit_and_flush() {
                                      inst->entered || !inst->replies.empty())) {
       members.push_back(inst.get());
       auto [cleared, writes] = inst->kv->pending_writes();
-      auto [alarm_op, alarm_at] = inst->alarm->pending_op();
+      auto alarm = inst->alarm->pending_op();
       commits.push_back(store::ObjectCommit{inst->class_name, inst->object_id, inst->lease, cleared,
-                                            std::move(writes), alarm_op, alarm_at,
-                                            std::move(inst->replies)});
+                                            std::move(writes), alarm.op, alarm.at,
+                                            std::move(alarm.trace), std::move(inst->replies)});
     }
     inst->replies.clear();
   }

@@ -175,6 +175,7 @@ void Shard::run_message(Instance& inst, ShardCommand& command) {
   bool fenced = false;
   auto started = std::chrono::steady_clock::now();
   LogTraceScope trace_scope(command.trace.trace_id);
+  inst.alarm->begin_turn(out.request.traceparent);
   auto failure = run_as_turn(inst, out.events, &fenced, [&](Context& ctx) {
     Value argument = protocol::decode_body(command.content_type, command.message.body);
     if (command.subject.method == kAlarmMethod) {

@@ -71,13 +71,14 @@ std::vector<ClaimedAlarm> AlarmStore::claim_due(TimerId id, std::chrono::millise
       WHERE a.class = due.class AND a.id = due.id
       RETURNING a.class, a.id, o.p, (extract(epoch FROM a.due_at) * 1000000)::bigint,
                 (extract(epoch FROM coalesce(a.next_attempt_at, a.due_at)) * 1000000)::bigint,
-                a.retry_count)sql",
+                a.retry_count, coalesce(a.traceparent, ''))sql",
                        id, seconds(window), static_cast<std::int64_t>(limit), seconds(claim_ttl));
     std::vector<ClaimedAlarm> out;
     out.reserve(rows.size());
     for (const auto& r : rows) {
       out.push_back({r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<int>(),
-                     r[3].as<EpochMicros>(), r[4].as<EpochMicros>(), r[5].as<int>()});
+                     r[3].as<EpochMicros>(), r[4].as<EpochMicros>(), r[5].as<int>(),
+                     r[6].as<std::string>()});
     }
     return out;
   });
@@ -93,13 +94,14 @@ bool AlarmStore::record_failure(TimerId id, const ClaimedAlarm& alarm, const std
         "AND due_at = timestamptz 'epoch' + $4 * interval '1 microsecond'";
     if (alarm.retry_count >= max_retries) {
       auto moved = tx.exec_params(std::string("DELETE FROM dobj.alarms WHERE ") + match +
-                                      " RETURNING due_at, retry_count + 1",
+                                      " RETURNING due_at, retry_count + 1, traceparent",
                                   alarm.class_name, alarm.object_id, id, alarm.due_at);
       if (!moved.empty()) {
         tx.exec_params0(
-            "INSERT INTO dobj.dead_alarms(class, id, due_at, retry_count, last_error) "
-            "VALUES ($1, $2, $3, $4, $5)",
-            alarm.class_name, alarm.object_id, moved[0][0].c_str(), moved[0][1].as<int>(), error);
+            "INSERT INTO dobj.dead_alarms(class, id, due_at, retry_count, last_error, traceparent) "
+            "VALUES ($1, $2, $3, $4, $5, $6)",
+            alarm.class_name, alarm.object_id, moved[0][0].c_str(), moved[0][1].as<int>(), error,
+            moved[0][2].is_null() ? std::optional<std::string>() : moved[0][2].as<std::string>());
         buried = true;
       }
     } else {

@@ -16,7 +16,7 @@ std::optional<std::string> number(std::size_t n) {
 constexpr const char* kCall =
     "dobj.commit_objects($1, $2::text[], $3::text[], $4::bigint[], $5::text[], $6::boolean[], "
     "$7::boolean[], $8::boolean[], $9::int[], $10::int[], $11::text[], $12::bytea[], "
-    "$13::int[], $14::int[], $15::text[], $16::int[], $17::bigint[])";
+    "$13::int[], $14::int[], $15::text[], $16::int[], $17::bigint[], $18::text[])";
 
 }  // namespace
 
@@ -43,6 +43,7 @@ void CommitBatch::add(const ObjectCommit& c, bool entered) {
   del_to_.push_back(number(del_keys_.size()));
   alarm_ops_.push_back(std::to_string(static_cast<int>(c.alarm_op)));
   alarm_us_.push_back(std::to_string(c.alarm_at));
+  alarm_traces_.push_back(c.alarm_trace);
   for (const auto& r : c.replies) {
     reply_of_.push_back(number(classes_.size()));
     reply_keys_.push_back(r.key);
@@ -62,8 +63,8 @@ std::string CommitBatch::sql() const {
          "), r AS (INSERT INTO dobj.idempotency "
          "(class, id, key, ok, content_type, reply, expires_at) "
          "SELECT ($2::text[])[u.n], ($3::text[])[u.n], u.k, u.ok, u.t, u.b, "
-         "now() + make_interval(secs => $23) "
-         "FROM unnest($18::int[], $19::text[], $20::boolean[], $21::text[], $22::bytea[]) "
+         "now() + make_interval(secs => $24) "
+         "FROM unnest($19::int[], $20::text[], $21::boolean[], $22::text[], $23::bytea[]) "
          "AS u(n, k, ok, t, b) JOIN c ON c.idx = u.n AND c.committed "
          "ON CONFLICT (class, id, key) DO UPDATE SET ok = EXCLUDED.ok, "
          "content_type = EXCLUDED.content_type, reply = EXCLUDED.reply, "
@@ -80,7 +81,7 @@ std::vector<std::string> CommitBatch::params() const {
                                text_array_literal(put_keys_), text_array_literal(put_values_),
                                text_array_literal(del_from_), text_array_literal(del_to_),
                                text_array_literal(del_keys_), text_array_literal(alarm_ops_),
-                               text_array_literal(alarm_us_)};
+                               text_array_literal(alarm_us_), text_array_literal(alarm_traces_)};
   if (has_replies()) {
     for (auto a : {text_array_literal(reply_of_), text_array_literal(reply_keys_),
                    text_array_literal(reply_ok_), text_array_literal(reply_types_),

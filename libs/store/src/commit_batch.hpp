@@ -32,7 +32,7 @@ class CommitBatch {
 
   WorkerId owner_;
   std::chrono::milliseconds reply_window_;
-  std::vector<std::string> classes_, ids_, schemas_, put_keys_, del_keys_;
+  std::vector<std::string> classes_, ids_, schemas_, put_keys_, del_keys_, alarm_traces_;
   Texts epochs_, has_schema_, entered_, delete_all_, put_values_;
   Texts put_from_, put_to_, del_from_, del_to_, alarm_ops_, alarm_us_;
   std::vector<std::string> reply_keys_, reply_types_;

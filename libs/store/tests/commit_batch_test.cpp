@@ -23,7 +23,7 @@ TEST(CommitBatch, FlattensEachObjectsWritesIntoRanges) {
   EXPECT_EQ(batch.size(), 3u);
   EXPECT_FALSE(batch.has_replies());
   auto p = batch.params();
-  ASSERT_EQ(p.size(), 17u);
+  ASSERT_EQ(p.size(), 18u);
   EXPECT_EQ(p[0], "42");
   EXPECT_EQ(p[1], R"({"Counter","Counter","Counter"})");
   EXPECT_EQ(p[2], R"({"a","b","c"})");
@@ -37,6 +37,7 @@ TEST(CommitBatch, FlattensEachObjectsWritesIntoRanges) {
   EXPECT_EQ(p[12], R"({"1","2","2"})");  // del_from: after delete_all there is nothing to delete
   EXPECT_EQ(p[13], R"({"1","1","1"})");
   EXPECT_EQ(p[14], R"({"gone"})");
+  EXPECT_EQ(p[17], R"({"","",""})");  // no alarm set, so no trace
   EXPECT_EQ(batch.sql().find("WITH"), std::string::npos);
 }
 
@@ -44,16 +45,21 @@ TEST(CommitBatch, StoredRepliesRideInTheSameStatement) {
   CommitBatch batch(1, std::chrono::milliseconds(1500));
   auto a = commit("a", {});
   a.replies = {{"key-1", true, "application/json", "42"}};
+  a.alarm_op = AlarmOp::kSet;
+  a.alarm_at = 1000;
+  a.alarm_trace = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
   batch.add(commit("z", {}), false);
   batch.add(a, false);
   EXPECT_TRUE(batch.has_replies());
   auto p = batch.params();
-  ASSERT_EQ(p.size(), 23u);
-  EXPECT_EQ(p[17], R"({"2"})");  // the reply belongs to the second object
-  EXPECT_EQ(p[18], R"({"key-1"})");
-  EXPECT_EQ(p[19], R"({"t"})");
-  EXPECT_EQ(p[21], R"({"\\x3432"})");
-  EXPECT_EQ(p[22], "1.500000");
+  ASSERT_EQ(p.size(), 24u);
+  EXPECT_EQ(p[15], R"({"0","1"})");  // alarm ops
+  EXPECT_EQ(p[17], R"({"","00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"})");
+  EXPECT_EQ(p[18], R"({"2"})");  // the reply belongs to the second object
+  EXPECT_EQ(p[19], R"({"key-1"})");
+  EXPECT_EQ(p[20], R"({"t"})");
+  EXPECT_EQ(p[22], R"({"\\x3432"})");
+  EXPECT_EQ(p[23], "1.500000");
   EXPECT_NE(batch.sql().find("INSERT INTO dobj.idempotency"), std::string::npos);
 }
 

@@ -26,6 +26,7 @@ bool accepts(int port) {
 NatsServer::NatsServer(Profile profile) : profile_(profile) {
   dir_ = make_temp_dir("dobj-nats");
   port_ = free_port();
+  ws_port_ = free_port();
   // The shipped files as they are, beside a top file with this server's port (include paths
   // are relative to the including file).
   std::filesystem::copy(std::string(DOBJ_SOURCE_DIR) + "/deploy/nats", dir_ + "/nats",
@@ -33,6 +34,7 @@ NatsServer::NatsServer(Profile profile) : profile_(profile) {
   if (profile_ != Profile::kProduction) {
     config_ = dir_ + "/nats/test.conf";
     std::ofstream(config_) << "listen: 127.0.0.1:" << port_ << "\n"
+                           << "websocket { listen: 127.0.0.1:" << ws_port_ << ", no_tls: true }\n"
                            << "include dobj.conf\n"
                            << (profile_ == Profile::kLocal ? "include dobj-auth.conf\n" : "");
   } else {
@@ -77,6 +79,13 @@ std::string NatsServer::timer_url() const {
 
 std::string NatsServer::client_url() const {
   return "nats://127.0.0.1:" + std::to_string(port_);
+}
+
+std::string NatsServer::websocket_url() const {
+  if (profile_ == Profile::kProduction) {
+    throw std::logic_error("the production profile has no websocket listener");
+  }
+  return "ws://127.0.0.1:" + std::to_string(ws_port_);
 }
 
 std::string NatsServer::user_url(const std::string& user, const std::string& password) const {

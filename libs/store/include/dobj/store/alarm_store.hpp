@@ -21,6 +21,7 @@ struct ClaimedAlarm {
   EpochMicros due_at = 0;   // as the object set it
   EpochMicros fire_at = 0;  // due_at, or the retry's time
   int retry_count = 0;
+  std::string traceparent{};  // of the turn that set it ("" for none): the alarm turn's parent
 };
 
 // dobj.alarms as a timer sees it (DESIGN.md §6): claims with a lease, failures with backoff,

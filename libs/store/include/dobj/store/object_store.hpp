@@ -66,6 +66,7 @@ struct ObjectCommit {
   std::vector<KvWrite> writes;
   AlarmOp alarm_op = AlarmOp::kKeep;
   EpochMicros alarm_at = 0;            // for kSet and kDeleteIfDue
+  std::string alarm_trace{};           // kSet: the setting turn's traceparent ("" for none)
   std::vector<StoredReply> replies{};  // idempotent replies of this batch's turns
   std::string rejected{};              // set by commit(): why the database refused this object
 };

@@ -27,6 +27,9 @@ class NatsServer {
   std::string timer_url() const;
   // As an anonymous client (local profile: mapped to the restricted client user).
   std::string client_url() const;
+  // The websocket listener for browsers (nats.ws), anonymous like client_url(); not in the
+  // production profile.
+  std::string websocket_url() const;
   // As a named user of the profile (production: chat-app, ops, …), with its password.
   std::string user_url(const std::string& user, const std::string& password) const;
   void stop();
@@ -37,6 +40,7 @@ class NatsServer {
   std::string dir_;
   std::string config_;
   int port_ = 0;
+  int ws_port_ = 0;
   std::unique_ptr<Process> process_;
 };
 
