@@ -11,13 +11,13 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <charconv>
 #include <chrono>
 #include <cstring>
 #include <thread>
 
 #include "dobj/core/error.hpp"
 #include "dobj/core/logging.hpp"
+#include "ipv4_address.hpp"
 
 namespace dobj::metrics {
 namespace {
@@ -27,23 +27,13 @@ constexpr std::size_t kMaxRequestBytes = 8 * 1024;
 constexpr int kRequestTimeoutMs = 2000;
 
 sockaddr_in parse_address(const std::string& address) {
-  auto colon = address.rfind(':');
-  if (colon == std::string::npos) {
-    throw Error(ErrorCode::kBadRequest, "metrics address '" + address + "' is not host:port");
+  auto addr = parse_ipv4_address(address);
+  if (!addr) {
+    throw Error(
+        ErrorCode::kBadRequest,
+        "metrics address '" + address + "': want host:port, an IPv4 address and a port 0-65535");
   }
-  std::string host = colon == 0 ? "127.0.0.1" : address.substr(0, colon);
-  auto port_text = address.substr(colon + 1);
-  int port = -1;
-  auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  if (ec != std::errc() || end != port_text.data() + port_text.size() || port < 0 || port > 65535 ||
-      ::inet_pton(AF_INET, host.c_str(), &addr.sin_addr) != 1) {
-    throw Error(ErrorCode::kBadRequest,
-                "metrics address '" + address + "': want an IPv4 address and a port 0-65535");
-  }
-  addr.sin_port = htons(static_cast<std::uint16_t>(port));
-  return addr;
+  return *addr;
 }
 
 // The request's path, or "" when what came is not a GET line within the limits.

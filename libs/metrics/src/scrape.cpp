@@ -9,6 +9,8 @@
 #include <charconv>
 #include <cstdlib>
 
+#include "ipv4_address.hpp"
+
 namespace dobj::metrics {
 namespace {
 
@@ -71,16 +73,8 @@ std::vector<Sample> parse_text(std::string_view text) {
 
 HttpResponse http_get(const std::string& address, const std::string& path,
                       std::chrono::milliseconds timeout) {
-  auto colon = address.rfind(':');
-  if (colon == std::string::npos) return {};
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  int port = 0;
-  auto port_text = std::string_view(address).substr(colon + 1);
-  std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-  addr.sin_port = htons(static_cast<std::uint16_t>(port));
-  std::string host = colon == 0 ? "127.0.0.1" : address.substr(0, colon);
-  if (::inet_pton(AF_INET, host.c_str(), &addr.sin_addr) != 1) return {};
+  auto addr = parse_ipv4_address(address);
+  if (!addr) return {};
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return {};
   timeval tv{static_cast<time_t>(timeout.count() / 1000),
@@ -89,7 +83,7 @@ HttpResponse http_get(const std::string& address, const std::string& path,
   ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
   HttpResponse r;
   std::string request = "GET " + path + " HTTP/1.0\r\nHost: " + address + "\r\n\r\n";
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&*addr), sizeof *addr) == 0 &&
       ::send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
           static_cast<ssize_t>(request.size())) {
     std::string raw;
