@@ -1,5 +1,6 @@
 #include "dobj/examples/register_examples.hpp"
 
+#include "account.hpp"
 #include "chat_room.hpp"
 #include "counter.hpp"
 #include "document.hpp"
@@ -32,6 +33,11 @@ void register_examples(ClassRegistry& registry) {
       .method("take", &RateLimiter::take)
       .method("status", &RateLimiter::status)
       .alarm(&RateLimiter::alarm);
+  registry.add<Account>("Account")
+      .method("deposit", &Account::deposit)
+      .method("balance", &Account::balance)
+      .method("transfer", &Account::transfer)
+      .method("credit", &Account::credit);
 }
 
 }  // namespace dobj::examples

@@ -5,6 +5,7 @@
 #include "test_classes.hpp"
 
 #include <chrono>
+#include <cstdio>
 #include <stdexcept>
 
 #include "arguments.hpp"
@@ -113,6 +114,39 @@ Value Scratch::list(Context& ctx, const Value& arg) {
   return out;
 }
 
+// {"class", "id", "method", "count": n (1), "argument": a, "then_throw": b} → null: n durable
+// messages, each with {"i": k, "argument": a} (k = 1..n); then_throw fails the turn after them.
+Value Scratch::send(Context& ctx, const Value& arg) {
+  require_object(arg, "send");
+  auto count = arg.value("count", std::int64_t{1});
+  for (std::int64_t k = 1; k <= count; ++k) {
+    ctx.send(arg.value("class", "Scratch"), arg.at("id").get<std::string>(),
+             arg.value("method", "append"),
+             {{"i", k}, {"argument", arg.value("argument", Value())}});
+  }
+  if (arg.value("then_throw", false)) throw std::runtime_error("send then throw, on purpose");
+  return nullptr;
+}
+
+// Any argument → its position: each message stored under its arrival number, in order.
+Value Scratch::append(Context& ctx, const Value& arg) {
+  auto n = ctx.storage().get_or<std::int64_t>("appended", 0) + 1;
+  ctx.storage().put("appended", n);
+  char key[32];
+  std::snprintf(key, sizeof key, "append/%010lld", static_cast<long long>(n));
+  ctx.storage().put(key, arg);
+  return n;
+}
+
+// → every argument append received, in arrival order.
+Value Scratch::appended(Context& ctx, const Value&) {
+  Value out = Value::array();
+  ListOptions o;
+  o.prefix = "append/";
+  for (auto& [k, v] : ctx.storage().list(o)) out.push_back(v);
+  return out;
+}
+
 // {"at_ms": epoch ms} or {"in_ms": n} → null
 Value Scratch::set_alarm(Context& ctx, const Value& arg) {
   require_object(arg, "set_alarm");
@@ -197,6 +231,9 @@ void register_test_classes(ClassRegistry& registry) {
         .method("delete_alarm", &Scratch::delete_alarm)
         .method("alarm_plan", &Scratch::alarm_plan)
         .method("alarm_status", &Scratch::alarm_status)
+        .method("send", &Scratch::send)
+        .method("append", &Scratch::append)
+        .method("appended", &Scratch::appended)
         .alarm(&Scratch::alarm);
   }
   register_ledger(registry);

@@ -32,6 +32,9 @@ class Scratch : public Object {
   Value delete_alarm(Context& ctx, const Value& arg);
   Value alarm_plan(Context& ctx, const Value& arg);
   Value alarm_status(Context& ctx, const Value& arg);
+  Value send(Context& ctx, const Value& arg);
+  Value append(Context& ctx, const Value& arg);
+  Value appended(Context& ctx, const Value& arg);
   Value alarm(Context& ctx, const AlarmInfo& info);
 
  private:

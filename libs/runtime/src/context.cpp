@@ -3,6 +3,8 @@
 #include "alarm_state.hpp"
 #include "dobj/core/error.hpp"
 #include "dobj/core/names.hpp"
+#include "dobj/protocol/codec.hpp"
+#include "dobj/protocol/limits.hpp"
 
 namespace dobj {
 
@@ -12,6 +14,26 @@ void Context::publish(const std::string& topic, Value payload) {
                 "invalid event topic '" + topic + "': must be 1-64 bytes of [A-Za-z0-9_-]");
   }
   events_.push_back(Event{topic, std::move(payload)});
+}
+
+void Context::send(const std::string& class_name, const std::string& object_id,
+                   const std::string& method, const Value& argument) {
+  if (!is_valid_class_name(class_name) || !is_valid_object_id(object_id) ||
+      !is_valid_method_name(method)) {
+    throw Error(ErrorCode::kBadRequest, "send to '" + class_name + "." + object_id + "." + method +
+                                            "': not a valid class, object id and method");
+  }
+  if (messages_.size() >= kMaxSendsPerTurn) {
+    throw Error(ErrorCode::kBadRequest,
+                "a turn sends at most " + std::to_string(kMaxSendsPerTurn) + " messages");
+  }
+  auto body = protocol::encode_body(protocol::ContentType::kMsgpack, argument);
+  if (body.size() > protocol::kDefaultMaxBodyBytes) {
+    throw Error(ErrorCode::kBadRequest, "message to " + class_name + "." + object_id + " is " +
+                                            std::to_string(body.size()) + " bytes; at most " +
+                                            std::to_string(protocol::kDefaultMaxBodyBytes));
+  }
+  messages_.push_back(OutboundMessage{class_name, object_id, method, std::move(body)});
 }
 
 void Context::set_alarm(WallTime at) {

@@ -73,6 +73,9 @@ struct Host::Impl {
     if (reply_to.starts_with(protocol::kTimerInboxPrefix)) {
       return subject.ends_with(std::string(".") + kAlarmMethod);
     }
+    // A worker delivering durable messages (ctx.send): only workers read that namespace, and its
+    // subjects carry a random token per worker.
+    if (reply_to.starts_with(protocol::kSendInboxPrefix)) return true;
     for (const auto& prefix : config.reply_prefixes) {
       if (reply_to.size() > prefix.size() && reply_to.compare(0, prefix.size(), prefix) == 0) {
         return true;

@@ -2,6 +2,7 @@
 
 #include "alarm_state.hpp"
 #include "dobj/core/error.hpp"
+#include "dobj/protocol/codec.hpp"
 #include "dobj/store/sql_result.hpp"
 #include "kv_state.hpp"
 
@@ -26,6 +27,7 @@ struct ObjectHarness::State {
   AlarmState alarm{std::nullopt};
   std::unique_ptr<Object> object;
   std::vector<Event> events;
+  std::vector<SentMessage> sent;
   NoSql sql;
 
   void reset_storage() {
@@ -70,7 +72,8 @@ struct ObjectHarness::State {
   // One turn as the shard runs it: everything or nothing.
   Value turn(const ManualWallClock& clock, const std::function<Value(Context&)>& fn) {
     std::vector<Event> turn_events;
-    Context ctx(class_name, object_id, *kv, sql, alarm, turn_events, clock);
+    std::vector<OutboundMessage> turn_messages;
+    Context ctx(class_name, object_id, *kv, sql, alarm, turn_events, turn_messages, clock);
     try {
       if (!object) {
         object = def->factory();
@@ -81,6 +84,10 @@ struct ObjectHarness::State {
       alarm.end_turn(true);
       commit();
       events.insert(events.end(), turn_events.begin(), turn_events.end());
+      for (auto& m : turn_messages) {
+        sent.push_back(SentMessage{m.target_class, m.target_id, m.method,
+                                   protocol::decode_body(protocol::ContentType::kMsgpack, m.body)});
+      }
       return result;
     } catch (...) {
       kv->end_turn(false);
@@ -149,6 +156,10 @@ std::optional<WallTime> ObjectHarness::alarm() const {
   auto at = state_->alarm.get();
   if (!at) return std::nullopt;
   return from_epoch_micros(*at);
+}
+
+std::vector<ObjectHarness::SentMessage> ObjectHarness::take_sent() {
+  return std::exchange(state_->sent, {});
 }
 
 std::vector<Event> ObjectHarness::take_events() {

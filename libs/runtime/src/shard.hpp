@@ -86,6 +86,8 @@ class Shard {
     // Replies to idempotent requests of this batch, committed with it (and found by a duplicate
     // of the request in the same batch).
     std::vector<store::StoredReply> replies;
+    // Durable messages of this batch's turns (Context::send), committed with it.
+    std::vector<store::DurableMessage> sends;
   };
   struct Output {
     Instance* instance = nullptr;
@@ -116,8 +118,10 @@ class Shard {
   // Runs fn as a turn of inst (storage layer, SQL savepoint). Returns the failure, if any;
   // sets *fenced when the object turned out to be fenced.
   template <typename Fn>
-  std::optional<Error> run_as_turn(Instance& inst, std::vector<Event>& events, bool* fenced,
-                                   Fn&& fn);
+  std::optional<Error> run_as_turn(Instance& inst, std::string_view trace,
+                                   std::vector<Event>& events, bool* fenced, Fn&& fn);
+  // A successful turn's durable messages join the instance's, numbered, for the batch's commit.
+  void queue_sends(Instance& inst, std::string_view trace, std::vector<OutboundMessage>& messages);
   // Creates the object and runs on_activate as a turn; a failure leaves the instance broken.
   void activate(Instance& inst);
   void commit_and_flush();

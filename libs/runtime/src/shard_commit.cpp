@@ -20,16 +20,19 @@ void Shard::commit_and_flush() {
   std::vector<Instance*> members;
   std::vector<store::ObjectCommit> commits;
   for (auto& [key, inst] : objects_) {
-    if (holds_lease(inst->phase) && (inst->kv->has_pending() || inst->alarm->has_pending() ||
-                                     inst->entered || !inst->replies.empty())) {
+    if (holds_lease(inst->phase) &&
+        (inst->kv->has_pending() || inst->alarm->has_pending() || inst->entered ||
+         !inst->replies.empty() || !inst->sends.empty())) {
       members.push_back(inst.get());
       auto [cleared, writes] = inst->kv->pending_writes();
       auto alarm = inst->alarm->pending_op();
-      commits.push_back(store::ObjectCommit{inst->class_name, inst->object_id, inst->lease, cleared,
-                                            std::move(writes), alarm.op, alarm.at,
-                                            std::move(alarm.trace), std::move(inst->replies)});
+      commits.push_back(store::ObjectCommit{
+          inst->class_name, inst->object_id, inst->lease, cleared, std::move(writes), alarm.op,
+          alarm.at, std::move(alarm.trace), std::move(inst->replies), std::move(inst->sends)});
     }
     inst->replies.clear();
+    // Sends of an object that does not commit now (lost or fenced) were never committed.
+    inst->sends.clear();
   }
   enum class State { kCommitted, kFenced, kFailed, kRejected };
   std::unordered_map<Instance*, std::string> rejections;
@@ -39,6 +42,7 @@ void Shard::commit_and_flush() {
           (std::chrono::system_clock::now() + protocol::kAlarmWindow).time_since_epoch())
           .count();
   bool hint = false;
+  std::vector<store::DurableMessage> committed_sends;
   std::optional<Error> commit_failure;
   if (!commits.empty() || batch_open) {
     try {
@@ -53,6 +57,8 @@ void Shard::commit_and_flush() {
         if (outcomes[i] == store::CommitOutcome::kCommitted) {
           state[inst] = State::kCommitted;
           inst->lease = commits[i].lease;
+          inst->lease.outbox_seq += static_cast<std::int64_t>(commits[i].sends.size());
+          for (auto& m : commits[i].sends) committed_sends.push_back(std::move(m));
           inst->kv->mark_committed();
           inst->alarm->mark_committed();
           if (commits[i].alarm_op == store::AlarmOp::kSet && commits[i].alarm_at < hint_horizon) {
@@ -108,6 +114,9 @@ void Shard::commit_and_flush() {
   }
   outputs_.clear();
   if (hint) outbox_.alarm_hint();
+  // Durable messages are in the database now: whoever delivers them (this worker at once, or
+  // the sender's next owner) can.
+  if (!committed_sends.empty()) outbox_.messages_committed(std::move(committed_sends));
   // Fenced objects belong to someone else now; failed ones reload from the database.
   for (auto& [inst, s] : state) {
     if (s != State::kCommitted) inst->phase = Phase::kLost;

@@ -70,10 +70,12 @@ void Shard::remember_reply(Instance& inst, const ShardCommand& command,
 }
 
 template <typename Fn>
-std::optional<Error> Shard::run_as_turn(Instance& inst, std::vector<Event>& events, bool* fenced,
-                                        Fn&& fn) {
+std::optional<Error> Shard::run_as_turn(Instance& inst, std::string_view trace,
+                                        std::vector<Event>& events, bool* fenced, Fn&& fn) {
   TurnSql sql(store_.get(), inst.class_name, inst.object_id, inst.lease, inst.entered);
-  Context ctx(inst.class_name, inst.object_id, *inst.kv, sql, *inst.alarm, events);
+  std::vector<OutboundMessage> messages;
+  inst.alarm->begin_turn(trace);
+  Context ctx(inst.class_name, inst.object_id, *inst.kv, sql, *inst.alarm, events, messages);
   std::optional<Error> failure;
   if (store_) store_->begin_turn();
   turn_instance_ = &inst;
@@ -113,13 +115,27 @@ std::optional<Error> Shard::run_as_turn(Instance& inst, std::vector<Event>& even
   inst.kv->end_turn(ok);
   inst.alarm->end_turn(ok);
   if (!ok) events.clear();
+  if (ok) queue_sends(inst, trace, messages);
   return failure;
+}
+
+void Shard::queue_sends(Instance& inst, std::string_view trace,
+                        std::vector<OutboundMessage>& messages) {
+  // Numbered after the last committed one and those of this batch's earlier turns.
+  auto created_at = to_epoch_micros(std::chrono::system_clock::now());
+  for (auto& m : messages) {
+    inst.sends.push_back(store::DurableMessage{
+        inst.class_name, inst.object_id,
+        inst.lease.outbox_seq + static_cast<std::int64_t>(inst.sends.size()) + 1, inst.partition,
+        std::move(m.target_class), std::move(m.target_id), std::move(m.method), std::move(m.body),
+        std::string(trace), 0, created_at});
+  }
 }
 
 void Shard::activate(Instance& inst) {
   std::vector<Event> events;
   bool fenced = false;
-  auto failure = run_as_turn(inst, events, &fenced, [&](Context& ctx) {
+  auto failure = run_as_turn(inst, "", events, &fenced, [&](Context& ctx) {
     inst.object = inst.def->factory();
     inst.object->on_activate(ctx);
   });
@@ -175,8 +191,7 @@ void Shard::run_message(Instance& inst, ShardCommand& command) {
   bool fenced = false;
   auto started = std::chrono::steady_clock::now();
   LogTraceScope trace_scope(command.trace.trace_id);
-  inst.alarm->begin_turn(out.request.traceparent);
-  auto failure = run_as_turn(inst, out.events, &fenced, [&](Context& ctx) {
+  auto failure = run_as_turn(inst, out.request.traceparent, out.events, &fenced, [&](Context& ctx) {
     Value argument = protocol::decode_body(command.content_type, command.message.body);
     if (command.subject.method == kAlarmMethod) {
       // The alarm that fired goes with this turn's commit, unless the handler sets another.

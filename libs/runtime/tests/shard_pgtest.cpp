@@ -29,8 +29,13 @@ class MemoryOutbox final : public Outbox {
     events.push_back(subject);
   }
   void alarm_hint() override {}
+  void messages_committed(std::vector<store::DurableMessage> committed) override {
+    std::lock_guard lock(mutex_);
+    for (auto& m : committed) messages.push_back(std::move(m));
+  }
   std::vector<std::pair<std::string, protocol::Reply>> replies;
   std::vector<std::string> events;
+  std::vector<store::DurableMessage> messages;
 
  private:
   std::mutex mutex_;

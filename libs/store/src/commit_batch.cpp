@@ -17,6 +17,7 @@ constexpr const char* kCall =
     "dobj.commit_objects($1, $2::text[], $3::text[], $4::bigint[], $5::text[], $6::boolean[], "
     "$7::boolean[], $8::boolean[], $9::int[], $10::int[], $11::text[], $12::bytea[], "
     "$13::int[], $14::int[], $15::text[], $16::int[], $17::bigint[], $18::text[])";
+constexpr int kCallParams = 18;
 
 }  // namespace
 
@@ -51,25 +52,62 @@ void CommitBatch::add(const ObjectCommit& c, bool entered) {
     reply_types_.push_back(r.content_type);
     reply_bodies_.push_back(bytea_hex(r.body));
   }
+  for (const auto& m : c.sends) {
+    send_of_.push_back(number(classes_.size()));
+    send_seqs_.push_back(std::to_string(m.seq));
+    send_partitions_.push_back(std::to_string(m.partition));
+    send_classes_.push_back(m.target_class);
+    send_ids_.push_back(m.target_id);
+    send_methods_.push_back(m.method);
+    send_bodies_.push_back(bytea_hex(m.body));
+    send_traces_.push_back(m.traceparent);
+  }
 }
 
 std::string CommitBatch::sql() const {
   const std::string columns = "SELECT idx, committed, schema_exists, rejected FROM ";
-  // Batches without stored replies skip the CTE: it costs planning time on every commit.
-  if (!has_replies()) return columns + kCall + " ORDER BY idx";
-  // Stored replies go in the same statement, only for the objects that committed. A key reused
-  // after its window is new again, even before housekeeping removed the expired row.
-  return std::string("WITH c AS MATERIALIZED (SELECT * FROM ") + kCall +
-         "), r AS (INSERT INTO dobj.idempotency "
-         "(class, id, key, ok, content_type, reply, expires_at) "
-         "SELECT ($2::text[])[u.n], ($3::text[])[u.n], u.k, u.ok, u.t, u.b, "
-         "now() + make_interval(secs => $24) "
-         "FROM unnest($19::int[], $20::text[], $21::boolean[], $22::text[], $23::bytea[]) "
-         "AS u(n, k, ok, t, b) JOIN c ON c.idx = u.n AND c.committed "
-         "ON CONFLICT (class, id, key) DO UPDATE SET ok = EXCLUDED.ok, "
-         "content_type = EXCLUDED.content_type, reply = EXCLUDED.reply, "
-         "expires_at = EXCLUDED.expires_at WHERE dobj.idempotency.expires_at <= now()) " +
-         columns + "c ORDER BY idx";
+  // Batches without stored replies or durable messages skip the CTE: it costs planning time on
+  // every commit.
+  if (!has_replies() && !has_sends()) return columns + kCall + " ORDER BY idx";
+  // Stored replies and durable messages go in the same statement, only for the objects that
+  // committed. Their parameters follow the call's, replies first.
+  int next = kCallParams + 1;
+  auto param = [&next] { return "$" + std::to_string(next++); };
+  std::string sql = std::string("WITH c AS MATERIALIZED (SELECT * FROM ") + kCall + ")";
+  if (has_replies()) {
+    // A key reused after its window is new again, even before housekeeping removed the
+    // expired row.
+    auto of = param(), keys = param(), ok = param(), types = param(), bodies = param(),
+         window = param();
+    sql +=
+        ", r AS (INSERT INTO dobj.idempotency "
+        "(class, id, key, ok, content_type, reply, expires_at) "
+        "SELECT ($2::text[])[u.n], ($3::text[])[u.n], u.k, u.ok, u.t, u.b, "
+        "now() + make_interval(secs => " +
+        window + ") FROM unnest(" + of + "::int[], " + keys + "::text[], " + ok + "::boolean[], " +
+        types + "::text[], " + bodies +
+        "::bytea[]) AS u(n, k, ok, t, b) JOIN c ON c.idx = u.n AND c.committed "
+        "ON CONFLICT (class, id, key) DO UPDATE SET ok = EXCLUDED.ok, "
+        "content_type = EXCLUDED.content_type, reply = EXCLUDED.reply, "
+        "expires_at = EXCLUDED.expires_at WHERE dobj.idempotency.expires_at <= now())";
+  }
+  if (has_sends()) {
+    // A sequence number already used (a stale view of the sender) fails the statement: no
+    // message is ever stored twice under one key.
+    auto of = param(), seq = param(), part = param(), classes = param(), ids = param(),
+         methods = param(), bodies = param(), traces = param();
+    sql += ", m AS MATERIALIZED (SELECT u.* FROM unnest(" + of + "::int[], " + seq +
+           "::bigint[], " + part + "::int[], " + classes + "::text[], " + ids + "::text[], " +
+           methods + "::text[], " + bodies + "::bytea[], " + traces +
+           "::text[]) AS u(n, seq, p, tc, ti, tm, b, tp) JOIN c ON c.idx = u.n AND c.committed)"
+           ", o AS (INSERT INTO dobj.outbox (sender_class, sender_id, seq, p, target_class, "
+           "target_id, method, body, traceparent) SELECT ($2::text[])[m.n], ($3::text[])[m.n], "
+           "m.seq, m.p, m.tc, m.ti, m.tm, m.b, nullif(m.tp, '') FROM m)"
+           ", s AS (INSERT INTO dobj.outbox_seq (class, id, seq) "
+           "SELECT ($2::text[])[m.n], ($3::text[])[m.n], max(m.seq) FROM m GROUP BY m.n "
+           "ON CONFLICT (class, id) DO UPDATE SET seq = EXCLUDED.seq)";
+  }
+  return sql + " " + columns + "c ORDER BY idx";
 }
 
 std::vector<std::string> CommitBatch::params() const {
@@ -89,6 +127,14 @@ std::vector<std::string> CommitBatch::params() const {
       out.push_back(std::move(a));
     }
     out.push_back(std::to_string(static_cast<double>(reply_window_.count()) / 1000.0));
+  }
+  if (has_sends()) {
+    for (auto a : {text_array_literal(send_of_), text_array_literal(send_seqs_),
+                   text_array_literal(send_partitions_), text_array_literal(send_classes_),
+                   text_array_literal(send_ids_), text_array_literal(send_methods_),
+                   text_array_literal(send_bodies_), text_array_literal(send_traces_)}) {
+      out.push_back(std::move(a));
+    }
   }
   return out;
 }

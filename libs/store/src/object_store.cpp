@@ -99,7 +99,8 @@ std::vector<std::optional<ObjectLease>> ObjectStore::claim_many(
         WHERE EXISTS (SELECT 1 FROM dobj.partitions pa WHERE pa.p = EXCLUDED.p AND pa.owner = $1)
       RETURNING class, id, epoch, schema_name,
         (SELECT (extract(epoch FROM a.due_at) * 1000000)::bigint
-           FROM dobj.alarms a WHERE a.class = o.class AND a.id = o.id))sql",
+           FROM dobj.alarms a WHERE a.class = o.class AND a.id = o.id),
+        (SELECT s.seq FROM dobj.outbox_seq s WHERE s.class = o.class AND s.id = o.id))sql",
                                me_, text_array_literal(classes), text_array_literal(ids),
                                text_array_literal(partitions));
     std::map<std::pair<std::string, std::string>, ObjectLease> claimed;
@@ -107,6 +108,7 @@ std::vector<std::optional<ObjectLease>> ObjectStore::claim_many(
       ObjectLease lease;
       lease.epoch = row[2].as<std::int64_t>();
       if (!row[4].is_null()) lease.alarm = row[4].as<EpochMicros>();
+      if (!row[5].is_null()) lease.outbox_seq = row[5].as<std::int64_t>();
       lease.schema_exists = !row[3].is_null();
       lease.schema_name = lease.schema_exists ? row[3].as<std::string>()
                                               : object_schema_name(row[0].as<std::string>(),

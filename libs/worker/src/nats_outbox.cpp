@@ -11,7 +11,12 @@ namespace {
 constexpr std::int64_t kHeaderAllowance = 1024;
 }  // namespace
 
-NatsOutbox::NatsOutbox(NatsConnection& nats) : nats_(nats), log_(logger("outbox")) {}
+NatsOutbox::NatsOutbox(NatsConnection& nats, MessageSink messages)
+    : nats_(nats), messages_(std::move(messages)), log_(logger("outbox")) {}
+
+void NatsOutbox::messages_committed(std::vector<store::DurableMessage> messages) {
+  messages_(std::move(messages));
+}
 
 void NatsOutbox::reply(const std::string& reply_to, const protocol::Reply& reply) {
   const protocol::Reply* out = &reply;

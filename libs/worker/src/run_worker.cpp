@@ -67,6 +67,9 @@ int run_worker(int argc, char** argv, std::function<void(ClassRegistry&)> regist
                  "how long replies to requests with Dobj-Idempotency-Key are kept")
       ->check(CLI::Range(1, 7 * 86400))
       ->capture_default_str();
+  app.add_flag("--hold-sends", config.courier.paused,
+               "test hook: commit ctx.send messages but never deliver them here (another "
+               "worker's sweep of dobj.outbox must)");
   std::int64_t handovers_h = config.retention.handovers.count();
   std::int64_t departed_h = config.retention.departed.count();
   std::int64_t dead_alarms_h = config.retention.dead_alarms.count();

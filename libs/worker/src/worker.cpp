@@ -96,7 +96,13 @@ void Worker::start() {
   config_.host.worker_id = id_;
   config_.host.partitions = partitions_;
   config_.host.database_url = config_.database_url;
-  outbox_ = std::make_unique<NatsOutbox>(*nats_);
+  config_.courier.partitions = partitions_;
+  config_.courier.max_age = config_.host.reply_window / 2;
+  courier_ = std::make_unique<Courier>(
+      config_.courier, config_.database_url, *nats_, [this] { return id(); }, clock);
+  outbox_ = std::make_unique<NatsOutbox>(*nats_, [this](std::vector<store::DurableMessage> m) {
+    courier_->messages_committed(std::move(m));
+  });
   keeper_ = std::make_unique<LeaseKeeper>(
       config_.database_url, info, config_.lease, clock,
       LeaseKeeper::Callbacks{[this] { on_lost(); }, [this](store::WorkerId id) { on_joined(id); },
@@ -116,6 +122,7 @@ void Worker::start() {
     accepting_ = true;
   }
   keeper_->start(id_, registered_at);
+  courier_->start();
   housekeeper_ = std::make_unique<Housekeeper>(config_.database_url, config_.retention);
   housekeeper_->start();
   nats_watch_ = std::make_unique<PeriodicTask>("nats-link", WorkerConfig::kNatsWatchInterval,
@@ -273,6 +280,7 @@ void Worker::stop() {
   housekeeper_->stop();
   keeper_->finish_handovers();
   host_->stop();  // the lease keeper still renews while the shards commit
+  courier_->stop();
   keeper_->stop();
   id = keeper_->id();  // re-registered since start, perhaps; 0 when the lease is gone
   try {
@@ -288,6 +296,7 @@ void Worker::stop() {
   host_.reset();
   keeper_.reset();
   housekeeper_.reset();
+  courier_.reset();
   outbox_.reset();
   log_->info("worker {} stopped", id);
 }

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 
+#include "courier.hpp"
 #include "dobj/client/nats_connection.hpp"
 #include "dobj/core/periodic_task.hpp"
 #include "dobj/metrics/metrics_server.hpp"
@@ -37,6 +38,9 @@ struct WorkerConfig {
   HostConfig host;
   LeaseKeeper::Config lease;
   store::Retention retention;
+  // Delivery of ctx.send messages; its partitions and max_age are set at start (max_age: half
+  // the idempotency window, within which targets recognise a message sent twice).
+  Courier::Config courier;
   // Adds the classes this worker hosts (run_worker's caller decides).
   std::function<void(ClassRegistry&)> register_classes;
   // /metrics, /healthz, /readyz (host:port; port 0 picks one; "off": none).
@@ -45,8 +49,11 @@ struct WorkerConfig {
 };
 
 // dobj-worker: the components of one worker process and their order.
-//   start: database check → NATS → mapping probe → register → host → lease keeper → subscribe
-//   stop:  unsubscribe → host drains (commit, reply, release objects) → lease keeper → deregister
+//   start: database check → NATS → mapping probe → register → host → lease keeper → courier →
+//          subscribe
+//   stop:  unsubscribe → host drains (commit, reply, release objects) → courier (what it has not
+//          delivered stays in dobj.outbox for the partitions' next owners) → lease keeper →
+//          deregister
 // While serving, the lease keeper's rounds drive partition handover (drain the NATS
 // subscription, shards commit and release the objects, the partition is released; on the
 // handover thread) and recovery from a lost lease (unsubscribe and drop everything the moment the
@@ -88,6 +95,7 @@ class Worker {
   store::WorkerId id_ = 0;
   std::unique_ptr<NatsConnection> nats_;
   std::unique_ptr<NatsOutbox> outbox_;
+  std::unique_ptr<Courier> courier_;
   std::unique_ptr<Host> host_;
   std::unique_ptr<LeaseKeeper> keeper_;
   std::unique_ptr<Housekeeper> housekeeper_;

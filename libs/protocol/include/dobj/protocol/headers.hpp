@@ -10,5 +10,7 @@ constexpr const char* kJsonContentType = "application/json";
 constexpr const char* kMsgpackContentType = "application/msgpack";
 constexpr const char* kIdempotencyKeyHeader = "Dobj-Idempotency-Key";
 constexpr const char* kTimeoutHeader = "Dobj-Timeout-Ms";
+// On a durable message (ctx.send): <class>/<id> of the object that sent it.
+constexpr const char* kSenderHeader = "Dobj-Sender";
 
 }  // namespace dobj::protocol

@@ -25,6 +25,8 @@ constexpr const char* kDefaultReplyPrefix = "_INBOX.";
 // nor name it as a reply subject (workers answer there only for $alarm, which clients may not
 // send), so nobody can read or forge an alarm's outcome.
 constexpr const char* kTimerInboxPrefix = "_DOBJ_TIMER.";
+// Where targets answer the deliveries of durable messages (ctx.send) to the sender's worker.
+constexpr const char* kSendInboxPrefix = "_DOBJ_SEND.";
 constexpr int kProtocolVersion = 1;
 // Timers hold the alarms due within this window in memory; a commit that sets an alarm inside
 // it sends a hint so that a timer claims it at once.

@@ -27,11 +27,19 @@ struct Event {
   Value payload;
 };
 
+// A durable one-way message a turn sends (Context::send); it is stored with the turn's commit.
+struct OutboundMessage {
+  std::string target_class;
+  std::string target_id;
+  std::string method;
+  std::string body;  // the argument, msgpack
+};
+
 // What a handler sees of the world during one turn.
 class Context {
  public:
   Context(const std::string& class_name, const std::string& object_id, Storage& storage, Sql& sql,
-          AlarmState& alarm, std::vector<Event>& events,
+          AlarmState& alarm, std::vector<Event>& events, std::vector<OutboundMessage>& messages,
           const WallClock& wall_clock = WallClock::system())
       : class_name_(class_name),
         object_id_(object_id),
@@ -39,7 +47,11 @@ class Context {
         sql_(sql),
         alarm_(alarm),
         events_(events),
+        messages_(messages),
         wall_clock_(wall_clock) {}
+
+  // At most this many durable messages per turn (Error(kBadRequest) beyond).
+  static constexpr std::size_t kMaxSendsPerTurn = 1000;
 
   const std::string& class_name() const { return class_name_; }
   const std::string& object_id() const { return object_id_; }
@@ -59,6 +71,15 @@ class Context {
   std::optional<WallTime> get_alarm() const;
   void delete_alarm();
 
+  // A durable one-way message to <class>.<id>.<method> (DESIGN.md §5): stored in this turn's
+  // commit (nothing is sent if the turn fails), then delivered at least once and applied once by
+  // the target, in send order from this object to each target. No reply comes back; a target
+  // that refuses it for good (no such class or method, bad_request, handler_error) puts it in
+  // dobj.dead_messages. Bad names, a `$` method, an argument that does not encode or is over
+  // kDefaultMaxBodyBytes, or more than kMaxSendsPerTurn: Error(kBadRequest), at once.
+  void send(const std::string& class_name, const std::string& object_id, const std::string& method,
+            const Value& argument = nullptr);
+
  private:
   const std::string& class_name_;
   const std::string& object_id_;
@@ -66,6 +87,7 @@ class Context {
   Sql& sql_;
   AlarmState& alarm_;
   std::vector<Event>& events_;
+  std::vector<OutboundMessage>& messages_;
   const WallClock& wall_clock_;
 };
 

@@ -14,8 +14,9 @@ namespace dobj {
 
 // Runs one object of a registered class the way a shard does, in memory: each call() is a turn
 // (a throwing handler leaves no trace), storage commits into a map standing for its database,
-// alarms are kept, events are collected, and the wall clock moves only when the test says so. No
-// PostgreSQL, no NATS: for unit tests of classes (handler SQL fails as a failed statement would).
+// alarms are kept, events and sent messages are collected, and the wall clock moves only when
+// the test says so. No PostgreSQL, no NATS: for unit tests of classes (handler SQL fails as a
+// failed statement would).
 //   ObjectHarness lock(registry, "Lock", "door");
 //   lock.call("acquire", {{"holder", "ada"}, {"ttl_ms", 1000}});
 //   lock.clock().advance(2s);
@@ -34,6 +35,14 @@ class ObjectHarness {
   std::optional<WallTime> alarm() const;
   // Events of committed turns since the last call, as published (topic and payload).
   std::vector<Event> take_events();
+  // Durable messages (Context::send) of committed turns since the last call, in send order.
+  struct SentMessage {
+    std::string class_name;
+    std::string object_id;
+    std::string method;
+    Value argument;
+  };
+  std::vector<SentMessage> take_sent();
   // What the object has stored, encoded (msgpack), key by key.
   const std::map<std::string, std::string>& stored() const;
   // Drops the object from memory: the next call activates it from what it stored.

@@ -2,8 +2,10 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "dobj/protocol/reply.hpp"
+#include "dobj/store/object_store.hpp"
 
 namespace dobj {
 
@@ -30,6 +32,8 @@ class Outbox {
                      const std::string& traceparent) = 0;
   // A commit set an alarm due soon: wake the timers before their next scan.
   virtual void alarm_hint() = 0;
+  // Durable messages (Context::send) a commit stored in dobj.outbox: deliver them.
+  virtual void messages_committed(std::vector<store::DurableMessage> messages) = 0;
 };
 
 }  // namespace dobj

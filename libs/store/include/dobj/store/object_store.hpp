@@ -28,6 +28,7 @@ struct ObjectLease {
   std::string schema_name;  // the object's o_<hash> schema
   bool schema_exists = false;
   std::optional<EpochMicros> alarm;  // its alarm as stored when claimed
+  std::int64_t outbox_seq = 0;       // the last sequence number its durable messages used
 };
 
 // What a commit does to the object's alarm row.
@@ -58,6 +59,22 @@ struct ReplyRef {
   std::string key;
 };
 
+// A durable one-way message (ctx.send): committed with its sender's turn into dobj.outbox, then
+// delivered at least once with the idempotency key send:<sender class>/<sender id>/<seq>.
+struct DurableMessage {
+  std::string sender_class;
+  std::string sender_id;
+  std::int64_t seq = 0;  // per sender, from 1, in send order
+  int partition = 0;     // the sender's: the owner of that partition delivers
+  std::string target_class;
+  std::string target_id;
+  std::string method;
+  std::string body;  // msgpack
+  std::string traceparent{};
+  int attempts = 0;  // deliveries tried so far (as stored)
+  EpochMicros created_at = 0;
+};
+
 struct ObjectCommit {
   std::string class_name;
   std::string object_id;
@@ -65,10 +82,11 @@ struct ObjectCommit {
   bool delete_all = false;  // every stored key goes first, then `writes` apply
   std::vector<KvWrite> writes;
   AlarmOp alarm_op = AlarmOp::kKeep;
-  EpochMicros alarm_at = 0;            // for kSet and kDeleteIfDue
-  std::string alarm_trace{};           // kSet: the setting turn's traceparent ("" for none)
-  std::vector<StoredReply> replies{};  // idempotent replies of this batch's turns
-  std::string rejected{};              // set by commit(): why the database refused this object
+  EpochMicros alarm_at = 0;             // for kSet and kDeleteIfDue
+  std::string alarm_trace{};            // kSet: the setting turn's traceparent ("" for none)
+  std::vector<StoredReply> replies{};   // idempotent replies of this batch's turns
+  std::vector<DurableMessage> sends{};  // the batch's durable messages, seq after lease.outbox_seq
+  std::string rejected{};               // set by commit(): why the database refused this object
 };
 
 // A key range for ranged loads (ctx.storage().list on an object not fully loaded).

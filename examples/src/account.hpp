@@ -1,0 +1,45 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "dobj/runtime/context.hpp"
+#include "dobj/runtime/object.hpp"
+
+namespace dobj::examples {
+
+struct AmountArgs {
+  std::int64_t amount = 0;
+};
+void from_json(const Value& json, AmountArgs& args);
+
+struct TransferArgs {
+  std::string to;
+  std::int64_t amount = 0;
+};
+void from_json(const Value& json, TransferArgs& args);
+
+struct CreditArgs {
+  std::string from;
+  std::int64_t amount = 0;
+};
+void from_json(const Value& json, CreditArgs& args);
+
+// A bank account in whole units, never below zero (schemas/examples.md). A transfer debits this
+// account and sends the credit to the other one as a durable message (ctx.send) in the same
+// commit: the money is always in exactly one place, or on its way in dobj.outbox.
+class Account : public Object {
+ public:
+  static constexpr std::int64_t kMaxAmount = 1'000'000'000'000'000;  // 10^15 a deposit or transfer
+
+  Value deposit(Context& ctx, const AmountArgs& args);
+  std::int64_t balance(Context& ctx);
+  Value transfer(Context& ctx, const TransferArgs& args);
+  // The other half of a transfer, delivered by the outbox (applied once per message).
+  Value credit(Context& ctx, const CreditArgs& args);
+
+ private:
+  static std::int64_t add(Context& ctx, std::int64_t amount);
+};
+
+}  // namespace dobj::examples

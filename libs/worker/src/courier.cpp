@@ -1,0 +1,297 @@
+#include "courier.hpp"
+
+#include <algorithm>
+#include <random>
+#include <tuple>
+
+#include "dobj/core/error.hpp"
+#include "dobj/core/logging.hpp"
+#include "dobj/core/names.hpp"
+#include "dobj/protocol/headers.hpp"
+#include "dobj/protocol/limits.hpp"
+#include "dobj/protocol/partition.hpp"
+#include "dobj/protocol/reply.hpp"
+#include "dobj/protocol/subject.hpp"
+#include "dobj/protocol/trace_context.hpp"
+#include "dobj/store/database.hpp"
+#include "dobj/store/outbox_store.hpp"
+
+namespace dobj {
+namespace {
+
+// The loop's wait when nothing is due sooner, and after a step that failed (the database).
+constexpr std::chrono::milliseconds kIdleWait{1000};
+constexpr std::chrono::milliseconds kAfterFailure{500};
+
+std::string random_token() {
+  std::mt19937_64 random{std::random_device{}()};
+  return std::to_string(random());
+}
+
+std::int64_t wall_now_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+std::string send_idempotency_key(const store::DurableMessage& m) {
+  // The sender hashed: a class and an id can be longer together than a key may be.
+  return "send:" + sha256_hex(m.sender_class + '\0' + m.sender_id) + ":" + std::to_string(m.seq);
+}
+
+Courier::Courier(Config config, std::string database_url, NatsConnection& nats,
+                 std::function<store::WorkerId()> worker_id, Clock& clock)
+    : config_(config),
+      database_url_(std::move(database_url)),
+      nats_(nats),
+      worker_id_(std::move(worker_id)),
+      clock_(clock),
+      log_(logger("courier")) {
+  loop_ = std::make_unique<PeriodicTask>(
+      "courier", [this] { return step(); }, kAfterFailure);
+}
+
+Courier::~Courier() {
+  stop();
+}
+
+void Courier::start() {
+  inbox_ = std::string(protocol::kSendInboxPrefix) + random_token() + ".";
+  replies_ = nats_.subscribe(inbox_ + "*", [this](natsMsg* raw) {
+    auto msg = NatsMessage::from(raw);
+    natsMsg_Destroy(raw);
+    Answer a;
+    a.flight = std::strtoull(msg.subject.c_str() + inbox_.size(), nullptr, 10);
+    a.no_responders = msg.no_responders;
+    a.status = msg.header(protocol::kStatusHeader);
+    a.content_type = msg.header(protocol::kContentTypeHeader);
+    a.body = std::move(msg.body);
+    {
+      std::lock_guard lock(mutex_);
+      answers_.push_back(std::move(a));
+    }
+    loop_->wake();
+  });
+  next_sweep_ = clock_.now();
+  if (!config_.paused) loop_->start();
+}
+
+void Courier::stop() {
+  // What is not delivered stays in dobj.outbox: the partition's next owner sweeps it.
+  loop_->stop();
+  replies_ = NatsSubscription();
+}
+
+void Courier::messages_committed(std::vector<store::DurableMessage> messages) {
+  {
+    std::lock_guard lock(mutex_);
+    for (auto& m : messages) committed_.push_back(std::move(m));
+  }
+  loop_->wake();
+}
+
+std::size_t Courier::senders_pending() const {
+  std::lock_guard lock(mutex_);
+  return pending_senders_;
+}
+
+void Courier::ensure_store() {
+  if (conn_ && conn_->is_open()) return;
+  store_.reset();
+  conn_ = store::connect(database_url_);
+  store_ = std::make_unique<store::OutboxStore>(*conn_);
+}
+
+std::chrono::milliseconds Courier::step() {
+  ensure_store();
+  std::vector<store::DurableMessage> committed;
+  {
+    std::lock_guard lock(mutex_);
+    committed.swap(committed_);
+  }
+  take_committed(committed);
+  take_answers();
+  if (clock_.now() >= next_sweep_) {
+    sweep();
+    next_sweep_ = clock_.now() + config_.sweep_interval;
+  }
+  send_due();
+  store_->delivered(delivered_);
+  delivered_.clear();
+  // Senders whose queue ran empty are forgotten; their highest seq would only save a read.
+  auto next = next_sweep_;
+  for (auto it = senders_.begin(); it != senders_.end();) {
+    auto& s = it->second;
+    if (s.queue.empty()) {
+      it = senders_.erase(it);
+      continue;
+    }
+    next = std::min(next, s.flight ? s.sent_at + config_.reply_timeout : s.next_try);
+    ++it;
+  }
+  {
+    std::lock_guard lock(mutex_);
+    pending_senders_ = senders_.size();
+  }
+  auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next - clock_.now());
+  return std::clamp(wait, std::chrono::milliseconds(1), kIdleWait);
+}
+
+void Courier::take_committed(std::vector<store::DurableMessage>& committed) {
+  // Per sender, in seq order (a shard's commit hands them in order; several shards interleave).
+  std::stable_sort(committed.begin(), committed.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.sender_class, a.sender_id, a.seq) <
+           std::tie(b.sender_class, b.sender_id, b.seq);
+  });
+  for (std::size_t i = 0; i < committed.size();) {
+    SenderKey key{committed[i].sender_class, committed[i].sender_id};
+    std::vector<store::DurableMessage> run;
+    for (; i < committed.size() && committed[i].sender_class == key.first &&
+           committed[i].sender_id == key.second;
+         ++i) {
+      run.push_back(std::move(committed[i]));
+    }
+    add(key, std::move(run), false);
+  }
+}
+
+void Courier::add(const SenderKey& key, std::vector<store::DurableMessage> messages,
+                  bool from_database) {
+  if (messages.empty()) return;
+  auto [it, fresh] = senders_.try_emplace(key);
+  auto& s = it->second;
+  if (fresh) s.next_try = clock_.now();
+  if (!from_database && messages.front().seq != s.highest + 1) {
+    // Messages the database has and this worker has not seen may come before these.
+    auto earlier = store_->pending_of(key.first, key.second, s.highest, messages.front().seq);
+    messages.insert(messages.begin(), std::make_move_iterator(earlier.begin()),
+                    std::make_move_iterator(earlier.end()));
+  }
+  for (auto& m : messages) {
+    if (m.seq <= s.highest) continue;  // queued or answered already
+    s.highest = m.seq;
+    s.queue.push_back(std::move(m));
+  }
+}
+
+void Courier::sweep() {
+  auto rows = store_->pending(worker_id_(), config_.sweep_limit);
+  for (std::size_t i = 0; i < rows.size();) {
+    SenderKey key{rows[i].sender_class, rows[i].sender_id};
+    std::vector<store::DurableMessage> run;
+    for (; i < rows.size() && rows[i].sender_class == key.first && rows[i].sender_id == key.second;
+         ++i) {
+      run.push_back(std::move(rows[i]));
+    }
+    add(key, std::move(run), true);  // only what lies beyond what it holds already
+  }
+}
+
+void Courier::take_answers() {
+  std::vector<Answer> answers;
+  {
+    std::lock_guard lock(mutex_);
+    answers.swap(answers_);
+  }
+  for (const auto& a : answers) {
+    auto f = flights_.find(a.flight);
+    if (f == flights_.end()) continue;  // timed out and sent again already
+    auto s = senders_.find(f->second);
+    flights_.erase(f);
+    if (s == senders_.end() || s->second.flight != a.flight) continue;
+    answered(s->second, a);
+  }
+  // No answer in time: the target may or may not have it; the same key makes a resend safe.
+  auto now = clock_.now();
+  for (auto& [key, s] : senders_) {
+    if (s.flight && now - s.sent_at >= config_.reply_timeout) {
+      flights_.erase(s.flight);
+      retry_later(s, "no reply within " + std::to_string(config_.reply_timeout.count()) + " ms");
+    }
+  }
+}
+
+void Courier::answered(Sender& s, const Answer& a) {
+  s.flight = 0;
+  if (a.no_responders) {
+    retry_later(s, "no worker serves the target's partition");
+    return;
+  }
+  try {
+    protocol::parse_reply(a.status, a.content_type, a.body);
+    s.failures = 0;
+    delivered_.push_back(std::move(s.queue.front()));
+    s.queue.pop_front();
+  } catch (const Error& e) {
+    std::string error = std::string(to_string(e.code())) + ": " + e.what();
+    // unknown_outcome: the key makes asking again safe, and the answer then is certain.
+    if (e.retryable() || e.code() == ErrorCode::kUnknownOutcome) {
+      retry_later(s, error);
+    } else {
+      bury(s, std::string(to_string(e.code())), e.what());
+    }
+  }
+}
+
+void Courier::retry_later(Sender& s, const std::string& error) {
+  s.flight = 0;
+  auto& m = s.queue.front();
+  auto backoff =
+      std::min(config_.max_backoff, config_.first_backoff * (1 << std::min(s.failures, 16)));
+  ++s.failures;
+  ++m.attempts;
+  s.next_try = clock_.now() + backoff;
+  log_->debug("message {}/{}#{} to {}.{}: {}; again in {} ms", m.sender_class, m.sender_id, m.seq,
+              m.target_class, m.target_id, error, backoff.count());
+  store_->failed_attempt(m, error, backoff);
+}
+
+void Courier::bury(Sender& s, const std::string& code, const std::string& error) {
+  auto& m = s.queue.front();
+  log_->warn("message {}/{}#{} to {}.{}.{} refused for good ({}: {}): moved to dead_messages",
+             m.sender_class, m.sender_id, m.seq, m.target_class, m.target_id, m.method, code,
+             error);
+  store_->bury(m, code, error);
+  s.queue.pop_front();
+  s.failures = 0;
+  s.next_try = clock_.now();
+}
+
+void Courier::send_due() {
+  auto now = clock_.now();
+  auto age_limit_us =
+      wall_now_us() -
+      std::chrono::duration_cast<std::chrono::microseconds>(config_.max_age).count();
+  for (auto& [key, s] : senders_) {
+    while (!s.queue.empty() && !s.flight && s.next_try <= now &&
+           s.queue.front().created_at < age_limit_us) {
+      bury(s, std::string(to_string(ErrorCode::kTimeout)),
+           "not delivered within " + std::to_string(config_.max_age.count() / 1000) +
+               " s; it may or may not have been applied");
+    }
+    if (s.queue.empty() || s.flight || s.next_try > now) continue;
+    const auto& m = s.queue.front();
+    std::map<std::string, std::string> headers{
+        {protocol::kContentTypeHeader, protocol::kMsgpackContentType},
+        {protocol::kIdempotencyKeyHeader, send_idempotency_key(m)},
+        {protocol::kSenderHeader, m.sender_class + "/" + m.sender_id}};
+    if (!m.traceparent.empty()) headers[protocol::kTraceparentHeader] = m.traceparent;
+    auto flight = next_flight_++;
+    try {
+      nats_.publish(protocol::inbound_subject(
+                        protocol::partition_of(m.target_class, m.target_id, config_.partitions),
+                        m.target_class, m.target_id, m.method),
+                    m.body, headers, inbox_ + std::to_string(flight));
+    } catch (const TransportError& e) {
+      retry_later(s, std::string("NATS: ") + e.what());
+      continue;
+    }
+    s.flight = flight;
+    s.sent_at = now;
+    flights_[flight] = key;
+  }
+}
+
+}  // namespace dobj
