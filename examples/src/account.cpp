@@ -7,6 +7,7 @@ namespace dobj::examples {
 namespace {
 constexpr const char* kBalanceKey = "balance";
 constexpr std::size_t kMaxIdBytes = 200;
+constexpr std::size_t kMaxRefBytes = 128;
 
 std::int64_t amount_of(const Value& json) {
   require_object(json, "this method");
@@ -21,6 +22,10 @@ std::string account_id(const Value& json, const char* field) {
   }
   return id;
 }
+
+std::string optional_ref(const Value& json) {
+  return json.contains("ref") ? require_string(json, "ref", kMaxRefBytes) : std::string();
+}
 }  // namespace
 
 void from_json(const Value& json, AmountArgs& args) {
@@ -30,11 +35,13 @@ void from_json(const Value& json, AmountArgs& args) {
 void from_json(const Value& json, TransferArgs& args) {
   args.amount = amount_of(json);
   args.to = account_id(json, "to");
+  args.ref = optional_ref(json);
 }
 
 void from_json(const Value& json, CreditArgs& args) {
   args.amount = amount_of(json);
   args.from = account_id(json, "from");
+  args.ref = optional_ref(json);
 }
 
 std::int64_t Account::add(Context& ctx, std::int64_t amount) {
@@ -61,11 +68,19 @@ Value Account::transfer(Context& ctx, const TransferArgs& args) {
   auto current = balance(ctx);
   if (current < args.amount) return {{"ok", false}, {"balance", current}};
   ctx.storage().put(kBalanceKey, current - args.amount);
-  ctx.send("Account", args.to, "credit", {{"from", ctx.object_id()}, {"amount", args.amount}});
+  Value credit = {{"from", ctx.object_id()}, {"amount", args.amount}};
+  if (!args.ref.empty()) {
+    ctx.storage().put("out/" + args.ref, {{"to", args.to}, {"amount", args.amount}});
+    credit["ref"] = args.ref;
+  }
+  ctx.send("Account", args.to, "credit", credit);
   return {{"ok", true}, {"balance", current - args.amount}};
 }
 
 Value Account::credit(Context& ctx, const CreditArgs& args) {
+  if (!args.ref.empty()) {
+    ctx.storage().put("in/" + args.ref, {{"from", args.from}, {"amount", args.amount}});
+  }
   return {{"balance", add(ctx, args.amount)}};
 }
 

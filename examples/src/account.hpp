@@ -16,12 +16,14 @@ void from_json(const Value& json, AmountArgs& args);
 struct TransferArgs {
   std::string to;
   std::int64_t amount = 0;
+  std::string ref;  // optional: the transfer recorded at both ends under it
 };
 void from_json(const Value& json, TransferArgs& args);
 
 struct CreditArgs {
   std::string from;
   std::int64_t amount = 0;
+  std::string ref;
 };
 void from_json(const Value& json, CreditArgs& args);
 

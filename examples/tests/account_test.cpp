@@ -40,6 +40,19 @@ TEST_F(AccountTest, ATransferDebitsHereAndSendsTheCreditInTheSameTurn) {
   EXPECT_EQ(alice.call("balance"), 70);
 }
 
+TEST_F(AccountTest, ARefRecordsTheTransferAtBothEnds) {
+  ObjectHarness alice(registry_, "Account", "alice");
+  alice.call("deposit", {{"amount", 5}});
+  alice.call("transfer", {{"to", "bob"}, {"amount", 5}, {"ref", "t1"}});
+  auto sent = alice.take_sent();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].argument, Value({{"from", "alice"}, {"amount", 5}, {"ref", "t1"}}));
+  EXPECT_EQ(alice.stored().count("out/t1"), 1u);
+  ObjectHarness bob(registry_, "Account", "bob");
+  bob.call("credit", sent[0].argument);
+  EXPECT_EQ(bob.stored().count("in/t1"), 1u);
+}
+
 TEST_F(AccountTest, ShortFundsChangeNothingAndSendNothing) {
   ObjectHarness alice(registry_, "Account", "alice");
   alice.call("deposit", {{"amount", 10}});

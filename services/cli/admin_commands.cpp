@@ -61,6 +61,9 @@ void ls(const ConnectionConfig& conn, const std::string& class_name, int limit, 
   }
 }
 
+// inspect lists at most this many of an object's undelivered messages.
+constexpr int kMaxOutboxShown = 20;
+
 void inspect(const ConnectionConfig& conn, const std::string& class_name,
              const std::string& object_id, bool json) {
   auto db = store::connect(conn.database_url);
@@ -78,6 +81,17 @@ void inspect(const ConnectionConfig& conn, const std::string& class_name,
     }
     auto kv =
         tx.exec_params("SELECT key, value::text FROM dobj_admin.kv($1, $2)", class_name, object_id);
+    // Its durable messages not delivered yet (ctx.send), oldest first.
+    auto outbox = tx.exec_params(
+        "SELECT seq, target_class, target_id, method, argument::text, attempts, "
+        "extract(epoch FROM age)::float8, coalesce(last_error, '') FROM dobj_admin.outbox "
+        "WHERE sender_class = $1 AND sender_id = $2 ORDER BY seq LIMIT $3",
+        class_name, object_id, kMaxOutboxShown);
+    auto outbox_total =
+        tx.exec_params1(
+              "SELECT count(*) FROM dobj.outbox WHERE sender_class = $1 AND sender_id = $2",
+              class_name, object_id)[0]
+            .as<std::int64_t>();
     const auto& o = obj[0];
     if (json) {
       Value keys = Value::object();
@@ -95,7 +109,19 @@ void inspect(const ConnectionConfig& conn, const std::string& class_name,
                    {"last_active_at", o[8].c_str()},
                    {"alarm", o[9].is_null() ? Value() : Value(o[9].c_str())},
                    {"alarm_retries", o[10].is_null() ? Value() : Value(o[10].as<int>())},
-                   {"keys", keys}};
+                   {"keys", keys},
+                   {"outbox_pending", outbox_total}};
+      Value pending = Value::array();
+      for (const auto& r : outbox) {
+        pending.push_back(
+            {{"seq", r[0].as<std::int64_t>()},
+             {"to", std::string(r[1].c_str()) + "." + r[2].c_str() + "." + r[3].c_str()},
+             {"argument", Value::parse(r[4].c_str())},
+             {"attempts", r[5].as<int>()},
+             {"age_s", r[6].as<double>()},
+             {"last_error", r[7].c_str()}});
+      }
+      out["outbox"] = pending;
       fmt::print("{}\n", out.dump(2));
       return;
     }
@@ -111,6 +137,17 @@ void inspect(const ConnectionConfig& conn, const std::string& class_name,
         o[10].is_null() || o[10].as<int>() == 0 ? "" : fmt::format(" (retry {})", o[10].as<int>()));
     fmt::print("keys       {}\n", kv.size());
     for (const auto& r : kv) fmt::print("  {} = {}\n", r[0].c_str(), r[1].c_str());
+    fmt::print("outbox     {} message{} not delivered yet\n", outbox_total,
+               outbox_total == 1 ? "" : "s");
+    for (const auto& r : outbox) {
+      fmt::print("  #{} → {}.{}.{} {} (attempts {}, {:.1f} s old{}{})\n", r[0].c_str(),
+                 r[1].c_str(), r[2].c_str(), r[3].c_str(), r[4].c_str(), r[5].c_str(),
+                 r[6].as<double>(), r[7].size() ? ", last error: " : "", r[7].c_str());
+    }
+    if (outbox_total > static_cast<std::int64_t>(outbox.size())) {
+      fmt::print("  … and {} more (dobj_admin.outbox has them all)\n",
+                 outbox_total - static_cast<std::int64_t>(outbox.size()));
+    }
   });
 }
 

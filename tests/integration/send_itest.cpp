@@ -114,6 +114,24 @@ TEST_F(SendTest, TheSendersNextOwnerDeliversWhatADeadWorkerLeft) {
                    "target_id = 'heir' AND method = 'append' AND attempts = 0 AND "
                    "argument = '{\"i\": 2, \"argument\": 3}' AND seq = 6"),
             1);
+  // And `dobj inspect` shows them with the sender.
+  std::string out;
+  ASSERT_EQ(run_command({cli_binary(), "--db", stack_.database_url(), "inspect", "Scratch",
+                         "orphan", "--json"},
+                        &out),
+            0)
+      << out;
+  auto inspected = Value::parse(out);
+  EXPECT_EQ(inspected["outbox_pending"], 6);
+  ASSERT_EQ(inspected["outbox"].size(), 6u);
+  EXPECT_EQ(inspected["outbox"][0]["to"], "Scratch.heir.append");
+  EXPECT_EQ(inspected["outbox"][0]["argument"], Value({{"i", 1}, {"argument", 1}}));
+  ASSERT_EQ(
+      run_command({cli_binary(), "--db", stack_.database_url(), "inspect", "Scratch", "orphan"},
+                  &out),
+      0);
+  EXPECT_NE(out.find("outbox     6 messages not delivered yet"), std::string::npos) << out;
+  EXPECT_NE(out.find("#1 → Scratch.heir.append"), std::string::npos) << out;
   held.process().signal(SIGKILL);
   held.process().wait(10s);
   stack_.start_worker();
