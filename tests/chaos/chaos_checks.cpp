@@ -177,4 +177,102 @@ CheckRow check_all_answer(const std::string& nats_url, const std::vector<std::st
                       : fmt::format("{} did not, e.g. {}", silent, first)};
 }
 
+std::vector<CheckRow> check_bank(const std::string& database_url, const testing::BankLoad& load,
+                                 std::chrono::milliseconds drain_deadline) {
+  auto conn = store::connect(database_url);
+  const auto& r = load.results();
+  std::vector<CheckRow> rows;
+  bool drained = testing::wait_until(
+      [&] {
+        return scalar(*conn, "SELECT count(*) FROM dobj.outbox WHERE sender_class = 'Account'") ==
+               0;
+      },
+      drain_deadline);
+  rows.push_back({"bank: every transfer's credit delivered (outbox drained)", drained,
+                  fmt::format("{} messages left", scalar(*conn,
+                                                         "SELECT count(*) FROM dobj.outbox "
+                                                         "WHERE sender_class = 'Account'"))});
+  struct Account {
+    std::int64_t balance = 0;
+    std::map<std::string, std::pair<std::string, std::int64_t>> out, in;  // ref → (peer, amount)
+  };
+  std::map<std::string, Account> accounts;
+  {
+    pqxx::nontransaction tx(*conn);
+    auto kv = tx.exec_params(
+        "SELECT o.id, k.key, k.value::text FROM dobj.objects o, "
+        "LATERAL dobj_admin.kv(o.class, o.id) k WHERE o.class = 'Account' AND o.id LIKE $1",
+        load.options().prefix + "%");
+    for (const auto& row : kv) {
+      auto& a = accounts[row[0].c_str()];
+      std::string key = row[1].c_str();
+      auto value = Value::parse(row[2].c_str());
+      if (key == "balance") {
+        a.balance = value.get<std::int64_t>();
+      } else if (key.rfind("out/", 0) == 0) {
+        a.out[key.substr(4)] = {value["to"], value["amount"]};
+      } else if (key.rfind("in/", 0) == 0) {
+        a.in[key.substr(3)] = {value["from"], value["amount"]};
+      }
+    }
+  }
+  std::int64_t total = 0, negative = 0;
+  for (const auto& [id, a] : accounts) {
+    total += a.balance;
+    negative += a.balance < 0;
+  }
+  auto expected = load.options().initial * load.options().accounts;
+  rows.push_back({"bank: the total is exactly what was deposited", total == expected,
+                  fmt::format("total {}, deposited {}", total, expected)});
+  rows.push_back({"bank: no balance below zero, in the end or in any reply",
+                  negative == 0 && r.errors.empty(),
+                  fmt::format("{} negative balances; {} bad replies{}", negative, r.errors.size(),
+                              r.errors.empty() ? "" : ", e.g. " + r.errors.front())});
+  // Both ends: each debit has its one credit and each credit its one debit.
+  std::size_t transfers = 0, unmatched = 0, orphan_credits = 0, unbalanced = 0;
+  for (const auto& [id, a] : accounts) {
+    std::int64_t in = 0, out = 0;
+    for (const auto& [ref, peer] : a.out) {
+      ++transfers;
+      out += peer.second;
+      bool matched = false;
+      if (auto to = accounts.find(peer.first); to != accounts.end()) {
+        auto it = to->second.in.find(ref);
+        matched = it != to->second.in.end() && it->second == std::make_pair(id, peer.second);
+      }
+      unmatched += !matched;
+    }
+    for (const auto& [ref, peer] : a.in) {
+      in += peer.second;
+      auto from = accounts.find(peer.first);
+      if (from == accounts.end() || !from->second.out.count(ref)) ++orphan_credits;
+    }
+    if (a.balance != load.options().initial + in - out) ++unbalanced;
+  }
+  rows.push_back({"bank: every transfer applied once at both ends",
+                  unmatched == 0 && orphan_credits == 0 && unbalanced == 0,
+                  fmt::format("{} transfers applied; debits without their credit {}, credits "
+                              "without their debit {}, balances not deposit + in - out {}",
+                              transfers, unmatched, orphan_credits, unbalanced)});
+  std::size_t lost = 0, applied_refused = 0;
+  auto applied = [&](const std::string& ref, const std::string& from) {
+    auto a = accounts.find(from);
+    return a != accounts.end() && a->second.out.count(ref) > 0;
+  };
+  for (const auto& [ref, t] : r.acked) lost += !applied(ref, t.from);
+  for (const auto& ref : r.refused) {
+    for (const auto& [id, a] : accounts) applied_refused += a.out.count(ref);
+  }
+  rows.push_back({"bank: acknowledged transfers applied, refused ones not",
+                  lost == 0 && applied_refused == 0,
+                  fmt::format("{} acknowledged, {} refused ({} short of funds), {} unknown; "
+                              "acknowledged but missing {}, refused but applied {}",
+                              r.acked.size(), r.refused.size(), r.short_funds, r.unknown.size(),
+                              lost, applied_refused)});
+  auto dead =
+      scalar(*conn, "SELECT count(*) FROM dobj.dead_messages WHERE sender_class = 'Account'");
+  rows.push_back({"bank: no credit died", dead == 0, fmt::format("{} dead messages", dead)});
+  return rows;
+}
+
 }  // namespace dobj::chaos

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "dobj/testing/bank_load.hpp"
 #include "dobj/testing/counter_load.hpp"
 #include "dobj/testing/ledger_load.hpp"
 
@@ -29,6 +30,14 @@ std::vector<CheckRow> run_checks(const std::string& database_url,
 // carried an error no fault explains.
 std::vector<CheckRow> check_unkeyed(const std::string& database_url,
                                     const testing::CounterLoad& load);
+
+// The bank workload's verdict, after every outbox has drained (waits up to `drain_deadline`):
+// the total is exactly what was deposited; no balance is below zero; each transfer recorded at
+// its sender (out/<ref>) is recorded once at its receiver (in/<ref>) with the same amount and
+// nothing else was credited; every acknowledged transfer is among them and no refused one is;
+// each balance is its deposit plus what came in minus what went out; no message died.
+std::vector<CheckRow> check_bank(const std::string& database_url, const testing::BankLoad& load,
+                                 std::chrono::milliseconds drain_deadline);
 
 // No object is stranded: after the faults every one of them answers (retrying through handovers
 // for up to `deadline`).

@@ -1,9 +1,11 @@
 // dobj-chaos: three workers and two timers on one NATS + PostgreSQL; clients add to Ledger
-// objects with idempotency keys and arm alarms, and un-keyed clients increment Counters, while a
+// objects with idempotency keys and arm alarms, un-keyed clients increment Counters, and bank
+// clients transfer between Accounts (durable messages, with and without keys), while a
 // fault injector kills, pauses, drains and adds workers, restarts PostgreSQL and nats-server,
 // cuts one worker from PostgreSQL or from NATS only, and slows PostgreSQL down. Then it checks
 // that nothing acknowledged was lost or applied twice, that no refused request was applied, that
-// ownership never overlapped, that no object is stranded, and that every alarm fired.
+// ownership never overlapped, that no object is stranded, that every alarm fired, and that the
+// bank's total is exact with every transfer applied once at both ends.
 //   dobj-chaos --mode short     ≈ 1.5–2 minutes, one of each fault (the test command runs it)
 //   dobj-chaos --mode long      10 minutes of faults (on demand)
 #include <fmt/format.h>
@@ -30,12 +32,16 @@ constexpr auto kCalmAfterFaults = 3s;
 constexpr auto kAlarmDeadline = 90s;
 constexpr auto kAnswerDeadline = 15s;
 constexpr int kPlainClients = 2;
+constexpr int kBankClients = 2;
+constexpr auto kDepositDeadline = 60s;
+constexpr auto kOutboxDrainDeadline = 60s;
 
 struct Settings {
   std::string mode = "short";
   int seconds = 0;  // 0: the mode's
   int clients = 0;
   int objects = 0;
+  int accounts = 0;
   std::uint32_t seed = 0;
   std::string json_path;
 };
@@ -67,6 +73,7 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(5, 86400));
   app.add_option("--clients", s.clients, "client threads")->check(CLI::Range(1, 64));
   app.add_option("--objects", s.objects, "Ledger objects they share")->check(CLI::Range(1, 10000));
+  app.add_option("--accounts", s.accounts, "bank accounts")->check(CLI::Range(2, 100000));
   app.add_option("--seed", s.seed, "fault order (0: from the clock)");
   app.add_option("--json", s.json_path, "also write the results here");
   CLI11_PARSE(app, argc, argv);
@@ -74,6 +81,7 @@ int main(int argc, char** argv) {
   if (s.seconds == 0) s.seconds = long_mode ? 600 : 65;
   if (s.clients == 0) s.clients = long_mode ? 8 : 4;
   if (s.objects == 0) s.objects = long_mode ? 64 : 24;
+  if (s.accounts == 0) s.accounts = long_mode ? 200 : 24;
   if (s.seed == 0) s.seed = static_cast<std::uint32_t>(std::time(nullptr));
   set_log_level("warn");
 
@@ -89,8 +97,14 @@ int main(int argc, char** argv) {
                             true});
   // Un-keyed clients next to the keyed ones: every outcome classified by what its reply promised.
   testing::CounterLoad plain({cluster.stack().nats().client_url(), kPlainClients, s.objects});
+  testing::BankLoad bank({cluster.stack().nats().client_url(), kBankClients, s.accounts});
+  if (!bank.deposit_all(kDepositDeadline)) {
+    fmt::print("FAIL: the bank's opening deposits did not go through before any fault\n");
+    return 1;
+  }
   load.start();
   plain.start();
+  bank.start();
   if (!testing::wait_until([&] { return load.acked() >= kWarmUpAcks; }, kWarmUpDeadline)) {
     fmt::print("FAIL: the cluster did not serve {} requests before any fault\n", kWarmUpAcks);
     return 1;
@@ -104,6 +118,7 @@ int main(int argc, char** argv) {
   std::this_thread::sleep_for(kCalmAfterFaults);
   load.stop();
   plain.stop();
+  bank.stop();
   auto faults = injector.records();
   print_faults(faults);
 
@@ -112,6 +127,9 @@ int main(int argc, char** argv) {
   fmt::print("\nclient retries by cause:{}\n", retries.empty() ? " none" : retries);
   auto rows = chaos::run_checks(cluster.stack().database_url(), load.results(), kAlarmDeadline);
   for (auto& row : chaos::check_unkeyed(cluster.stack().database_url(), plain)) {
+    rows.push_back(std::move(row));
+  }
+  for (auto& row : chaos::check_bank(cluster.stack().database_url(), bank, kOutboxDrainDeadline)) {
     rows.push_back(std::move(row));
   }
   std::vector<std::string> counters;

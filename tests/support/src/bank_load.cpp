@@ -1,0 +1,171 @@
+#include "dobj/testing/bank_load.hpp"
+
+#include <fmt/format.h>
+
+#include <optional>
+#include <random>
+
+#include "dobj/client/nats_connection.hpp"
+#include "dobj/core/error.hpp"
+#include "dobj/core/value.hpp"
+#include "dobj/protocol/headers.hpp"
+#include "dobj/protocol/reply.hpp"
+
+namespace dobj::testing {
+namespace {
+
+constexpr std::int64_t kMaxTransfer = 50;
+constexpr std::chrono::milliseconds kRetryPause{50};
+
+// One attempt's outcome, as the reply promises it.
+struct Attempt {
+  enum class Kind { kAnswer, kRefused, kUnknown, kBug } kind = Kind::kUnknown;
+  Value value;
+  std::string detail;
+};
+
+Attempt attempt(std::unique_ptr<NatsConnection>& nats, const std::string& nats_url,
+                const std::string& subject, const Value& body,
+                const std::optional<std::string>& key, std::chrono::milliseconds timeout) {
+  std::map<std::string, std::string> headers{
+      {protocol::kContentTypeHeader, protocol::kJsonContentType}};
+  if (key) headers[protocol::kIdempotencyKeyHeader] = *key;
+  Attempt a;
+  try {
+    if (!nats) {
+      nats = std::make_unique<NatsConnection>(NatsConnection::Options{nats_url, "bank-load", true});
+    }
+    auto reply = nats->request(subject, body.dump(), headers, timeout);
+    if (reply.no_responders) {
+      a.kind = Attempt::Kind::kRefused;
+      a.detail = "no_responders";
+      return a;
+    }
+    a.value = protocol::parse_reply(reply.header(protocol::kStatusHeader),
+                                    reply.header(protocol::kContentTypeHeader), reply.body);
+    a.kind = Attempt::Kind::kAnswer;
+  } catch (const Error& e) {
+    a.detail = std::string(to_string(e.code())) + ": " + e.what();
+    switch (e.code()) {
+      case ErrorCode::kMoved:
+      case ErrorCode::kOverloaded:
+      case ErrorCode::kStorageError:
+      case ErrorCode::kTimeout:
+        a.kind = Attempt::Kind::kRefused;
+        break;
+      case ErrorCode::kUnknownOutcome:
+        a.kind = Attempt::Kind::kUnknown;
+        break;
+      default:
+        a.kind = Attempt::Kind::kBug;
+    }
+  } catch (const TransportError& e) {
+    a.kind = Attempt::Kind::kUnknown;  // no reply in time: applied or not
+    a.detail = e.what();
+    nats.reset();
+  }
+  return a;
+}
+
+}  // namespace
+
+BankLoad::BankLoad(Options options) : options_(std::move(options)) {}
+
+BankLoad::~BankLoad() {
+  stop();
+}
+
+std::vector<std::string> BankLoad::account_ids() const {
+  std::vector<std::string> ids;
+  for (int i = 0; i < options_.accounts; ++i) ids.push_back(options_.prefix + std::to_string(i));
+  return ids;
+}
+
+bool BankLoad::deposit_all(std::chrono::milliseconds deadline) {
+  std::unique_ptr<NatsConnection> nats;
+  auto until = std::chrono::steady_clock::now() + deadline;
+  for (const auto& id : account_ids()) {
+    // Keyed: a retry after an unknown outcome cannot deposit twice.
+    while (true) {
+      auto a = attempt(nats, options_.nats_url, "obj.Account." + id + ".deposit",
+                       {{"amount", options_.initial}}, "deposit-" + id, options_.attempt_timeout);
+      if (a.kind == Attempt::Kind::kAnswer) break;
+      if (a.kind == Attempt::Kind::kBug || std::chrono::steady_clock::now() > until) return false;
+      std::this_thread::sleep_for(kRetryPause);
+    }
+  }
+  return true;
+}
+
+void BankLoad::start() {
+  for (int i = 0; i < options_.clients; ++i) threads_.emplace_back([this, i] { run_client(i); });
+}
+
+void BankLoad::stop() {
+  stopping_ = true;
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+}
+
+std::size_t BankLoad::acked() const {
+  std::lock_guard lock(mutex_);
+  return results_.acked.size();
+}
+
+void BankLoad::run_client(int index) {
+  std::unique_ptr<NatsConnection> nats;
+  std::mt19937 random(static_cast<std::uint32_t>(index) * 7919u + 17u);
+  std::uniform_int_distribution<int> pick(0, options_.accounts - 1);
+  std::uniform_int_distribution<std::int64_t> amount_of(1, kMaxTransfer);
+  for (std::int64_t n = 0; !stopping_; ++n) {
+    int from_index = pick(random);
+    int to_index = (from_index + 1 + pick(random) % (options_.accounts - 1)) % options_.accounts;
+    Transfer t{options_.prefix + std::to_string(from_index),
+               options_.prefix + std::to_string(to_index), amount_of(random)};
+    auto ref = fmt::format("c{}n{}", index, n);
+    Value body = {{"to", t.to}, {"amount", t.amount}, {"ref", ref}};
+    auto subject = "obj.Account." + t.from + ".transfer";
+    bool keyed = n % 2 == 0;
+    Attempt a;
+    auto until = std::chrono::steady_clock::now() + options_.keyed_deadline;
+    while (true) {
+      a = attempt(nats, options_.nats_url, subject, body,
+                  keyed ? std::optional<std::string>(ref) : std::nullopt, options_.attempt_timeout);
+      // A keyed transfer asks again until it has an answer: the key makes that safe.
+      if (!keyed || a.kind == Attempt::Kind::kAnswer || a.kind == Attempt::Kind::kBug ||
+          std::chrono::steady_clock::now() > until || stopping_) {
+        break;
+      }
+      std::this_thread::sleep_for(kRetryPause);
+    }
+    {
+      std::lock_guard lock(mutex_);
+      switch (a.kind) {
+        case Attempt::Kind::kAnswer: {
+          auto balance = a.value.value("balance", std::int64_t{-1});
+          if (balance < 0) results_.errors.push_back(ref + ": balance " + a.value.dump());
+          if (a.value.value("ok", false)) {
+            results_.acked[ref] = t;
+          } else {
+            results_.refused.insert(ref);
+            ++results_.short_funds;
+          }
+          break;
+        }
+        case Attempt::Kind::kRefused:
+          results_.refused.insert(ref);
+          break;
+        case Attempt::Kind::kUnknown:
+          results_.unknown[ref] = t;
+          break;
+        case Attempt::Kind::kBug:
+          results_.unknown[ref] = t;  // its fate is unknown too, but the reply itself is wrong
+          results_.errors.push_back(ref + ": " + a.detail);
+          break;
+      }
+    }
+    std::this_thread::sleep_for(options_.pause);
+  }
+}
+
+}  // namespace dobj::testing
