@@ -31,6 +31,7 @@ struct Mode {
   int spread_objects;
   std::uint64_t spread_alarms;  // due at 1,000/s
   std::uint64_t burst_alarms;   // due at one instant
+  int accounts;                 // the bank scenario's Accounts
 };
 
 constexpr int kShards = 2;  // the worker's shards = the naive baseline's pool size
@@ -107,13 +108,14 @@ class Bench {
         fmt::format("dobj: hot inc paced at half peak ({:.0f}/s)", half), 256,
         [](auto) { return "obj.Counter.hot.inc"; }, true, half);
     auto chat = chat_fanout();
+    auto [transfers, credits] = bank(dobj_spread);
     auto [created, activated] = activation();
     auto spread_alarms = alarms("spread", mode_.spread_alarms, 1000.0);
     auto burst_alarms = alarms("burst", mode_.burst_alarms, 0);
 
     print_report(
         {echo1, echo64, naive1, hot1, naive64, hot64, naive_spread, dobj_spread, reads, paced, chat,
-         created, activated, spread_alarms, burst_alarms},
+         transfers, credits, created, activated, spread_alarms, burst_alarms},
         {{"hot object durable increments ≥ 20,000/s", hot64.load.throughput >= 20000,
           fmt::format("{:.0f}/s", hot64.load.throughput)},
          {"hot increments ≥ 10× naive (64 clients)",
@@ -125,6 +127,8 @@ class Bench {
          {"hot reads ≥ 60% of the echo ceiling",
           reads.load.throughput >= 0.6 * echo64.load.throughput,
           fmt::format("{:.0f}%", 100 * reads.load.throughput / echo64.load.throughput)},
+         {"every transfer's credit delivered (outbox drained)", credits.load.errors == 0,
+          credits.note},
          {"p99 ≤ 10 ms at half of peak", paced.load.p99_ms <= 10,
           fmt::format("{:.2f} ms", paced.load.p99_ms)},
          {fmt::format("{} activated objects with state ≤ 300 MB worker RSS "
@@ -198,6 +202,59 @@ class Bench {
       fmt::print(stderr, "only {} of {} events delivered\n", delivered.load(), expected_min);
     }
     return row;
+  }
+
+  // Account transfers between mode_.accounts accounts (a debit and a durable credit message
+  // each), then the time until the outbox has delivered every credit. `spread`: the spread
+  // increments of the same run, the cost of one plain durable write per request.
+  std::pair<Row, Row> bank(const Row& spread) {
+    auto n = static_cast<std::uint64_t>(mode_.accounts);
+    auto account = [](std::uint64_t i) { return fmt::format("bank{}", i); };
+    load(
+        fmt::format("setup: deposit into {} accounts", n), 64,
+        [&](std::uint64_t i) { return "obj.Account." + account(i) + ".deposit"; }, false, 0, n,
+        R"({"amount": 1000000000})");
+    LoadSpec spec;
+    spec.name = fmt::format("dobj: Account transfers between {} accounts, 64 clients", n);
+    spec.nats_url = stack_->nats().client_url();
+    spec.slots = 64;
+    spec.duration = mode_.duration;
+    auto from = [n](std::uint64_t i) { return (i * 2654435761u) % n; };
+    spec.subject = [=](std::uint64_t i) { return "obj.Account." + account(from(i)) + ".transfer"; };
+    spec.body_for = [=](std::uint64_t i) {
+      auto to = (from(i) + 1 + i % (n - 1)) % n;
+      return fmt::format(R"({{"to": "{}", "amount": 1}})", account(to));
+    };
+    auto db = store::connect(stack_->database_url());
+    auto scalar = [&](const char* sql) {
+      pqxx::nontransaction tx(*db);
+      auto r = tx.exec1(sql);
+      return r[0].is_null() ? 0 : r[0].as<std::int64_t>();
+    };
+    auto started = std::chrono::steady_clock::now();
+    Row transfers;
+    transfers.load = run_load(spec);
+    auto sent_by_load_end = std::chrono::steady_clock::now();
+    bool drained =
+        testing::wait_until([&] { return scalar("SELECT count(*) FROM dobj.outbox") == 0; }, 120s);
+    auto done = std::chrono::steady_clock::now();
+    auto sent = scalar("SELECT sum(seq) FROM dobj.outbox_seq WHERE class = 'Account'");
+    transfers.note = fmt::format("{:.2f}× the spread increments",
+                                 transfers.load.throughput / spread.load.throughput);
+    fmt::print(stderr, "  {:<58} {:>9.0f}/s  p99 {:.2f} ms\n", spec.name, transfers.load.throughput,
+               transfers.load.p99_ms);
+    Row credits;
+    credits.load.name = fmt::format("dobj: their credits delivered (outbox, {} senders)", n);
+    credits.load.completed = static_cast<std::uint64_t>(sent);
+    credits.load.errors = drained ? 0 : 1;
+    credits.load.seconds = std::chrono::duration<double>(done - started).count();
+    credits.load.throughput = static_cast<double>(sent) / credits.load.seconds;
+    credits.note = drained
+                       ? fmt::format("all {} delivered {:.2f} s after the last transfer", sent,
+                                     std::chrono::duration<double>(done - sent_by_load_end).count())
+                       : fmt::format("{} still in the outbox after 120 s",
+                                     scalar("SELECT count(*) FROM dobj.outbox"));
+    return {transfers, credits};
   }
 
   std::pair<Row, Row> activation() {
@@ -382,9 +439,10 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   dobj::bench::Mode m =
       mode == "full"
-          ? dobj::bench::Mode{std::chrono::seconds(10), 100000, 100, 10000, 10000, 100000}
-      : mode == "short" ? dobj::bench::Mode{std::chrono::seconds(2), 500, 10, 10000, 2000, 2000}
-                        : dobj::bench::Mode{std::chrono::milliseconds(500), 100, 4, 500, 300, 300};
+          ? dobj::bench::Mode{std::chrono::seconds(10), 100000, 100, 10000, 10000, 100000, 1000}
+      : mode == "short"
+          ? dobj::bench::Mode{std::chrono::seconds(2), 500, 10, 10000, 2000, 2000, 1000}
+          : dobj::bench::Mode{std::chrono::milliseconds(500), 100, 4, 500, 300, 300, 100};
   std::string self = argv[0];
   dobj::bench::Bench bench(m, self.substr(0, self.rfind('/')));
   bench.json_out = json_out;
