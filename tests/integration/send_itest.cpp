@@ -6,6 +6,7 @@
 
 #include "dobj/client/client.hpp"
 #include "dobj/core/error.hpp"
+#include "dobj/testing/http_get.hpp"
 #include "dobj/testing/stack_test.hpp"
 #include "dobj/testing/test_stack.hpp"
 
@@ -88,7 +89,7 @@ TEST_F(SendTest, AFailedTurnSendsNothingAndTooManySendsAreRefused) {
 }
 
 TEST_F(SendTest, MessagesRefusedForGoodGoToDeadMessagesAndDoNotHoldUpTheRest) {
-  stack_.start_worker();
+  auto& worker = stack_.start_worker();
   call("Scratch", "s", "send", {{"id", "r"}, {"method", "nope"}});
   call("Scratch", "s", "send", {{"class", "Nope"}, {"id", "r"}});
   call("Scratch", "s", "send", {{"class", "Account"}, {"id", "r"}, {"method", "credit"}});
@@ -101,6 +102,16 @@ TEST_F(SendTest, MessagesRefusedForGoodGoToDeadMessagesAndDoNotHoldUpTheRest) {
                    "(seq, error_code) IN ((1, 'no_such_method'), (2, 'no_such_class'), "
                    "(3, 'bad_request')) AND argument = '{\"i\": 1, \"argument\": null}'"),
             3);
+  // Operators see the same in the worker's metrics.
+  auto samples = metrics::parse_text(http_get(worker.metrics_port(), "/metrics").body);
+  auto outcome = [&](const std::string& name) {
+    for (const auto& m : samples) {
+      if (m.name == "dobj_messages_total" && m.labels.at("outcome") == name) return m.value;
+    }
+    return -1.0;
+  };
+  EXPECT_EQ(outcome("delivered"), 1);
+  EXPECT_EQ(outcome("dead"), 3);
 }
 
 TEST_F(SendTest, TheSendersNextOwnerDeliversWhatADeadWorkerLeft) {

@@ -42,12 +42,13 @@ std::string send_idempotency_key(const store::DurableMessage& m) {
 }
 
 Courier::Courier(Config config, std::string database_url, NatsConnection& nats,
-                 std::function<store::WorkerId()> worker_id, Clock& clock)
+                 std::function<store::WorkerId()> worker_id, Clock& clock, OutcomeSink outcomes)
     : config_(config),
       database_url_(std::move(database_url)),
       nats_(nats),
       worker_id_(std::move(worker_id)),
       clock_(clock),
+      outcomes_(std::move(outcomes)),
       log_(logger("courier")) {
   loop_ = std::make_unique<PeriodicTask>(
       "courier", [this] { return step(); }, kAfterFailure);
@@ -222,6 +223,7 @@ void Courier::answered(Sender& s, const Answer& a) {
   try {
     protocol::parse_reply(a.status, a.content_type, a.body);
     s.failures = 0;
+    outcomes_("delivered");
     delivered_.push_back(std::move(s.queue.front()));
     s.queue.pop_front();
   } catch (const Error& e) {
@@ -243,6 +245,7 @@ void Courier::retry_later(Sender& s, const std::string& error) {
   ++s.failures;
   ++m.attempts;
   s.next_try = clock_.now() + backoff;
+  outcomes_("retried");
   log_->debug("message {}/{}#{} to {}.{}: {}; again in {} ms", m.sender_class, m.sender_id, m.seq,
               m.target_class, m.target_id, error, backoff.count());
   store_->failed_attempt(m, error, backoff);
@@ -254,6 +257,7 @@ void Courier::bury(Sender& s, const std::string& code, const std::string& error)
              m.sender_class, m.sender_id, m.seq, m.target_class, m.target_id, m.method, code,
              error);
   store_->bury(m, code, error);
+  outcomes_("dead");
   s.queue.pop_front();
   s.failures = 0;
   s.next_try = clock_.now();

@@ -57,8 +57,11 @@ class Courier {
     bool paused = false;
   };
 
+  // Told each delivery's outcome: "delivered", "retried" or "dead" (metrics).
+  using OutcomeSink = std::function<void(const char*)>;
+
   Courier(Config config, std::string database_url, NatsConnection& nats,
-          std::function<store::WorkerId()> worker_id, Clock& clock);
+          std::function<store::WorkerId()> worker_id, Clock& clock, OutcomeSink outcomes);
   ~Courier();
   Courier(const Courier&) = delete;
   Courier& operator=(const Courier&) = delete;
@@ -108,6 +111,7 @@ class Courier {
   NatsConnection& nats_;
   std::function<store::WorkerId()> worker_id_;
   Clock& clock_;
+  OutcomeSink outcomes_;
   std::shared_ptr<spdlog::logger> log_;
   std::string inbox_;
   NatsSubscription replies_;

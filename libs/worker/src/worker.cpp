@@ -69,6 +69,7 @@ void Worker::start() {
           bool valid = up && keeper_->valid(keeper_->id());
           metrics_->set_state(valid, subs_.size(), up ? host_->active_objects() : 0,
                               up ? host_->queue_depths() : std::vector<std::size_t>{});
+          metrics_->set_outbox_senders(up ? courier_->senders_pending() : 0);
         });
     metrics_server_->start(config_.metrics_addr);
     log_->info("metrics, health and readiness on {} (port {})", config_.metrics_addr,
@@ -99,7 +100,8 @@ void Worker::start() {
   config_.courier.partitions = partitions_;
   config_.courier.max_age = config_.host.reply_window / 2;
   courier_ = std::make_unique<Courier>(
-      config_.courier, config_.database_url, *nats_, [this] { return id(); }, clock);
+      config_.courier, config_.database_url, *nats_, [this] { return id(); }, clock,
+      [this](const char* outcome) { metrics_->message_outcome(outcome); });
   outbox_ = std::make_unique<NatsOutbox>(*nats_, [this](std::vector<store::DurableMessage> m) {
     courier_->messages_committed(std::move(m));
   });

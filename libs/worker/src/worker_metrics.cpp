@@ -73,12 +73,24 @@ WorkerMetrics::WorkerMetrics(prometheus::Registry& registry)
                            .Help("Times the NATS connection came back after being down")
                            .Register(registry)
                            .Add({})),
+      messages_(prometheus::BuildCounter()
+                    .Name("dobj_messages_total")
+                    .Help("Deliveries of durable messages (ctx.send) by outcome: delivered, "
+                          "retried, dead")
+                    .Register(registry)),
+      outbox_senders_(prometheus::BuildGauge()
+                          .Name("dobj_outbox_senders")
+                          .Help("Senders whose durable messages this worker is delivering")
+                          .Register(registry)
+                          .Add({})),
       pg_errors_(prometheus::BuildCounter()
                      .Name("dobj_pg_errors_total")
                      .Help("PostgreSQL calls that failed (storage errors, broken connections)")
                      .Register(registry)
                      .Add({})) {
   for (const char* event : {"claimed", "handed_over", "lost"}) handovers_.Add({{"event", event}});
+  for (const char* outcome : {"delivered", "retried", "dead"})
+    messages_.Add({{"outcome", outcome}});
 }
 
 void WorkerMetrics::replied(std::string_view class_name, std::string_view method,

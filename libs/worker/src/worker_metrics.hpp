@@ -34,6 +34,11 @@ class WorkerMetrics final : public HostObserver {
   // Partitions that came (claimed), went in order (handed_over) or with the lease (lost).
   void handovers(const char* event, std::size_t partitions);
   void nats_reconnected() { nats_reconnects_.Increment(); }
+  // A delivery of a durable message (ctx.send) ended: delivered, retried or dead.
+  void message_outcome(const char* outcome) { messages_.Add({{"outcome", outcome}}).Increment(); }
+  void set_outbox_senders(std::size_t senders) {
+    outbox_senders_.Set(static_cast<double>(senders));
+  }
 
  private:
   prometheus::Family<prometheus::Counter>& requests_;
@@ -46,6 +51,8 @@ class WorkerMetrics final : public HostObserver {
   prometheus::Family<prometheus::Gauge>& queue_depth_;
   prometheus::Family<prometheus::Counter>& handovers_;
   prometheus::Counter& nats_reconnects_;
+  prometheus::Family<prometheus::Counter>& messages_;
+  prometheus::Gauge& outbox_senders_;
   prometheus::Counter& pg_errors_;
   std::uint64_t pg_errors_seen_ = 0;  // store::storage_error_count at the last scrape
   // Label sets seen so far (bounded: classes × methods × statuses): a lookup without building
