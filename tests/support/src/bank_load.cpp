@@ -98,13 +98,11 @@ bool BankLoad::deposit_all(std::chrono::milliseconds deadline) {
 }
 
 void BankLoad::start() {
-  for (int i = 0; i < options_.clients; ++i) threads_.emplace_back([this, i] { run_client(i); });
+  for (int i = 0; i < options_.clients; ++i) threads_.spawn([this, i] { run_client(i); });
 }
 
 void BankLoad::stop() {
-  stopping_ = true;
-  for (auto& t : threads_) t.join();
-  threads_.clear();
+  threads_.stop();
 }
 
 std::size_t BankLoad::acked() const {
@@ -117,7 +115,7 @@ void BankLoad::run_client(int index) {
   std::mt19937 random(static_cast<std::uint32_t>(index) * 7919u + 17u);
   std::uniform_int_distribution<int> pick(0, options_.accounts - 1);
   std::uniform_int_distribution<std::int64_t> amount_of(1, kMaxTransfer);
-  for (std::int64_t n = 0; !stopping_; ++n) {
+  for (std::int64_t n = 0; !threads_.stopping(); ++n) {
     int from_index = pick(random);
     int to_index = (from_index + 1 + pick(random) % (options_.accounts - 1)) % options_.accounts;
     Transfer t{options_.prefix + std::to_string(from_index),
@@ -133,7 +131,7 @@ void BankLoad::run_client(int index) {
                   keyed ? std::optional<std::string>(ref) : std::nullopt, options_.attempt_timeout);
       // A keyed transfer asks again until it has an answer: the key makes that safe.
       if (!keyed || a.kind == Attempt::Kind::kAnswer || a.kind == Attempt::Kind::kBug ||
-          std::chrono::steady_clock::now() > until || stopping_) {
+          std::chrono::steady_clock::now() > until || threads_.stopping()) {
         break;
       }
       std::this_thread::sleep_for(kRetryPause);

@@ -40,13 +40,11 @@ CounterLoad::~CounterLoad() {
 }
 
 void CounterLoad::start() {
-  for (int i = 0; i < options_.clients; ++i) threads_.emplace_back([this, i] { run_client(i); });
+  for (int i = 0; i < options_.clients; ++i) threads_.spawn([this, i] { run_client(i); });
 }
 
 void CounterLoad::stop() {
-  stopping_ = true;
-  for (auto& t : threads_) t.join();
-  threads_.clear();
+  threads_.stop();
 }
 
 std::int64_t CounterLoad::acked() const {
@@ -60,7 +58,7 @@ void CounterLoad::run_client(int index) {
   std::unique_ptr<NatsConnection> nats;
   const std::map<std::string, std::string> headers{
       {protocol::kContentTypeHeader, protocol::kJsonContentType}};
-  for (int n = index; !stopping_; ++n) {
+  for (int n = index; !threads_.stopping(); ++n) {
     auto id = options_.prefix + std::to_string(n % options_.objects);
     Outcome outcome = Outcome::kUnknown;
     std::string code;

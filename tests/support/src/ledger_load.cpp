@@ -20,15 +20,12 @@ LedgerLoad::~LedgerLoad() {
 }
 
 void LedgerLoad::start() {
-  for (int c = 0; c < options_.clients; ++c) threads_.emplace_back([this, c] { run_client(c); });
-  if (options_.arm_alarms) threads_.emplace_back([this] { run_armer(); });
+  for (int c = 0; c < options_.clients; ++c) threads_.spawn([this, c] { run_client(c); });
+  if (options_.arm_alarms) threads_.spawn([this] { run_armer(); });
 }
 
 void LedgerLoad::stop() {
-  stopping_ = true;
-  for (auto& t : threads_) {
-    if (t.joinable()) t.join();
-  }
+  threads_.stop();
 }
 
 std::size_t LedgerLoad::acked() const {
@@ -53,7 +50,7 @@ void LedgerLoad::run_client(int index) {
   NatsConnection nats({options_.nats_url, "ledger-client", true});
   Client client(nats);
   std::map<std::string, std::int64_t> last_seen;
-  for (std::int64_t seq = 0; !stopping_; ++seq) {
+  for (std::int64_t seq = 0; !threads_.stopping(); ++seq) {
     auto id = "obj" + std::to_string(seq % options_.objects);
     auto op = "c" + std::to_string(index) + "-" + std::to_string(seq);
     try {
@@ -77,7 +74,7 @@ void LedgerLoad::run_client(int index) {
 void LedgerLoad::run_armer() {
   NatsConnection nats({options_.nats_url, "ledger-armer", true});
   Client client(nats);
-  for (std::int64_t k = 0; !stopping_; ++k) {
+  for (std::int64_t k = 0; !threads_.stopping(); ++k) {
     auto id = "alarm" + std::to_string(k);
     auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                       std::chrono::system_clock::now().time_since_epoch())

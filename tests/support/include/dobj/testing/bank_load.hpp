@@ -10,6 +10,8 @@
 #include <thread>
 #include <vector>
 
+#include "dobj/testing/client_threads.hpp"
+
 namespace dobj::testing {
 
 // The bank workload (the classic test of transactional systems) on the Account example: every
@@ -62,10 +64,9 @@ class BankLoad {
   void run_client(int index);
 
   Options options_;
-  std::atomic<bool> stopping_{false};
   mutable std::mutex mutex_;
   Results results_;
-  std::vector<std::thread> threads_;
+  ClientThreads threads_;  // last: the threads go before what they use
 };
 
 }  // namespace dobj::testing

@@ -10,6 +10,8 @@
 #include <thread>
 #include <vector>
 
+#include "dobj/testing/client_threads.hpp"
+
 namespace dobj::testing {
 
 // Clients without idempotency keys, as most users write them: each thread sends Counter.inc to
@@ -58,10 +60,9 @@ class CounterLoad {
   void run_client(int index);
 
   Options options_;
-  std::atomic<bool> stopping_{false};
   mutable std::mutex mutex_;
   Results results_;
-  std::vector<std::thread> threads_;
+  ClientThreads threads_;  // last: the threads go before what they use
 };
 
 }  // namespace dobj::testing

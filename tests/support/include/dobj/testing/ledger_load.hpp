@@ -12,6 +12,8 @@
 
 #include "dobj/client/client.hpp"
 
+#include "dobj/testing/client_threads.hpp"
+
 namespace dobj::testing {
 
 // Clients of the Ledger test class (examples/src/ledger.hpp) that record what was acknowledged,
@@ -55,10 +57,9 @@ class LedgerLoad {
   CallOptions call_options(const std::string& key);
 
   Options options_;
-  std::atomic<bool> stopping_{false};
   mutable std::mutex mutex_;
   Results results_;
-  std::vector<std::thread> threads_;
+  ClientThreads threads_;  // last: the threads go before what they use
 };
 
 }  // namespace dobj::testing
