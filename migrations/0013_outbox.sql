@@ -1,12 +1,15 @@
 -- Durable one-way messages between objects (ctx.send, DESIGN.md §5): written in the sender's
 -- commit, delivered at least once by the worker that owns the sender's partition, applied once
--- by the target (the idempotency key send:<class>/<id>/<seq>).
+-- by the target (the idempotency key send:<sha256 of the sender>:<seq>). Durable events
+-- (ctx.publish_durable) ride the same queue: kind 'event', published to evt.<class>.<id>.<topic>
+-- (the topic in `method`) with that key as Nats-Msg-Id.
 CREATE TABLE dobj.outbox (
   sender_class text NOT NULL,
   sender_id text NOT NULL,
   seq bigint NOT NULL,          -- per sender, from 1, in send order
   p int NOT NULL,               -- the sender's partition: whose worker delivers it
-  target_class text NOT NULL,
+  kind text NOT NULL DEFAULT 'message' CHECK (kind IN ('message', 'event')),
+  target_class text NOT NULL,   -- an event: '' (it goes to the sender's own evt. subject)
   target_id text NOT NULL,
   method text NOT NULL,
   body bytea NOT NULL,          -- msgpack
@@ -35,6 +38,7 @@ CREATE TABLE dobj.dead_messages (
   sender_class text NOT NULL,
   sender_id text NOT NULL,
   seq bigint NOT NULL,
+  kind text NOT NULL,
   target_class text NOT NULL,
   target_id text NOT NULL,
   method text NOT NULL,

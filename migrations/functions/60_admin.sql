@@ -102,16 +102,17 @@ FROM dobj.worker_classes c JOIN dobj.workers w ON w.id = c.worker
 WHERE w.state <> 'stopped' AND w.lease_until > now()
 GROUP BY c.class;
 
--- Durable messages not delivered yet (ctx.send), oldest first per sender; the body decoded.
+-- Durable messages (ctx.send) and events (ctx.publish_durable, kind 'event', the topic in
+-- method) not delivered yet; the body decoded.
 CREATE VIEW dobj_admin.outbox AS
-SELECT o.sender_class, o.sender_id, o.seq, o.target_class, o.target_id, o.method,
+SELECT o.sender_class, o.sender_id, o.seq, o.kind, o.target_class, o.target_id, o.method,
        dobj_admin.msgpack_to_jsonb(o.body) AS argument, o.attempts, now() - o.created_at AS age,
        o.next_attempt_at, o.last_error, o.traceparent, o.p AS partition
 FROM dobj.outbox o;
 
 -- Messages the target refused for good, or that found no taker in time (never retried).
 CREATE VIEW dobj_admin.dead_messages AS
-SELECT d.sender_class, d.sender_id, d.seq, d.target_class, d.target_id, d.method,
+SELECT d.sender_class, d.sender_id, d.seq, d.kind, d.target_class, d.target_id, d.method,
        dobj_admin.msgpack_to_jsonb(d.body) AS argument, d.attempts, d.error_code, d.error,
        d.created_at, d.died_at, d.traceparent
 FROM dobj.dead_messages d;

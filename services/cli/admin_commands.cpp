@@ -81,11 +81,13 @@ void inspect(const ConnectionConfig& conn, const std::string& class_name,
     }
     auto kv =
         tx.exec_params("SELECT key, value::text FROM dobj_admin.kv($1, $2)", class_name, object_id);
-    // Its durable messages not delivered yet (ctx.send), oldest first.
+    // Its durable messages and events not delivered yet (ctx.send, ctx.publish_durable), oldest
+    // first, each with where it goes.
     auto outbox = tx.exec_params(
-        "SELECT seq, target_class, target_id, method, argument::text, attempts, "
-        "extract(epoch FROM age)::float8, coalesce(last_error, '') FROM dobj_admin.outbox "
-        "WHERE sender_class = $1 AND sender_id = $2 ORDER BY seq LIMIT $3",
+        "SELECT seq, CASE WHEN kind = 'event' THEN 'evt.' || sender_class || '.' || sender_id || "
+        "'.' || method ELSE target_class || '.' || target_id || '.' || method END, "
+        "argument::text, attempts, extract(epoch FROM age)::float8, coalesce(last_error, '') "
+        "FROM dobj_admin.outbox WHERE sender_class = $1 AND sender_id = $2 ORDER BY seq LIMIT $3",
         class_name, object_id, kMaxOutboxShown);
     auto outbox_total =
         tx.exec_params1(
@@ -113,13 +115,12 @@ void inspect(const ConnectionConfig& conn, const std::string& class_name,
                    {"outbox_pending", outbox_total}};
       Value pending = Value::array();
       for (const auto& r : outbox) {
-        pending.push_back(
-            {{"seq", r[0].as<std::int64_t>()},
-             {"to", std::string(r[1].c_str()) + "." + r[2].c_str() + "." + r[3].c_str()},
-             {"argument", Value::parse(r[4].c_str())},
-             {"attempts", r[5].as<int>()},
-             {"age_s", r[6].as<double>()},
-             {"last_error", r[7].c_str()}});
+        pending.push_back({{"seq", r[0].as<std::int64_t>()},
+                           {"to", r[1].c_str()},
+                           {"argument", Value::parse(r[2].c_str())},
+                           {"attempts", r[3].as<int>()},
+                           {"age_s", r[4].as<double>()},
+                           {"last_error", r[5].c_str()}});
       }
       out["outbox"] = pending;
       fmt::print("{}\n", out.dump(2));
@@ -140,9 +141,9 @@ void inspect(const ConnectionConfig& conn, const std::string& class_name,
     fmt::print("outbox     {} message{} not delivered yet\n", outbox_total,
                outbox_total == 1 ? "" : "s");
     for (const auto& r : outbox) {
-      fmt::print("  #{} → {}.{}.{} {} (attempts {}, {:.1f} s old{}{})\n", r[0].c_str(),
-                 r[1].c_str(), r[2].c_str(), r[3].c_str(), r[4].c_str(), r[5].c_str(),
-                 r[6].as<double>(), r[7].size() ? ", last error: " : "", r[7].c_str());
+      fmt::print("  #{} → {} {} (attempts {}, {:.1f} s old{}{})\n", r[0].c_str(), r[1].c_str(),
+                 r[2].c_str(), r[3].c_str(), r[4].as<double>(), r[5].size() ? ", last error: " : "",
+                 r[5].c_str());
     }
     if (outbox_total > static_cast<std::int64_t>(outbox.size())) {
       fmt::print("  … and {} more (dobj_admin.outbox has them all)\n",

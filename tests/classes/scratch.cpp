@@ -128,6 +128,17 @@ Value Scratch::send(Context& ctx, const Value& arg) {
   return nullptr;
 }
 
+// {"topic": t, "count": n (1), "then_throw": b} → null: n durable events {"i": k}, k = 1..n.
+Value Scratch::publish_durable(Context& ctx, const Value& arg) {
+  require_object(arg, "publish_durable");
+  auto count = arg.value("count", std::int64_t{1});
+  for (std::int64_t k = 1; k <= count; ++k) {
+    ctx.publish_durable(arg.at("topic").get<std::string>(), {{"i", k}});
+  }
+  if (arg.value("then_throw", false)) throw std::runtime_error("publish then throw, on purpose");
+  return nullptr;
+}
+
 // Any argument → its position: each message stored under its arrival number, in order.
 Value Scratch::append(Context& ctx, const Value& arg) {
   auto n = ctx.storage().get_or<std::int64_t>("appended", 0) + 1;
@@ -232,6 +243,7 @@ void register_test_classes(ClassRegistry& registry) {
         .method("alarm_plan", &Scratch::alarm_plan)
         .method("alarm_status", &Scratch::alarm_status)
         .method("send", &Scratch::send)
+        .method("publish_durable", &Scratch::publish_durable)
         .method("append", &Scratch::append)
         .method("appended", &Scratch::appended)
         .alarm(&Scratch::alarm);

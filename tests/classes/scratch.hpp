@@ -33,6 +33,7 @@ class Scratch : public Object {
   Value alarm_plan(Context& ctx, const Value& arg);
   Value alarm_status(Context& ctx, const Value& arg);
   Value send(Context& ctx, const Value& arg);
+  Value publish_durable(Context& ctx, const Value& arg);
   Value append(Context& ctx, const Value& arg);
   Value appended(Context& ctx, const Value& arg);
   Value alarm(Context& ctx, const AlarmInfo& info);

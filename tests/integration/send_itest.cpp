@@ -114,13 +114,44 @@ TEST_F(SendTest, MessagesRefusedForGoodGoToDeadMessagesAndDoNotHoldUpTheRest) {
   EXPECT_EQ(outcome("dead"), 3);
 }
 
+TEST_F(SendTest, DurableEventsGoOutAfterTheCommitInOrderWithAStableMsgId) {
+  stack_.start_worker();
+  record_events();
+  EXPECT_EQ(call_error("Scratch", "pe", "publish_durable",
+                       {{"topic", "tick"}, {"count", 2}, {"then_throw", true}}),
+            ErrorCode::kHandlerError);
+  EXPECT_EQ(call_error("Scratch", "pe", "publish_durable", {{"topic", "not a topic"}}),
+            ErrorCode::kBadRequest);
+  call("Scratch", "pe", "publish_durable", {{"topic", "tick"}, {"count", 3}});
+  ASSERT_TRUE(wait_until([&] { return events_on("evt.Scratch.pe.tick") == 3; }, 20s))
+      << stack_.worker_logs();
+  EXPECT_EQ(bodies_on("evt.Scratch.pe.tick"),
+            (std::vector<Value>{{{"i", 1}}, {{"i", 2}}, {{"i", 3}}}));
+  std::vector<std::string> ids;
+  for (const auto& e : events()) {
+    if (e.subject == "evt.Scratch.pe.tick") ids.push_back(e.header("Nats-Msg-Id").value_or(""));
+  }
+  ASSERT_EQ(ids.size(), 3u);
+  // The failed turn used no sequence numbers: these are 1, 2, 3.
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    EXPECT_TRUE(ids[i].starts_with("send:")) << ids[i];
+    EXPECT_TRUE(ids[i].ends_with(":" + std::to_string(i + 1))) << ids[i];
+  }
+  ASSERT_TRUE(wait_until([&] { return outbox_rows() == 0; }, 10s));
+}
+
 TEST_F(SendTest, TheSendersNextOwnerDeliversWhatADeadWorkerLeft) {
   auto& held = stack_.start_worker({"--hold-sends"});
+  record_events();
   for (int t = 1; t <= 3; ++t) {
     call("Scratch", "orphan", "send", {{"id", "heir"}, {"count", 2}, {"argument", t}});
   }
+  call("Scratch", "orphan", "publish_durable", {{"topic", "bye"}});
   // Committed, not delivered: an operator sees them, decoded, in the admin view.
-  EXPECT_EQ(outbox_rows(), 6);
+  EXPECT_EQ(outbox_rows(), 7);
+  EXPECT_EQ(scalar("SELECT count(*) FROM dobj_admin.outbox WHERE kind = 'event' AND method = 'bye' "
+                   "AND seq = 7"),
+            1);
   EXPECT_EQ(scalar("SELECT count(*) FROM dobj_admin.outbox WHERE sender_id = 'orphan' AND "
                    "target_id = 'heir' AND method = 'append' AND attempts = 0 AND "
                    "argument = '{\"i\": 2, \"argument\": 3}' AND seq = 6"),
@@ -133,15 +164,15 @@ TEST_F(SendTest, TheSendersNextOwnerDeliversWhatADeadWorkerLeft) {
             0)
       << out;
   auto inspected = Value::parse(out);
-  EXPECT_EQ(inspected["outbox_pending"], 6);
-  ASSERT_EQ(inspected["outbox"].size(), 6u);
+  EXPECT_EQ(inspected["outbox_pending"], 7);
+  ASSERT_EQ(inspected["outbox"].size(), 7u);
   EXPECT_EQ(inspected["outbox"][0]["to"], "Scratch.heir.append");
   EXPECT_EQ(inspected["outbox"][0]["argument"], Value({{"i", 1}, {"argument", 1}}));
   ASSERT_EQ(
       run_command({cli_binary(), "--db", stack_.database_url(), "inspect", "Scratch", "orphan"},
                   &out),
       0);
-  EXPECT_NE(out.find("outbox     6 messages not delivered yet"), std::string::npos) << out;
+  EXPECT_NE(out.find("outbox     7 messages not delivered yet"), std::string::npos) << out;
   EXPECT_NE(out.find("#1 → Scratch.heir.append"), std::string::npos) << out;
   held.process().signal(SIGKILL);
   held.process().wait(10s);
@@ -151,6 +182,7 @@ TEST_F(SendTest, TheSendersNextOwnerDeliversWhatADeadWorkerLeft) {
   for (int n = 0; n < 6; ++n) {
     EXPECT_EQ(got[n], Value({{"i", n % 2 + 1}, {"argument", n / 2 + 1}})) << n;
   }
+  ASSERT_TRUE(wait_until([&] { return events_on("evt.Scratch.orphan.bye") == 1; }, 20s));
   ASSERT_TRUE(wait_until([&] { return outbox_rows() == 0; }, 10s));
 }
 

@@ -16,6 +16,28 @@ void Context::publish(const std::string& topic, Value payload) {
   events_.push_back(Event{topic, std::move(payload)});
 }
 
+void Context::publish_durable(const std::string& topic, const Value& payload) {
+  if (!is_valid_topic(topic)) {
+    throw Error(ErrorCode::kBadRequest,
+                "invalid event topic '" + topic + "': must be 1-64 bytes of [A-Za-z0-9_-]");
+  }
+  queue_message(OutboundMessage{"", "", topic, {}, true}, payload);
+}
+
+void Context::queue_message(OutboundMessage message, const Value& argument) {
+  if (messages_.size() >= kMaxSendsPerTurn) {
+    throw Error(ErrorCode::kBadRequest, "a turn sends at most " + std::to_string(kMaxSendsPerTurn) +
+                                            " durable messages and events");
+  }
+  message.body = protocol::encode_body(protocol::ContentType::kMsgpack, argument);
+  if (message.body.size() > protocol::kDefaultMaxBodyBytes) {
+    throw Error(ErrorCode::kBadRequest,
+                "durable message is " + std::to_string(message.body.size()) + " bytes; at most " +
+                    std::to_string(protocol::kDefaultMaxBodyBytes));
+  }
+  messages_.push_back(std::move(message));
+}
+
 void Context::send(const std::string& class_name, const std::string& object_id,
                    const std::string& method, const Value& argument) {
   if (!is_valid_class_name(class_name) || !is_valid_object_id(object_id) ||
@@ -23,17 +45,7 @@ void Context::send(const std::string& class_name, const std::string& object_id,
     throw Error(ErrorCode::kBadRequest, "send to '" + class_name + "." + object_id + "." + method +
                                             "': not a valid class, object id and method");
   }
-  if (messages_.size() >= kMaxSendsPerTurn) {
-    throw Error(ErrorCode::kBadRequest,
-                "a turn sends at most " + std::to_string(kMaxSendsPerTurn) + " messages");
-  }
-  auto body = protocol::encode_body(protocol::ContentType::kMsgpack, argument);
-  if (body.size() > protocol::kDefaultMaxBodyBytes) {
-    throw Error(ErrorCode::kBadRequest, "message to " + class_name + "." + object_id + " is " +
-                                            std::to_string(body.size()) + " bytes; at most " +
-                                            std::to_string(protocol::kDefaultMaxBodyBytes));
-  }
-  messages_.push_back(OutboundMessage{class_name, object_id, method, std::move(body)});
+  queue_message(OutboundMessage{class_name, object_id, method, {}, false}, argument);
 }
 
 void Context::set_alarm(WallTime at) {

@@ -85,8 +85,12 @@ struct ObjectHarness::State {
       commit();
       events.insert(events.end(), turn_events.begin(), turn_events.end());
       for (auto& m : turn_messages) {
-        sent.push_back(SentMessage{m.target_class, m.target_id, m.method,
-                                   protocol::decode_body(protocol::ContentType::kMsgpack, m.body)});
+        auto argument = protocol::decode_body(protocol::ContentType::kMsgpack, m.body);
+        if (m.event) {
+          events.push_back(Event{m.method, std::move(argument)});  // as the worker publishes it
+        } else {
+          sent.push_back(SentMessage{m.target_class, m.target_id, m.method, std::move(argument)});
+        }
       }
       return result;
     } catch (...) {

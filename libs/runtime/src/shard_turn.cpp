@@ -127,8 +127,8 @@ void Shard::queue_sends(Instance& inst, std::string_view trace,
     inst.sends.push_back(store::DurableMessage{
         inst.class_name, inst.object_id,
         inst.lease.outbox_seq + static_cast<std::int64_t>(inst.sends.size()) + 1, inst.partition,
-        std::move(m.target_class), std::move(m.target_id), std::move(m.method), std::move(m.body),
-        std::string(trace), 0, created_at});
+        m.event, std::move(m.target_class), std::move(m.target_id), std::move(m.method),
+        std::move(m.body), std::string(trace), 0, created_at});
   }
 }
 

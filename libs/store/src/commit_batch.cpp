@@ -56,6 +56,7 @@ void CommitBatch::add(const ObjectCommit& c, bool entered) {
     send_of_.push_back(number(classes_.size()));
     send_seqs_.push_back(std::to_string(m.seq));
     send_partitions_.push_back(std::to_string(m.partition));
+    send_kinds_.push_back(m.event ? "event" : "message");
     send_classes_.push_back(m.target_class);
     send_ids_.push_back(m.target_id);
     send_methods_.push_back(m.method);
@@ -94,15 +95,15 @@ std::string CommitBatch::sql() const {
   if (has_sends()) {
     // A sequence number already used (a stale view of the sender) fails the statement: no
     // message is ever stored twice under one key.
-    auto of = param(), seq = param(), part = param(), classes = param(), ids = param(),
-         methods = param(), bodies = param(), traces = param();
+    auto of = param(), seq = param(), part = param(), kinds = param(), classes = param(),
+         ids = param(), methods = param(), bodies = param(), traces = param();
     sql += ", m AS MATERIALIZED (SELECT u.* FROM unnest(" + of + "::int[], " + seq +
-           "::bigint[], " + part + "::int[], " + classes + "::text[], " + ids + "::text[], " +
-           methods + "::text[], " + bodies + "::bytea[], " + traces +
-           "::text[]) AS u(n, seq, p, tc, ti, tm, b, tp) JOIN c ON c.idx = u.n AND c.committed)"
-           ", o AS (INSERT INTO dobj.outbox (sender_class, sender_id, seq, p, target_class, "
+           "::bigint[], " + part + "::int[], " + kinds + "::text[], " + classes + "::text[], " +
+           ids + "::text[], " + methods + "::text[], " + bodies + "::bytea[], " + traces +
+           "::text[]) AS u(n, seq, p, k, tc, ti, tm, b, tp) JOIN c ON c.idx = u.n AND c.committed)"
+           ", o AS (INSERT INTO dobj.outbox (sender_class, sender_id, seq, p, kind, target_class, "
            "target_id, method, body, traceparent) SELECT ($2::text[])[m.n], ($3::text[])[m.n], "
-           "m.seq, m.p, m.tc, m.ti, m.tm, m.b, nullif(m.tp, '') FROM m)"
+           "m.seq, m.p, m.k, m.tc, m.ti, m.tm, m.b, nullif(m.tp, '') FROM m)"
            ", s AS (INSERT INTO dobj.outbox_seq (class, id, seq) "
            "SELECT ($2::text[])[m.n], ($3::text[])[m.n], max(m.seq) FROM m GROUP BY m.n "
            "ON CONFLICT (class, id) DO UPDATE SET seq = EXCLUDED.seq)";
@@ -130,9 +131,10 @@ std::vector<std::string> CommitBatch::params() const {
   }
   if (has_sends()) {
     for (auto a : {text_array_literal(send_of_), text_array_literal(send_seqs_),
-                   text_array_literal(send_partitions_), text_array_literal(send_classes_),
-                   text_array_literal(send_ids_), text_array_literal(send_methods_),
-                   text_array_literal(send_bodies_), text_array_literal(send_traces_)}) {
+                   text_array_literal(send_partitions_), text_array_literal(send_kinds_),
+                   text_array_literal(send_classes_), text_array_literal(send_ids_),
+                   text_array_literal(send_methods_), text_array_literal(send_bodies_),
+                   text_array_literal(send_traces_)}) {
       out.push_back(std::move(a));
     }
   }

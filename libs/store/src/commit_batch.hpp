@@ -11,8 +11,8 @@ namespace dobj::store {
 
 // One call of dobj.commit_objects (migrations/functions/30_commit_objects.sql) for a shard's batch,
 // as data: the objects' commits flattened into the function's parallel arrays, plus the stored
-// idempotency replies and the durable messages (dobj.outbox) of the objects that commit. Pure (no PostgreSQL): ObjectStore::commit runs sql() with params() in one
-// round trip.
+// idempotency replies and the durable messages (dobj.outbox) of the objects that commit. Pure (no
+// PostgreSQL): ObjectStore::commit runs sql() with params() in one round trip.
 class CommitBatch {
  public:
   CommitBatch(WorkerId owner, std::chrono::milliseconds reply_window)
@@ -38,7 +38,7 @@ class CommitBatch {
   Texts put_from_, put_to_, del_from_, del_to_, alarm_ops_, alarm_us_;
   std::vector<std::string> reply_keys_, reply_types_;
   Texts reply_of_, reply_ok_, reply_bodies_;
-  std::vector<std::string> send_classes_, send_ids_, send_methods_, send_traces_;
+  std::vector<std::string> send_kinds_, send_classes_, send_ids_, send_methods_, send_traces_;
   Texts send_of_, send_seqs_, send_partitions_, send_bodies_;
 };
 

@@ -7,18 +7,19 @@ namespace dobj::store {
 namespace {
 
 constexpr const char* kColumns =
-    "o.sender_class, o.sender_id, o.seq, o.p, o.target_class, o.target_id, o.method, o.body, "
-    "coalesce(o.traceparent, ''), o.attempts, (extract(epoch FROM o.created_at) * 1000000)::bigint";
+    "o.sender_class, o.sender_id, o.seq, o.p, o.kind = 'event', o.target_class, o.target_id, "
+    "o.method, o.body, coalesce(o.traceparent, ''), o.attempts, "
+    "(extract(epoch FROM o.created_at) * 1000000)::bigint";
 
 std::vector<DurableMessage> to_messages(const pqxx::result& rows) {
   std::vector<DurableMessage> out;
   out.reserve(rows.size());
   for (const auto& r : rows) {
-    pqxx::binarystring body(r[7]);
-    out.push_back(DurableMessage{r[0].as<std::string>(), r[1].as<std::string>(),
-                                 r[2].as<std::int64_t>(), r[3].as<int>(), r[4].as<std::string>(),
-                                 r[5].as<std::string>(), r[6].as<std::string>(), body.str(),
-                                 r[8].as<std::string>(), r[9].as<int>(), r[10].as<EpochMicros>()});
+    pqxx::binarystring body(r[8]);
+    out.push_back(DurableMessage{
+        r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<std::int64_t>(), r[3].as<int>(),
+        r[4].as<bool>(), r[5].as<std::string>(), r[6].as<std::string>(), r[7].as<std::string>(),
+        body.str(), r[9].as<std::string>(), r[10].as<int>(), r[11].as<EpochMicros>()});
   }
   return out;
 }
@@ -89,10 +90,10 @@ void OutboxStore::bury(const DurableMessage& m, const std::string& error_code,
     tx.exec_params0(
         "WITH gone AS (DELETE FROM dobj.outbox WHERE sender_class = $1 AND sender_id = $2 "
         "AND seq = $3 RETURNING *) "
-        "INSERT INTO dobj.dead_messages (sender_class, sender_id, seq, target_class, target_id, "
-        "method, body, traceparent, created_at, attempts, error_code, error) "
-        "SELECT sender_class, sender_id, seq, target_class, target_id, method, body, traceparent, "
-        "created_at, attempts + 1, $4, $5 FROM gone "
+        "INSERT INTO dobj.dead_messages (sender_class, sender_id, seq, kind, target_class, "
+        "target_id, method, body, traceparent, created_at, attempts, error_code, error) "
+        "SELECT sender_class, sender_id, seq, kind, target_class, target_id, method, body, "
+        "traceparent, created_at, attempts + 1, $4, $5 FROM gone "
         "ON CONFLICT (sender_class, sender_id, seq) DO NOTHING",
         m.sender_class, m.sender_id, m.seq, error_code, error);
     tx.commit();

@@ -63,5 +63,30 @@ TEST(CommitBatch, StoredRepliesRideInTheSameStatement) {
   EXPECT_NE(batch.sql().find("INSERT INTO dobj.idempotency"), std::string::npos);
 }
 
+TEST(CommitBatch, DurableMessagesRideInTheSameStatementAfterTheReplies) {
+  CommitBatch batch(1, std::chrono::milliseconds(1000));
+  auto a = commit("a", {});
+  a.sends = {DurableMessage{"Counter", "a", 4, 17, false, "Account", "bob", "credit", "\x80"},
+             DurableMessage{"Counter", "a", 5, 17, true, "", "", "changed", "\x80", "tp"}};
+  batch.add(commit("z", {}), false);
+  batch.add(a, false);
+  EXPECT_TRUE(batch.has_sends());
+  EXPECT_FALSE(batch.has_replies());
+  auto p = batch.params();
+  ASSERT_EQ(p.size(), 27u);          // the call's 18, then 9 arrays of messages
+  EXPECT_EQ(p[18], R"({"2","2"})");  // both belong to the second object
+  EXPECT_EQ(p[19], R"({"4","5"})");
+  EXPECT_EQ(p[20], R"({"17","17"})");
+  EXPECT_EQ(p[21], R"({"message","event"})");
+  EXPECT_EQ(p[22], R"({"Account",""})");
+  EXPECT_EQ(p[24], R"({"credit","changed"})");
+  EXPECT_EQ(p[26], R"({"","tp"})");
+  auto sql = batch.sql();
+  EXPECT_NE(sql.find("INSERT INTO dobj.outbox "), std::string::npos);
+  EXPECT_NE(sql.find("INSERT INTO dobj.outbox_seq"), std::string::npos);
+  EXPECT_NE(sql.find("$27::text[]"), std::string::npos);
+  EXPECT_EQ(sql.find("$28"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace dobj::store

@@ -7,6 +7,7 @@
 #include "dobj/core/error.hpp"
 #include "dobj/core/logging.hpp"
 #include "dobj/core/names.hpp"
+#include "dobj/protocol/codec.hpp"
 #include "dobj/protocol/headers.hpp"
 #include "dobj/protocol/limits.hpp"
 #include "dobj/protocol/partition.hpp"
@@ -22,6 +23,10 @@ namespace {
 // The loop's wait when nothing is due sooner, and after a step that failed (the database).
 constexpr std::chrono::milliseconds kIdleWait{1000};
 constexpr std::chrono::milliseconds kAfterFailure{500};
+// Durable events are done once the server has them: a flush, this long at most.
+constexpr std::chrono::milliseconds kEventFlushTimeout{2000};
+// The flight of an event between its publish and the step's flush.
+constexpr std::uint64_t kEventFlight = ~std::uint64_t{0};
 
 std::string random_token() {
   std::mt19937_64 random{std::random_device{}()};
@@ -207,7 +212,7 @@ void Courier::take_answers() {
   // No answer in time: the target may or may not have it; the same key makes a resend safe.
   auto now = clock_.now();
   for (auto& [key, s] : senders_) {
-    if (s.flight && now - s.sent_at >= config_.reply_timeout) {
+    if (s.flight && s.flight != kEventFlight && now - s.sent_at >= config_.reply_timeout) {
       flights_.erase(s.flight);
       retry_later(s, "no reply within " + std::to_string(config_.reply_timeout.count()) + " ms");
     }
@@ -277,6 +282,10 @@ void Courier::send_due() {
     }
     if (s.queue.empty() || s.flight || s.next_try > now) continue;
     const auto& m = s.queue.front();
+    if (m.event) {
+      publish_event(key, s);
+      continue;
+    }
     std::map<std::string, std::string> headers{
         {protocol::kContentTypeHeader, protocol::kMsgpackContentType},
         {protocol::kIdempotencyKeyHeader, send_idempotency_key(m)},
@@ -296,6 +305,52 @@ void Courier::send_due() {
     s.sent_at = now;
     flights_[flight] = key;
   }
+  flush_events();
+}
+
+void Courier::publish_event(const SenderKey& key, Sender& s) {
+  const auto& m = s.queue.front();
+  std::map<std::string, std::string> headers{
+      {protocol::kContentTypeHeader, protocol::kJsonContentType},
+      {protocol::kMsgIdHeader, send_idempotency_key(m)}};
+  if (!m.traceparent.empty()) headers[protocol::kTraceparentHeader] = m.traceparent;
+  try {
+    auto payload = protocol::decode_body(protocol::ContentType::kMsgpack, m.body);
+    nats_.publish(protocol::event_subject(m.sender_class, m.sender_id, m.method),
+                  protocol::encode_body(protocol::ContentType::kJson, payload), headers);
+  } catch (const TransportError& e) {
+    retry_later(s, std::string("NATS: ") + e.what());
+    return;
+  }
+  s.flight = kEventFlight;
+  s.sent_at = clock_.now();
+  flushing_.push_back(key);
+}
+
+void Courier::flush_events() {
+  if (flushing_.empty()) return;
+  std::optional<std::string> failure;
+  try {
+    nats_.flush(kEventFlushTimeout);
+  } catch (const TransportError& e) {
+    failure = e.what();
+  }
+  for (const auto& key : flushing_) {
+    auto it = senders_.find(key);
+    if (it == senders_.end() || it->second.flight != kEventFlight) continue;
+    auto& s = it->second;
+    s.flight = 0;
+    if (failure) {
+      retry_later(s, "NATS did not confirm the event: " + *failure);
+      continue;
+    }
+    // The server has it; a JetStream stream would drop a second copy by its Nats-Msg-Id.
+    s.failures = 0;
+    outcomes_("delivered");
+    delivered_.push_back(std::move(s.queue.front()));
+    s.queue.pop_front();
+  }
+  flushing_.clear();
 }
 
 }  // namespace dobj

@@ -40,6 +40,8 @@ std::string send_idempotency_key(const store::DurableMessage& message);
 //     → the row leaves dobj.outbox (a refusal to dobj.dead_messages);
 //   no reply, no responders or a retryable error → again after a backoff, until max_age, then
 //     dobj.dead_messages with `timeout` (max_age stays inside the targets' idempotency window).
+// A durable event (ctx.publish_durable) in the queue is published to the sender's evt. subject
+// with that key as Nats-Msg-Id, and done once a flush shows the server has it.
 // Fed by the shards' commits (messages_committed) and by a sweep of dobj.outbox for the owned
 // partitions (a sender's former owner died, or a delivery was lost with a restart).
 class Courier {
@@ -103,6 +105,9 @@ class Courier {
   void retry_later(Sender& sender, const std::string& error);
   void bury(Sender& sender, const std::string& code, const std::string& error);
   void send_due();
+  // A durable event goes out with a plain publish; the step's flush confirms it.
+  void publish_event(const SenderKey& key, Sender& sender);
+  void flush_events();
   void sweep();
   void ensure_store();
 
@@ -121,6 +126,7 @@ class Courier {
   std::map<std::uint64_t, SenderKey> flights_;
   std::uint64_t next_flight_ = 1;
   std::vector<store::DurableMessage> delivered_;  // removed from dobj.outbox once a step
+  std::vector<SenderKey> flushing_;               // events published this step
   Clock::TimePoint next_sweep_{};
   mutable std::mutex mutex_;  // what other threads hand in
   std::vector<store::DurableMessage> committed_;

@@ -10,6 +10,8 @@ constexpr const char* kJsonContentType = "application/json";
 constexpr const char* kMsgpackContentType = "application/msgpack";
 constexpr const char* kIdempotencyKeyHeader = "Dobj-Idempotency-Key";
 constexpr const char* kTimeoutHeader = "Dobj-Timeout-Ms";
+// A durable event's stable id (ctx.publish_durable): JetStream deduplicates by it.
+constexpr const char* kMsgIdHeader = "Nats-Msg-Id";
 // On a durable message (ctx.send): <class>/<id> of the object that sent it.
 constexpr const char* kSenderHeader = "Dobj-Sender";
 

@@ -29,10 +29,11 @@ struct Event {
 
 // A durable one-way message a turn sends (Context::send); it is stored with the turn's commit.
 struct OutboundMessage {
-  std::string target_class;
+  std::string target_class;  // "" for a durable event
   std::string target_id;
-  std::string method;
-  std::string body;  // the argument, msgpack
+  std::string method;  // an event's topic
+  std::string body;    // the argument (an event's payload), msgpack
+  bool event = false;  // Context::publish_durable
 };
 
 // What a handler sees of the world during one turn.
@@ -63,6 +64,11 @@ class Context {
   // Publishes to evt.<class>.<id>.<topic> after the turn commits. topic: 1-64 bytes of
   // [A-Za-z0-9_-], Error(kBadRequest) otherwise.
   void publish(const std::string& topic, Value payload);
+  // The same event, at least once: stored with the turn's commit (dobj.outbox, in order with
+  // this object's durable messages) and published by the worker delivering them, with a stable
+  // Nats-Msg-Id header (send:<sha256 of class and id>:<seq>) so that a JetStream stream on evt.>
+  // keeps one copy. Counts towards kMaxSendsPerTurn.
+  void publish_durable(const std::string& topic, const Value& payload);
 
   // The object's one alarm, written with the turn's commit: a failing turn's alarm is never set.
   // When it is due, dobj-timer runs the class's alarm handler as a turn; that turn's commit
@@ -81,6 +87,8 @@ class Context {
             const Value& argument = nullptr);
 
  private:
+  void queue_message(OutboundMessage message, const Value& argument);
+
   const std::string& class_name_;
   const std::string& object_id_;
   Storage& storage_;

@@ -66,6 +66,9 @@ struct DurableMessage {
   std::string sender_id;
   std::int64_t seq = 0;  // per sender, from 1, in send order
   int partition = 0;     // the sender's: the owner of that partition delivers
+  // A durable event (ctx.publish_durable): published to evt.<sender class>.<sender id>.<method>
+  // with no target; the body is its payload.
+  bool event = false;
   std::string target_class;
   std::string target_id;
   std::string method;
