@@ -25,6 +25,9 @@ constexpr std::chrono::milliseconds kIdleWait{1000};
 constexpr std::chrono::milliseconds kAfterFailure{500};
 // Durable events are done once the server has them: a flush, this long at most.
 constexpr std::chrono::milliseconds kEventFlushTimeout{2000};
+// Senders whose queues ran empty whose last sequence number is remembered (saving a read of the
+// outbox on their next message); beyond this many the memory starts afresh.
+constexpr std::size_t kRememberedSenders = 100'000;
 // The flight of an event between its publish and the step's flush.
 constexpr std::uint64_t kEventFlight = ~std::uint64_t{0};
 
@@ -126,11 +129,13 @@ std::chrono::milliseconds Courier::step() {
   send_due();
   store_->delivered(delivered_);
   delivered_.clear();
-  // Senders whose queue ran empty are forgotten; their highest seq would only save a read.
+  // Senders whose queue ran empty leave; their last sequence number stays a while.
   auto next = next_sweep_;
   for (auto it = senders_.begin(); it != senders_.end();) {
     auto& s = it->second;
     if (s.queue.empty()) {
+      if (last_seq_.size() >= kRememberedSenders) last_seq_.clear();
+      last_seq_[it->first] = s.highest;
       it = senders_.erase(it);
       continue;
     }
@@ -168,7 +173,14 @@ void Courier::add(const SenderKey& key, std::vector<store::DurableMessage> messa
   if (messages.empty()) return;
   auto [it, fresh] = senders_.try_emplace(key);
   auto& s = it->second;
-  if (fresh) s.next_try = clock_.now();
+  if (fresh) {
+    s.next_try = clock_.now();
+    // Sequence numbers are the sender's own: what this worker answered up to stays answered.
+    if (auto known = last_seq_.find(key); known != last_seq_.end()) {
+      s.highest = known->second;
+      last_seq_.erase(known);
+    }
+  }
   if (!from_database && messages.front().seq != s.highest + 1) {
     // Messages the database has and this worker has not seen may come before these.
     auto earlier = store_->pending_of(key.first, key.second, s.highest, messages.front().seq);

@@ -123,6 +123,7 @@ class Courier {
   std::unique_ptr<pqxx::connection> conn_;
   std::unique_ptr<store::OutboxStore> store_;
   std::map<SenderKey, Sender> senders_;
+  std::map<SenderKey, std::int64_t> last_seq_;  // highest seq of senders that left senders_
   std::map<std::uint64_t, SenderKey> flights_;
   std::uint64_t next_flight_ = 1;
   std::vector<store::DurableMessage> delivered_;  // removed from dobj.outbox once a step
