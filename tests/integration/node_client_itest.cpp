@@ -69,10 +69,11 @@ TEST(WebClient, TwoTabsChatInRealTimeAndSeeHistoryOnLoad) {
       wait_until([&] { return http_get(port, "/").status == 200; }, std::chrono::seconds(10)))
       << read_file(log);
   std::string output;
+  // A test that hangs fails by itself (--test-timeout), and the browser is closed on the way out.
   int code = run_command({"/usr/bin/env", "NATS_URL=" + stack.nats().client_url(),
                           "WEB_URL=http://127.0.0.1:" + std::to_string(port) + "/",
                           "ARTIFACTS_DIR=" + artifacts.string(), "/usr/bin/node", "--test",
-                          clients + "/web_chat.test.mjs"},
+                          "--test-timeout=60000", clients + "/web_chat.test.mjs"},
                          &output);
   EXPECT_EQ(code, 0) << output;
   EXPECT_NE(output.find("# pass 3\n"), std::string::npos) << output;

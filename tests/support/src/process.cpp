@@ -132,6 +132,12 @@ int run_command(const std::vector<std::string>& argv, std::string* output) {
   {
     Process p(argv, {}, log);
     auto status = p.wait(std::chrono::minutes(2));
+    if (!status) {
+      // SIGTERM first: a command that started helpers of its own (node → Chromium) may end
+      // them on the way out, which SIGKILL (the destructor's) would not let it do.
+      p.signal(SIGTERM);
+      status = p.wait(std::chrono::seconds(5));
+    }
     if (status && WIFEXITED(*status)) code = WEXITSTATUS(*status);
   }
   if (output) *output = read_file(log);
