@@ -270,7 +270,7 @@ void Courier::retry_later(Sender& s, const std::string& error) {
 
 void Courier::bury(Sender& s, const std::string& code, const std::string& error) {
   auto& m = s.queue.front();
-  log_->warn("message {}/{}#{} to {}.{}.{} refused for good ({}: {}): moved to dead_messages",
+  log_->warn("message {}/{}#{} to {}.{}.{} is dead ({}: {}): moved to dead_messages",
              m.sender_class, m.sender_id, m.seq, m.target_class, m.target_id, m.method, code,
              error);
   store_->bury(m, code, error);
