@@ -8,19 +8,24 @@
 
 namespace dobj {
 
-void Context::publish(const std::string& topic, Value payload) {
+namespace {
+
+void require_topic(const std::string& topic) {
   if (!is_valid_topic(topic)) {
     throw Error(ErrorCode::kBadRequest,
                 "invalid event topic '" + topic + "': must be 1-64 bytes of [A-Za-z0-9_-]");
   }
+}
+
+}  // namespace
+
+void Context::publish(const std::string& topic, Value payload) {
+  require_topic(topic);
   events_.push_back(Event{topic, std::move(payload)});
 }
 
 void Context::publish_durable(const std::string& topic, const Value& payload) {
-  if (!is_valid_topic(topic)) {
-    throw Error(ErrorCode::kBadRequest,
-                "invalid event topic '" + topic + "': must be 1-64 bytes of [A-Za-z0-9_-]");
-  }
+  require_topic(topic);
   queue_message(OutboundMessage{"", "", topic, {}, true}, payload);
 }
 

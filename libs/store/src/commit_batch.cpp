@@ -127,7 +127,7 @@ std::vector<std::string> CommitBatch::params() const {
                    text_array_literal(reply_bodies_)}) {
       out.push_back(std::move(a));
     }
-    out.push_back(std::to_string(static_cast<double>(reply_window_.count()) / 1000.0));
+    out.push_back(std::to_string(seconds(reply_window_)));
   }
   if (has_sends()) {
     for (auto a : {text_array_literal(send_of_), text_array_literal(send_seqs_),

@@ -8,13 +8,11 @@
 #include <string>
 
 #include "dobj/store/worker_registry.hpp"
+#include "sql_values.hpp"
 
 namespace dobj::store {
 
 // dobj.workers and dobj.timers have one shape: a process row with a lease in database time.
-inline double seconds(std::chrono::milliseconds ms) {
-  return static_cast<double>(ms.count()) / 1000.0;
-}
 
 inline std::int64_t insert_leased_row(pqxx::transaction_base& tx, const std::string& table,
                                       const WorkerInfo& info, std::chrono::milliseconds ttl) {

@@ -24,10 +24,6 @@ std::vector<DurableMessage> to_messages(const pqxx::result& rows) {
   return out;
 }
 
-double seconds(std::chrono::milliseconds ms) {
-  return static_cast<double>(ms.count()) / 1000.0;
-}
-
 }  // namespace
 
 std::vector<DurableMessage> OutboxStore::pending(WorkerId worker, std::size_t limit) {

@@ -2,6 +2,7 @@
 
 #include <pqxx/pqxx>
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
@@ -14,6 +15,10 @@ namespace dobj::store {
 // {"a","b"} with quotes and backslashes escaped; nullopt elements become NULL.
 std::string text_array_literal(const std::vector<std::string>& items);
 std::string text_array_literal(const std::vector<std::optional<std::string>>& items);
+// A duration as make_interval(secs => …) takes it.
+inline double seconds(std::chrono::milliseconds ms) {
+  return static_cast<double>(ms.count()) / 1000.0;
+}
 // bytea's text input form: \x followed by hex digits.
 std::string bytea_hex(const std::string& bytes);
 // Parameters as text (nullopt = NULL): JSON kinds in their JSON spelling, strings as they are,

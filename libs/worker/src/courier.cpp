@@ -156,15 +156,19 @@ void Courier::take_committed(std::vector<store::DurableMessage>& committed) {
     return std::tie(a.sender_class, a.sender_id, a.seq) <
            std::tie(b.sender_class, b.sender_id, b.seq);
   });
-  for (std::size_t i = 0; i < committed.size();) {
-    SenderKey key{committed[i].sender_class, committed[i].sender_id};
+  add_by_sender(committed, false);
+}
+
+void Courier::add_by_sender(std::vector<store::DurableMessage>& messages, bool from_database) {
+  for (std::size_t i = 0; i < messages.size();) {
+    SenderKey key{messages[i].sender_class, messages[i].sender_id};
     std::vector<store::DurableMessage> run;
-    for (; i < committed.size() && committed[i].sender_class == key.first &&
-           committed[i].sender_id == key.second;
+    for (; i < messages.size() && messages[i].sender_class == key.first &&
+           messages[i].sender_id == key.second;
          ++i) {
-      run.push_back(std::move(committed[i]));
+      run.push_back(std::move(messages[i]));
     }
-    add(key, std::move(run), false);
+    add(key, std::move(run), from_database);
   }
 }
 
@@ -195,16 +199,9 @@ void Courier::add(const SenderKey& key, std::vector<store::DurableMessage> messa
 }
 
 void Courier::sweep() {
+  // Ordered by sender and seq; add() keeps only what lies beyond what it holds already.
   auto rows = store_->pending(worker_id_(), config_.sweep_limit);
-  for (std::size_t i = 0; i < rows.size();) {
-    SenderKey key{rows[i].sender_class, rows[i].sender_id};
-    std::vector<store::DurableMessage> run;
-    for (; i < rows.size() && rows[i].sender_class == key.first && rows[i].sender_id == key.second;
-         ++i) {
-      run.push_back(std::move(rows[i]));
-    }
-    add(key, std::move(run), true);  // only what lies beyond what it holds already
-  }
+  add_by_sender(rows, true);
 }
 
 void Courier::take_answers() {

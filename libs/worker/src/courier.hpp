@@ -97,6 +97,8 @@ class Courier {
 
   std::chrono::milliseconds step();
   void take_committed(std::vector<store::DurableMessage>& committed);
+  // Hands each sender's consecutive run of `messages` (grouped by sender, in seq order) to add().
+  void add_by_sender(std::vector<store::DurableMessage>& messages, bool from_database);
   // Adds messages of one sender in seq order, first reading from the database those it has not
   // seen between what it knows and the first given (a gap: another owner's, or a lost push).
   void add(const SenderKey& key, std::vector<store::DurableMessage> messages, bool from_database);

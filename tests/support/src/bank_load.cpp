@@ -10,6 +10,7 @@
 #include "dobj/core/value.hpp"
 #include "dobj/protocol/headers.hpp"
 #include "dobj/protocol/reply.hpp"
+#include "dobj/testing/outcome.hpp"
 
 namespace dobj::testing {
 namespace {
@@ -19,7 +20,7 @@ constexpr std::chrono::milliseconds kRetryPause{50};
 
 // One attempt's outcome, as the reply promises it.
 struct Attempt {
-  enum class Kind { kAnswer, kRefused, kUnknown, kBug } kind = Kind::kUnknown;
+  Outcome kind = Outcome::kUnknown;  // kApplied: an answer, its value below
   Value value;
   std::string detail;
 };
@@ -37,30 +38,18 @@ Attempt attempt(std::unique_ptr<NatsConnection>& nats, const std::string& nats_u
     }
     auto reply = nats->request(subject, body.dump(), headers, timeout);
     if (reply.no_responders) {
-      a.kind = Attempt::Kind::kRefused;
+      a.kind = Outcome::kRefused;
       a.detail = "no_responders";
       return a;
     }
     a.value = protocol::parse_reply(reply.header(protocol::kStatusHeader),
                                     reply.header(protocol::kContentTypeHeader), reply.body);
-    a.kind = Attempt::Kind::kAnswer;
+    a.kind = Outcome::kApplied;
   } catch (const Error& e) {
     a.detail = std::string(to_string(e.code())) + ": " + e.what();
-    switch (e.code()) {
-      case ErrorCode::kMoved:
-      case ErrorCode::kOverloaded:
-      case ErrorCode::kStorageError:
-      case ErrorCode::kTimeout:
-        a.kind = Attempt::Kind::kRefused;
-        break;
-      case ErrorCode::kUnknownOutcome:
-        a.kind = Attempt::Kind::kUnknown;
-        break;
-      default:
-        a.kind = Attempt::Kind::kBug;
-    }
+    a.kind = classify(e.code());
   } catch (const TransportError& e) {
-    a.kind = Attempt::Kind::kUnknown;  // no reply in time: applied or not
+    a.kind = Outcome::kUnknown;  // no reply in time: applied or not
     a.detail = e.what();
     nats.reset();
   }
@@ -89,8 +78,8 @@ bool BankLoad::deposit_all(std::chrono::milliseconds deadline) {
     while (true) {
       auto a = attempt(nats, options_.nats_url, "obj.Account." + id + ".deposit",
                        {{"amount", options_.initial}}, "deposit-" + id, options_.attempt_timeout);
-      if (a.kind == Attempt::Kind::kAnswer) break;
-      if (a.kind == Attempt::Kind::kBug || std::chrono::steady_clock::now() > until) return false;
+      if (a.kind == Outcome::kApplied) break;
+      if (a.kind == Outcome::kBug || std::chrono::steady_clock::now() > until) return false;
       std::this_thread::sleep_for(kRetryPause);
     }
   }
@@ -130,7 +119,7 @@ void BankLoad::run_client(int index) {
       a = attempt(nats, options_.nats_url, subject, body,
                   keyed ? std::optional<std::string>(ref) : std::nullopt, options_.attempt_timeout);
       // A keyed transfer asks again until it has an answer: the key makes that safe.
-      if (!keyed || a.kind == Attempt::Kind::kAnswer || a.kind == Attempt::Kind::kBug ||
+      if (!keyed || a.kind == Outcome::kApplied || a.kind == Outcome::kBug ||
           std::chrono::steady_clock::now() > until || threads_.stopping()) {
         break;
       }
@@ -139,7 +128,7 @@ void BankLoad::run_client(int index) {
     {
       std::lock_guard lock(mutex_);
       switch (a.kind) {
-        case Attempt::Kind::kAnswer: {
+        case Outcome::kApplied: {
           auto balance = a.value.value("balance", std::int64_t{-1});
           if (balance < 0) results_.errors.push_back(ref + ": balance " + a.value.dump());
           if (a.value.value("ok", false)) {
@@ -150,13 +139,13 @@ void BankLoad::run_client(int index) {
           }
           break;
         }
-        case Attempt::Kind::kRefused:
+        case Outcome::kRefused:
           results_.refused.insert(ref);
           break;
-        case Attempt::Kind::kUnknown:
+        case Outcome::kUnknown:
           results_.unknown[ref] = t;
           break;
-        case Attempt::Kind::kBug:
+        case Outcome::kBug:
           results_.unknown[ref] = t;  // its fate is unknown too, but the reply itself is wrong
           results_.errors.push_back(ref + ": " + a.detail);
           break;

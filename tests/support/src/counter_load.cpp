@@ -7,27 +7,9 @@
 #include "dobj/protocol/codec.hpp"
 #include "dobj/protocol/headers.hpp"
 #include "dobj/protocol/reply.hpp"
+#include "dobj/testing/outcome.hpp"
 
 namespace dobj::testing {
-namespace {
-
-enum class Outcome { kApplied, kRefused, kUnknown, kBug };
-
-Outcome classify(ErrorCode code) {
-  switch (code) {
-    case ErrorCode::kMoved:
-    case ErrorCode::kOverloaded:
-    case ErrorCode::kStorageError:
-    case ErrorCode::kTimeout:
-      return Outcome::kRefused;
-    case ErrorCode::kUnknownOutcome:
-      return Outcome::kUnknown;
-    default:
-      return Outcome::kBug;
-  }
-}
-
-}  // namespace
 
 CounterLoad::CounterLoad(Options options) : options_(std::move(options)) {
   for (int i = 0; i < options_.objects; ++i) {
