@@ -13,7 +13,9 @@ void register_examples(ClassRegistry& registry) {
   registry.add<Counter>("Counter")
       .method("inc", &Counter::inc)
       .method("get", &Counter::get)
-      .method("reset", &Counter::reset);
+      .method("reset", &Counter::reset)
+      .method("add_from", &Counter::add_from)
+      .continuation("added", &Counter::added);
   registry.add<ChatRoom>("ChatRoom")
       .method("join", &ChatRoom::join)
       .method("post", &ChatRoom::post)

@@ -83,7 +83,7 @@ SELECT l.at, l.p AS partition, l.event, l.worker, l.previous_owner, l.epoch
 FROM dobj.partition_log l;
 
 CREATE VIEW dobj_admin.idempotency_keys AS
-SELECT class, id, key, ok, created_at, expires_at, length(reply) AS reply_bytes
+SELECT class, id, key, ok, created_at, expires_at, length(reply) AS reply_bytes, pending
 FROM dobj.idempotency;
 
 -- One row per class hosted by a live worker. methods: the union over its workers; when workers
@@ -102,12 +102,14 @@ FROM dobj.worker_classes c JOIN dobj.workers w ON w.id = c.worker
 WHERE w.state <> 'stopped' AND w.lease_until > now()
 GROUP BY c.class;
 
--- Durable messages (ctx.send) and events (ctx.publish_durable, kind 'event', the topic in
--- method) not delivered yet; the body decoded.
+-- Durable messages (ctx.send), events (ctx.publish_durable, kind 'event', the topic in
+-- method) and awaited calls (ctx.call, kind 'call', until the caller's continuation has the
+-- outcome) not done yet; the body decoded, and a call's route (continuation, deadline).
 CREATE VIEW dobj_admin.outbox AS
 SELECT o.sender_class, o.sender_id, o.seq, o.kind, o.target_class, o.target_id, o.method,
        dobj_admin.msgpack_to_jsonb(o.body) AS argument, o.attempts, now() - o.created_at AS age,
-       o.next_attempt_at, o.last_error, o.traceparent, o.p AS partition
+       o.next_attempt_at, o.last_error, o.traceparent, o.p AS partition,
+       dobj_admin.msgpack_to_jsonb(o.call) AS call
 FROM dobj.outbox o;
 
 -- Messages the target refused for good, or that found no taker in time (never retried).

@@ -81,12 +81,13 @@ void inspect(const ConnectionConfig& conn, const std::string& class_name,
     }
     auto kv =
         tx.exec_params("SELECT key, value::text FROM dobj_admin.kv($1, $2)", class_name, object_id);
-    // Its durable messages and events not delivered yet (ctx.send, ctx.publish_durable), oldest
-    // first, each with where it goes.
+    // Its durable messages, events and awaited calls not done yet (ctx.send, ctx.publish_durable,
+    // ctx.call), oldest first, each with where it goes (and a call, where it resumes).
     auto outbox = tx.exec_params(
         "SELECT seq, CASE WHEN kind = 'event' THEN 'evt.' || sender_class || '.' || sender_id || "
         "'.' || method ELSE target_class || '.' || target_id || '.' || method END, "
-        "argument::text, attempts, extract(epoch FROM age)::float8, coalesce(last_error, '') "
+        "argument::text, attempts, extract(epoch FROM age)::float8, coalesce(last_error, ''), "
+        "kind, coalesce(call->>'then', '') "
         "FROM dobj_admin.outbox WHERE sender_class = $1 AND sender_id = $2 ORDER BY seq LIMIT $3",
         class_name, object_id, kMaxOutboxShown);
     auto outbox_total =
@@ -120,7 +121,9 @@ void inspect(const ConnectionConfig& conn, const std::string& class_name,
                            {"argument", Value::parse(r[2].c_str())},
                            {"attempts", r[3].as<int>()},
                            {"age_s", r[4].as<double>()},
-                           {"last_error", r[5].c_str()}});
+                           {"last_error", r[5].c_str()},
+                           {"kind", r[6].c_str()}});
+        if (!r[7].as<std::string>().empty()) pending.back()["then"] = r[7].c_str();
       }
       out["outbox"] = pending;
       fmt::print("{}\n", out.dump(2));
@@ -141,8 +144,10 @@ void inspect(const ConnectionConfig& conn, const std::string& class_name,
     fmt::print("outbox     {} message{} not delivered yet\n", outbox_total,
                outbox_total == 1 ? "" : "s");
     for (const auto& r : outbox) {
-      fmt::print("  #{} → {} {} (attempts {}, {:.1f} s old{}{})\n", r[0].c_str(), r[1].c_str(),
-                 r[2].c_str(), r[3].c_str(), r[4].as<double>(), r[5].size() ? ", last error: " : "",
+      auto then = r[7].as<std::string>();
+      fmt::print("  #{} → {} {} ({}attempts {}, {:.1f} s old{}{})\n", r[0].c_str(), r[1].c_str(),
+                 r[2].c_str(), then.empty() ? "" : "a call, resumes in " + then + "; ",
+                 r[3].c_str(), r[4].as<double>(), r[5].size() ? ", last error: " : "",
                  r[5].c_str());
     }
     if (outbox_total > static_cast<std::int64_t>(outbox.size())) {

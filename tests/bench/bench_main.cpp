@@ -109,13 +109,15 @@ class Bench {
         [](auto) { return "obj.Counter.hot.inc"; }, true, half);
     auto chat = chat_fanout();
     auto [transfers, credits] = bank(dobj_spread);
+    auto [direct_get, awaited, awaited16] = awaited_calls(hot1);
     auto [created, activated] = activation();
     auto spread_alarms = alarms("spread", mode_.spread_alarms, 1000.0);
     auto burst_alarms = alarms("burst", mode_.burst_alarms, 0);
 
     print_report(
-        {echo1, echo64, naive1, hot1, naive64, hot64, naive_spread, dobj_spread, reads, paced, chat,
-         transfers, credits, created, activated, spread_alarms, burst_alarms},
+        {echo1,       echo64,    naive1,  hot1,      naive64,       hot64,       naive_spread,
+         dobj_spread, reads,     paced,   chat,      transfers,     credits,     direct_get,
+         awaited,     awaited16, created, activated, spread_alarms, burst_alarms},
         {{"hot object durable increments ≥ 20,000/s", hot64.load.throughput >= 20000,
           fmt::format("{:.0f}/s", hot64.load.throughput)},
          {"hot increments ≥ 10× naive (64 clients)",
@@ -255,6 +257,27 @@ class Bench {
                        : fmt::format("{} still in the outbox after 120 s",
                                      scalar("SELECT count(*) FROM dobj.outbox"));
     return {transfers, credits};
+  }
+
+  // The added latency of an awaited call (ctx.call): Counter.add_from, which awaits a get of
+  // another Counter and then adds, against a client's direct get and (`direct_inc`, the same
+  // run's) direct inc. The call costs the caller's commit (the call stored), the callee's turn,
+  // and the continuation's commit; the courier carries it both ways.
+  std::tuple<Row, Row, Row> awaited_calls(const Row& direct_inc) {
+    auto get = load("dobj: Counter get, 1 client (the call's baseline)", 1,
+                    [](auto) { return "obj.Counter.callee.get"; });
+    auto call = load(
+        "dobj: Counter add_from = awaited get + inc, 1 client", 1,
+        [](auto) { return "obj.Counter.caller.add_from"; }, true, 0, 0, R"({"from": "callee"})");
+    call.note =
+        fmt::format("+{:.2f} ms p50 over a direct get ({:.1f}×), {:.1f}× a direct inc's p50",
+                    call.load.p50_ms - get.load.p50_ms, call.load.p50_ms / get.load.p50_ms,
+                    call.load.p50_ms / direct_inc.load.p50_ms);
+    auto many = load(
+        "dobj: add_from from 1,000 callers, 16 clients", 16,
+        [](std::uint64_t i) { return fmt::format("obj.Counter.caller{}.add_from", i % 1000); },
+        true, 0, 0, R"({"from": "callee"})");
+    return {get, call, many};
   }
 
   std::pair<Row, Row> activation() {

@@ -158,6 +158,40 @@ Value Scratch::appended(Context& ctx, const Value&) {
   return out;
 }
 
+// An awaited call: {"id": id, "class": c (Scratch), "method": m (echo), "argument": a,
+// "timeout_ms": n (30 s), "put": {"key", "value"} (written first), "carry": x}; the reply comes
+// from `resumed`.
+Value Scratch::call(Context& ctx, const Value& arg) {
+  require_object(arg, "call");
+  if (arg.contains("put")) put(ctx, arg["put"]);
+  ctx.call(arg.value("class", "Scratch"), require_string(arg, "id", 200),
+           arg.value("method", "echo"), arg.value("argument", Value()), "resumed",
+           arg.value("carry", Value()),
+           std::chrono::milliseconds(arg.value("timeout_ms", std::int64_t{30'000})));
+  return nullptr;
+}
+
+// A call's outcome: {"ok": true, "value": v, "carry": x} or {"ok": false, "error": code,
+// "message": m, "carry": x}; a carry {"call": {...}} makes the next call (a chain of
+// continuations), {"throw": true} fails this turn. Each outcome is kept (key "resumed").
+Value Scratch::resumed(Context& ctx, const CallResult& result) {
+  Value out{{"ok", result.ok}, {"carry", result.carry}};
+  if (result.ok) {
+    out["value"] = result.value;
+  } else {
+    out["error"] = std::string(to_string(result.error->code()));
+    out["message"] = result.error->what();
+  }
+  ctx.storage().put("resumed", ctx.storage().get_or<std::int64_t>("resumed", 0) + 1);
+  if (result.carry.is_object() && result.carry.contains("call")) {
+    return call(ctx, result.carry["call"]);
+  }
+  if (result.carry.is_object() && result.carry.value("throw", false)) {
+    throw std::runtime_error("the continuation throws, on purpose");
+  }
+  return out;
+}
+
 // {"at_ms": epoch ms} or {"in_ms": n} → null
 Value Scratch::set_alarm(Context& ctx, const Value& arg) {
   require_object(arg, "set_alarm");
@@ -246,6 +280,8 @@ void register_test_classes(ClassRegistry& registry) {
         .method("publish_durable", &Scratch::publish_durable)
         .method("append", &Scratch::append)
         .method("appended", &Scratch::appended)
+        .method("call", &Scratch::call)
+        .continuation("resumed", &Scratch::resumed)
         .alarm(&Scratch::alarm);
   }
   register_ledger(registry);

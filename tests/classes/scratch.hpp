@@ -36,6 +36,8 @@ class Scratch : public Object {
   Value publish_durable(Context& ctx, const Value& arg);
   Value append(Context& ctx, const Value& arg);
   Value appended(Context& ctx, const Value& arg);
+  Value call(Context& ctx, const Value& arg);
+  Value resumed(Context& ctx, const CallResult& result);
   Value alarm(Context& ctx, const AlarmInfo& info);
 
  private:

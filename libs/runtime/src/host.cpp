@@ -69,6 +69,10 @@ struct Host::Impl {
   std::atomic<std::uint64_t> refused_replies{0};
 
   bool reply_allowed(const std::string& reply_to, const std::string& subject) const {
+    // An awaited call's outcome ($result) comes from a worker's courier and nowhere else.
+    if (subject.ends_with(std::string(".") + kResultMethod)) {
+      return reply_to.starts_with(protocol::kSendInboxPrefix);
+    }
     if (reply_to.empty()) return true;  // fire-and-forget
     if (reply_to.starts_with(protocol::kTimerInboxPrefix)) {
       return subject.ends_with(std::string(".") + kAlarmMethod);

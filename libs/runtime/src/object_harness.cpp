@@ -28,6 +28,7 @@ struct ObjectHarness::State {
   std::unique_ptr<Object> object;
   std::vector<Event> events;
   std::vector<SentMessage> sent;
+  std::vector<MadeCall> calls;
   NoSql sql;
 
   void reset_storage() {
@@ -79,6 +80,7 @@ struct ObjectHarness::State {
         object = def->factory();
         object->on_activate(ctx);
       }
+      ctx.allow_calls(*def, 0);
       Value result = fn(ctx);
       kv->end_turn(true);
       alarm.end_turn(true);
@@ -88,6 +90,9 @@ struct ObjectHarness::State {
         auto argument = protocol::decode_body(protocol::ContentType::kMsgpack, m.body);
         if (m.event) {
           events.push_back(Event{m.method, std::move(argument)});  // as the worker publishes it
+        } else if (m.call) {
+          calls.push_back(MadeCall{m.target_class, m.target_id, m.method, std::move(argument),
+                                   m.call->then, m.call->carry});
         } else {
           sent.push_back(SentMessage{m.target_class, m.target_id, m.method, std::move(argument)});
         }
@@ -98,6 +103,18 @@ struct ObjectHarness::State {
       alarm.end_turn(false);
       object.reset();  // members may have changed: activate again from storage
       throw;
+    }
+  }
+
+  // A turn whose failures read as a reply's would: Error as thrown, anything else
+  // handler_error.
+  Value checked_turn(const ManualWallClock& clock, const std::function<Value(Context&)>& fn) {
+    try {
+      return turn(clock, fn);
+    } catch (const Error&) {
+      throw;
+    } catch (const std::exception& e) {
+      throw Error(ErrorCode::kHandlerError, e.what());
     }
   }
 
@@ -134,14 +151,8 @@ Value ObjectHarness::call(const std::string& method, const Value& argument) {
     throw Error(ErrorCode::kNoSuchMethod,
                 "class '" + state_->class_name + "' has no method '" + method + "'");
   }
-  try {
-    return state_->turn(clock_,
-                        [&](Context& ctx) { return (*fn)(*state_->object, ctx, argument); });
-  } catch (const Error&) {
-    throw;
-  } catch (const std::exception& e) {
-    throw Error(ErrorCode::kHandlerError, e.what());
-  }
+  return state_->checked_turn(clock_,
+                              [&](Context& ctx) { return (*fn)(*state_->object, ctx, argument); });
 }
 
 bool ObjectHarness::fire_due_alarm(int retry_count) {
@@ -164,6 +175,27 @@ std::optional<WallTime> ObjectHarness::alarm() const {
 
 std::vector<ObjectHarness::SentMessage> ObjectHarness::take_sent() {
   return std::exchange(state_->sent, {});
+}
+
+std::vector<ObjectHarness::MadeCall> ObjectHarness::take_calls() {
+  return std::exchange(state_->calls, {});
+}
+
+Value ObjectHarness::resume(const MadeCall& call, const Value& result) {
+  return resume_with(call, CallResult{true, result, std::nullopt, call.carry});
+}
+
+Value ObjectHarness::resume(const MadeCall& call, const Error& error) {
+  return resume_with(call, CallResult{false, nullptr, error, call.carry});
+}
+
+Value ObjectHarness::resume_with(const MadeCall& call, CallResult result) {
+  auto it = state_->def->continuations.find(call.then);
+  if (it == state_->def->continuations.end()) {
+    throw Error(ErrorCode::kHandlerError, "no continuation '" + call.then + "'");
+  }
+  return state_->checked_turn(
+      clock_, [&](Context& ctx) { return it->second(*state_->object, ctx, result); });
 }
 
 std::vector<Event> ObjectHarness::take_events() {

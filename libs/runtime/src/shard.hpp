@@ -14,6 +14,7 @@
 #include <zmq.hpp>
 
 #include "alarm_state.hpp"
+#include "call_route.hpp"
 #include "dobj/core/clock.hpp"
 #include "dobj/runtime/host.hpp"
 #include "kv_state.hpp"
@@ -95,6 +96,12 @@ class Shard {
     protocol::Reply reply;
     std::vector<Event> events;
     RequestInfo request{};
+    // The turn made an awaited call: its continuation answers reply_to, this turn does not.
+    bool deferred = false;
+    // A continuation ($result turn): the courier's inbox, told that the outcome is in. Failures
+    // of the commit go there (the courier hands the outcome in again), not to reply_to.
+    std::string ack_to{};
+    const std::string& failure_to() const { return ack_to.empty() ? reply_to : ack_to; }
   };
 
   void receive(bool wait, std::chrono::milliseconds timeout);
@@ -108,7 +115,9 @@ class Shard {
   void find_stored_replies(const std::vector<Instance*>& instances);
   // Answers a command without a turn when it can (stored reply, duplicate, deadline passed).
   bool answer_without_turn(Instance& inst, ShardCommand& command);
-  void remember_reply(Instance& inst, const ShardCommand& command, const protocol::Reply& reply);
+  // Stores the reply under the request's idempotency key with the batch (none: nothing).
+  void remember_reply(Instance& inst, const std::optional<std::string>& key,
+                      const protocol::Reply& reply, bool pending = false);
   void finish_handovers();
   // Releases object leases (eviction, handover); a failure is logged, not fatal.
   void give_back(const std::vector<store::LeaseRef>& leases, const char* why);
@@ -116,12 +125,15 @@ class Shard {
   bool lease_valid() const { return lease_valid_(worker_id_); }
   void run_message(Instance& inst, ShardCommand& command);
   // Runs fn as a turn of inst (storage layer, SQL savepoint). Returns the failure, if any;
-  // sets *fenced when the object turned out to be fenced.
+  // sets *fenced when the object turned out to be fenced. With a route the turn may make an
+  // awaited call, which resumes by it; *called says whether it did.
   template <typename Fn>
   std::optional<Error> run_as_turn(Instance& inst, std::string_view trace,
-                                   std::vector<Event>& events, bool* fenced, Fn&& fn);
+                                   std::vector<Event>& events, bool* fenced, Fn&& fn,
+                                   const CallRoute* route = nullptr, bool* called = nullptr);
   // A successful turn's durable messages join the instance's, numbered, for the batch's commit.
-  void queue_sends(Instance& inst, std::string_view trace, std::vector<OutboundMessage>& messages);
+  void queue_sends(Instance& inst, std::string_view trace, std::vector<OutboundMessage>& messages,
+                   const CallRoute* route);
   // Creates the object and runs on_activate as a turn; a failure leaves the instance broken.
   void activate(Instance& inst);
   void commit_and_flush();

@@ -93,7 +93,7 @@ void Shard::commit_and_flush() {
     if (it != state.end() && it->second == State::kFenced) continue;
     if (out.instance->phase == Phase::kFenced) continue;
     if (it != state.end() && it->second == State::kRejected) {
-      reply_error(out.request, out.reply_to, out.reply.content_type,
+      reply_error(out.request, out.failure_to(), out.reply.content_type,
                   Error(ErrorCode::kStorageError, "the database refused this object's commit (" +
                                                       rejections[out.instance] +
                                                       "); the request was not applied"));
@@ -102,7 +102,7 @@ void Shard::commit_and_flush() {
     if (it != state.end() && it->second == State::kFailed) {
       // Only a commit known not to have happened may say "not applied".
       reply_error(
-          out.request, out.reply_to, out.reply.content_type,
+          out.request, out.failure_to(), out.reply.content_type,
           commit_failure->code() == ErrorCode::kUnknownOutcome
               ? Error(ErrorCode::kUnknownOutcome,
                       "the connection broke during the commit; the request may or may not "
@@ -129,7 +129,10 @@ void Shard::commit_and_flush() {
 // pass only after their commit (commit_and_flush); refusals need no commit.
 void Shard::pass_output_gate(const Output& out) {
   if (!lease_valid()) return;
-  if (!out.reply_to.empty()) {
+  if (!out.ack_to.empty()) {
+    outbox_.reply(out.ack_to, protocol::ok_reply(protocol::ContentType::kMsgpack, nullptr));
+  }
+  if (!out.reply_to.empty() && !out.deferred) {
     outbox_.reply(out.reply_to, out.reply);
     if (config_.observer) {
       config_.observer->replied(out.request.class_name, out.request.method,

@@ -48,7 +48,13 @@ bool Shard::answer_without_turn(Instance& inst, ShardCommand& command) {
     for (const auto& r : inst.replies) {
       if (r.key == *key) found = &r;  // a duplicate within this batch
     }
-    if (found) {
+    if (found && found->pending) {
+      reply = protocol::error_reply(
+          command.content_type,
+          Error(ErrorCode::kOverloaded,
+                "this request is waiting on an awaited call it made; its answer comes when the "
+                "call's continuation commits: retry later"));
+    } else if (found) {
       reply = protocol::reencoded(
           protocol::Reply{found->ok, protocol::content_type_from_header(found->content_type),
                           found->body},
@@ -62,20 +68,22 @@ bool Shard::answer_without_turn(Instance& inst, ShardCommand& command) {
   return true;
 }
 
-void Shard::remember_reply(Instance& inst, const ShardCommand& command,
-                           const protocol::Reply& reply) {
-  if (!command.message.idempotency_key) return;
-  inst.replies.push_back({*command.message.idempotency_key, reply.ok,
-                          protocol::content_type_header(reply.content_type), reply.body});
+void Shard::remember_reply(Instance& inst, const std::optional<std::string>& key,
+                           const protocol::Reply& reply, bool pending) {
+  if (!key || key->empty()) return;
+  inst.replies.push_back(
+      {*key, reply.ok, protocol::content_type_header(reply.content_type), reply.body, pending});
 }
 
 template <typename Fn>
 std::optional<Error> Shard::run_as_turn(Instance& inst, std::string_view trace,
-                                        std::vector<Event>& events, bool* fenced, Fn&& fn) {
+                                        std::vector<Event>& events, bool* fenced, Fn&& fn,
+                                        const CallRoute* route, bool* called) {
   TurnSql sql(store_.get(), inst.class_name, inst.object_id, inst.lease, inst.entered);
   std::vector<OutboundMessage> messages;
   inst.alarm->begin_turn(trace);
   Context ctx(inst.class_name, inst.object_id, *inst.kv, sql, *inst.alarm, events, messages);
+  if (route) ctx.allow_calls(*inst.def, call_depth(route->chain));
   std::optional<Error> failure;
   if (store_) store_->begin_turn();
   turn_instance_ = &inst;
@@ -115,21 +123,36 @@ std::optional<Error> Shard::run_as_turn(Instance& inst, std::string_view trace,
   inst.kv->end_turn(ok);
   inst.alarm->end_turn(ok);
   if (!ok) events.clear();
-  if (ok) queue_sends(inst, trace, messages);
+  if (ok) queue_sends(inst, trace, messages, route);
+  if (called) {
+    *called = ok && std::any_of(messages.begin(), messages.end(),
+                                [](const OutboundMessage& m) { return m.call.has_value(); });
+  }
   return failure;
 }
 
 void Shard::queue_sends(Instance& inst, std::string_view trace,
-                        std::vector<OutboundMessage>& messages) {
+                        std::vector<OutboundMessage>& messages, const CallRoute* route) {
   if (messages.empty()) return;  // most turns: no clock read
   // Numbered after the last committed one and those of this batch's earlier turns.
   auto created_at = to_epoch_micros(std::chrono::system_clock::now());
   for (auto& m : messages) {
+    std::string call;
+    if (m.call) {
+      // Context::call refuses calls without a route, so there is one.
+      CallRoute resume = *route;
+      resume.then = std::move(m.call->then);
+      resume.carry = std::move(m.call->carry);
+      resume.deadline_us =
+          created_at +
+          std::chrono::duration_cast<std::chrono::microseconds>(m.call->timeout).count();
+      call = protocol::encode_body(protocol::ContentType::kMsgpack, resume.to_value());
+    }
     inst.sends.push_back(store::DurableMessage{
         inst.class_name, inst.object_id,
         inst.lease.outbox_seq + static_cast<std::int64_t>(inst.sends.size()) + 1, inst.partition,
         m.event, std::move(m.target_class), std::move(m.target_id), std::move(m.method),
-        std::move(m.body), std::string(trace), 0, created_at});
+        std::move(m.body), std::string(trace), 0, created_at, std::move(call)});
   }
 }
 
@@ -184,32 +207,71 @@ void Shard::run_ready_objects() {
   }
 }
 
+// The route an awaited call made by this message's turn resumes by: the reply this request
+// waits for, or, for a continuation ($result), the route it resumed by, handed on.
+static CallRoute route_of(const ShardCommand& command, const Value& argument, bool resumed) {
+  if (resumed) {
+    return CallRoute::from_value(argument.is_object() ? argument.value("route", Value()) : Value());
+  }
+  CallRoute route;
+  // An alarm's turn is answered at once (the timer waits for no continuation).
+  if (command.subject.method != kAlarmMethod) {
+    route.reply_to = command.message.reply_to;
+    route.reply_type = protocol::content_type_header(command.content_type);
+    route.reply_key = command.message.idempotency_key.value_or("");
+  }
+  route.chain = command.message.call_chain.value_or("");
+  return route;
+}
+
 void Shard::run_message(Instance& inst, ShardCommand& command) {
   Output out;
   out.instance = &inst;
   out.reply_to = command.message.reply_to;
   out.request = command.info();
   bool fenced = false;
+  bool called = false;
+  const bool resumed = command.subject.method == kResultMethod;
+  auto reply_type = command.content_type;
   auto started = std::chrono::steady_clock::now();
   LogTraceScope trace_scope(command.trace.trace_id);
-  auto failure = run_as_turn(inst, out.request.traceparent, out.events, &fenced, [&](Context& ctx) {
-    Value argument = protocol::decode_body(command.content_type, command.message.body);
-    if (command.subject.method == kAlarmMethod) {
-      // The alarm that fired goes with this turn's commit, unless the handler sets another.
-      if (!argument.is_object() || !argument.contains("due_at_us")) {
-        throw Error(ErrorCode::kBadRequest, "$alarm needs {\"due_at_us\": n}");
-      }
-      auto due = argument["due_at_us"].get<store::EpochMicros>();
-      if (inst.alarm->get() != due) {
-        // Stale: the object set another time (or none) after the timer claimed this one.
-        out.reply = protocol::ok_reply(command.content_type, {{"skipped", true}});
-        return;
-      }
-      inst.alarm->delete_if_due(due);
-    }
-    out.reply =
-        protocol::ok_reply(command.content_type, (*command.method)(*inst.object, ctx, argument));
-  });
+  std::optional<CallRoute> route;
+  Value argument;
+  try {
+    argument = protocol::decode_body(command.content_type, command.message.body);
+    route = route_of(command, argument, resumed);
+  } catch (const Error& e) {
+    out.reply = protocol::error_reply(command.content_type, e);
+    out.reply.traceparent = out.request.traceparent;
+    remember_reply(inst, command.message.idempotency_key, out.reply);
+    outputs_.push_back(std::move(out));
+    return;
+  }
+  if (resumed) {
+    // The continuation answers the request that made the call; the courier hears "it is in".
+    out.ack_to = command.message.reply_to;
+    out.reply_to = route->reply_to;
+    reply_type = protocol::content_type_from_header(route->reply_type);
+  }
+  auto failure = run_as_turn(
+      inst, out.request.traceparent, out.events, &fenced,
+      [&](Context& ctx) {
+        if (command.subject.method == kAlarmMethod) {
+          // The alarm that fired goes with this turn's commit, unless the handler sets another.
+          if (!argument.is_object() || !argument.contains("due_at_us")) {
+            throw Error(ErrorCode::kBadRequest, "$alarm needs {\"due_at_us\": n}");
+          }
+          auto due = argument["due_at_us"].get<store::EpochMicros>();
+          if (inst.alarm->get() != due) {
+            // Stale: the object set another time (or none) after the timer claimed this one.
+            out.reply = protocol::ok_reply(reply_type, {{"skipped", true}});
+            return;
+          }
+          inst.alarm->delete_if_due(due);
+        }
+        out.reply = protocol::ok_reply(reply_type, (*command.method)(*inst.object, ctx, argument));
+      },
+      &*route, &called);
   if (fenced) {
     // Someone else owns the object now: this turn never happened, and no reply may say otherwise.
     log_->warn("{}/{}: fenced at epoch {}", inst.class_name, inst.object_id, inst.lease.epoch);
@@ -220,7 +282,7 @@ void Shard::run_message(Instance& inst, ShardCommand& command) {
     // The client has the error; operators may follow it in the logs, by its trace id.
     log_->debug("{}/{}.{}: {}: {}", inst.class_name, inst.object_id, out.request.method,
                 to_string(failure->code()), failure->what());
-    out.reply = protocol::error_reply(command.content_type, *failure);
+    out.reply = protocol::error_reply(reply_type, *failure);
     // A handler that threw may have changed members: activate anew from storage as it was
     // before this turn.
     activate(inst);
@@ -230,8 +292,27 @@ void Shard::run_message(Instance& inst, ShardCommand& command) {
                                std::chrono::steady_clock::now() - started);
   }
   out.reply.traceparent = out.request.traceparent;
-  // What the turn answered is final for its idempotency key, unless a retry may succeed.
-  if (!failure || !failure->retryable()) remember_reply(inst, command, out.reply);
+  const std::optional<std::string> reply_key =
+      route->reply_key.empty() ? std::nullopt : std::optional(route->reply_key);
+  if (resumed) {
+    // The outcome is used up whatever the continuation did: a retry of $result must not run it
+    // again, so its answer is final even when retryable.
+    remember_reply(inst, command.message.idempotency_key,
+                   protocol::ok_reply(protocol::ContentType::kMsgpack, nullptr));
+    if (called) {
+      out.deferred = true;  // the next continuation answers
+    } else {
+      remember_reply(inst, reply_key, out.reply);
+    }
+  } else if (called) {
+    // An alarm's turn answers the timer at once (route_of): its continuation answers no one.
+    out.deferred = command.subject.method != kAlarmMethod;
+    // Until the continuation answers, a retry of this request hears "retry later".
+    remember_reply(inst, reply_key, protocol::Reply{false, reply_type, ""}, true);
+  } else if (!failure || !failure->retryable()) {
+    // What the turn answered is final for its idempotency key, unless a retry may succeed.
+    remember_reply(inst, command.message.idempotency_key, out.reply);
+  }
   outputs_.push_back(std::move(out));
 }
 

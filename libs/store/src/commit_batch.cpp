@@ -51,17 +51,19 @@ void CommitBatch::add(const ObjectCommit& c, bool entered) {
     reply_ok_.push_back(flag(r.ok));
     reply_types_.push_back(r.content_type);
     reply_bodies_.push_back(bytea_hex(r.body));
+    reply_pending_.push_back(flag(r.pending));
   }
   for (const auto& m : c.sends) {
     send_of_.push_back(number(classes_.size()));
     send_seqs_.push_back(std::to_string(m.seq));
     send_partitions_.push_back(std::to_string(m.partition));
-    send_kinds_.push_back(m.event ? "event" : "message");
+    send_kinds_.push_back(m.event ? "event" : m.call.empty() ? "message" : "call");
     send_classes_.push_back(m.target_class);
     send_ids_.push_back(m.target_id);
     send_methods_.push_back(m.method);
     send_bodies_.push_back(bytea_hex(m.body));
     send_traces_.push_back(m.traceparent);
+    send_calls_.push_back(m.call.empty() ? std::nullopt : std::optional(bytea_hex(m.call)));
   }
 }
 
@@ -78,32 +80,37 @@ std::string CommitBatch::sql() const {
   if (has_replies()) {
     // A key reused after its window is new again, even before housekeeping removed the
     // expired row.
+    // A pending row (the request made an awaited call) gives way to the continuation's reply.
     auto of = param(), keys = param(), ok = param(), types = param(), bodies = param(),
-         window = param();
+         pending = param(), window = param();
     sql +=
         ", r AS (INSERT INTO dobj.idempotency "
-        "(class, id, key, ok, content_type, reply, expires_at) "
-        "SELECT ($2::text[])[u.n], ($3::text[])[u.n], u.k, u.ok, u.t, u.b, "
+        "(class, id, key, ok, content_type, reply, pending, expires_at) "
+        "SELECT ($2::text[])[u.n], ($3::text[])[u.n], u.k, u.ok, u.t, u.b, u.pd, "
         "now() + make_interval(secs => " +
         window + ") FROM unnest(" + of + "::int[], " + keys + "::text[], " + ok + "::boolean[], " +
-        types + "::text[], " + bodies +
-        "::bytea[]) AS u(n, k, ok, t, b) JOIN c ON c.idx = u.n AND c.committed "
+        types + "::text[], " + bodies + "::bytea[], " + pending +
+        "::boolean[]) AS u(n, k, ok, t, b, pd) JOIN c ON c.idx = u.n AND c.committed "
         "ON CONFLICT (class, id, key) DO UPDATE SET ok = EXCLUDED.ok, "
         "content_type = EXCLUDED.content_type, reply = EXCLUDED.reply, "
-        "expires_at = EXCLUDED.expires_at WHERE dobj.idempotency.expires_at <= now())";
+        "pending = EXCLUDED.pending, expires_at = EXCLUDED.expires_at "
+        "WHERE dobj.idempotency.expires_at <= now() OR dobj.idempotency.pending)";
   }
   if (has_sends()) {
     // A sequence number already used (a stale view of the sender) fails the statement: no
     // message is ever stored twice under one key.
     auto of = param(), seq = param(), part = param(), kinds = param(), classes = param(),
-         ids = param(), methods = param(), bodies = param(), traces = param();
+         ids = param(), methods = param(), bodies = param(), traces = param(), calls = param();
     sql += ", m AS MATERIALIZED (SELECT u.* FROM unnest(" + of + "::int[], " + seq +
            "::bigint[], " + part + "::int[], " + kinds + "::text[], " + classes + "::text[], " +
            ids + "::text[], " + methods + "::text[], " + bodies + "::bytea[], " + traces +
-           "::text[]) AS u(n, seq, p, k, tc, ti, tm, b, tp) JOIN c ON c.idx = u.n AND c.committed)"
+           "::text[], " + calls +
+           "::bytea[]) AS u(n, seq, p, k, tc, ti, tm, b, tp, cr) "
+           "JOIN c ON c.idx = u.n AND c.committed)"
            ", o AS (INSERT INTO dobj.outbox (sender_class, sender_id, seq, p, kind, target_class, "
-           "target_id, method, body, traceparent) SELECT ($2::text[])[m.n], ($3::text[])[m.n], "
-           "m.seq, m.p, m.k, m.tc, m.ti, m.tm, m.b, nullif(m.tp, '') FROM m)"
+           "target_id, method, body, traceparent, call) "
+           "SELECT ($2::text[])[m.n], ($3::text[])[m.n], "
+           "m.seq, m.p, m.k, m.tc, m.ti, m.tm, m.b, nullif(m.tp, ''), m.cr FROM m)"
            ", s AS (INSERT INTO dobj.outbox_seq (class, id, seq) "
            "SELECT ($2::text[])[m.n], ($3::text[])[m.n], max(m.seq) FROM m GROUP BY m.n "
            "ON CONFLICT (class, id) DO UPDATE SET seq = EXCLUDED.seq)";
@@ -124,7 +131,7 @@ std::vector<std::string> CommitBatch::params() const {
   if (has_replies()) {
     for (auto a : {text_array_literal(reply_of_), text_array_literal(reply_keys_),
                    text_array_literal(reply_ok_), text_array_literal(reply_types_),
-                   text_array_literal(reply_bodies_)}) {
+                   text_array_literal(reply_bodies_), text_array_literal(reply_pending_)}) {
       out.push_back(std::move(a));
     }
     out.push_back(std::to_string(seconds(reply_window_)));
@@ -134,7 +141,7 @@ std::vector<std::string> CommitBatch::params() const {
                    text_array_literal(send_partitions_), text_array_literal(send_kinds_),
                    text_array_literal(send_classes_), text_array_literal(send_ids_),
                    text_array_literal(send_methods_), text_array_literal(send_bodies_),
-                   text_array_literal(send_traces_)}) {
+                   text_array_literal(send_traces_), text_array_literal(send_calls_)}) {
       out.push_back(std::move(a));
     }
   }

@@ -37,9 +37,9 @@ class CommitBatch {
   Texts epochs_, has_schema_, entered_, delete_all_, put_values_;
   Texts put_from_, put_to_, del_from_, del_to_, alarm_ops_, alarm_us_;
   std::vector<std::string> reply_keys_, reply_types_;
-  Texts reply_of_, reply_ok_, reply_bodies_;
+  Texts reply_of_, reply_ok_, reply_bodies_, reply_pending_;
   std::vector<std::string> send_kinds_, send_classes_, send_ids_, send_methods_, send_traces_;
-  Texts send_of_, send_seqs_, send_partitions_, send_bodies_;
+  Texts send_of_, send_seqs_, send_partitions_, send_bodies_, send_calls_;  // calls: NULL for none
 };
 
 }  // namespace dobj::store

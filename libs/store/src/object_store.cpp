@@ -325,7 +325,7 @@ std::vector<std::optional<StoredReply>> ObjectStore::find_replies(
     }
     auto rows = with_tx([&](pqxx::transaction_base& tx) {
       return tx.exec_params(
-          "SELECT u.n, d.ok, d.content_type, d.reply "
+          "SELECT u.n, d.ok, d.content_type, d.reply, d.pending "
           "FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS u(c, i, k, n) "
           "JOIN dobj.idempotency d ON d.class = u.c AND d.id = u.i AND d.key = u.k "
           "WHERE d.expires_at > now()",
@@ -334,8 +334,8 @@ std::vector<std::optional<StoredReply>> ObjectStore::find_replies(
     std::vector<std::optional<StoredReply>> out(refs.size());
     for (const auto& row : rows) {
       auto n = row[0].as<std::size_t>() - 1;
-      out[n] =
-          StoredReply{refs[n].key, row[1].as<bool>(), row[2].as<std::string>(), bytes_of(row[3])};
+      out[n] = StoredReply{refs[n].key, row[1].as<bool>(), row[2].as<std::string>(),
+                           bytes_of(row[3]), row[4].as<bool>()};
     }
     return out;
   });

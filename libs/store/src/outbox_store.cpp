@@ -9,7 +9,7 @@ namespace {
 constexpr const char* kColumns =
     "o.sender_class, o.sender_id, o.seq, o.p, o.kind = 'event', o.target_class, o.target_id, "
     "o.method, o.body, coalesce(o.traceparent, ''), o.attempts, "
-    "(extract(epoch FROM o.created_at) * 1000000)::bigint";
+    "(extract(epoch FROM o.created_at) * 1000000)::bigint, o.call";
 
 std::vector<DurableMessage> to_messages(const pqxx::result& rows) {
   std::vector<DurableMessage> out;
@@ -19,7 +19,8 @@ std::vector<DurableMessage> to_messages(const pqxx::result& rows) {
     out.push_back(DurableMessage{
         r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<std::int64_t>(), r[3].as<int>(),
         r[4].as<bool>(), r[5].as<std::string>(), r[6].as<std::string>(), r[7].as<std::string>(),
-        body.str(), r[9].as<std::string>(), r[10].as<int>(), r[11].as<EpochMicros>()});
+        body.str(), r[9].as<std::string>(), r[10].as<int>(), r[11].as<EpochMicros>(),
+        r[12].is_null() ? std::string() : pqxx::binarystring(r[12]).str()});
   }
   return out;
 }
@@ -87,9 +88,9 @@ void OutboxStore::bury(const DurableMessage& m, const std::string& error_code,
         "WITH gone AS (DELETE FROM dobj.outbox WHERE sender_class = $1 AND sender_id = $2 "
         "AND seq = $3 RETURNING *) "
         "INSERT INTO dobj.dead_messages (sender_class, sender_id, seq, kind, target_class, "
-        "target_id, method, body, traceparent, created_at, attempts, error_code, error) "
+        "target_id, method, body, traceparent, created_at, attempts, error_code, error, call) "
         "SELECT sender_class, sender_id, seq, kind, target_class, target_id, method, body, "
-        "traceparent, created_at, attempts + 1, $4, $5 FROM gone "
+        "traceparent, created_at, attempts + 1, $4, $5, call FROM gone "
         "ON CONFLICT (sender_class, sender_id, seq) DO NOTHING",
         m.sender_class, m.sender_id, m.seq, error_code, error);
     tx.commit();

@@ -44,7 +44,7 @@ TEST(CommitBatch, FlattensEachObjectsWritesIntoRanges) {
 TEST(CommitBatch, StoredRepliesRideInTheSameStatement) {
   CommitBatch batch(1, std::chrono::milliseconds(1500));
   auto a = commit("a", {});
-  a.replies = {{"key-1", true, "application/json", "42"}};
+  a.replies = {{"key-1", true, "application/json", "42"}, {"key-2", false, "", "", true}};
   a.alarm_op = AlarmOp::kSet;
   a.alarm_at = 1000;
   a.alarm_trace = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
@@ -52,40 +52,47 @@ TEST(CommitBatch, StoredRepliesRideInTheSameStatement) {
   batch.add(a, false);
   EXPECT_TRUE(batch.has_replies());
   auto p = batch.params();
-  ASSERT_EQ(p.size(), 24u);
+  ASSERT_EQ(p.size(), 25u);
   EXPECT_EQ(p[15], R"({"0","1"})");  // alarm ops
   EXPECT_EQ(p[17], R"({"","00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"})");
-  EXPECT_EQ(p[18], R"({"2"})");  // the reply belongs to the second object
-  EXPECT_EQ(p[19], R"({"key-1"})");
-  EXPECT_EQ(p[20], R"({"t"})");
-  EXPECT_EQ(p[22], R"({"\\x3432"})");
-  EXPECT_EQ(p[23], "1.500000");
-  EXPECT_NE(batch.sql().find("INSERT INTO dobj.idempotency"), std::string::npos);
+  EXPECT_EQ(p[18], R"({"2","2"})");  // the replies belong to the second object
+  EXPECT_EQ(p[19], R"({"key-1","key-2"})");
+  EXPECT_EQ(p[20], R"({"t","f"})");
+  EXPECT_EQ(p[22], R"({"\\x3432","\\x"})");
+  EXPECT_EQ(p[23], R"({"f","t"})");  // the second waits on an awaited call
+  EXPECT_EQ(p[24], "1.500000");
+  auto sql = batch.sql();
+  EXPECT_NE(sql.find("INSERT INTO dobj.idempotency"), std::string::npos);
+  // Only a pending row (or an expired one) gives way.
+  EXPECT_NE(sql.find("OR dobj.idempotency.pending"), std::string::npos);
 }
 
 TEST(CommitBatch, DurableMessagesRideInTheSameStatementAfterTheReplies) {
   CommitBatch batch(1, std::chrono::milliseconds(1000));
   auto a = commit("a", {});
   a.sends = {DurableMessage{"Counter", "a", 4, 17, false, "Account", "bob", "credit", "\x80"},
-             DurableMessage{"Counter", "a", 5, 17, true, "", "", "changed", "\x80", "tp"}};
+             DurableMessage{"Counter", "a", 5, 17, true, "", "", "changed", "\x80", "tp"},
+             DurableMessage{"Counter", "a", 6, 17, false, "Counter", "b", "get", "\xc0", "", 0, 0,
+                            "\x80"}};
   batch.add(commit("z", {}), false);
   batch.add(a, false);
   EXPECT_TRUE(batch.has_sends());
   EXPECT_FALSE(batch.has_replies());
   auto p = batch.params();
-  ASSERT_EQ(p.size(), 27u);          // the call's 18, then 9 arrays of messages
-  EXPECT_EQ(p[18], R"({"2","2"})");  // both belong to the second object
-  EXPECT_EQ(p[19], R"({"4","5"})");
-  EXPECT_EQ(p[20], R"({"17","17"})");
-  EXPECT_EQ(p[21], R"({"message","event"})");
-  EXPECT_EQ(p[22], R"({"Account",""})");
-  EXPECT_EQ(p[24], R"({"credit","changed"})");
-  EXPECT_EQ(p[26], R"({"","tp"})");
+  ASSERT_EQ(p.size(), 28u);              // the call's 18, then 10 arrays of messages
+  EXPECT_EQ(p[18], R"({"2","2","2"})");  // all belong to the second object
+  EXPECT_EQ(p[19], R"({"4","5","6"})");
+  EXPECT_EQ(p[20], R"({"17","17","17"})");
+  EXPECT_EQ(p[21], R"({"message","event","call"})");
+  EXPECT_EQ(p[22], R"({"Account","","Counter"})");
+  EXPECT_EQ(p[24], R"({"credit","changed","get"})");
+  EXPECT_EQ(p[26], R"({"","tp",""})");
+  EXPECT_EQ(p[27], R"({NULL,NULL,"\\x80"})");  // only a call has a route
   auto sql = batch.sql();
   EXPECT_NE(sql.find("INSERT INTO dobj.outbox "), std::string::npos);
   EXPECT_NE(sql.find("INSERT INTO dobj.outbox_seq"), std::string::npos);
-  EXPECT_NE(sql.find("$27::text[]"), std::string::npos);
-  EXPECT_EQ(sql.find("$28"), std::string::npos);
+  EXPECT_NE(sql.find("$28::bytea[]"), std::string::npos);
+  EXPECT_EQ(sql.find("$29"), std::string::npos);
 }
 
 }  // namespace

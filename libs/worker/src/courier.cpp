@@ -36,17 +36,18 @@ std::string random_token() {
   return std::to_string(random());
 }
 
-std::int64_t wall_now_us() {
+}  // namespace
+
+std::int64_t Courier::wall_now_us() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
-}  // namespace
-
-std::string send_idempotency_key(const store::DurableMessage& m) {
+std::string send_idempotency_key(const store::DurableMessage& m, std::string_view kind) {
   // The sender hashed: a class and an id can be longer together than a key may be.
-  return "send:" + sha256_hex(m.sender_class + '\0' + m.sender_id) + ":" + std::to_string(m.seq);
+  return std::string(kind) + ":" + sha256_hex(m.sender_class + '\0' + m.sender_id) + ":" +
+         std::to_string(m.seq);
 }
 
 Courier::Courier(Config config, std::string database_url, NatsConnection& nats,
@@ -127,6 +128,7 @@ std::chrono::milliseconds Courier::step() {
     next_sweep_ = clock_.now() + config_.sweep_interval;
   }
   send_due();
+  send_calls();
   store_->delivered(delivered_);
   delivered_.clear();
   // Senders whose queue ran empty leave; their last sequence number stays a while.
@@ -142,9 +144,17 @@ std::chrono::milliseconds Courier::step() {
     next = std::min(next, s.flight ? s.sent_at + config_.reply_timeout : s.next_try);
     ++it;
   }
+  auto now_us = wall_now_us();
+  for (const auto& [key, c] : calls_) {
+    next = std::min(next, c.in_flight ? c.sent_at + config_.reply_timeout : c.next_try);
+    if (!c.returning) {
+      // Its timeout is due on the wall clock: wake then, not a reply timeout later.
+      next = std::min(next, clock_.now() + std::chrono::microseconds(c.deadline_us - now_us));
+    }
+  }
   {
     std::lock_guard lock(mutex_);
-    pending_senders_ = senders_.size();
+    pending_senders_ = senders_.size() + calls_.size();
   }
   auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next - clock_.now());
   return std::clamp(wait, std::chrono::milliseconds(1), kIdleWait);
@@ -194,7 +204,11 @@ void Courier::add(const SenderKey& key, std::vector<store::DurableMessage> messa
   for (auto& m : messages) {
     if (m.seq <= s.highest) continue;  // queued or answered already
     s.highest = m.seq;
-    s.queue.push_back(std::move(m));
+    if (m.call.empty()) {
+      s.queue.push_back(std::move(m));
+    } else {
+      add_call(std::move(m));
+    }
   }
 }
 
@@ -211,6 +225,11 @@ void Courier::take_answers() {
     answers.swap(answers_);
   }
   for (const auto& a : answers) {
+    if (auto c = call_flights_.find(a.flight); c != call_flights_.end()) {
+      auto key = c->second;
+      if (auto call = calls_.find(key); call != calls_.end()) call_answered(key, call->second, a);
+      continue;
+    }
     auto f = flights_.find(a.flight);
     if (f == flights_.end()) continue;  // timed out and sent again already
     auto s = senders_.find(f->second);
@@ -251,11 +270,14 @@ void Courier::answered(Sender& s, const Answer& a) {
   }
 }
 
+std::chrono::milliseconds Courier::backoff(int failures) const {
+  return std::min(config_.max_backoff, config_.first_backoff * (1 << std::min(failures, 16)));
+}
+
 void Courier::retry_later(Sender& s, const std::string& error) {
   s.flight = 0;
   auto& m = s.queue.front();
-  auto backoff =
-      std::min(config_.max_backoff, config_.first_backoff * (1 << std::min(s.failures, 16)));
+  auto backoff = this->backoff(s.failures);
   ++s.failures;
   ++m.attempts;
   s.next_try = clock_.now() + backoff;

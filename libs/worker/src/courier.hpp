@@ -16,6 +16,7 @@
 #include "dobj/client/nats_connection.hpp"
 #include "dobj/core/clock.hpp"
 #include "dobj/core/periodic_task.hpp"
+#include "dobj/core/value.hpp"
 #include "dobj/store/object_store.hpp"
 
 namespace spdlog {
@@ -28,8 +29,10 @@ namespace store {
 class OutboxStore;
 }
 
-// The idempotency key a durable message is delivered with: send:<sha256(class \0 id)>:<seq>.
-std::string send_idempotency_key(const store::DurableMessage& message);
+// The idempotency key a durable message is delivered with: send:<sha256(class \0 id)>:<seq>;
+// an awaited call's: call:…, and its outcome's, handed back to the caller: result:….
+std::string send_idempotency_key(const store::DurableMessage& message,
+                                 std::string_view kind = "send");
 
 // Delivers the durable messages of ctx.send (DESIGN.md §5) for the senders in this worker's
 // partitions: each as a request with the idempotency key send:<class>/<id>/<seq>, so that the
@@ -42,6 +45,13 @@ std::string send_idempotency_key(const store::DurableMessage& message);
 //     dobj.dead_messages with `timeout` (max_age stays inside the targets' idempotency window).
 // A durable event (ctx.publish_durable) in the queue is published to the sender's evt. subject
 // with that key as Nats-Msg-Id, and done once a flush shows the server has it.
+// An awaited call (ctx.call) does not wait in its sender's queue (a caller serves while it
+// waits, and a call of its own made meanwhile must not wait behind the first: A→B→A): it goes
+// at once, with the key call:…, its Dobj-Call-Chain and the time left as Dobj-Timeout-Ms; it is
+// sent again while unanswered (the callee answers a resend from its stored reply, or "retry
+// later" while it waits on calls of its own). Its outcome (the result, a refusal, or `timeout`
+// at its deadline) then goes to the caller as $result with the key result:…, and the row goes
+// once the caller has it.
 // Fed by the shards' commits (messages_committed) and by a sweep of dobj.outbox for the owned
 // partitions (a sender's former owner died, or a delivery was lost with a restart).
 class Courier {
@@ -95,7 +105,29 @@ class Courier {
     std::string body;
   };
 
+  using CallKey = std::pair<SenderKey, std::int64_t>;
+  struct Call {
+    store::DurableMessage message;
+    Value route;  // as stored; handed back with the outcome
+    std::int64_t deadline_us = 0;
+    bool returning = false;              // the outcome is known: handing it to the caller
+    Value outcome;                       // {"ok", "value" | "error": {"code", "message"}}
+    std::vector<std::uint64_t> flights;  // this phase's requests: an answer to any counts
+    bool in_flight = false;
+    Clock::TimePoint sent_at{};
+    Clock::TimePoint next_try{};
+    int failures = 0;
+  };
+
+  static std::int64_t wall_now_us();
   std::chrono::milliseconds step();
+  std::chrono::milliseconds backoff(int failures) const;
+  void add_call(store::DurableMessage message);
+  void call_answered(const CallKey& key, Call& call, const Answer& answer);
+  void call_retry_later(Call& call, const std::string& error);
+  void call_outcome(Call& call, Value outcome);
+  void send_calls();
+  void send_call(const CallKey& key, Call& call);
   void take_committed(std::vector<store::DurableMessage>& committed);
   // Hands each sender's consecutive run of `messages` (grouped by sender, in seq order) to add().
   void add_by_sender(std::vector<store::DurableMessage>& messages, bool from_database);
@@ -127,6 +159,8 @@ class Courier {
   std::map<SenderKey, Sender> senders_;
   std::map<SenderKey, std::int64_t> last_seq_;  // highest seq of senders that left senders_
   std::map<std::uint64_t, SenderKey> flights_;
+  std::map<CallKey, Call> calls_;
+  std::map<std::uint64_t, CallKey> call_flights_;
   std::uint64_t next_flight_ = 1;
   std::vector<store::DurableMessage> delivered_;  // removed from dobj.outbox once a step
   std::vector<SenderKey> flushing_;               // events published this step

@@ -259,6 +259,7 @@ void Worker::on_message(natsMsg* raw) {
   m.idempotency_key = header(protocol::kIdempotencyKeyHeader);
   m.timeout_ms = header(protocol::kTimeoutHeader);
   m.traceparent = header(protocol::kTraceparentHeader);
+  m.call_chain = header(protocol::kCallChainHeader);
   m.header_bytes = header_bytes(raw);
   natsMsg_Destroy(raw);
   host_->dispatch(std::move(m));

@@ -1,10 +1,18 @@
 // The Courier stepped by hand on a virtual clock, against a real nats-server and PostgreSQL with
-// no worker serving the target: its backoff, and what becomes of a message too old to send.
+// no worker serving the target: its backoff, and what becomes of a message too old to send; and
+// an awaited call's two legs, with the test playing the callee and the caller.
 #include "courier.hpp"
 
 #include <gtest/gtest.h>
 
+#include <mutex>
+
 #include "dobj/core/clock.hpp"
+#include "dobj/protocol/codec.hpp"
+#include "dobj/protocol/headers.hpp"
+#include "dobj/protocol/limits.hpp"
+#include "dobj/protocol/partition.hpp"
+#include "dobj/protocol/subject.hpp"
 #include "dobj/store/database.hpp"
 #include "dobj/testing/nats_server.hpp"
 #include "dobj/testing/postgres_server.hpp"
@@ -124,6 +132,135 @@ TEST_F(CourierTest, AMessageOlderThanMaxAgeDiesWithTimeout) {
   EXPECT_EQ(outcomes_, std::vector<std::string>{"dead"});
   courier.step_now();
   EXPECT_EQ(courier.senders_pending(), 0u);
+  courier.stop();
+}
+
+// The test's side of an awaited call: a callee and a caller answering on the mapped subjects,
+// each recording what reached it.
+class CallPeers {
+ public:
+  explicit CallPeers(NatsConnection& nats, std::optional<Value> callee_answer) : nats_(nats) {
+    auto on = [&](const std::string& c, const std::string& id, const std::string& method) {
+      return protocol::inbound_subject(protocol::partition_of(c, id, 256), c, id, method);
+    };
+    if (callee_answer) {
+      callee_ =
+          nats.subscribe(on("Counter", "callee", "get"),
+                         [this, a = *callee_answer](natsMsg* m) { answer(m, a, &to_callee_); });
+    }
+    caller_ = nats.subscribe(on("Scratch", "sender", "$result"),
+                             [this](natsMsg* m) { answer(m, nullptr, &to_caller_); });
+    nats.flush(5s);
+  }
+  std::vector<NatsMessage> to_callee() {
+    std::lock_guard lock(mutex_);
+    return to_callee_;
+  }
+  std::vector<NatsMessage> to_caller() {
+    std::lock_guard lock(mutex_);
+    return to_caller_;
+  }
+
+ private:
+  void answer(natsMsg* raw, const Value& value, std::vector<NatsMessage>* log) {
+    auto m = NatsMessage::from(raw);
+    natsMsg_Destroy(raw);
+    nats_.publish(m.reply_to, protocol::encode_body(protocol::ContentType::kMsgpack, value),
+                  {{protocol::kStatusHeader, protocol::kStatusOk},
+                   {protocol::kContentTypeHeader, protocol::kMsgpackContentType}});
+    std::lock_guard lock(mutex_);
+    log->push_back(std::move(m));
+  }
+  NatsConnection& nats_;
+  std::mutex mutex_;
+  std::vector<NatsMessage> to_callee_, to_caller_;
+  NatsSubscription callee_, caller_;
+};
+
+class CourierCallTest : public CourierTest {
+ protected:
+  // Counter.callee.get, awaited by Scratch.sender (seq 2) in a chain that Up/one began.
+  store::DurableMessage call(std::chrono::system_clock::time_point deadline) {
+    auto m = message(std::chrono::system_clock::now());
+    m.seq = 2;
+    m.target_id = "callee";
+    m.method = "get";
+    m.call = protocol::encode_body(
+        protocol::ContentType::kMsgpack,
+        Value{{"then", "resumed"},
+              {"carry", "c"},
+              {"reply_to", "_INBOX.client.1"},
+              {"reply_type", "application/json"},
+              {"reply_key", ""},
+              {"chain", "Up/one"},
+              {"deadline_us",
+               std::chrono::duration_cast<std::chrono::microseconds>(deadline.time_since_epoch())
+                   .count()}});
+    pqxx::work tx(*conn_);
+    tx.exec_params0(
+        "INSERT INTO dobj.outbox (sender_class, sender_id, seq, p, kind, target_class, "
+        "target_id, method, body, call) VALUES ('Scratch', 'sender', 2, 7, 'call', 'Counter', "
+        "'callee', 'get', '\\xc0', $1)",
+        pqxx::binarystring(m.call));
+    tx.commit();
+    return m;
+  }
+  bool steps_until(Courier& courier, const std::function<bool()>& done) {
+    return testing::wait_until(
+        [&] {
+          courier.step_now();
+          return done();
+        },
+        10s);
+  }
+  std::int64_t calls_left() {
+    return scalar("SELECT count(*) FROM dobj.outbox WHERE kind = 'call'");
+  }
+};
+
+TEST_F(CourierCallTest, ACallGoesWithItsChainAndKeyAndItsResultGoesBackToTheCaller) {
+  CallPeers peers(nats_, Value(41));
+  auto courier = make({});
+  courier.start();
+  courier.messages_committed({call(std::chrono::system_clock::now() + 60s)});
+  ASSERT_TRUE(steps_until(courier, [&] { return calls_left() == 0; }));
+  auto got = peers.to_callee();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].header(protocol::kCallChainHeader), "Up/one,Scratch/sender");
+  EXPECT_EQ(got[0].header(protocol::kSenderHeader), "Scratch/sender");
+  auto key = got[0].header(protocol::kIdempotencyKeyHeader).value_or("");
+  EXPECT_TRUE(key.starts_with("call:") && key.ends_with(":2")) << key;
+  auto left = std::stoll(got[0].header(protocol::kTimeoutHeader).value_or("0"));
+  EXPECT_GT(left, 50'000);
+  EXPECT_LE(left, 60'000);
+  EXPECT_TRUE(got[0].reply_to.starts_with(protocol::kSendInboxPrefix)) << got[0].reply_to;
+  auto back = peers.to_caller();
+  ASSERT_EQ(back.size(), 1u);
+  auto result = protocol::decode_body(protocol::ContentType::kMsgpack, back[0].body);
+  EXPECT_EQ(result["ok"], true);
+  EXPECT_EQ(result["value"], 41);
+  EXPECT_EQ(result["route"]["then"], "resumed");
+  EXPECT_EQ(result["route"]["carry"], "c");
+  EXPECT_EQ(result["route"]["reply_to"], "_INBOX.client.1");
+  auto result_key = back[0].header(protocol::kIdempotencyKeyHeader).value_or("");
+  EXPECT_EQ(result_key, "result:" + key.substr(5));
+  EXPECT_TRUE(back[0].reply_to.starts_with(protocol::kSendInboxPrefix));
+  EXPECT_EQ(std::count(outcomes_.begin(), outcomes_.end(), "delivered"), 1);
+  courier.stop();
+}
+
+TEST_F(CourierCallTest, ACallWithNoAnswerByItsDeadlineResumesTheCallerWithTimeout) {
+  CallPeers peers(nats_, std::nullopt);  // no callee: no responders, again and again
+  auto courier = make({});
+  courier.start();
+  courier.messages_committed({call(std::chrono::system_clock::now() + 300ms)});
+  ASSERT_TRUE(steps_until(courier, [&] { return calls_left() == 0; }));
+  auto back = peers.to_caller();
+  ASSERT_EQ(back.size(), 1u);
+  auto result = protocol::decode_body(protocol::ContentType::kMsgpack, back[0].body);
+  EXPECT_EQ(result["ok"], false);
+  EXPECT_EQ(result["error"]["code"], "timeout");
+  EXPECT_EQ(scalar("SELECT count(*) FROM dobj.dead_messages"), 0);
   courier.stop();
 }
 

@@ -14,5 +14,8 @@ constexpr const char* kTimeoutHeader = "Dobj-Timeout-Ms";
 constexpr const char* kMsgIdHeader = "Nats-Msg-Id";
 // On a durable message (ctx.send): <class>/<id> of the object that sent it.
 constexpr const char* kSenderHeader = "Dobj-Sender";
+// On an awaited call (ctx.call): the objects waiting on it, <class>/<id> comma-separated, the
+// original caller first and the calling object last.
+constexpr const char* kCallChainHeader = "Dobj-Call-Chain";
 
 }  // namespace dobj::protocol

@@ -28,6 +28,12 @@ constexpr const char* kTimerInboxPrefix = "_DOBJ_TIMER.";
 // Where targets answer the deliveries of durable messages (ctx.send) to the sender's worker.
 constexpr const char* kSendInboxPrefix = "_DOBJ_SEND.";
 constexpr int kProtocolVersion = 1;
+// Awaited calls (ctx.call): how many objects one chain of calls may hold waiting, and how long
+// a call waits for its callee unless the caller says otherwise (at most kMaxCallTimeout, well
+// inside the idempotency window that makes resending a call safe).
+constexpr int kMaxCallDepth = 8;
+constexpr std::chrono::milliseconds kDefaultCallTimeout{30'000};
+constexpr std::chrono::milliseconds kMaxCallTimeout{120'000};
 // Timers hold the alarms due within this window in memory; a commit that sets an alarm inside
 // it sends a hint so that a timer claims it at once.
 constexpr std::chrono::milliseconds kAlarmWindow{5000};

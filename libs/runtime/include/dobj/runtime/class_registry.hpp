@@ -16,9 +16,14 @@
 namespace dobj {
 
 using MethodFn = std::function<Value(Object&, Context&, const Value& argument)>;
+using ContinuationFn = std::function<Value(Object&, Context&, const CallResult&)>;
 
 // The system method dobj-timer calls; its argument is {"due_at_us", "retry_count"}.
 constexpr const char* kAlarmMethod = "$alarm";
+// The system method a worker's courier calls with an awaited call's outcome (Context::call);
+// it runs the continuation the call named. Its argument: {"ok", "value" | "error": {"code",
+// "message"}, "route": the call's route (call_route.hpp)}.
+constexpr const char* kResultMethod = "$result";
 
 struct ClassDef {
   std::string name;
@@ -27,6 +32,8 @@ struct ClassDef {
   bool eager_load = false;
   std::function<std::unique_ptr<Object>()> factory;
   std::map<std::string, MethodFn, std::less<>> methods;
+  // Where awaited calls resume (Builder::continuation); not callable by clients.
+  std::map<std::string, ContinuationFn, std::less<>> continuations;
 
   const MethodFn* find_method(std::string_view method) const;
 };
@@ -109,6 +116,18 @@ class ClassRegistry {
       };
       return *this;
     }
+    // A continuation of awaited calls (Context::call's `then`): runs as a turn of its own with
+    // the call's outcome; what it returns (or throws) answers the request that made the call.
+    //   Value added(Context&, const CallResult&);
+    template <typename R>
+    Builder& continuation(const std::string& name, R (T::*fn)(Context&, const CallResult&)) {
+      ClassRegistry::check_continuation_name(def_, name);
+      def_.continuations[name] = [fn](Object& o, Context& ctx, const CallResult& result) {
+        return method_result([&]() -> R { return (static_cast<T&>(o).*fn)(ctx, result); });
+      };
+      def_.methods[kResultMethod] = ClassRegistry::result_method(def_);
+      return *this;
+    }
     Builder& eager_load() {
       def_.eager_load = true;
       return *this;
@@ -136,6 +155,9 @@ class ClassRegistry {
 
  private:
   static void check_method_name(const ClassDef& def, const std::string& name);
+  static void check_continuation_name(const ClassDef& def, const std::string& name);
+  // $result: decodes the call's outcome and runs the continuation it names.
+  static MethodFn result_method(const ClassDef& def);
   ClassDef& add_class(const std::string& name, std::function<std::unique_ptr<Object>()> factory);
   std::map<std::string, ClassDef, std::less<>> classes_;
 };

@@ -6,13 +6,16 @@
 #include <vector>
 
 #include "dobj/core/clock.hpp"
+#include "dobj/core/error.hpp"
 #include "dobj/core/value.hpp"
+#include "dobj/protocol/limits.hpp"
 #include "dobj/runtime/sql.hpp"
 #include "dobj/runtime/storage.hpp"
 
 namespace dobj {
 
 class AlarmState;
+struct ClassDef;
 using WallTime = std::chrono::system_clock::time_point;
 
 // What an alarm handler learns (DESIGN.md §6): delivery is at-least-once, and a retry says so.
@@ -27,13 +30,35 @@ struct Event {
   Value payload;
 };
 
+// An awaited call's side of the caller (Context::call): the continuation it resumes in.
+struct PendingCall {
+  std::string then;  // the continuation's name
+  Value carry;
+  std::chrono::milliseconds timeout{0};
+};
+
 // A durable one-way message a turn sends (Context::send); it is stored with the turn's commit.
 struct OutboundMessage {
   std::string target_class;  // "" for a durable event
   std::string target_id;
-  std::string method;  // an event's topic
-  std::string body;    // the argument (an event's payload), msgpack
-  bool event = false;  // Context::publish_durable
+  std::string method;                 // an event's topic
+  std::string body;                   // the argument (an event's payload), msgpack
+  bool event = false;                 // Context::publish_durable
+  std::optional<PendingCall> call{};  // Context::call
+};
+
+// What a continuation learns of the call it awaited (Context::call).
+struct CallResult {
+  bool ok = false;
+  Value value;                 // the callee's result, when ok
+  std::optional<Error> error;  // the callee's error, or timeout, when not ok
+  Value carry;                 // what the calling turn handed on
+  // The result, or the callee's error thrown: a continuation that does not handle errors
+  // answers its client with the callee's.
+  const Value& get() const {
+    if (!ok) throw *error;
+    return value;
+  }
 };
 
 // What a handler sees of the world during one turn.
@@ -86,7 +111,30 @@ class Context {
   void send(const std::string& class_name, const std::string& object_id, const std::string& method,
             const Value& argument = nullptr);
 
+  // An awaited call (DESIGN.md §5) of <class>.<id>.<method>(argument): it leaves after this
+  // turn's commit (output gate) and the object goes on serving its other messages meanwhile.
+  // The callee's result, its error, or `timeout` after `timeout` then runs the continuation
+  // `then` (ClassRegistry::Builder::continuation) as a turn of its own, with `carry` and the
+  // object's state as it is then; that turn's return value (or error) is the reply to this
+  // turn's request, which gets none of its own. The callee applies the call once however often
+  // a failover makes it resend (idempotency key call:<sha256 of this object>:<seq>).
+  // One call per turn; not from on_activate; chains of at most protocol::kMaxCallDepth objects;
+  // timeout 1 ms .. protocol::kMaxCallTimeout. Anything else, or send's refusals:
+  // Error(kBadRequest), at once.
+  void call(const std::string& class_name, const std::string& object_id, const std::string& method,
+            const Value& argument, const std::string& then, Value carry = nullptr,
+            std::chrono::milliseconds timeout = protocol::kDefaultCallTimeout);
+
+  // The shard's side: calls are allowed in this turn, which runs in a chain of `depth` waiting
+  // objects (0: a client's request), for an object of `def`.
+  void allow_calls(const ClassDef& def, int depth) {
+    def_ = &def;
+    depth_ = depth;
+  }
+
  private:
+  static void require_target(const std::string& what, const std::string& class_name,
+                             const std::string& object_id, const std::string& method);
   void queue_message(OutboundMessage message, const Value& argument);
 
   const std::string& class_name_;
@@ -97,6 +145,8 @@ class Context {
   std::vector<Event>& events_;
   std::vector<OutboundMessage>& messages_;
   const WallClock& wall_clock_;
+  const ClassDef* def_ = nullptr;  // set: calls are allowed
+  int depth_ = 0;
 };
 
 }  // namespace dobj

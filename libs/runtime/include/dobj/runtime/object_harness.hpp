@@ -43,6 +43,20 @@ class ObjectHarness {
     Value argument;
   };
   std::vector<SentMessage> take_sent();
+  // Awaited calls (Context::call) of committed turns since the last take, in order. A turn that
+  // made one answers nothing itself; resume() plays the callee's part and returns the answer
+  // the request then gets (the continuation's, or its Error thrown).
+  struct MadeCall {
+    std::string class_name;
+    std::string object_id;
+    std::string method;
+    Value argument;
+    std::string then;
+    Value carry;
+  };
+  std::vector<MadeCall> take_calls();
+  Value resume(const MadeCall& call, const Value& result);
+  Value resume(const MadeCall& call, const Error& error);
   // What the object has stored, encoded (msgpack), key by key.
   const std::map<std::string, std::string>& stored() const;
   // Drops the object from memory: the next call activates it from what it stored.
@@ -51,6 +65,7 @@ class ObjectHarness {
 
  private:
   struct State;
+  Value resume_with(const MadeCall& call, CallResult result);
   ManualWallClock clock_;
   std::unique_ptr<State> state_;
 };

@@ -19,6 +19,7 @@ struct InboundMessage {
   std::optional<std::string> timeout_ms;       // Dobj-Timeout-Ms, as sent
   std::size_t header_bytes = 0;                // every header's name and value, summed
   std::optional<std::string> traceparent;      // W3C trace context, as sent
+  std::optional<std::string> call_chain;       // Dobj-Call-Chain: an awaited call's waiters
 };
 
 // Where replies and events leave the process (NATS in the worker, memory in tests). Called from

@@ -50,6 +50,9 @@ struct StoredReply {
   bool ok = true;
   std::string content_type;  // the Content-Type header value the reply was encoded in
   std::string body;
+  // An answer still to come: the request's turn made an awaited call, and the continuation's
+  // commit replaces this row with the reply (a retry meanwhile hears "retry later").
+  bool pending = false;
 };
 
 // Finds a stored reply: which object, which key.
@@ -76,6 +79,9 @@ struct DurableMessage {
   std::string traceparent{};
   int attempts = 0;  // deliveries tried so far (as stored)
   EpochMicros created_at = 0;
+  // An awaited call (ctx.call): its route (msgpack map: the continuation, where its answer
+  // goes, the deadline); empty for a one-way message or an event.
+  std::string call{};
 };
 
 struct ObjectCommit {
