@@ -10,6 +10,6 @@ ALTER TABLE dobj.outbox ADD CONSTRAINT outbox_call_route CHECK ((kind = 'call') 
 ALTER TABLE dobj.dead_messages ADD COLUMN call bytea;
 
 -- A request whose turn made an awaited call has no answer until its continuation commits: its
--- idempotency key holds a pending row meanwhile (a retry hears "retry later", never a second
+-- idempotency key holds a pending row meanwhile (a retry hears unknown_outcome, never a second
 -- run), which the continuation's commit replaces.
 ALTER TABLE dobj.idempotency ADD COLUMN pending boolean NOT NULL DEFAULT false;

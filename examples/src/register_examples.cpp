@@ -39,7 +39,11 @@ void register_examples(ClassRegistry& registry) {
       .method("deposit", &Account::deposit)
       .method("balance", &Account::balance)
       .method("transfer", &Account::transfer)
-      .method("credit", &Account::credit);
+      .method("credit", &Account::credit)
+      .method("pull", &Account::pull)
+      .method("withdraw", &Account::withdraw)
+      .method("cancel", &Account::cancel)
+      .continuation("pulled", &Account::pulled);
 }
 
 }  // namespace dobj::examples

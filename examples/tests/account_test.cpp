@@ -85,5 +85,58 @@ TEST_F(AccountTest, BadAmountsAndAccountsAreBadRequests) {
   EXPECT_TRUE(alice.take_sent().empty());
 }
 
+TEST_F(AccountTest, APullWithdrawsThereThenCreditsHere) {
+  ObjectHarness alice(registry_, "Account", "alice"), bob(registry_, "Account", "bob");
+  bob.call("deposit", {{"amount", 50}});
+  EXPECT_EQ(alice.call("pull", {{"from", "bob"}, {"amount", 20}, {"ref", "p1"}}), nullptr);
+  auto calls = alice.take_calls();
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0].object_id, "bob");
+  EXPECT_EQ(calls[0].method, "withdraw");
+  // Bob's side, as the call reaches it (twice: a resend changes nothing).
+  auto withdrawn = bob.call("withdraw", calls[0].argument);
+  EXPECT_EQ(withdrawn, Value({{"ok", true}}));
+  EXPECT_EQ(bob.call("withdraw", calls[0].argument), Value({{"ok", true}}));
+  EXPECT_EQ(bob.call("balance"), 30);
+  EXPECT_EQ(alice.resume(calls[0], withdrawn), Value({{"ok", true}, {"balance", 20}}));
+  EXPECT_EQ(alice.call("balance"), 20);
+  // Short of funds: nothing moves.
+  alice.call("pull", {{"from", "bob"}, {"amount", 31}, {"ref", "p2"}});
+  calls = alice.take_calls();
+  ASSERT_EQ(calls.size(), 1u);
+  auto refused = bob.call("withdraw", calls[0].argument);
+  EXPECT_EQ(refused, Value({{"ok", false}}));
+  EXPECT_EQ(alice.resume(calls[0], refused), Value({{"ok", false}, {"balance", 20}}));
+  EXPECT_TRUE(alice.take_sent().empty());
+  EXPECT_EQ(bob.call("balance"), 30);
+}
+
+TEST_F(AccountTest, APullThatTimesOutCancelsTheWithdrawalWhetherItHappenedOrNot) {
+  ObjectHarness alice(registry_, "Account", "alice"), bob(registry_, "Account", "bob");
+  bob.call("deposit", {{"amount", 50}});
+  for (bool applied_first : {true, false}) {
+    std::string ref = applied_first ? "late-cancel" : "early-cancel";
+    alice.call("pull", {{"from", "bob"}, {"amount", 10}, {"ref", ref}});
+    auto calls = alice.take_calls();
+    ASSERT_EQ(calls.size(), 1u);
+    if (applied_first) {
+      EXPECT_EQ(bob.call("withdraw", calls[0].argument), Value({{"ok", true}}));
+    }
+    EXPECT_EQ(alice.resume(calls[0], Error(ErrorCode::kTimeout, "no answer in time")),
+              Value({{"ok", false}, {"balance", 0}}));
+    auto sent = alice.take_sent();
+    ASSERT_EQ(sent.size(), 1u);
+    EXPECT_EQ(sent[0].method, "cancel");
+    bob.call("cancel", sent[0].argument);
+    // A withdrawal arriving after its cancel is refused.
+    EXPECT_EQ(bob.call("withdraw", calls[0].argument), Value({{"ok", false}}));
+    EXPECT_EQ(bob.call("balance"), 50) << ref;
+  }
+  EXPECT_EQ(alice.call("balance"), 0);
+  EXPECT_EQ(code_of(alice, "pull", {{"from", "alice"}, {"amount", 1}, {"ref", "r"}}),
+            ErrorCode::kBadRequest);
+  EXPECT_EQ(code_of(alice, "pull", {{"from", "bob"}, {"amount", 1}}), ErrorCode::kBadRequest);
+}
+
 }  // namespace
 }  // namespace dobj::examples

@@ -197,6 +197,7 @@ std::vector<CheckRow> check_bank(const std::string& database_url, const testing:
     std::map<std::string, std::pair<std::string, std::int64_t>> out, in;  // ref → (peer, amount)
   };
   std::map<std::string, Account> accounts;
+  std::size_t cancelled = 0;
   {
     pqxx::nontransaction tx(*conn);
     auto kv = tx.exec_params(
@@ -213,6 +214,8 @@ std::vector<CheckRow> check_bank(const std::string& database_url, const testing:
         a.out[key.substr(4)] = {value["to"], value["amount"]};
       } else if (key.rfind("in/", 0) == 0) {
         a.in[key.substr(3)] = {value["from"], value["amount"]};
+      } else if (key.rfind("cancelled/", 0) == 0) {
+        ++cancelled;  // a pull whose call's outcome was unknown (refunded or forbidden)
       }
     }
   }
@@ -251,9 +254,10 @@ std::vector<CheckRow> check_bank(const std::string& database_url, const testing:
   }
   rows.push_back({"bank: every transfer applied once at both ends",
                   unmatched == 0 && orphan_credits == 0 && unbalanced == 0,
-                  fmt::format("{} transfers applied; debits without their credit {}, credits "
-                              "without their debit {}, balances not deposit + in - out {}",
-                              transfers, unmatched, orphan_credits, unbalanced)});
+                  fmt::format("{} transfers and pulls applied ({} pulls cancelled); debits "
+                              "without their credit {}, credits without their debit {}, balances "
+                              "not deposit + in - out {}",
+                              transfers, cancelled, unmatched, orphan_credits, unbalanced)});
   std::size_t lost = 0, applied_refused = 0;
   auto applied = [&](const std::string& ref, const std::string& from) {
     auto a = accounts.find(from);

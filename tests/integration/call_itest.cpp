@@ -171,10 +171,10 @@ TEST_F(CallTest, TheCallerServesWhileWaitingAndAFailoverAppliesTheCallOnce) {
   EXPECT_EQ(inspected["outbox"][0]["to"], "Counter.giver.get");
   EXPECT_EQ(call("Counter", "taker", "get"), 0);
   EXPECT_EQ(call("Counter", "taker", "inc"), 1);
-  // A retry of the waiting request runs nothing: it hears "retry later".
+  // A retry of the waiting request runs nothing: its outcome is not known yet.
   error = {};
   call_keyed("Counter", "taker", "add_from", {{"from", "giver"}}, "take-once", &error);
-  EXPECT_EQ(error, ErrorCode::kOverloaded);
+  EXPECT_EQ(error, ErrorCode::kUnknownOutcome);
   EXPECT_EQ(scalar("SELECT count(*) FROM dobj_admin.idempotency_keys WHERE id = 'taker' AND "
                    "key = 'take-once' AND pending"),
             1);

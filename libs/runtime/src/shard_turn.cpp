@@ -51,9 +51,11 @@ bool Shard::answer_without_turn(Instance& inst, ShardCommand& command) {
     if (found && found->pending) {
       reply = protocol::error_reply(
           command.content_type,
-          Error(ErrorCode::kOverloaded,
-                "this request is waiting on an awaited call it made; its answer comes when the "
-                "call's continuation commits: retry later"));
+          // Its first part ran and committed; the rest waits on the call: not known yet, and
+          // asking again with the same key is safe.
+          Error(ErrorCode::kUnknownOutcome,
+                "this request is waiting on an awaited call it made; its outcome is not known "
+                "yet: ask again with the same idempotency key"));
     } else if (found) {
       reply = protocol::reencoded(
           protocol::Reply{found->ok, protocol::content_type_from_header(found->content_type),

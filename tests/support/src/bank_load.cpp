@@ -110,8 +110,11 @@ void BankLoad::run_client(int index) {
     Transfer t{options_.prefix + std::to_string(from_index),
                options_.prefix + std::to_string(to_index), amount_of(random)};
     auto ref = fmt::format("c{}n{}", index, n);
-    Value body = {{"to", t.to}, {"amount", t.amount}, {"ref", ref}};
-    auto subject = "obj.Account." + t.from + ".transfer";
+    // Every other pair of transfers is a pull: the receiving account asks (an awaited call).
+    bool pull = (n / 2) % 2 == 1;
+    Value body = pull ? Value{{"from", t.from}, {"amount", t.amount}, {"ref", ref}}
+                      : Value{{"to", t.to}, {"amount", t.amount}, {"ref", ref}};
+    auto subject = "obj.Account." + (pull ? t.to + ".pull" : t.from + ".transfer");
     bool keyed = n % 2 == 0;
     Attempt a;
     auto until = std::chrono::steady_clock::now() + options_.keyed_deadline;

@@ -51,7 +51,7 @@ struct StoredReply {
   std::string content_type;  // the Content-Type header value the reply was encoded in
   std::string body;
   // An answer still to come: the request's turn made an awaited call, and the continuation's
-  // commit replaces this row with the reply (a retry meanwhile hears "retry later").
+  // commit replaces this row with the reply (a retry meanwhile hears unknown_outcome).
   bool pending = false;
 };
 

@@ -16,10 +16,13 @@ namespace dobj::testing {
 
 // The bank workload (the classic test of transactional systems) on the Account example: every
 // account gets `initial` once (keyed deposits), then client threads transfer random amounts
-// between random accounts, each with a unique ref (recorded by the accounts at both ends).
+// between random accounts, each with a unique ref (recorded by the accounts at both ends):
+// half as a transfer from the payer (its credit a durable message), half as a pull by the payee
+// (an awaited call of the payer's withdraw; cancelled when its outcome is unknown).
 // Even transfers carry an idempotency key (the ref) and are retried until their outcome is
 // known; odd ones are tried once and classified by what the reply promises (counter_load.hpp):
-//   acked   — {"ok": true}: the debit is applied, the credit is on its way (ctx.send);
+//   acked   — {"ok": true}: the debit is applied, the credit is on its way (ctx.send) or, for a
+//             pull, applied;
 //   refused — {"ok": false} (funds short) or an error promising "not applied";
 //   unknown — no reply in time, or unknown_outcome.
 // A balance below zero in any reply is recorded as an error.
