@@ -309,7 +309,7 @@ void Shard::run_message(Instance& inst, ShardCommand& command) {
   } else if (called) {
     // An alarm's turn answers the timer at once (route_of): its continuation answers no one.
     out.deferred = command.subject.method != kAlarmMethod;
-    // Until the continuation answers, a retry of this request hears "retry later".
+    // Until the continuation answers, a retry of this request hears unknown_outcome.
     remember_reply(inst, reply_key, protocol::Reply{false, reply_type, ""}, true);
   } else if (!failure || !failure->retryable()) {
     // What the turn answered is final for its idempotency key, unless a retry may succeed.
