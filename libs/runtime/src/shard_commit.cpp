@@ -6,6 +6,10 @@
 #include "shard.hpp"
 
 namespace dobj {
+namespace {
+// Batches of at most this many outputs flush their replies at once (Outbox::flush).
+constexpr std::size_t kFlushBatchesUpTo = 4;
+}  // namespace
 
 void Shard::commit_and_flush() {
   if (abandoned_) return;  // run_once drops the batch
@@ -112,6 +116,9 @@ void Shard::commit_and_flush() {
     }
     pass_output_gate(out);
   }
+  // A few requests in flight: each waits on its reply alone, so it goes now (a PING's round
+  // trip on this thread). Larger batches leave it to the connection, which sends them together.
+  if (!outputs_.empty() && outputs_.size() <= kFlushBatchesUpTo) outbox_.flush();
   outputs_.clear();
   if (hint) outbox_.alarm_hint();
   // Durable messages are in the database now: whoever delivers them (this worker at once, or

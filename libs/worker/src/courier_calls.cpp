@@ -81,7 +81,7 @@ void Courier::send_calls() {
     }
     ++it;
   }
-  if (sent) {
+  if (sent && nats_.connected()) {
     // Someone waits on each of these: out now, not when the connection's flusher next runs
     // (about a millisecond per hop). Not confirmed is no loss: unanswered calls go again.
     try {

@@ -9,10 +9,22 @@ namespace dobj {
 namespace {
 // Room for the headers next to the body.
 constexpr std::int64_t kHeaderAllowance = 1024;
+// A flush waits this long for the server's PONG at most; the replies are sent either way.
+constexpr std::chrono::milliseconds kFlushTimeout{1000};
+// The flusher's wait when no flush is asked for.
+constexpr std::chrono::milliseconds kFlusherIdle{60'000};
 }  // namespace
 
 NatsOutbox::NatsOutbox(NatsConnection& nats, MessageSink messages)
-    : nats_(nats), messages_(std::move(messages)), log_(logger("outbox")) {}
+    : nats_(nats), messages_(std::move(messages)), log_(logger("outbox")) {
+  flusher_ = std::make_unique<PeriodicTask>(
+      "reply-flusher",
+      [this] {
+        flush_now();
+        return kFlusherIdle;  // until the next flush() wakes it
+      },
+      kFlusherIdle);
+}
 
 void NatsOutbox::messages_committed(std::vector<store::DurableMessage> messages) {
   messages_(std::move(messages));
@@ -52,6 +64,21 @@ void NatsOutbox::event(const std::string& subject, const std::string& json_body,
     nats_.publish(subject, json_body, headers);
   } catch (const TransportError& e) {
     log_->warn("event {} lost: {}", subject, e.what());
+  }
+}
+
+void NatsOutbox::flush() {
+  flusher_->wake();
+}
+
+void NatsOutbox::flush_now() {
+  // Reconnecting: the replies wait in cnats' buffer for the connection whatever a flush does.
+  // Nothing buffered: cnats' own flusher was first, no PING is needed.
+  if (!nats_.connected() || natsConnection_Buffered(nats_.raw()) <= 0) return;
+  try {
+    nats_.flush(kFlushTimeout);
+  } catch (const TransportError& e) {
+    log_->debug("flushing replies: {}", e.what());
   }
 }
 

@@ -105,6 +105,7 @@ void Worker::start() {
   outbox_ = std::make_unique<NatsOutbox>(*nats_, [this](std::vector<store::DurableMessage> m) {
     courier_->messages_committed(std::move(m));
   });
+  outbox_->start();
   keeper_ = std::make_unique<LeaseKeeper>(
       config_.database_url, info, config_.lease, clock,
       LeaseKeeper::Callbacks{[this] { on_lost(); }, [this](store::WorkerId id) { on_joined(id); },
@@ -282,7 +283,8 @@ void Worker::stop() {
   nats_watch_->stop();
   housekeeper_->stop();
   keeper_->finish_handovers();
-  host_->stop();  // the lease keeper still renews while the shards commit
+  host_->stop();    // the lease keeper still renews while the shards commit
+  outbox_->stop();  // the shards' last replies went; it flushes no more
   courier_->stop();
   keeper_->stop();
   id = keeper_->id();  // re-registered since start, perhaps; 0 when the lease is gone
