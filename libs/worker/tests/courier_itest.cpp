@@ -139,7 +139,9 @@ TEST_F(CourierTest, AMessageOlderThanMaxAgeDiesWithTimeout) {
 // each recording what reached it.
 class CallPeers {
  public:
-  explicit CallPeers(NatsConnection& nats, std::optional<Value> callee_answer) : nats_(nats) {
+  // The callee answers from its `silent_first`+1-th request on (a lost answer before that).
+  CallPeers(NatsConnection& nats, std::optional<Value> callee_answer, int silent_first = 0)
+      : nats_(nats), silent_first_(silent_first) {
     auto on = [&](const std::string& c, const std::string& id, const std::string& method) {
       return protocol::inbound_subject(protocol::partition_of(c, id, 256), c, id, method);
     };
@@ -165,6 +167,13 @@ class CallPeers {
   void answer(natsMsg* raw, const Value& value, std::vector<NatsMessage>* log) {
     auto m = NatsMessage::from(raw);
     natsMsg_Destroy(raw);
+    if (log == &to_callee_) {
+      std::lock_guard lock(mutex_);
+      if (static_cast<int>(to_callee_.size()) < silent_first_) {
+        to_callee_.push_back(std::move(m));
+        return;
+      }
+    }
     nats_.publish(m.reply_to, protocol::encode_body(protocol::ContentType::kMsgpack, value),
                   {{protocol::kStatusHeader, protocol::kStatusOk},
                    {protocol::kContentTypeHeader, protocol::kMsgpackContentType}});
@@ -172,6 +181,7 @@ class CallPeers {
     log->push_back(std::move(m));
   }
   NatsConnection& nats_;
+  int silent_first_;
   std::mutex mutex_;
   std::vector<NatsMessage> to_callee_, to_caller_;
   NatsSubscription callee_, caller_;
@@ -246,6 +256,32 @@ TEST_F(CourierCallTest, ACallGoesWithItsChainAndKeyAndItsResultGoesBackToTheCall
   EXPECT_EQ(result_key, "result:" + key.substr(5));
   EXPECT_TRUE(back[0].reply_to.starts_with(protocol::kSendInboxPrefix));
   EXPECT_EQ(std::count(outcomes_.begin(), outcomes_.end(), "delivered"), 1);
+  courier.stop();
+}
+
+// A resend carries the same key: a callee that applied the first (its answer lost) answers the
+// second from its stored reply instead of applying it again.
+TEST_F(CourierCallTest, AnUnansweredCallGoesAgainAfterTheReplyTimeoutWithTheSameKey) {
+  CallPeers peers(nats_, Value(7), 1);
+  Courier::Config config;
+  config.reply_timeout = 5s;
+  auto courier = make(config);
+  courier.start();
+  courier.messages_committed({call(std::chrono::system_clock::now() + 60s)});
+  ASSERT_TRUE(steps_until(courier, [&] { return peers.to_callee().size() == 1; }));
+  // Not again before the reply timeout on the courier's clock, however often it steps.
+  steps_for(courier, 300ms);
+  EXPECT_EQ(peers.to_callee().size(), 1u);
+  clock_.advance(5s);
+  ASSERT_TRUE(steps_until(courier, [&] { return calls_left() == 0; }));
+  auto got = peers.to_callee();
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].header(protocol::kIdempotencyKeyHeader),
+            got[1].header(protocol::kIdempotencyKeyHeader));
+  EXPECT_NE(got[0].reply_to, got[1].reply_to);  // a request of its own
+  auto back = peers.to_caller();
+  ASSERT_EQ(back.size(), 1u);
+  EXPECT_EQ(protocol::decode_body(protocol::ContentType::kMsgpack, back[0].body)["value"], 7);
   courier.stop();
 }
 
