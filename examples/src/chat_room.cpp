@@ -10,7 +10,7 @@ constexpr const char* kSeqKey = "seq";
 constexpr const char* kMemberPrefix = "member:";
 
 // The room's own tables, in its own schema; appended to, never edited.
-const std::vector<std::string> kMigrations{
+const std::vector<std::string> kChatRoomTables{
     "CREATE TABLE messages (seq bigint PRIMARY KEY, user_name text NOT NULL, text text NOT NULL, "
     "posted_at timestamptz NOT NULL DEFAULT now())",
 };
@@ -47,7 +47,7 @@ Value ChatRoom::join(Context& ctx, const JoinArgs& args) {
 
 Value ChatRoom::post(Context& ctx, const PostArgs& args) {
   const auto& [user, text] = args;
-  ensure_sql_schema(ctx, kMigrations);
+  ensure_sql_schema(ctx, kChatRoomTables);
   auto seq = read_int(ctx, kSeqKey) + 1;
   ctx.storage().put(kSeqKey, seq);
   ctx.sql().exec("INSERT INTO messages (seq, user_name, text) VALUES ($1, $2, $3)", seq, user,
@@ -58,7 +58,7 @@ Value ChatRoom::post(Context& ctx, const PostArgs& args) {
 }
 
 Value ChatRoom::history(Context& ctx, const HistoryArgs& args) {
-  if (!ensure_sql_schema(ctx, kMigrations, /*create=*/false)) return Value::array();
+  if (!ensure_sql_schema(ctx, kChatRoomTables, /*create=*/false)) return Value::array();
   auto rows = ctx.sql().exec(
       "SELECT seq, user_name AS \"user\", text FROM "
       "(SELECT * FROM messages ORDER BY seq DESC LIMIT $1) newest ORDER BY seq",

@@ -7,7 +7,7 @@ namespace dobj::examples {
 namespace {
 constexpr const char* kRevisionKey = "revision";
 
-const std::vector<std::string> kMigrations{
+const std::vector<std::string> kDocumentTables{
     "CREATE TABLE revisions (revision bigint PRIMARY KEY, author text NOT NULL, "
     "text text NOT NULL, written_at timestamptz NOT NULL DEFAULT now())",
     "CREATE INDEX revisions_by_author ON revisions (author, revision DESC)",
@@ -15,7 +15,7 @@ const std::vector<std::string> kMigrations{
 }  // namespace
 
 Value Document::store_revision(Context& ctx, const std::string& author, const std::string& text) {
-  ensure_sql_schema(ctx, kMigrations);
+  ensure_sql_schema(ctx, kDocumentTables);
   auto stored = ctx.storage().get(kRevisionKey);
   auto revision = (stored ? stored->get<std::int64_t>() : 0) + 1;
   ctx.storage().put(kRevisionKey, revision);
@@ -59,7 +59,7 @@ Value Document::write(Context& ctx, const WriteArgs& args) {
 }
 
 Value Document::read(Context& ctx, const ReadArgs& args) {
-  if (!ensure_sql_schema(ctx, kMigrations, /*create=*/false)) return nullptr;
+  if (!ensure_sql_schema(ctx, kDocumentTables, /*create=*/false)) return nullptr;
   auto rows =
       args.revision > 0
           ? ctx.sql().exec("SELECT revision, author, text FROM revisions WHERE revision = $1",
@@ -71,7 +71,7 @@ Value Document::read(Context& ctx, const ReadArgs& args) {
 }
 
 Value Document::history(Context& ctx, const DocumentHistoryArgs& args) {
-  if (!ensure_sql_schema(ctx, kMigrations, /*create=*/false)) return Value::array();
+  if (!ensure_sql_schema(ctx, kDocumentTables, /*create=*/false)) return Value::array();
   auto rows = args.author.empty()
                   ? ctx.sql().exec(
                         "SELECT revision, author, length(text) AS length FROM revisions "

@@ -7,18 +7,15 @@
 #include "kv_state.hpp"
 
 namespace dobj {
-namespace {
-
-class NoSql final : public Sql {
- public:
-  SqlResult exec_values(const std::string&, const std::vector<Value>&) override {
-    throw SqlError("ObjectHarness has no database: test SQL against a real one", "58000");
-  }
-};
-
-}  // namespace
 
 struct ObjectHarness::State {
+  class NoSql final : public Sql {
+   public:
+    SqlResult exec_values(const std::string&, const std::vector<Value>&) override {
+      throw SqlError("ObjectHarness has no database: test SQL against a real one", "58000");
+    }
+  };
+
   const ClassDef* def = nullptr;
   std::string class_name;
   std::string object_id;

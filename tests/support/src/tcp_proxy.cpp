@@ -30,21 +30,19 @@ int connect_to(int port) {
   return fd;
 }
 
-// Bytes read from one side, due for the other side at `due`.
-struct Chunk {
-  Clock::time_point due;
-  std::string bytes;
-};
-
-struct Direction {
-  int from = -1;
-  int to = -1;
-  std::deque<Chunk> pending;
-};
-
 }  // namespace
 
 struct TcpProxy::Impl {
+  // Bytes read from one side, due for the other side at `due`.
+  struct Chunk {
+    Clock::time_point due;
+    std::string bytes;
+  };
+  struct Direction {
+    int from = -1;
+    int to = -1;
+    std::deque<Chunk> pending;
+  };
   struct Link {
     Direction up;    // client → server
     Direction down;  // server → client
