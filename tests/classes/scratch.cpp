@@ -114,15 +114,18 @@ Value Scratch::list(Context& ctx, const Value& arg) {
   return out;
 }
 
-// {"class", "id", "method", "count": n (1), "argument": a, "then_throw": b} → null: n durable
-// messages, each with {"i": k, "argument": a} (k = 1..n); then_throw fails the turn after them.
+// {"class", "id", "method", "count": n (1), "argument": a, "then_throw": b, "raw": r} → null: n
+// durable messages, each with {"i": k, "argument": a} (k = 1..n), or with a itself when raw;
+// then_throw fails the turn after them.
 Value Scratch::send(Context& ctx, const Value& arg) {
   require_object(arg, "send");
   auto count = arg.value("count", std::int64_t{1});
   for (std::int64_t k = 1; k <= count; ++k) {
     ctx.send(arg.value("class", "Scratch"), arg.at("id").get<std::string>(),
              arg.value("method", "append"),
-             {{"i", k}, {"argument", arg.value("argument", Value())}});
+             arg.value("raw", false)
+                 ? arg.value("argument", Value())
+                 : Value{{"i", k}, {"argument", arg.value("argument", Value())}});
   }
   if (arg.value("then_throw", false)) throw std::runtime_error("send then throw, on purpose");
   return nullptr;

@@ -10,6 +10,7 @@
 #include "dobj/protocol/limits.hpp"
 #include "dobj/protocol/partition.hpp"
 #include "dobj/protocol/subject.hpp"
+#include "dobj/runtime/host.hpp"
 #include "dobj/testing/stack_test.hpp"
 #include "dobj/testing/test_stack.hpp"
 #include "wire.hpp"
@@ -198,6 +199,40 @@ TEST_F(CallTest, TheCallerServesWhileWaitingAndAFailoverAppliesTheCallOnce) {
             6);
   EXPECT_EQ(call("Counter", "taker", "get"), 6);
   ASSERT_TRUE(wait_until([&] { return calls_pending() == 0; }, 10s));
+}
+
+// A one-way message whose handler makes a call is answered at once: the sender's next message
+// does not wait for that call's continuation.
+TEST_F(CallTest, AOneWayMessageThatMakesACallDoesNotHoldUpItsSendersNextMessage) {
+  stack_.start_worker();
+  // The spin busies its shard: it must not be middle's (Host::dispatch's choice of shard).
+  auto shard_of = [](const std::string& id) {
+    return protocol::fnv1a32(id, protocol::fnv1a32("Scratch")) % HostConfig::kDefaultShards;
+  };
+  std::string spinner = "spinner";
+  for (int n = 0; shard_of(spinner) == shard_of("middle"); ++n)
+    spinner = "spinner" + std::to_string(n);
+  // The first message makes middle call a slow spin; the second appends.
+  Value spin{{"id", spinner}, {"method", "spin"}, {"argument", {{"ms", 4000}}}};
+  call("Scratch", "one-way", "send",
+       {{"id", "middle"}, {"method", "call"}, {"argument", spin}, {"raw", true}});
+  call("Scratch", "one-way", "send", {{"id", "middle"}, {"argument", "next"}});
+  // The second arrives while middle's call is still out (its row still in the outbox).
+  ASSERT_TRUE(wait_until(
+      [&] {
+        try {
+          return call("Scratch", "middle", "appended").size() == 1;
+        } catch (const Error&) {
+          return false;
+        }
+      },
+      20s));
+  EXPECT_EQ(scalar("SELECT count(*) FROM dobj.outbox WHERE kind = 'call' AND sender_id = 'middle'"),
+            1);
+  // The call still completes; its continuation answers no one.
+  ASSERT_TRUE(wait_until([&] { return calls_pending() == 0; }, 20s)) << stack_.worker_logs();
+  EXPECT_EQ(call("Scratch", "middle", "get", {{"key", "resumed"}}), 1);
+  EXPECT_EQ(scalar("SELECT count(*) FROM dobj.outbox WHERE sender_id = 'one-way'"), 0);
 }
 
 TEST_F(CallTest, NoOneButTheCourierCanHandAnOutcomeIn) {

@@ -4,6 +4,7 @@
 
 #include "dobj/core/logging.hpp"
 #include "dobj/protocol/headers.hpp"
+#include "dobj/protocol/limits.hpp"
 #include "shard.hpp"
 #include "turn_sql.hpp"
 
@@ -209,15 +210,26 @@ void Shard::run_ready_objects() {
   }
 }
 
+namespace {
+
+// Whether this request's turn is answered at once even when it makes an awaited call: an
+// alarm's (the timer waits for no continuation) and a one-way message's (ctx.send: delivered by
+// a courier, from its inbox, without a call chain). Their continuations answer no one, and the
+// sender's next message does not wait for them.
+bool answered_at_once(const ShardCommand& command) {
+  return command.subject.method == kAlarmMethod ||
+         (command.message.reply_to.starts_with(protocol::kSendInboxPrefix) &&
+          !command.message.call_chain);
+}
+
 // The route an awaited call made by this message's turn resumes by: the reply this request
 // waits for, or, for a continuation ($result), the route it resumed by, handed on.
-static CallRoute route_of(const ShardCommand& command, const Value& argument, bool resumed) {
+CallRoute route_of(const ShardCommand& command, const Value& argument, bool resumed) {
   if (resumed) {
     return CallRoute::from_value(argument.is_object() ? argument.value("route", Value()) : Value());
   }
   CallRoute route;
-  // An alarm's turn is answered at once (the timer waits for no continuation).
-  if (command.subject.method != kAlarmMethod) {
+  if (!answered_at_once(command)) {
     route.reply_to = command.message.reply_to;
     route.reply_type = protocol::content_type_header(command.content_type);
     route.reply_key = command.message.idempotency_key.value_or("");
@@ -225,6 +237,8 @@ static CallRoute route_of(const ShardCommand& command, const Value& argument, bo
   route.chain = command.message.call_chain.value_or("");
   return route;
 }
+
+}  // namespace
 
 void Shard::run_message(Instance& inst, ShardCommand& command) {
   Output out;
@@ -306,9 +320,8 @@ void Shard::run_message(Instance& inst, ShardCommand& command) {
     } else {
       remember_reply(inst, reply_key, out.reply);
     }
-  } else if (called) {
-    // An alarm's turn answers the timer at once (route_of): its continuation answers no one.
-    out.deferred = command.subject.method != kAlarmMethod;
+  } else if (called && !answered_at_once(command)) {
+    out.deferred = true;
     // Until the continuation answers, a retry of this request hears unknown_outcome.
     remember_reply(inst, reply_key, protocol::Reply{false, reply_type, ""}, true);
   } else if (!failure || !failure->retryable()) {
