@@ -116,8 +116,9 @@ void Shard::commit_and_flush() {
     }
     pass_output_gate(out);
   }
-  // A few requests in flight: each waits on its reply alone, so it goes now (a PING's round
-  // trip on this thread). Larger batches leave it to the connection, which sends them together.
+  // A few requests in flight: each waits on its reply alone, so it goes now (the outbox's own
+  // thread flushes; this one does not wait). Larger batches leave it to the connection, which
+  // sends them together.
   if (!outputs_.empty() && outputs_.size() <= kFlushBatchesUpTo) outbox_.flush();
   outputs_.clear();
   if (hint) outbox_.alarm_hint();
