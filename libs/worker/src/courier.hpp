@@ -15,6 +15,7 @@
 
 #include "dobj/client/nats_connection.hpp"
 #include "dobj/core/clock.hpp"
+#include "dobj/core/error.hpp"
 #include "dobj/core/periodic_task.hpp"
 #include "dobj/core/value.hpp"
 #include "dobj/store/object_store.hpp"
@@ -126,6 +127,10 @@ class Courier {
   void call_answered(const CallKey& key, Call& call, const Answer& answer);
   void call_retry_later(Call& call, const std::string& error);
   void call_outcome(Call& call, Value outcome);
+  // Answers to the call's requests so far are late from now on.
+  void forget_flights(Call& call);
+  // The call (or its outcome) can never be delivered: to dobj.dead_messages. The caller erases it.
+  void bury_call(Call& call, ErrorCode code, const std::string& error);
   void send_calls();
   void send_call(const CallKey& key, Call& call);
   void take_committed(std::vector<store::DurableMessage>& committed);

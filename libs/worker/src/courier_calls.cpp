@@ -64,12 +64,7 @@ void Courier::send_calls() {
                                " in time; the call may or may not have been applied"));
     }
     if (c.returning && c.message.created_at < age_limit_us && !c.in_flight) {
-      log_->warn("call {}/{}#{}: the caller never took its outcome: moved to dead_messages",
-                 c.message.sender_class, c.message.sender_id, c.message.seq);
-      store_->bury(c.message, std::string(to_string(ErrorCode::kTimeout)),
-                   "the caller did not take the call's outcome in time");
-      outcomes_("dead");
-      for (auto f : c.flights) call_flights_.erase(f);
+      bury_call(c, ErrorCode::kTimeout, "the caller did not take the call's outcome in time");
       it = calls_.erase(it);
       continue;
     }
@@ -148,7 +143,7 @@ void Courier::call_answered(const CallKey& key, Call& c, const Answer& a) {
     }
     // The caller has the outcome (its continuation ran, or will not run twice): done.
     outcomes_("delivered");
-    for (auto f : c.flights) call_flights_.erase(f);
+    forget_flights(c);
     delivered_.push_back(std::move(c.message));
     calls_.erase(key);
   } catch (const Error& e) {
@@ -159,20 +154,28 @@ void Courier::call_answered(const CallKey& key, Call& c, const Answer& a) {
     } else if (!c.returning) {
       call_outcome(c, error_outcome(e.code(), e.what()));  // the callee's refusal or error
     } else {
-      log_->warn("call {}/{}#{}: the caller refused its outcome ({}): moved to dead_messages",
-                 c.message.sender_class, c.message.sender_id, c.message.seq, error);
-      store_->bury(c.message, std::string(to_string(e.code())), e.what());
-      outcomes_("dead");
-      for (auto f : c.flights) call_flights_.erase(f);
+      bury_call(c, e.code(), std::string("the caller refused its outcome: ") + e.what());
       calls_.erase(key);
     }
   }
 }
 
-void Courier::call_outcome(Call& c, Value outcome) {
-  // Answers to the call's requests from now on are late: the outcome is settled.
+void Courier::forget_flights(Call& c) {
   for (auto f : c.flights) call_flights_.erase(f);
   c.flights.clear();
+}
+
+void Courier::bury_call(Call& c, ErrorCode code, const std::string& error) {
+  log_->warn("call {}/{}#{} is dead ({}: {}): moved to dead_messages", c.message.sender_class,
+             c.message.sender_id, c.message.seq, to_string(code), error);
+  store_->bury(c.message, std::string(to_string(code)), error);
+  outcomes_("dead");
+  forget_flights(c);
+}
+
+void Courier::call_outcome(Call& c, Value outcome) {
+  // Answers to the call's requests from now on are late: the outcome is settled.
+  forget_flights(c);
   c.outcome = std::move(outcome);
   c.returning = true;
   c.in_flight = false;
