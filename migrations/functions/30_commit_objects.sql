@@ -33,10 +33,11 @@ CREATE FUNCTION dobj.commit_objects_together(
   p_put_from int[], p_put_to int[], p_put_key text[], p_put_value bytea[],
   p_del_from int[], p_del_to int[], p_del_key text[],
   p_alarm_op int[], p_alarm_us bigint[], p_alarm_trace text[])
-RETURNS TABLE(idx int, committed boolean, schema_exists boolean)
+RETURNS TABLE(idx int, committed boolean, object_schema text)
 LANGUAGE plpgsql AS $$
 DECLARE
   has_puts boolean;
+  schema text;
   unfenced int[];
   alarm_at timestamptz;
 BEGIN
@@ -59,10 +60,13 @@ BEGIN
   FOR i IN 1 .. coalesce(array_length(p_class, 1), 0) LOOP
     idx := i;
     IF NOT (p_entered[i] OR i = ANY(unfenced)) THEN
-      committed := false; schema_exists := p_has_schema[i]; RETURN NEXT;
+      committed := false;
+      object_schema := CASE WHEN p_has_schema[i] THEN p_schema[i] END;
+      RETURN NEXT;
       CONTINUE;
     END IF;
     committed := true;
+    schema := p_schema[i];
     alarm_at := timestamptz 'epoch' + p_alarm_us[i] * interval '1 microsecond';
     IF p_alarm_op[i] = 1 THEN
       INSERT INTO dobj.alarms (class, id, due_at, traceparent)
@@ -79,33 +83,33 @@ BEGIN
     has_puts := p_put_to[i] >= p_put_from[i];
     IF NOT (p_has_schema[i] OR p_entered[i]) THEN
       IF NOT has_puts THEN  -- nothing stored yet, so nothing to delete either
-        schema_exists := false; RETURN NEXT;
+        object_schema := NULL; RETURN NEXT;
         CONTINUE;
       END IF;
-      PERFORM dobj.create_object_schema(p_schema[i]);
-      UPDATE dobj.objects SET schema_name = p_schema[i] WHERE class = p_class[i] AND id = p_id[i];
+      schema := dobj.take_object_schema(p_schema[i]);
+      UPDATE dobj.objects SET schema_name = schema WHERE class = p_class[i] AND id = p_id[i];
     END IF;
     IF p_delete_all[i] THEN
-      EXECUTE format('DELETE FROM %I.kv', p_schema[i]);
+      EXECUTE format('DELETE FROM %I.kv', schema);
     ELSIF p_del_to[i] >= p_del_from[i] THEN
-      EXECUTE format('DELETE FROM %I.kv WHERE key = ANY($1)', p_schema[i])
+      EXECUTE format('DELETE FROM %I.kv WHERE key = ANY($1)', schema)
         USING p_del_key[p_del_from[i] : p_del_to[i]];
     END IF;
     IF has_puts THEN
       EXECUTE format('INSERT INTO %I.kv (key, value) SELECT * FROM unnest($1::text[], $2::bytea[]) '
-                     'ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value', p_schema[i])
+                     'ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value', schema)
         USING p_put_key[p_put_from[i] : p_put_to[i]], p_put_value[p_put_from[i] : p_put_to[i]];
     ELSIF p_delete_all[i] AND NOT EXISTS (
         SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-         WHERE n.nspname = p_schema[i] AND c.relkind IN ('r', 'v', 'm', 'S', 'p')
+         WHERE n.nspname = schema AND c.relkind IN ('r', 'v', 'm', 'S', 'p')
            AND c.relname <> 'kv') THEN
       -- No keys and no tables of its own left: the object is deleted, its schema goes.
-      EXECUTE format('DROP SCHEMA %I CASCADE', p_schema[i]);
+      EXECUTE format('DROP SCHEMA %I CASCADE', schema);
       UPDATE dobj.objects SET schema_name = NULL WHERE class = p_class[i] AND id = p_id[i];
-      schema_exists := false; RETURN NEXT;
+      object_schema := NULL; RETURN NEXT;
       CONTINUE;
     END IF;
-    schema_exists := true; RETURN NEXT;
+    object_schema := schema; RETURN NEXT;
   END LOOP;
 END $$;
 
@@ -122,17 +126,17 @@ CREATE FUNCTION dobj.commit_objects(
   p_put_from int[], p_put_to int[], p_put_key text[], p_put_value bytea[],
   p_del_from int[], p_del_to int[], p_del_key text[],
   p_alarm_op int[], p_alarm_us bigint[], p_alarm_trace text[])
-RETURNS TABLE(idx int, committed boolean, schema_exists boolean, rejected text)
+RETURNS TABLE(idx int, committed boolean, object_schema text, rejected text)
 LANGUAGE plpgsql AS $$
 DECLARE
   r record;
   done_idx int[];
   done_committed boolean[];
-  done_schema boolean[];
+  done_schema text[];
 BEGIN
   BEGIN
     SELECT array_agg(t.idx ORDER BY t.idx), array_agg(t.committed ORDER BY t.idx),
-           array_agg(t.schema_exists ORDER BY t.idx)
+           array_agg(t.object_schema ORDER BY t.idx)
       INTO done_idx, done_committed, done_schema
       FROM dobj.commit_objects_together(p_owner, p_class, p_id, p_epoch, p_schema, p_has_schema,
                                         p_entered, p_delete_all, p_put_from, p_put_to, p_put_key,
@@ -145,14 +149,15 @@ BEGIN
     WHEN SQLSTATE 'DOB01' THEN RAISE;
     WHEN OTHERS THEN
       IF coalesce(array_length(p_class, 1), 0) <= 1 AND NOT coalesce(p_entered[1], false) THEN
-        idx := 1; committed := false; schema_exists := p_has_schema[1]; rejected := SQLERRM;
+        idx := 1; committed := false; rejected := SQLERRM;
+        object_schema := CASE WHEN p_has_schema[1] THEN p_schema[1] END;
         RETURN NEXT;
         RETURN;
       END IF;
   END;
   FOR i IN 1 .. coalesce(array_length(p_class, 1), 0) LOOP
     BEGIN
-      SELECT t.committed, t.schema_exists INTO r
+      SELECT t.committed, t.object_schema INTO r
         FROM dobj.commit_objects_together(
                p_owner, ARRAY[p_class[i]], ARRAY[p_id[i]], ARRAY[p_epoch[i]], ARRAY[p_schema[i]],
                ARRAY[p_has_schema[i]], ARRAY[p_entered[i]], ARRAY[p_delete_all[i]],
@@ -161,14 +166,15 @@ BEGIN
                ARRAY[1], ARRAY[p_del_to[i] - p_del_from[i] + 1],
                p_del_key[p_del_from[i] : p_del_to[i]], ARRAY[p_alarm_op[i]],
                ARRAY[p_alarm_us[i]], ARRAY[p_alarm_trace[i]]) t;
-      idx := i; committed := r.committed; schema_exists := r.schema_exists; rejected := NULL;
+      idx := i; committed := r.committed; object_schema := r.object_schema; rejected := NULL;
       RETURN NEXT;
     EXCEPTION
       WHEN SQLSTATE 'DOB01' THEN RAISE;
       WHEN OTHERS THEN
         -- Its SQL writes are in this transaction already: they cannot go without the rest.
         IF p_entered[i] THEN RAISE; END IF;
-        idx := i; committed := false; schema_exists := p_has_schema[i]; rejected := SQLERRM;
+        idx := i; committed := false; rejected := SQLERRM;
+        object_schema := CASE WHEN p_has_schema[i] THEN p_schema[i] END;
         RETURN NEXT;
     END;
   END LOOP;

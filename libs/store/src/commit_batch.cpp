@@ -68,7 +68,7 @@ void CommitBatch::add(const ObjectCommit& c, bool entered) {
 }
 
 std::string CommitBatch::sql() const {
-  const std::string columns = "SELECT idx, committed, schema_exists, rejected FROM ";
+  const std::string columns = "SELECT idx, committed, object_schema, rejected FROM ";
   // Batches without stored replies or durable messages skip the CTE: it costs planning time on
   // every commit.
   if (!has_replies() && !has_sends()) return columns + kCall + " ORDER BY idx";

@@ -24,7 +24,8 @@ class CommitBatch {
   bool has_replies() const { return !reply_keys_.empty(); }
   bool has_sends() const { return !send_classes_.empty(); }
 
-  // Rows (idx, committed, schema_exists, rejected), ordered by idx (1-based, in add() order).
+  // Rows (idx, committed, object_schema, rejected), ordered by idx (1-based, in add() order);
+  // object_schema: the schema the object has after the commit (NULL: none).
   std::string sql() const;
   std::vector<std::string> params() const;
 

@@ -186,7 +186,11 @@ bool ObjectStore::enter(const std::string& class_name, const std::string& object
         class_name, object_id, me_, lease.epoch);
     if (fenced.empty()) return false;
     if (!lease.schema_exists) {
-      tx.exec_params("SELECT dobj.create_object_schema($1::text)", lease.schema_name);
+      // A ready schema of the pool, or its own (a failed batch gives it back; the object is
+      // claimed anew after a failed commit, so this name is never used without its row).
+      lease.schema_name =
+          tx.exec_params1("SELECT dobj.take_object_schema($1::text)", lease.schema_name)[0]
+              .as<std::string>();
       tx.exec_params0("UPDATE dobj.objects SET schema_name = $3 WHERE class = $1 AND id = $2",
                       class_name, object_id, lease.schema_name);
     }
@@ -300,8 +304,11 @@ std::vector<CommitOutcome> ObjectStore::commit(std::vector<ObjectCommit>& commit
         }
         outcomes.push_back(committed ? CommitOutcome::kCommitted : CommitOutcome::kFenced);
         if (committed) {
-          c.lease.schema_exists = row[2].as<bool>();
-          if (c.lease.schema_exists) touch(c.lease.schema_name);
+          c.lease.schema_exists = !row[2].is_null();
+          if (c.lease.schema_exists) {
+            c.lease.schema_name = row[2].as<std::string>();  // a first write's may be new
+            touch(c.lease.schema_name);
+          }
         }
       }
       entered_.clear();

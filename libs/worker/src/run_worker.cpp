@@ -67,6 +67,11 @@ int run_worker(int argc, char** argv, std::function<void(ClassRegistry&)> regist
                  "how long replies to requests with Dobj-Idempotency-Key are kept")
       ->check(CLI::Range(1, 7 * 86400))
       ->capture_default_str();
+  app.add_option("--schema-pool", config.schema_pool,
+                 "ready, empty object schemas kept for first writes (0: none; each first write "
+                 "then creates its schema, about 20x the database time)")
+      ->check(CLI::Range(0, 1'000'000))
+      ->capture_default_str();
   app.add_flag("--hold-sends", config.courier.paused,
                "test hook: commit ctx.send messages but never deliver them here (another "
                "worker's sweep of dobj.outbox must)");

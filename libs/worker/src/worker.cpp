@@ -128,6 +128,8 @@ void Worker::start() {
   courier_->start();
   housekeeper_ = std::make_unique<Housekeeper>(config_.database_url, config_.retention);
   housekeeper_->start();
+  schema_pool_ = std::make_unique<SchemaPoolFiller>(config_.database_url, config_.schema_pool);
+  schema_pool_->start();
   nats_watch_ = std::make_unique<PeriodicTask>("nats-link", WorkerConfig::kNatsWatchInterval,
                                                [this] { watch_nats_link(); });
   nats_watch_->start();
@@ -282,6 +284,7 @@ void Worker::stop() {
   drain(subs);  // what NATS already delivered is still served
   nats_watch_->stop();
   housekeeper_->stop();
+  schema_pool_->stop();
   keeper_->finish_handovers();
   host_->stop();    // the lease keeper still renews while the shards commit
   outbox_->stop();  // the shards' last replies went; it flushes no more
@@ -301,6 +304,7 @@ void Worker::stop() {
   host_.reset();
   keeper_.reset();
   housekeeper_.reset();
+  schema_pool_.reset();
   courier_.reset();
   outbox_.reset();
   log_->info("worker {} stopped", id);

@@ -16,6 +16,7 @@
 #include "housekeeper.hpp"
 #include "lease_keeper.hpp"
 #include "nats_outbox.hpp"
+#include "schema_pool_filler.hpp"
 #include "worker_metrics.hpp"
 
 namespace spdlog {
@@ -38,6 +39,8 @@ struct WorkerConfig {
   HostConfig host;
   LeaseKeeper::Config lease;
   store::Retention retention;
+  // Ready object schemas kept in dobj.schema_pool (0: none; every first write creates its own).
+  int schema_pool = SchemaPoolFiller::kDefaultTarget;
   // Delivery of ctx.send messages; its partitions and max_age are set at start (max_age: half
   // the idempotency window, within which targets recognise a message sent twice).
   Courier::Config courier;
@@ -99,6 +102,7 @@ class Worker {
   std::unique_ptr<Host> host_;
   std::unique_ptr<LeaseKeeper> keeper_;
   std::unique_ptr<Housekeeper> housekeeper_;
+  std::unique_ptr<SchemaPoolFiller> schema_pool_;
   std::mutex subs_mutex_;
   std::map<int, NatsSubscription> subs_;
   std::map<int, NatsSubscription> draining_;  // handed over, NATS still finishing

@@ -17,6 +17,17 @@ std::vector<std::string> prepend(std::vector<std::string> front, std::vector<std
 
 constexpr std::chrono::seconds kStartDeadline{30};
 
+// Test workers keep a small pool of ready schemas, so that tests see both first writes: from the
+// pool, and beyond it (a schema created in the commit).
+constexpr const char* kTestSchemaPool = "4";
+
+std::vector<std::string> worker_args(std::vector<std::string> extra_args) {
+  if (std::find(extra_args.begin(), extra_args.end(), "--schema-pool") == extra_args.end()) {
+    extra_args.insert(extra_args.begin(), {"--schema-pool", kTestSchemaPool});
+  }
+  return prepend({worker_binary()}, std::move(extra_args));
+}
+
 }  // namespace
 
 std::string source_dir() {
@@ -72,8 +83,7 @@ std::string ServiceProcess::log() const {
 
 WorkerProcess::WorkerProcess(const std::string& nats_url, const std::string& db_url,
                              std::vector<std::string> extra_args, const std::string& log_path)
-    : ServiceProcess(prepend({worker_binary()}, std::move(extra_args)), nats_url, db_url,
-                     log_path) {}
+    : ServiceProcess(worker_args(std::move(extra_args)), nats_url, db_url, log_path) {}
 
 TestStack::TestStack(NatsServer::Profile profile)
     : dir_(make_temp_dir("dobj-stack")),

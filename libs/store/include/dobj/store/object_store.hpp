@@ -25,7 +25,9 @@ constexpr std::chrono::milliseconds kDefaultReplyWindow{10 * 60 * 1000};
 // An object's lease, proven by (owner, epoch) in dobj.objects.
 struct ObjectLease {
   std::int64_t epoch = 0;
-  std::string schema_name;  // the object's o_<hash> schema
+  // Its schema: as recorded in dobj.objects, or o_<hash> until the first write takes one (a
+  // ready schema of the pool, o_r<n>, or o_<hash> created then).
+  std::string schema_name;
   bool schema_exists = false;
   std::optional<EpochMicros> alarm;  // its alarm as stored when claimed
   std::int64_t outbox_seq = 0;       // the last sequence number its durable messages used
