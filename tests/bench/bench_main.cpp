@@ -530,7 +530,7 @@ int main(int argc, char** argv) {
       mode == "full"
           ? dobj::bench::Mode{std::chrono::seconds(10), 100000, 100, 10000, 10000, 100000, 1000}
       : mode == "short"
-          ? dobj::bench::Mode{std::chrono::seconds(2), 2000, 10, 10000, 2000, 2000, 1000}
+          ? dobj::bench::Mode{std::chrono::seconds(2), 2000, 10, 1000, 2000, 2000, 1000}
           : dobj::bench::Mode{std::chrono::milliseconds(500), 100, 4, 500, 300, 300, 100};
   std::string self = argv[0];
   dobj::bench::Bench bench(m, self.substr(0, self.rfind('/')), only);
