@@ -82,6 +82,13 @@ class Bench {
       print_report({naive_new, created, sustained}, {});
       return;
     }
+    if (only_ == "get") {
+      auto echo = load("ceiling: NATS echo, 64 clients", 64, [](auto) { return "echo.x"; });
+      auto reads =
+          load("dobj: hot object get, 64 clients", 64, [](auto) { return "obj.Counter.hot.get"; });
+      print_report({echo, reads}, {});
+      return;
+    }
     if (only_ == "spread") {
       auto [naive_spread, dobj_spread] = spread_increments();
       print_report({naive_spread, dobj_spread}, {});
@@ -522,7 +529,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   std::string only;
   app.add_option("--only", only, "run one group of scenarios with its baseline (to profile it)")
-      ->check(CLI::IsMember({"first_writes", "spread"}));
+      ->check(CLI::IsMember({"first_writes", "spread", "get"}));
   app.add_option("--json", json_out, "also write the results as JSON");
   app.add_option("--markdown", md_out, "also write the markdown table to a file");
   CLI11_PARSE(app, argc, argv);
