@@ -1,7 +1,7 @@
 -- Ready, empty object schemas (issue 17): creating an object's schema costs about 2 ms of
--- PostgreSQL time (schema, kv table, index, grants), renaming a ready one about 0.1 ms. Workers
--- keep this pool filled in the background (SchemaPoolFiller); an object's first write takes one
--- (dobj.take_object_schema) in its commit, so a rolled-back commit gives it back.
+-- PostgreSQL time and an fsync (schema, kv table, its index, grants), taking a ready one a row
+-- delete. Workers keep this pool filled in the background (SchemaPoolFiller); an object's first
+-- write takes one (dobj.take_object_schema) in its commit, so a rolled-back commit gives it back.
 CREATE TABLE dobj.schema_pool (
   name text PRIMARY KEY,
   created_at timestamptz NOT NULL DEFAULT now()

@@ -3,13 +3,16 @@
 // baselines measured in the same run. Bounded: `--mode short` ≈ 1 min, `--mode full` a few.
 #include <fmt/format.h>
 #include <signal.h>
+#include <unistd.h>
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
 #include <atomic>
 #include <fstream>
+#include <iterator>
 #include <mutex>
 #include <random>
+#include <sstream>
 #include <thread>
 
 #include "dobj/client/nats_connection.hpp"
@@ -41,6 +44,7 @@ constexpr std::uint64_t kNewObjectBurst = 10'000;
 struct Row {
   LoadResult load;
   double commits_per_request = -1;
+  double worker_cpu_per_100k = -1;  // the worker's CPU seconds per 100,000 requests
   std::string note;
 };
 
@@ -177,8 +181,15 @@ class Bench {
     spec.body = std::move(body);
     spec.subject = [subject](std::uint64_t i) { return std::string(subject(i)); };
     auto before = count_commits ? commits() : 0;
+    bool dobj_row = name.starts_with("dobj:");
+    auto cpu_before = dobj_row ? worker_cpu_seconds() : 0;
     Row row;
     row.load = run_load(spec);
+    if (dobj_row && row.load.completed > 0) {
+      // Includes the warmup's requests' CPU too: an upper bound.
+      row.worker_cpu_per_100k =
+          (worker_cpu_seconds() - cpu_before) * 100000 / static_cast<double>(row.load.completed);
+    }
     if (count_commits && row.load.completed > 0) {
       // Includes the warmup's commits: an upper bound per measured request.
       row.commits_per_request =
@@ -444,6 +455,19 @@ class Bench {
     return row;
   }
 
+  // The worker's CPU time so far (user + system), from /proc/<pid>/stat.
+  double worker_cpu_seconds() {
+    auto stat = testing::read_file("/proc/" + std::to_string(worker_->process().pid()) + "/stat");
+    // After the command's closing parenthesis come the fields from 3 (state) on: utime is the
+    // 14th, stime the 15th.
+    std::istringstream in(stat.substr(stat.rfind(')') + 2));
+    std::vector<std::string> fields{std::istream_iterator<std::string>(in),
+                                    std::istream_iterator<std::string>()};
+    if (fields.size() < 13) return 0;
+    return (std::stod(fields[11]) + std::stod(fields[12])) /
+           static_cast<double>(sysconf(_SC_CLK_TCK));
+  }
+
   double rss_mb() {
     auto status =
         testing::read_file("/proc/" + std::to_string(worker_->process().pid()) + "/status");
@@ -477,10 +501,15 @@ class Bench {
         healthy_ = false;
         fmt::print(stderr, "unhealthy scenario: {}\n", l.name);
       }
+      auto note = r.note;
+      if (r.worker_cpu_per_100k >= 0) {
+        note += fmt::format("{}worker CPU {:.1f} s per 100k", note.empty() ? "" : "; ",
+                            r.worker_cpu_per_100k);
+      }
       md += fmt::format(
           "| {} | {:.0f} | {:.2f} | {:.2f} | {:.2f} | {} | {} | {} | {} |\n", l.name, l.throughput,
           l.p50_ms, l.p99_ms, l.p999_ms, l.errors, l.timeouts,
-          r.commits_per_request < 0 ? "-" : fmt::format("{:.3f}", r.commits_per_request), r.note);
+          r.commits_per_request < 0 ? "-" : fmt::format("{:.3f}", r.commits_per_request), note);
       json["rows"].push_back({{"scenario", l.name},
                               {"throughput", l.throughput},
                               {"p50_ms", l.p50_ms},
@@ -489,6 +518,7 @@ class Bench {
                               {"errors", l.errors},
                               {"timeouts", l.timeouts},
                               {"completed", l.completed},
+                              {"worker_cpu_s_per_100k", r.worker_cpu_per_100k},
                               {"note", r.note}});
     }
     md += "\n| target | measured | met |\n|---|---:|---|\n";

@@ -76,7 +76,7 @@ int run_worker(int argc, char** argv, std::function<void(ClassRegistry&)> regist
       ->capture_default_str();
   app.add_option("--schema-pool", config.schema_pool,
                  "ready, empty object schemas kept for first writes (0: none; each first write "
-                 "then creates its schema, about 20x the database time)")
+                 "then creates its schema, about 10x the database time)")
       ->check(CLI::Range(0, 1'000'000))
       ->capture_default_str();
   app.add_flag("--hold-sends", config.courier.paused,

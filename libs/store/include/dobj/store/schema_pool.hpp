@@ -7,8 +7,8 @@
 namespace dobj::store {
 
 // The pool of ready, empty object schemas (migrations/0015_schema_pool.sql): an object's first
-// write renames one (dobj.take_object_schema, in its commit) instead of creating a schema, about
-// 20× cheaper for PostgreSQL. Workers fill it in the background (SchemaPoolFiller).
+// write takes one as it is (dobj.take_object_schema, in its commit) instead of creating a schema,
+// about a tenth of the database time. Workers fill it in the background (SchemaPoolFiller).
 
 // One filling round in its own transaction: up to `batch` new ready schemas while fewer than
 // `target` are ready. Returns how many it made; 0 also when another session is filling.
