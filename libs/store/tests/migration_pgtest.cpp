@@ -126,7 +126,7 @@ TEST(Migrations, UpgradeADatabaseWhoseFunctionsCameFromVersionedMigrations) {
   EXPECT_EQ(tx.exec1("SELECT count(*) FROM pg_proc WHERE proname = 'commit_objects'")[0].as<int>(),
             1);
   EXPECT_EQ(tx.exec1("SELECT count(*) FROM pg_views WHERE schemaname = 'dobj_admin'")[0].as<int>(),
-            11);
+            12);
 }
 
 TEST(AdminViews, DecodeMsgpackValuesToJsonb) {

@@ -60,6 +60,7 @@ TEST_F(SchemaPoolTest, FillingMakesReadySchemasUpToTheTargetABatchAtATime) {
   EXPECT_EQ(fill_schema_pool(*conn_, 5, 3), 2);
   EXPECT_EQ(fill_schema_pool(*conn_, 5, 3), 0);
   EXPECT_EQ(ready_schemas(*conn_), 5);
+  EXPECT_EQ(scalar("SELECT ready FROM dobj_admin.schema_pool"), 5);  // what operators see
   // Ready means: made like an object's schema (its kv table, its grants), only empty.
   auto ready = a_ready_schema();
   EXPECT_EQ(scalar("SELECT count(*) FROM " + ready + ".kv"), 0);
