@@ -9,15 +9,34 @@ pg_port="${DOBJ_PG_PORT:-55432}"
 nats_port="${DOBJ_NATS_PORT:-4222}"
 nats_http_port="${DOBJ_NATS_HTTP_PORT:-8222}"
 nats_ws_port="${DOBJ_NATS_WS_PORT:-9222}"
+# Routes between the nodes of a local NATS cluster (up --nats-nodes 3). Node i (1-based) of a
+# cluster listens on each base port + i - 1.
+nats_cluster_port="${DOBJ_NATS_CLUSTER_PORT:-6222}"
+nats_max_nodes=3  # deploy/nats/cluster/node-1..3.conf
 # /metrics, /healthz, /readyz of the worker and the timer.
 worker_metrics_port="${DOBJ_WORKER_METRICS_PORT:-9464}"
 timer_metrics_port="${DOBJ_TIMER_METRICS_PORT:-9465}"
 # The ChatRoom page of examples/web (a browser client over the NATS websocket listener).
 web_port="${DOBJ_WEB_PORT:-8090}"
 
-# The stack's own addresses; the environment's DOBJ_* URLs (perhaps another stack's) are not used.
-client_nats_url="nats://127.0.0.1:$nats_port"
-service_nats_url="nats://dobj:dobj-dev@127.0.0.1:$nats_port"  # deploy/nats/dobj-auth.conf
+# How many NATS nodes the stack runs: what the last `up --nats-nodes` said, else 1.
+nats_nodes_file="$var/nats-nodes"
+recorded_nats_nodes() { cat "$nats_nodes_file" 2>/dev/null || echo 1; }
+# Every node's URL, comma-separated (what DOBJ_NATS_URL takes): nats_urls <nodes> [user:password@]
+nats_urls() {
+  local out= i
+  for ((i = 0; i < $1; i++)); do out+="${out:+,}nats://${2:-}127.0.0.1:$((nats_port + i))"; done
+  echo "$out"
+}
+# The pid file of node i (1-based) of n: a lone server keeps the name it always had.
+nats_pid_file() { if (($2 == 1)); then echo "$var/run/nats.pid"; else echo "$var/run/nats-$1.pid"; fi; }
+# Sets the stack's own addresses for a NATS of $1 nodes; the environment's DOBJ_* URLs (perhaps
+# another stack's) are not used.
+set_nats_urls() {
+  client_nats_url=$(nats_urls "$1")
+  service_nats_url=$(nats_urls "$1" dobj:dobj-dev@)  # deploy/nats/dobj-auth.conf
+}
+set_nats_urls "$(recorded_nats_nodes)"
 database_url="postgresql://postgres@127.0.0.1:$pg_port/dobj"  # operators, migrations
 # Workers and timers: a login role with dobj_service's rights only (migrations/0008).
 service_db_user=dobj_worker
@@ -55,7 +74,7 @@ port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 stop_pid() {
   local file=$1 wait_s=${2:-15}
   pid_alive "$file" || { rm -f "$file"; return 0; }
-  local pid; pid=$(cat "$file")
+  local pid i; pid=$(cat "$file")
   kill -TERM "$pid"
   for ((i = 0; i < wait_s * 10; i++)); do
     kill -0 "$pid" 2>/dev/null || { rm -f "$file"; return 0; }

@@ -51,7 +51,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   set_log_level("warn");
 
-  testing::Cluster cluster({2, 0, {}});
+  testing::Cluster cluster({.workers = 2, .timers = 0, .worker_args = {}, .nats_nodes = 1});
   NatsConnection nats({cluster.stack().nats().client_url(), "failover-bench", true});
   Client client(nats);
   CallOptions retrying;
@@ -73,20 +73,21 @@ int main(int argc, char** argv) {
     }
     auto i = static_cast<std::size_t>(owner);
     auto failed_at = Clock::now();
-    testing::TcpProxy* cut = nullptr;
+    std::vector<testing::TcpProxy*> cut;
     if (fault == "kill") {
       cluster.kill_worker(i);
     } else {
-      cut = fault == "nats-cut" ? &cluster.nats_link(i) : &cluster.postgres_link(i);
-      cut->freeze();
+      cut = fault == "nats-cut" ? cluster.nats_links(i)
+                                : std::vector<testing::TcpProxy*>{&cluster.postgres_link(i)};
+      for (auto* link : cut) link->freeze();
     }
     retrying.idempotency_key.emplace(id + "-after");
     client.call("Counter", id, "inc", nullptr, retrying);
     failover.push_back(seconds(Clock::now() - failed_at));
     fmt::print("trial {:>3}: served again after {:.2f} s\n", t, failover.back());
     std::fflush(stdout);
-    if (cut) {
-      cut->thaw();
+    if (!cut.empty()) {
+      for (auto* link : cut) link->thaw();
     } else {
       cluster.add_worker();
     }

@@ -10,7 +10,9 @@
 #include <random>
 #include <stdexcept>
 #include <thread>
+
 #include <vector>
+#include "dobj/client/nats_connection.hpp"
 
 namespace dobj::bench {
 namespace {
@@ -111,7 +113,7 @@ LoadResult run_load(const LoadSpec& spec) {
     c->reply_prefix = run.inbox_prefix + "." + std::to_string(i) + ".";
     natsOptions* opts = nullptr;
     natsOptions_Create(&opts);
-    natsOptions_SetURL(opts, spec.nats_url.c_str());
+    NatsServerList::parse(spec.nats_url).apply(opts);
     // A lone request waits ≈ 1 ms for cnats' flusher without it (shared/STACK-NOTES.md).
     natsOptions_SetSendAsap(opts, spec.slots <= 16);
     auto s = natsConnection_Connect(&c->nc, opts);

@@ -1,11 +1,12 @@
-// dobj-chaos: three workers and two timers on one NATS + PostgreSQL; clients add to Ledger
-// objects with idempotency keys and arm alarms, un-keyed clients increment Counters, and bank
-// clients transfer between Accounts (durable messages, with and without keys), while a
-// fault injector kills, pauses, drains and adds workers, restarts PostgreSQL and nats-server,
-// cuts one worker from PostgreSQL or from NATS only, and slows PostgreSQL down. Then it checks
-// that nothing acknowledged was lost or applied twice, that no refused request was applied, that
-// ownership never overlapped, that no object is stranded, that every alarm fired, and that the
-// bank's total is exact with every transfer applied once at both ends.
+// dobj-chaos: three workers and two timers on a 3-node NATS cluster (--nats-nodes) and one
+// PostgreSQL; clients add to Ledger objects with idempotency keys and arm alarms, un-keyed clients
+// increment Counters, and bank clients transfer between Accounts (durable messages, with and
+// without keys), while a fault injector kills, pauses, drains and adds workers, restarts
+// PostgreSQL and every NATS node, kills one NATS node at a time, cuts one worker from PostgreSQL
+// or from NATS only, and slows PostgreSQL down. Then it checks that nothing acknowledged was lost
+// or applied twice, that no refused request was applied, that ownership never overlapped, that no
+// object is stranded, that every alarm fired, and that the bank's total is exact with every
+// transfer applied once at both ends.
 //   dobj-chaos --mode short     ≈ 1.5–2 minutes, one of each fault (the test command runs it)
 //   dobj-chaos --mode long      10 minutes of faults (on demand)
 #include <fmt/format.h>
@@ -27,6 +28,7 @@ using namespace std::chrono_literals;
 using namespace dobj;
 
 constexpr auto kWarmUpAcks = 50;
+constexpr auto kRoutesDeadline = 20s;
 constexpr auto kWarmUpDeadline = 60s;
 constexpr auto kCalmAfterFaults = 3s;
 constexpr auto kAlarmDeadline = 90s;
@@ -42,6 +44,7 @@ struct Settings {
   int clients = 0;
   int objects = 0;
   int accounts = 0;
+  int nats_nodes = 3;
   std::uint32_t seed = 0;
   std::string json_path;
 };
@@ -74,6 +77,9 @@ int main(int argc, char** argv) {
   app.add_option("--clients", s.clients, "client threads")->check(CLI::Range(1, 64));
   app.add_option("--objects", s.objects, "Ledger objects they share")->check(CLI::Range(1, 10000));
   app.add_option("--accounts", s.accounts, "bank accounts")->check(CLI::Range(2, 100000));
+  app.add_option("--nats-nodes", s.nats_nodes, "NATS nodes (a cluster from 2)")
+      ->check(CLI::Range(1, dobj::testing::NatsServer::kMaxNodes))
+      ->capture_default_str();
   app.add_option("--seed", s.seed, "fault order (0: from the clock)");
   app.add_option("--json", s.json_path, "also write the results here");
   CLI11_PARSE(app, argc, argv);
@@ -85,13 +91,18 @@ int main(int argc, char** argv) {
   if (s.seed == 0) s.seed = static_cast<std::uint32_t>(std::time(nullptr));
   set_log_level("warn");
 
-  fmt::print("dobj-chaos: {} s of faults, {} clients on {} objects, seed {}\n", s.seconds,
-             s.clients, s.objects, s.seed);
+  fmt::print("dobj-chaos: {} s of faults, {} clients on {} objects, {} NATS node(s), seed {}\n",
+             s.seconds, s.clients, s.objects, s.nats_nodes, s.seed);
   // Short database deadlines, so that a cut-off worker's shards stay free to answer (or not).
-  testing::Cluster cluster(
-      {3,
-       2,
-       {"--audit-commits", "--pg-statement-timeout-ms", "1500", "--pg-call-timeout-ms", "3000"}});
+  testing::Cluster cluster({.workers = 3,
+                            .timers = 2,
+                            .worker_args = {"--audit-commits", "--pg-statement-timeout-ms", "1500",
+                                            "--pg-call-timeout-ms", "3000"},
+                            .nats_nodes = s.nats_nodes});
+  if (!cluster.stack().nats().wait_routes(kRoutesDeadline)) {
+    fmt::print("FAIL: the NATS nodes did not form a cluster\n");
+    return 1;
+  }
   testing::LedgerLoad load({cluster.stack().nats().client_url(), s.clients, s.objects,
                             std::chrono::milliseconds(1000), std::chrono::milliseconds(30'000),
                             true});
@@ -112,6 +123,7 @@ int main(int argc, char** argv) {
   chaos::FaultInjector::Options fo;
   fo.duration = std::chrono::seconds(s.seconds);
   fo.seed = s.seed;
+  fo.nats_nodes = s.nats_nodes;
   chaos::FaultInjector injector(cluster, fo);
   injector.start();
   injector.join();

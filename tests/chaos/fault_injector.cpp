@@ -9,6 +9,9 @@ constexpr std::chrono::milliseconds kPauseBeyondTtl{1500};
 constexpr std::chrono::milliseconds kRestartAfterKill{500};
 constexpr std::chrono::milliseconds kPostgresDown{1000};
 constexpr std::chrono::milliseconds kNatsDown{1000};
+// Beyond a worker's ping-based detection would not matter (the socket closes at once): long
+// enough that clients and services on the node must reconnect elsewhere to get anything done.
+constexpr std::chrono::milliseconds kNatsNodeDown{3000};
 constexpr std::chrono::milliseconds kDrainDeadline{30'000};
 // A cut link lasts from two to four lease TTLs: long enough for the others to take over.
 constexpr int kCutMinTtls = 2;
@@ -24,7 +27,8 @@ constexpr Fault kAllFaults[] = {Fault::kKillWorker,
                                 Fault::kAddWorker,
                                 Fault::kCutWorkerFromPostgres,
                                 Fault::kCutWorkerFromNats,
-                                Fault::kSlowPostgres};
+                                Fault::kSlowPostgres,
+                                Fault::kKillNatsNode};
 
 double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
@@ -52,13 +56,18 @@ const char* to_string(Fault f) {
       return "cut a worker from NATS only";
     case Fault::kSlowPostgres:
       return "slow PostgreSQL (added latency)";
+    case Fault::kKillNatsNode:
+      return "SIGKILL one NATS node, restart it";
   }
   return "?";
 }
 
 FaultInjector::FaultInjector(testing::Cluster& cluster, Options options)
     : cluster_(cluster), options_(options), rng_(options.seed) {
-  opening_.assign(std::begin(kAllFaults), std::end(kAllFaults));
+  for (auto f : kAllFaults) {
+    if (f != Fault::kKillNatsNode || options_.nats_nodes > 1) kinds_.push_back(f);
+  }
+  opening_ = kinds_;
   std::shuffle(opening_.begin(), opening_.end(), rng_);
 }
 
@@ -86,8 +95,8 @@ std::vector<FaultInjector::Record> FaultInjector::records() const {
 
 Fault FaultInjector::pick(std::size_t round) {
   if (round < opening_.size()) return opening_[round];
-  std::uniform_int_distribution<std::size_t> any(0, std::size(kAllFaults) - 1);
-  return kAllFaults[any(rng_)];
+  std::uniform_int_distribution<std::size_t> any(0, kinds_.size() - 1);
+  return kinds_[any(rng_)];
 }
 
 std::size_t FaultInjector::any_worker() {
@@ -150,6 +159,12 @@ std::string FaultInjector::inject(Fault f) {
       auto delay = std::chrono::milliseconds(ms(rng_));
       cluster_.slow_postgres(delay, kSlowPostgresFor);
       return "+" + std::to_string(delay.count()) + " ms each way";
+    }
+    case Fault::kKillNatsNode: {
+      std::uniform_int_distribution<int> any(0, options_.nats_nodes - 1);
+      auto node = any(rng_);
+      cluster_.kill_nats_node(node, kNatsNodeDown);
+      return "node " + std::to_string(node);
     }
   }
   return "";

@@ -23,6 +23,7 @@ enum class Fault {
   kCutWorkerFromPostgres,
   kCutWorkerFromNats,
   kSlowPostgres,
+  kKillNatsNode,  // a cluster's only
 };
 const char* to_string(Fault f);
 
@@ -40,6 +41,7 @@ class FaultInjector {
     std::size_t min_workers = 2;
     std::size_t max_workers = 4;
     std::uint32_t seed = 1;
+    int nats_nodes = 1;  // the cluster's; with more than one, one node at a time is also killed
   };
   struct Record {
     Fault fault;
@@ -66,6 +68,7 @@ class FaultInjector {
   testing::Cluster& cluster_;
   Options options_;
   std::mt19937 rng_;
+  std::vector<Fault> kinds_;  // the faults this cluster can take
   std::vector<Fault> opening_;
   std::atomic<bool> stopping_{false};
   mutable std::mutex mutex_;

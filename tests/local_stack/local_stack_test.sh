@@ -4,7 +4,9 @@
 #   up prints the lines to type next, and after typing them a call answers;
 #   docs/first-class.md, followed word for word: its shell blocks build the template against the
 #   installed package, run its unit tests, and its worker answers in the stack;
-#   down and a second up keep the data; no log holds the service password; down --purge cleans up.
+#   down and a second up keep the data; up --nats-nodes 3 turns NATS into a cluster whose
+#   printed URL list survives the loss of a node; no log holds the service password;
+#   down --purge cleans up.
 # Usage: local_stack_test.sh <source dir> <build dir with dobj, dobj-worker, dobj-timer>
 set -euo pipefail
 src=$1
@@ -36,8 +38,21 @@ free_port() {
     port_busy "$p" || { taken+="$p "; echo "$p"; return; }
   done
 }
+# <n> free ports in a row (a NATS cluster's node i uses each base + i - 1): the first.
+free_ports() {
+  local p i
+  while true; do
+    p=$(free_port)
+    for ((i = 1; i < $1; i++)); do
+      [[ "$taken" == *" $((p + i)) "* ]] || port_busy $((p + i)) && continue 2
+    done
+    for ((i = 1; i < $1; i++)); do taken+="$((p + i)) "; done
+    echo "$p"; return
+  done
+}
 export DOBJ_BUILD_DIR="$build"
-export DOBJ_NATS_PORT=$(free_port) DOBJ_NATS_HTTP_PORT=$(free_port) DOBJ_NATS_WS_PORT=$(free_port) DOBJ_PG_PORT=$(free_port)
+export DOBJ_NATS_PORT=$(free_ports 3) DOBJ_NATS_HTTP_PORT=$(free_ports 3) DOBJ_NATS_WS_PORT=$(free_ports 3)
+export DOBJ_NATS_CLUSTER_PORT=$(free_ports 3) DOBJ_PG_PORT=$(free_port)
 export DOBJ_WORKER_METRICS_PORT=$(free_port) DOBJ_TIMER_METRICS_PORT=$(free_port) DOBJ_WEB_PORT=$(free_port)
 unset DOBJ_NATS_URL DOBJ_DATABASE_URL
 
@@ -129,6 +144,34 @@ port_busy "$DOBJ_WEB_PORT" && fail "the chat page server still runs after down"
 (
   source "$work/next.sh"
   [[ "$(dobj call Counter local-stack get)" == 2 ]] || fail "the counter did not survive down and up"
+)
+
+echo "--- up --nats-nodes 3: a NATS cluster; calls go on when a node dies"
+"$checkout/deploy/local/up" --no-build --nats-nodes 3 >"$work/up3.out"
+grep -E '^  export ' "$work/up3.out" >"$work/next3.sh" || fail "up --nats-nodes 3 printed no export lines"
+grep -q "nats://127.0.0.1:$DOBJ_NATS_PORT,nats://127.0.0.1:$((DOBJ_NATS_PORT + 1)),nats://127.0.0.1:$((DOBJ_NATS_PORT + 2))" \
+  "$work/next3.sh" || fail "the printed DOBJ_NATS_URL does not list the three nodes: $(cat "$work/next3.sh")"
+for i in 1 2 3; do
+  kill -0 "$(cat "$checkout/var/run/nats-$i.pid")" || fail "NATS node $i is not running"
+done
+[[ -e "$checkout/var/run/nats.pid" ]] && fail "the lone nats-server still runs beside the cluster"
+(
+  source "$work/next3.sh"
+  [[ "$(dobj call Counter local-stack inc)" == 3 ]] || fail "Counter.inc did not answer 3 on the cluster"
+  # Whoever was connected to node 1 (the worker, the timer) reconnects to another.
+  kill -KILL "$(cat "$checkout/var/run/nats-1.pid")"
+  [[ "$(dobj call Counter local-stack inc)" == 4 ]] || fail "Counter.inc did not answer 4 with node 1 dead"
+  "$checkout/deploy/local/up" --no-build >"$work/up3b.out"  # keeps 3 nodes, restarts node 1
+  kill -0 "$(cat "$checkout/var/run/nats-1.pid")" || fail "a later up did not bring node 1 back"
+  [[ "$(dobj call Counter local-stack get)" == 4 ]] || fail "the counter is not 4 after node 1 came back"
+)
+"$checkout/deploy/local/up" --no-build --nats-nodes 1 >"$work/up1.out"
+for i in 2 3; do
+  port_busy $((DOBJ_NATS_PORT + i - 1)) && fail "node $i still runs after --nats-nodes 1"
+done
+(
+  source "$work/next.sh"
+  [[ "$(dobj call Counter local-stack get)" == 4 ]] || fail "the counter is not 4 back on one nats-server"
 )
 
 echo "--- no log holds the service password"

@@ -2,6 +2,7 @@
 
 #include "dobj/core/redact.hpp"
 
+#include <algorithm>
 #include <string>
 
 namespace dobj {
@@ -68,6 +69,47 @@ NatsMessage NatsMessage::from(natsMsg* msg) {
   return out;
 }
 
+NatsServerList NatsServerList::parse(const std::string& urls) {
+  NatsServerList out;
+  std::size_t begin = 0;
+  while (begin <= urls.size()) {
+    auto end = std::min(urls.find(',', begin), urls.size());
+    auto url = urls.substr(begin, end - begin);
+    auto first = url.find_first_not_of(" \t");
+    if (first != std::string::npos) {
+      url = url.substr(first, url.find_last_not_of(" \t") - first + 1);
+      out.urls.push_back(url);
+      // scheme://user:password@host:port
+      auto scheme = url.find("://");
+      auto at = url.find('@', scheme == std::string::npos ? 0 : scheme + 3);
+      if (out.user.empty() && scheme != std::string::npos && at != std::string::npos) {
+        auto info = url.substr(scheme + 3, at - scheme - 3);
+        auto colon = info.find(':');
+        out.user = info.substr(0, colon);
+        if (colon != std::string::npos) out.password = info.substr(colon + 1);
+      }
+    }
+    begin = end + 1;
+  }
+  if (out.urls.empty()) throw TransportError("no NATS URL given");
+  return out;
+}
+
+void NatsServerList::apply(natsOptions* opts) const {
+  std::vector<const char*> servers;
+  for (const auto& url : urls) servers.push_back(url.c_str());
+  std::string all;
+  for (const auto& url : urls) all += (all.empty() ? "" : ",") + url;
+  check(natsOptions_SetServers(opts, servers.data(), static_cast<int>(servers.size())),
+        "bad NATS URL in '" + redact(all) + "'");
+  // nats://<token>@host carries a token, not a user.
+  if (!user.empty() && password.empty()) {
+    check(natsOptions_SetToken(opts, user.c_str()), "bad NATS token");
+  } else if (!user.empty()) {
+    check(natsOptions_SetUserInfo(opts, user.c_str(), password.c_str()), "bad NATS user info");
+  }
+}
+
 NatsSubscription& NatsSubscription::operator=(NatsSubscription&& other) noexcept {
   if (this != &other) {
     reset();
@@ -101,8 +143,7 @@ NatsConnection::NatsConnection(const Options& options) {
   natsOptions* opts = nullptr;
   check(natsOptions_Create(&opts), "creating NATS options");
   std::unique_ptr<natsOptions, void (*)(natsOptions*)> guard(opts, natsOptions_Destroy);
-  check(natsOptions_SetURL(opts, options.url.c_str()),
-        "bad NATS URL '" + redact(options.url) + "'");
+  NatsServerList::parse(options.url).apply(opts);
   natsOptions_SetName(opts, options.name.c_str());
   natsOptions_SetSendAsap(opts, options.send_asap);
   natsOptions_SetTimeout(opts, options.connect_timeout.count());

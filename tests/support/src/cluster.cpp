@@ -11,7 +11,10 @@
 
 namespace dobj::testing {
 
-Cluster::Cluster(Options options) : options_(std::move(options)) {
+Cluster::Cluster(Options options)
+    // Workers reach NATS through their proxies only: nodes must not announce their real ports.
+    : options_(std::move(options)),
+      stack_(NatsServer::Profile::kLocal, options_.nats_nodes, false) {
   for (int i = 0; i < options_.workers; ++i) add_worker();
   for (int i = 0; i < options_.timers; ++i) stack_.start_timer();
 }
@@ -32,9 +35,13 @@ WorkerProcess& Cluster::add_worker() {
   auto& nats = stack_.nats();
   auto pg_port = PostgresServer::shared().port();
   m.pg = std::make_unique<TcpProxy>(pg_port);
-  m.nats = std::make_unique<TcpProxy>(nats.port());
+  std::vector<int> proxied;
+  for (int port : nats.ports()) {
+    m.nats.push_back(std::make_unique<TcpProxy>(port));
+    proxied.push_back(m.nats.back()->port());
+  }
   m.process = &stack_.start_worker_at(
-      via_port(nats.service_url(), nats.port(), m.nats->port()),
+      NatsServer::with_ports(nats.service_url(), proxied),
       via_port(stack_.service_database_url(), pg_port, m.pg->port()), options_.worker_args);
   workers_.push_back(std::move(m));
   return *workers_.back().process;
@@ -64,8 +71,17 @@ void Cluster::cut_from_postgres(std::size_t i, std::chrono::milliseconds cut) {
   freeze_for(postgres_link(i), cut);
 }
 
+std::vector<TcpProxy*> Cluster::nats_links(std::size_t i) {
+  std::vector<TcpProxy*> out;
+  for (auto& link : workers_.at(i).nats) out.push_back(link.get());
+  return out;
+}
+
 void Cluster::cut_from_nats(std::size_t i, std::chrono::milliseconds cut) {
-  freeze_for(nats_link(i), cut);
+  auto links = nats_links(i);
+  for (auto* link : links) link->freeze();
+  std::this_thread::sleep_for(cut);
+  for (auto* link : links) link->thaw();
 }
 
 void Cluster::slow_postgres(std::chrono::milliseconds delay, std::chrono::milliseconds during) {
@@ -111,6 +127,14 @@ void Cluster::restart_nats(std::chrono::milliseconds down) {
   stack_.nats().stop();
   std::this_thread::sleep_for(down);
   stack_.nats().start();
+  stack_.nats().wait_routes(std::chrono::seconds(10));
+}
+
+void Cluster::kill_nats_node(int node, std::chrono::milliseconds down) {
+  stack_.nats().stop_node(node, SIGKILL);
+  std::this_thread::sleep_for(down);
+  stack_.nats().start_node(node);
+  stack_.nats().wait_routes(std::chrono::seconds(10));
 }
 
 std::int64_t Cluster::worker_id(WorkerProcess& w) {

@@ -85,9 +85,9 @@ WorkerProcess::WorkerProcess(const std::string& nats_url, const std::string& db_
                              std::vector<std::string> extra_args, const std::string& log_path)
     : ServiceProcess(worker_args(std::move(extra_args)), nats_url, db_url, log_path) {}
 
-TestStack::TestStack(NatsServer::Profile profile)
+TestStack::TestStack(NatsServer::Profile profile, int nats_nodes, bool nats_advertise)
     : dir_(make_temp_dir("dobj-stack")),
-      nats_(std::make_unique<NatsServer>(profile)),
+      nats_(std::make_unique<NatsServer>(profile, nats_nodes, nats_advertise)),
       db_url_(PostgresServer::shared().create_database(true)) {}
 
 TestStack::~TestStack() {

@@ -58,11 +58,24 @@ class NatsSubscription {
   natsSubscription* sub_ = nullptr;
 };
 
+// What --nats and DOBJ_NATS_URL hold: one URL or a comma-separated list (a cluster's nodes), split
+// as cnats needs it, with the credentials of the first URL that has any: cnats gives them to
+// servers the cluster announces, whose URLs carry none. Throws TransportError for an empty list.
+struct NatsServerList {
+  std::vector<std::string> urls;
+  std::string user;
+  std::string password;
+
+  static NatsServerList parse(const std::string& urls);
+  // Sets the servers (and the user info, if any) on cnats options.
+  void apply(natsOptions* opts) const;
+};
+
 // RAII over a cnats connection: thread-safe for publish, request and subscribe.
 class NatsConnection {
  public:
   struct Options {
-    std::string url;
+    std::string url;  // or a comma-separated list (NatsServerList)
     std::string name = "dobj";
     // Flush every publish at once: ≈ 200 µs per round trip instead of ≈ 1 ms, at the price of
     // pipelined throughput (shared/STACK-NOTES.md).

@@ -10,26 +10,27 @@
 
 namespace dobj::testing {
 
-// A dobj cluster to inject faults into: workers and timers on one nats-server and one
-// PostgreSQL (both owned by this process), any of which can be killed, paused, drained or
-// restarted. Each worker reaches NATS and PostgreSQL through TCP proxies of its own, so that one
-// worker can be cut off from either while the rest runs. Used by the chaos suite and the failover
-// benchmark.
+// A dobj cluster to inject faults into: workers and timers on NATS (one node or a cluster) and
+// one PostgreSQL (both owned by this process), any of which can be killed, paused, drained or
+// restarted. Each worker reaches PostgreSQL and every NATS node through TCP proxies of its own,
+// so that one worker can be cut off from either while the rest runs. Used by the chaos suite and
+// the failover benchmark.
 class Cluster {
  public:
   struct Options {
     int workers = 3;
     int timers = 2;
     std::vector<std::string> worker_args;  // e.g. --audit-commits, lease timing
+    int nats_nodes = 1;
   };
   explicit Cluster(Options options);
 
   TestStack& stack() { return stack_; }
   std::size_t live_workers() const { return workers_.size(); }
   WorkerProcess& worker(std::size_t i) { return *workers_.at(i).process; }
-  // Worker i's links, to freeze and thaw by hand.
+  // Worker i's links, to freeze and thaw by hand (one to each NATS node).
   TcpProxy& postgres_link(std::size_t i) { return *workers_.at(i).pg; }
-  TcpProxy& nats_link(std::size_t i) { return *workers_.at(i).nats; }
+  std::vector<TcpProxy*> nats_links(std::size_t i);
 
   WorkerProcess& add_worker();
   // SIGKILL, reaped.
@@ -41,6 +42,8 @@ class Cluster {
   bool drain_worker(std::size_t i, std::chrono::milliseconds deadline);
   void restart_postgres(std::chrono::milliseconds down);
   void restart_nats(std::chrono::milliseconds down);
+  // SIGKILLs one NATS node of a cluster for `down`, then starts it again and waits for its routes.
+  void kill_nats_node(int node, std::chrono::milliseconds down);
   // Worker i's link to PostgreSQL (or NATS) swallows all traffic for `cut`, then works again.
   void cut_from_postgres(std::size_t i, std::chrono::milliseconds cut);
   void cut_from_nats(std::size_t i, std::chrono::milliseconds cut);
@@ -58,7 +61,7 @@ class Cluster {
   struct Member {
     WorkerProcess* process = nullptr;
     std::unique_ptr<TcpProxy> pg;
-    std::unique_ptr<TcpProxy> nats;
+    std::vector<std::unique_ptr<TcpProxy>> nats;
   };
   Member take(std::size_t i);
 

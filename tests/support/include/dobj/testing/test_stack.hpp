@@ -43,11 +43,12 @@ class WorkerProcess : public ServiceProcess {
                 std::vector<std::string> extra_args, const std::string& log_path);
 };
 
-// What an integration test needs: its own nats-server, its own migrated database on the shared
-// PostgreSQL, and workers started on demand.
+// What an integration test needs: its own NATS (one node, or a cluster of `nats_nodes`), its
+// own migrated database on the shared PostgreSQL, and workers started on demand.
 class TestStack {
  public:
-  explicit TestStack(NatsServer::Profile profile = NatsServer::Profile::kLocal);
+  explicit TestStack(NatsServer::Profile profile = NatsServer::Profile::kLocal, int nats_nodes = 1,
+                     bool nats_advertise = true);
   ~TestStack();
 
   NatsServer& nats() { return *nats_; }
