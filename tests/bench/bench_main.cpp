@@ -45,6 +45,7 @@ struct Row {
   LoadResult load;
   double commits_per_request = -1;
   double worker_cpu_per_100k = -1;  // the worker's CPU seconds per 100,000 requests
+  double pg_cpu_per_100k = -1;      // PostgreSQL's (every backend's), likewise
   std::string note;
 };
 
@@ -96,6 +97,17 @@ class Bench {
     if (only_ == "spread") {
       auto [naive_spread, dobj_spread] = spread_increments();
       print_report({naive_spread, dobj_spread}, {});
+      return;
+    }
+    if (only_ == "cost") {  // CPU per request of the worker and of PostgreSQL (docs/scaling.md)
+      auto naive64 = load(
+          "naive: UPSERT per request, 64 clients", 64, [](auto) { return "naive.inc.hot"; }, true);
+      auto hot64 = load(
+          "dobj: hot object inc, 64 clients", 64, [](auto) { return "obj.Counter.hot.inc"; }, true);
+      auto [naive_spread, dobj_spread] = spread_increments();
+      auto reads =
+          load("dobj: hot object get, 64 clients", 64, [](auto) { return "obj.Counter.hot.get"; });
+      print_report({naive64, hot64, naive_spread, dobj_spread, reads}, {});
       return;
     }
     auto echo1 = load("ceiling: NATS echo, 1 client", 1, [](auto) { return "echo.x"; });
@@ -183,12 +195,15 @@ class Bench {
     auto before = count_commits ? commits() : 0;
     bool dobj_row = name.starts_with("dobj:");
     auto cpu_before = dobj_row ? worker_cpu_seconds() : 0;
+    auto pg_cpu_before = testing::PostgresServer::shared().cpu_seconds();
     Row row;
     row.load = run_load(spec);
-    if (dobj_row && row.load.completed > 0) {
-      // Includes the warmup's requests' CPU too: an upper bound.
-      row.worker_cpu_per_100k =
-          (worker_cpu_seconds() - cpu_before) * 100000 / static_cast<double>(row.load.completed);
+    if (row.load.completed > 0) {
+      // Both include the warmup's requests' CPU too: upper bounds.
+      auto per_100k = 100000 / static_cast<double>(row.load.completed);
+      if (dobj_row) row.worker_cpu_per_100k = (worker_cpu_seconds() - cpu_before) * per_100k;
+      row.pg_cpu_per_100k =
+          (testing::PostgresServer::shared().cpu_seconds() - pg_cpu_before) * per_100k;
     }
     if (count_commits && row.load.completed > 0) {
       // Includes the warmup's commits: an upper bound per measured request.
@@ -455,18 +470,7 @@ class Bench {
     return row;
   }
 
-  // The worker's CPU time so far (user + system), from /proc/<pid>/stat.
-  double worker_cpu_seconds() {
-    auto stat = testing::read_file("/proc/" + std::to_string(worker_->process().pid()) + "/stat");
-    // After the command's closing parenthesis come the fields from 3 (state) on: utime is the
-    // 14th, stime the 15th.
-    std::istringstream in(stat.substr(stat.rfind(')') + 2));
-    std::vector<std::string> fields{std::istream_iterator<std::string>(in),
-                                    std::istream_iterator<std::string>()};
-    if (fields.size() < 13) return 0;
-    return (std::stod(fields[11]) + std::stod(fields[12])) /
-           static_cast<double>(sysconf(_SC_CLK_TCK));
-  }
+  double worker_cpu_seconds() { return testing::cpu_seconds(worker_->process().pid()); }
 
   double rss_mb() {
     auto status =
@@ -506,6 +510,10 @@ class Bench {
         note += fmt::format("{}worker CPU {:.1f} s per 100k", note.empty() ? "" : "; ",
                             r.worker_cpu_per_100k);
       }
+      if (r.pg_cpu_per_100k > 0.05) {
+        note += fmt::format("{}PostgreSQL CPU {:.1f} s per 100k", note.empty() ? "" : "; ",
+                            r.pg_cpu_per_100k);
+      }
       md += fmt::format(
           "| {} | {:.0f} | {:.2f} | {:.2f} | {:.2f} | {} | {} | {} | {} |\n", l.name, l.throughput,
           l.p50_ms, l.p99_ms, l.p999_ms, l.errors, l.timeouts,
@@ -519,6 +527,7 @@ class Bench {
                               {"timeouts", l.timeouts},
                               {"completed", l.completed},
                               {"worker_cpu_s_per_100k", r.worker_cpu_per_100k},
+                              {"pg_cpu_s_per_100k", r.pg_cpu_per_100k},
                               {"note", r.note}});
     }
     md += "\n| target | measured | met |\n|---|---:|---|\n";
@@ -559,7 +568,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   std::string only;
   app.add_option("--only", only, "run one group of scenarios with its baseline (to profile it)")
-      ->check(CLI::IsMember({"first_writes", "spread", "get"}));
+      ->check(CLI::IsMember({"first_writes", "spread", "get", "cost"}));
   app.add_option("--json", json_out, "also write the results as JSON");
   app.add_option("--markdown", md_out, "also write the markdown table to a file");
   CLI11_PARSE(app, argc, argv);

@@ -130,4 +130,12 @@ std::string PostgresServer::service_url(const std::string& database_url) {
   return "postgresql://" + std::string(kServiceUser) + "@" + database_url.substr(owner.size());
 }
 
+double PostgresServer::cpu_seconds() const {
+  // postmaster.pid's first line is the postmaster's pid.
+  auto pid = static_cast<pid_t>(std::stol(read_file(data_dir_ + "/postmaster.pid")));
+  double total = testing::cpu_seconds(pid, true);
+  for (auto child : child_pids(pid)) total += testing::cpu_seconds(child);
+  return total;
+}
+
 }  // namespace dobj::testing

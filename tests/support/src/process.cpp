@@ -12,6 +12,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -156,6 +157,43 @@ int connect_loopback(int port) {
     return -1;
   }
   return fd;
+}
+
+}  // namespace dobj::testing
+
+namespace dobj::testing {
+namespace {
+
+// The fields of /proc/<pid>/stat from the third (state) on; empty if the process is gone.
+std::vector<std::string> stat_fields(pid_t pid) {
+  std::ifstream file("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  auto close = stat.rfind(')');  // the command may hold spaces and parentheses
+  if (close == std::string::npos) return {};
+  std::istringstream in(stat.substr(close + 2));
+  return {std::istream_iterator<std::string>(in), std::istream_iterator<std::string>()};
+}
+
+}  // namespace
+
+double cpu_seconds(pid_t pid, bool reaped_children) {
+  auto f = stat_fields(pid);
+  // Fields 14-17 of proc(5): utime, stime, cutime, cstime.
+  if (f.size() < 15) return 0;
+  double ticks = std::stod(f[11]) + std::stod(f[12]);
+  if (reaped_children) ticks += std::stod(f[13]) + std::stod(f[14]);
+  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+std::vector<pid_t> child_pids(pid_t pid) {
+  std::vector<pid_t> out;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    const auto name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    auto f = stat_fields(std::stoi(name));
+    if (f.size() > 1 && std::stoi(f[1]) == pid) out.push_back(std::stoi(name));
+  }
+  return out;
 }
 
 }  // namespace dobj::testing

@@ -29,6 +29,9 @@ class PostgresServer {
   static void poison_commits(const std::string& database_url);
   void stop();
   void start();
+  // CPU time of the whole server so far: the postmaster, its live processes and the backends
+  // that have exited (benchmarks: database CPU per request).
+  double cpu_seconds() const;
 
  private:
   PostgresServer();

@@ -46,6 +46,12 @@ class Process {
   std::optional<int> status_;
 };
 
+// A process's CPU time so far (user + system, /proc/<pid>/stat); with `reaped_children`, plus
+// that of its children that have exited and been waited for (a postmaster's past backends).
+double cpu_seconds(pid_t pid, bool reaped_children = false);
+// The live processes whose parent is `pid`.
+std::vector<pid_t> child_pids(pid_t pid);
+
 // Runs a command to completion; returns its exit code and output.
 int run_command(const std::vector<std::string>& argv, std::string* output = nullptr);
 
