@@ -46,6 +46,7 @@ struct Row {
   double commits_per_request = -1;
   double worker_cpu_per_100k = -1;  // the worker's CPU seconds per 100,000 requests
   double pg_cpu_per_100k = -1;      // PostgreSQL's (every backend's), likewise
+  double nats_cpu_per_100k = -1;    // nats-server's, likewise
   std::string note;
 };
 
@@ -196,6 +197,7 @@ class Bench {
     bool dobj_row = name.starts_with("dobj:");
     auto cpu_before = dobj_row ? worker_cpu_seconds() : 0;
     auto pg_cpu_before = testing::PostgresServer::shared().cpu_seconds();
+    auto nats_cpu_before = stack_->nats().cpu_seconds();
     Row row;
     row.load = run_load(spec);
     if (row.load.completed > 0) {
@@ -204,6 +206,7 @@ class Bench {
       if (dobj_row) row.worker_cpu_per_100k = (worker_cpu_seconds() - cpu_before) * per_100k;
       row.pg_cpu_per_100k =
           (testing::PostgresServer::shared().cpu_seconds() - pg_cpu_before) * per_100k;
+      row.nats_cpu_per_100k = (stack_->nats().cpu_seconds() - nats_cpu_before) * per_100k;
     }
     if (count_commits && row.load.completed > 0) {
       // Includes the warmup's commits: an upper bound per measured request.
@@ -514,6 +517,10 @@ class Bench {
         note += fmt::format("{}PostgreSQL CPU {:.1f} s per 100k", note.empty() ? "" : "; ",
                             r.pg_cpu_per_100k);
       }
+      if (r.nats_cpu_per_100k > 0.05) {
+        note += fmt::format("{}nats-server CPU {:.1f} s per 100k", note.empty() ? "" : "; ",
+                            r.nats_cpu_per_100k);
+      }
       md += fmt::format(
           "| {} | {:.0f} | {:.2f} | {:.2f} | {:.2f} | {} | {} | {} | {} |\n", l.name, l.throughput,
           l.p50_ms, l.p99_ms, l.p999_ms, l.errors, l.timeouts,
@@ -528,6 +535,7 @@ class Bench {
                               {"completed", l.completed},
                               {"worker_cpu_s_per_100k", r.worker_cpu_per_100k},
                               {"pg_cpu_s_per_100k", r.pg_cpu_per_100k},
+                              {"nats_cpu_s_per_100k", r.nats_cpu_per_100k},
                               {"note", r.note}});
     }
     md += "\n| target | measured | met |\n|---|---:|---|\n";

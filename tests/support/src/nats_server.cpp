@@ -158,6 +158,14 @@ void NatsServer::stop_node(int node, int signal) {
   n.process.reset();
 }
 
+double NatsServer::cpu_seconds() const {
+  double total = 0;
+  for (const auto& n : nodes_) {
+    if (n.process) total += testing::cpu_seconds(n.process->pid());
+  }
+  return total;
+}
+
 bool NatsServer::wait_routes(std::chrono::milliseconds deadline) const {
   return wait_until(
       [this] {
