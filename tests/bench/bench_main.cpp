@@ -90,8 +90,7 @@ class Bench {
     }
     if (only_ == "get") {
       auto echo = load("ceiling: NATS echo, 64 clients", 64, [](auto) { return "echo.x"; });
-      auto reads =
-          load("dobj: hot object get, 64 clients", 64, [](auto) { return "obj.Counter.hot.get"; });
+      auto reads = hot_get();
       print_report({echo, reads}, {});
       return;
     }
@@ -101,29 +100,21 @@ class Bench {
       return;
     }
     if (only_ == "cost") {  // CPU per request of the worker and of PostgreSQL (docs/scaling.md)
-      auto naive64 = load(
-          "naive: UPSERT per request, 64 clients", 64, [](auto) { return "naive.inc.hot"; }, true);
-      auto hot64 = load(
-          "dobj: hot object inc, 64 clients", 64, [](auto) { return "obj.Counter.hot.inc"; }, true);
+      auto naive64 = naive_inc(64);
+      auto hot64 = hot_inc(64);
       auto [naive_spread, dobj_spread] = spread_increments();
-      auto reads =
-          load("dobj: hot object get, 64 clients", 64, [](auto) { return "obj.Counter.hot.get"; });
+      auto reads = hot_get();
       print_report({naive64, hot64, naive_spread, dobj_spread, reads}, {});
       return;
     }
     auto echo1 = load("ceiling: NATS echo, 1 client", 1, [](auto) { return "echo.x"; });
     auto echo64 = load("ceiling: NATS echo, 64 clients", 64, [](auto) { return "echo.x"; });
-    auto naive1 = load(
-        "naive: UPSERT per request, 1 client", 1, [](auto) { return "naive.inc.hot"; }, true);
-    auto hot1 = load(
-        "dobj: hot object inc, 1 client", 1, [](auto) { return "obj.Counter.hot.inc"; }, true);
-    auto naive64 = load(
-        "naive: UPSERT per request, 64 clients", 64, [](auto) { return "naive.inc.hot"; }, true);
-    auto hot64 = load(
-        "dobj: hot object inc, 64 clients", 64, [](auto) { return "obj.Counter.hot.inc"; }, true);
+    auto naive1 = naive_inc(1);
+    auto hot1 = hot_inc(1);
+    auto naive64 = naive_inc(64);
+    auto hot64 = hot_inc(64);
     auto [naive_spread, dobj_spread] = spread_increments();
-    auto reads =
-        load("dobj: hot object get, 64 clients", 64, [](auto) { return "obj.Counter.hot.get"; });
+    auto reads = hot_get();
     double half = hot64.load.throughput / 2;
     auto paced = load(
         fmt::format("dobj: hot inc paced at half peak ({:.0f}/s)", half), 256,
@@ -471,6 +462,20 @@ class Bench {
     row.note =
         fmt::format("set at {:.0f}/s; max lateness {:.0f} ms", set.throughput, row.load.max_ms);
     return row;
+  }
+
+  static std::string clients(int n) { return n == 1 ? "1 client" : fmt::format("{} clients", n); }
+  // The three loads on one object that several groups share, each beside its own baseline.
+  Row naive_inc(int n) {
+    return load(
+        "naive: UPSERT per request, " + clients(n), n, [](auto) { return "naive.inc.hot"; }, true);
+  }
+  Row hot_inc(int n) {
+    return load(
+        "dobj: hot object inc, " + clients(n), n, [](auto) { return "obj.Counter.hot.inc"; }, true);
+  }
+  Row hot_get() {
+    return load("dobj: hot object get, 64 clients", 64, [](auto) { return "obj.Counter.hot.get"; });
   }
 
   double worker_cpu_seconds() { return testing::cpu_seconds(worker_->process().pid()); }

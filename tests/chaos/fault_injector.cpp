@@ -45,7 +45,7 @@ const char* to_string(Fault f) {
     case Fault::kRestartPostgres:
       return "restart PostgreSQL";
     case Fault::kRestartNats:
-      return "restart nats-server";
+      return "restart NATS (every node)";
     case Fault::kDrainWorker:
       return "drain a worker";
     case Fault::kAddWorker:
