@@ -50,11 +50,16 @@ BEGIN
       USING ERRCODE = 'DOB01';
   END IF;
   -- Every fencing UPDATE in one statement. An entered object was fenced when it entered; this
-  -- transaction holds its row since.
+  -- transaction holds its row since. The owner is compared with IS NOT DISTINCT FROM (p_owner is
+  -- never NULL) so that no plan can look rows up by owner: statistics taken while the objects
+  -- were released say "few rows per owner", and a plan scanning all of a worker's objects per
+  -- commit (objects_owner) cost 3 ms per request with 10,000 active objects. By primary key
+  -- it is one row per object, always.
   WITH f AS (
     UPDATE dobj.objects o SET version = o.version + 1, last_active_at = now()
       FROM unnest(p_class, p_id, p_epoch, p_entered) WITH ORDINALITY AS u(c, i, e, entered, n)
-     WHERE NOT u.entered AND o.class = u.c AND o.id = u.i AND o.owner = p_owner AND o.epoch = u.e
+     WHERE NOT u.entered AND o.class = u.c AND o.id = u.i
+       AND o.owner IS NOT DISTINCT FROM p_owner AND o.epoch = u.e
     RETURNING u.n)
   SELECT coalesce(array_agg(n), '{}') INTO unfenced FROM f;
   FOR i IN 1 .. coalesce(array_length(p_class, 1), 0) LOOP

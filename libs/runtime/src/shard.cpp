@@ -98,13 +98,23 @@ void Shard::join() {
 }
 
 void Shard::ensure_connection() {
-  if (conn_ && conn_->is_open() && store_ &&
-      store_->schemas_touched() < config_.max_schemas_per_connection) {
-    return;
-  }
+  // PostgreSQL never shrinks a backend's caches: every object schema a connection has touched
+  // keeps ≈ 10 KB (docs/scaling.md). The connection is replaced once it has touched the limit
+  // *and* at least kShedFactor times the objects the shard holds, i.e. once most of those caches
+  // belong to objects gone from here. While its objects are still here, a new connection would
+  // only touch them all again, cold (≈ 5× a warm upsert): with a working set beyond the limit
+  // that replaced the connection over and over (10,000 objects spread over 2 shards: 0.7× the
+  // naive baseline instead of 1.3×).
+  constexpr std::size_t kShedFactor = 2;
   if (conn_ && conn_->is_open() && store_) {
-    log_->info("shard {}: recycling its database connection after {} schemas", index_,
-               store_->schemas_touched());
+    auto touched = store_->schemas_touched();
+    if (touched < config_.max_schemas_per_connection ||
+        touched < kShedFactor * active_count_.load()) {
+      return;
+    }
+    log_->info("shard {}: replacing its database connection after {} schemas ({} objects here)",
+               index_, touched, active_count_.load());
+    ++connection_replacements_;
   }
   store_.reset();
   conn_ = store::connect(config_.database_url);
@@ -362,6 +372,7 @@ void Shard::drop_all() {
   if (store_) store_->abort_batch();
   outputs_.clear();
   ready_.clear();
+  batch_.clear();
   for (auto& [key, inst] : objects_) deactivate(*inst);
   objects_.clear();
   queued_ = 0;

@@ -44,6 +44,9 @@ class Shard {
   // One iteration; the test hook of the loop. False once the shard has stopped.
   bool run_once(std::chrono::milliseconds poll_timeout);
   std::size_t active_objects() const { return active_count_.load(); }
+  // How many times this shard has replaced its database connection to shed the caches of
+  // objects it no longer holds (HostConfig::max_schemas_per_connection).
+  std::size_t connection_replacements() const { return connection_replacements_.load(); }
   // Messages in this shard's object queues, not yet run or answered.
   std::size_t queued() const { return queued_.load(); }
 
@@ -162,8 +165,12 @@ class Shard {
   std::unique_ptr<store::ObjectStore> store_;
   std::unordered_map<std::string, std::unique_ptr<Instance>> objects_;
   std::vector<Instance*> ready_;  // objects with queued messages, in arrival order
+  // The objects this iteration ran turns for: the only ones with anything to commit, so the
+  // commit never walks every object the shard holds (thousands, each iteration).
+  std::vector<Instance*> batch_;
   std::vector<Output> outputs_;
   std::atomic<std::size_t> active_count_{0};
+  std::atomic<std::size_t> connection_replacements_{0};
   std::atomic<std::size_t> queued_{0};  // the objects' inboxes, summed
   bool stop_requested_ = false;
   bool stopped_ = false;

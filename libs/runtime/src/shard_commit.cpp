@@ -23,11 +23,11 @@ void Shard::commit_and_flush() {
   }
   std::vector<Instance*> members;
   std::vector<store::ObjectCommit> commits;
-  for (auto& [key, inst] : objects_) {
+  for (Instance* inst : batch_) {
     if (holds_lease(inst->phase) &&
         (inst->kv->has_pending() || inst->alarm->has_pending() || inst->entered ||
          !inst->replies.empty() || !inst->sends.empty())) {
-      members.push_back(inst.get());
+      members.push_back(inst);
       auto [cleared, writes] = inst->kv->pending_writes();
       auto alarm = inst->alarm->pending_op();
       commits.push_back(store::ObjectCommit{
@@ -86,7 +86,8 @@ void Shard::commit_and_flush() {
       commit_failure = e;
     }
   }
-  for (auto& [key, inst] : objects_) inst->entered = false;
+  for (Instance* inst : batch_) inst->entered = false;
+  batch_.clear();
   // The output gate: everything below happens only after the commit above is durable.
   if (!lease_valid()) {
     drop_all();

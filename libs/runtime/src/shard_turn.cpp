@@ -177,6 +177,7 @@ void Shard::activate(Instance& inst) {
 void Shard::run_ready_objects() {
   std::vector<Instance*> ready;
   ready.swap(ready_);
+  batch_ = ready;
   // Claims first, all in one statement: each must be durable on its own, before this batch's
   // transaction opens.
   std::vector<Instance*> to_claim;

@@ -161,6 +161,34 @@ TEST_F(ShardTest, IdleObjectsAreEvictedByTheVirtualClock) {
   EXPECT_EQ(Adder::deactivations, 1);  // on_deactivate, as it left memory
 }
 
+// The connection's caches grow with every object it touches: it is replaced past the limit only
+// once most of what it touched has left the shard, never while its objects are still here (a new
+// connection would touch them all again, cold).
+TEST_F(ShardTest, TheConnectionIsReplacedOnlyOnceTheObjectsItTouchedHaveLeft) {
+  config_.max_schemas_per_connection = 10;
+  auto shard =
+      std::make_unique<Shard>(1, zmq_, config_, owned_, outbox_, clock_,
+                              [this](store::WorkerId id) { return id == valid_id_.load(); });
+  ShardMailbox::Sender mailbox(zmq_, shard->endpoint(), 1000);
+  auto run = [&](const std::string& prefix, int n) {
+    for (int i = 0; i < n; ++i) mailbox.send(command(prefix + std::to_string(i), 1, prefix), false);
+    auto before = outbox_.replies.size();
+    while (outbox_.replies.size() < before + static_cast<std::size_t>(n)) shard->run_once(1s);
+  };
+  run("w", 15);  // 15 schemas touched, 15 objects here
+  run("w", 15);
+  EXPECT_EQ(shard->active_objects(), 15u);
+  EXPECT_EQ(shard->connection_replacements(), 0u) << "replaced while its objects were here";
+  clock_.advance(31s);  // all of them idle: evicted
+  shard->run_once(1ms);
+  EXPECT_EQ(shard->active_objects(), 0u);
+  run("n", 1);  // touched 15 (+1), here 1: most caches belong to objects gone
+  EXPECT_EQ(shard->connection_replacements(), 1u);
+  run("w", 3);  // the old objects come back on the new connection, their values kept
+  for (const auto& [to, r] : outbox_.replies) EXPECT_TRUE(r.ok) << r.body;
+  EXPECT_EQ(outbox_.replies.back().second.body, "3");
+}
+
 // A throwing handler's instance is discarded, not deactivated: on_deactivate runs only for an
 // instance that leaves in good order (here: when the next one is evicted).
 TEST_F(ShardTest, AThrowingTurnDiscardsItsInstanceWithoutOnDeactivate) {

@@ -53,10 +53,10 @@ int run_worker(int argc, char** argv, std::function<void(ClassRegistry&)> regist
       ->check(CLI::Range(1, 1000000))
       ->capture_default_str();
   app.add_option("--max-schemas-per-connection", config.host.max_schemas_per_connection,
-                 "a shard's database connection is replaced after touching this many object "
-                 "schemas (each keeps about 8 KB of PostgreSQL backend memory); a shard whose "
-                 "objects outnumber it pays a first touch (about 0.4 ms) per object again after "
-                 "every replacement")
+                 "a shard replaces its database connection once it has touched this many object "
+                 "schemas (each keeps about 10 KB of PostgreSQL backend memory) and twice as many "
+                 "as the objects it holds: the caches of objects gone from it are shed, never "
+                 "those of objects still active")
       ->check(CLI::Range(100, 10'000'000))
       ->capture_default_str();
   app.add_option("--max-turn-ms", max_turn_ms,

@@ -25,7 +25,8 @@ struct HostConfig {
   constexpr static std::size_t kDefaultMaxObjectQueue = 1000;
   constexpr static std::chrono::milliseconds kDefaultIdleTimeout{30'000};
   constexpr static std::chrono::milliseconds kDefaultTick{100};
-  // ≈ 8 KB of backend memory per schema touched (DESIGN.md §4): 5,000 ≈ 40 MB per connection.
+  // ≈ 10 KB of backend memory per schema touched (docs/scaling.md): 5,000 ≈ 50 MB per connection;
+  // a shard holding more active objects keeps what they need (Shard::ensure_connection).
   constexpr static std::size_t kDefaultMaxSchemasPerConnection = 5000;
   // Like Durable Objects' CPU limit: a turn running longer makes the worker give up (see Host).
   constexpr static std::chrono::milliseconds kDefaultMaxTurn{30'000};
