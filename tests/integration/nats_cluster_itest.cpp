@@ -20,10 +20,7 @@ constexpr int kNodes = 3;
 constexpr auto kRefusalWait = 500ms;
 
 std::string one_node(const std::string& url, int node) {
-  // The node-th URL of a comma-separated list.
-  std::size_t begin = 0;
-  for (int i = 0; i < node; ++i) begin = url.find(',', begin) + 1;
-  return url.substr(begin, url.find(',', begin) - begin);
+  return NatsServerList::parse(url).urls.at(static_cast<std::size_t>(node));
 }
 
 std::int64_t counter_value(TestStack& stack, const std::string& id) {

@@ -175,9 +175,10 @@ void Shard::activate(Instance& inst) {
 }
 
 void Shard::run_ready_objects() {
-  std::vector<Instance*> ready;
-  ready.swap(ready_);
-  batch_ = ready;
+  // This iteration's objects become the batch the commit walks; ready_ collects the next one's.
+  batch_.clear();
+  batch_.swap(ready_);
+  const auto& ready = batch_;
   // Claims first, all in one statement: each must be durable on its own, before this batch's
   // transaction opens.
   std::vector<Instance*> to_claim;

@@ -9,6 +9,7 @@
 #include <regex>
 #include <stdexcept>
 
+#include "dobj/client/nats_connection.hpp"
 #include "dobj/testing/http_get.hpp"
 
 namespace dobj::testing {
@@ -202,14 +203,10 @@ std::string NatsServer::urls(const std::string& credentials) const {
 std::string NatsServer::with_ports(const std::string& url, const std::vector<int>& ports) {
   // Each URL of the list ends in ":<port>"; the i-th gets ports[i].
   std::string out;
-  std::size_t i = 0, begin = 0;
-  while (begin <= url.size()) {
-    auto end = url.find(',', begin);
-    if (end == std::string::npos) end = url.size();
-    auto one = url.substr(begin, end - begin);
-    one = one.substr(0, one.rfind(':') + 1) + std::to_string(ports.at(i++));
-    out += (out.empty() ? "" : ",") + one;
-    begin = end + 1;
+  std::size_t i = 0;
+  for (const auto& one : NatsServerList::parse(url).urls) {
+    out += (out.empty() ? "" : ",") + one.substr(0, one.rfind(':') + 1) +
+           std::to_string(ports.at(i++));
   }
   return out;
 }
