@@ -19,6 +19,14 @@ timer_metrics_port="${DOBJ_TIMER_METRICS_PORT:-9465}"
 # The ChatRoom page of examples/web (a browser client over the NATS websocket listener).
 web_port="${DOBJ_WEB_PORT:-8090}"
 
+# Storage shards of the local stack (up --pg-shards N): databases dobj_shard_1..N, one worker
+# each (var/run/worker-<i>.pid; the first keeps worker.pid), metrics on the worker port + 10(i-1).
+pg_max_shards=4
+pg_shards_file="$var/pg-shards"
+recorded_pg_shards() { cat "$pg_shards_file" 2>/dev/null || echo 0; }
+worker_pid_file() { if (($1 == 1)); then echo "$var/run/worker.pid"; else echo "$var/run/worker-$1.pid"; fi; }
+worker_metrics_port_of() { echo $((worker_metrics_port + 10 * ($1 - 1))); }
+
 # How many NATS nodes the stack runs: what the last `up --nats-nodes` said, else 1.
 nats_nodes_file="$var/nats-nodes"
 recorded_nats_nodes() { cat "$nats_nodes_file" 2>/dev/null || echo 1; }

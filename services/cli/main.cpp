@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   cli::add_admin_commands(app, conn);
   cli::add_cluster_commands(app, conn);
   cli::add_top_command(app, conn);
+  cli::add_shard_commands(app, conn);
   app.parse_complete_callback([&log_level] { set_log_level(log_level); });
   try {
     app.parse(argc, argv);

@@ -1,13 +1,16 @@
 // dobj-timer: fires alarms. Configuration from DOBJ_NATS_URL / DOBJ_DATABASE_URL and flags;
 // SIGTERM frees its claims and exits 0; a lost lease drops the claims and registers anew.
-// Several may run at once.
+// Several may run at once. One process fires the alarms of every storage shard (read from the
+// shard map at start: restart timers after adding a shard) and of the control database.
 
 #include "alarm_timer.hpp"
 #include "dobj/core/logging.hpp"
 #include "dobj/core/stop_signals.hpp"
 #include "dobj/store/database.hpp"
 #include "dobj/store/migration_runner.hpp"
+#include "dobj/store/partition_table.hpp"
 #include "dobj/store/service_flags.hpp"
+#include "dobj/store/storage_shards.hpp"
 
 int main(int argc, char** argv) {
   using namespace dobj;
@@ -48,16 +51,37 @@ int main(int argc, char** argv) {
   config.heartbeat = config.lease_ttl / 5;
   config.base_backoff = std::chrono::milliseconds(backoff_ms);
 
-  AlarmTimer timer(config, Clock::system());
+  // One timer loop per place alarms live: the control database (for the partitions no storage
+  // shard covers) and every storage shard. The first loop serves /metrics and /readyz.
+  std::vector<std::unique_ptr<AlarmTimer>> timers;
   try {
     auto db = store::connect(config.database_url);
     store::MigrationRunner(*db).require_current();
-    timer.start();
+    auto map = store::StorageShardMap::load(*db);
+    int partitions = store::PartitionTable(*db).partition_count();
+    int covered = 0;
+    for (const auto& s : map.shards()) covered += s.last_partition - s.first_partition + 1;
+    std::vector<std::pair<std::string, std::string>> places;  // name, URL
+    if (covered < partitions) places.emplace_back("control", config.database_url);
+    for (const auto& s : map.shards()) places.emplace_back(s.name, s.url);
+    for (const auto& [name, url] : places) {
+      auto c = config;
+      c.database_url = url;
+      if (!timers.empty()) c.metrics_addr = "off";
+      if (url != config.database_url) {
+        auto shard = store::connect(url);
+        store::MigrationRunner(*shard).require_current();
+      }
+      if (places.size() > 1) log->info("firing the alarms stored in {}", name);
+      timers.push_back(std::make_unique<AlarmTimer>(c, Clock::system()));
+      timers.back()->start();
+    }
   } catch (const std::exception& e) {
     log->error("cannot start: {}", e.what());
+    for (auto& t : timers) t->stop();
     return kExitStartFailed;
   }
   stop_signals.wait();
-  timer.stop();
+  for (auto& t : timers) t->stop();
   return 0;
 }

@@ -280,7 +280,7 @@ class Bench {
                transfers.load.p99_ms);
     Row credits;
     credits.load.name = fmt::format("dobj: their credits delivered (outbox, {} senders)", n);
-    credits.load.completed = static_cast<std::uint64_t>(sent);
+    credits.load.completed = credits.load.answered = static_cast<std::uint64_t>(sent);
     credits.load.errors = drained ? 0 : 1;
     credits.load.seconds = std::chrono::duration<double>(done - started).count();
     credits.load.throughput = static_cast<double>(sent) / credits.load.seconds;
@@ -454,7 +454,7 @@ class Bench {
     Row row;
     row.load.name = rate > 0 ? fmt::format("timer: {} alarms due at {:.0f}/s (lateness)", n, rate)
                              : fmt::format("timer: {} alarms due at one instant (lateness)", n);
-    row.load.completed = lateness.size();
+    row.load.completed = row.load.answered = lateness.size();
     row.load.timeouts = n - std::min<std::uint64_t>(n, lateness.size());
     row.load.seconds = rate > 0 ? static_cast<double>(n) / rate : 1;
     row.load.throughput = static_cast<double>(lateness.size()) / row.load.seconds;
@@ -518,9 +518,12 @@ class Bench {
     Value json = {{"rows", Value::array()}, {"targets", Value::array()}};
     for (const auto& r : rows) {
       const auto& l = r.load;
-      if (l.completed == 0 || l.errors > 0 || l.timeouts > 0) {
+      if (l.answered == 0 || l.errors > 0 || l.timeouts > 0) {
         healthy_ = false;
         fmt::print(stderr, "unhealthy scenario: {}\n", l.name);
+      } else if (l.completed == 0) {
+        fmt::print(stderr, "no request of {} finished within its window (a busy machine)\n",
+                   l.name);
       }
       auto note = r.note;
       if (r.worker_cpu_per_100k >= 0) {

@@ -40,6 +40,7 @@ struct Run {
   std::atomic<bool> sending{true};
   std::atomic<std::int64_t> measure_from{0}, measure_to{0};
   std::atomic<std::int64_t> in_flight{0};
+  std::atomic<std::uint64_t> answered{0};  // every reply, in the window or not
 
   explicit Run(const LoadSpec& s) : spec(s) {}
   void send(Conn& c);
@@ -84,6 +85,7 @@ void on_reply(natsConnection*, natsSubscription*, natsMsg* msg, void* closure) {
   auto sent = run.sent_at[id].exchange(0);
   if (sent == 0) return;  // already counted as a timeout
   --run.in_flight;
+  if (!error) ++run.answered;
   auto now = now_ns();
   if (sent >= run.measure_from && now <= run.measure_to) {
     std::lock_guard lock(c.mutex);
@@ -181,6 +183,7 @@ LoadResult run_load(const LoadSpec& spec) {
     result.errors += c->errors;
   }
   result.completed = all.size();
+  result.answered = run.answered.load();
   result.timeouts = timeouts;
   result.seconds =
       std::chrono::duration<double>(spec.max_requests ? elapsed : spec.duration).count();

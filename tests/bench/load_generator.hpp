@@ -29,7 +29,10 @@ struct LoadSpec {
 
 struct LoadResult {
   std::string name;
-  std::uint64_t completed = 0;
+  std::uint64_t completed = 0;  // answered within the measured window
+  // Answered without an error at any time: a scenario that completed nothing in its window but
+  // answered requests has a working service on a machine too busy for the window.
+  std::uint64_t answered = 0;
   std::uint64_t errors = 0;    // replies with Dobj-Status: error
   std::uint64_t timeouts = 0;  // no reply within the timeout
   double seconds = 0;

@@ -94,6 +94,10 @@ std::vector<std::optional<ObjectLease>> ObjectStore::claim_many(
       INSERT INTO dobj.objects AS o (class, id, p, owner, epoch)
       SELECT u.c, u.i, u.p, $1, 1 FROM unnest($2::text[], $3::text[], $4::int[]) AS u(c, i, p)
       WHERE EXISTS (SELECT 1 FROM dobj.partitions pa WHERE pa.p = u.p AND pa.owner = $1)
+        -- Not in a control database whose map has just sent this partition to a storage shard
+        -- (a shard's own map is empty).
+        AND NOT EXISTS (SELECT 1 FROM dobj.storage_shards s
+                        WHERE u.p BETWEEN s.first_partition AND s.last_partition)
       ON CONFLICT (class, id) DO UPDATE
         SET owner = EXCLUDED.owner, epoch = o.epoch + 1, p = EXCLUDED.p, last_active_at = now()
         WHERE EXISTS (SELECT 1 FROM dobj.partitions pa WHERE pa.p = EXCLUDED.p AND pa.owner = $1)

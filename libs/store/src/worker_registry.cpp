@@ -12,6 +12,10 @@ WorkerId WorkerRegistry::register_worker(const WorkerInfo& info, std::chrono::mi
   return with_storage_errors(conn_, "registering the worker", [&] {
     pqxx::work tx(conn_);
     auto id = insert_leased_row(tx, "dobj.workers", info, ttl);
+    if (!info.storage_shard.empty()) {
+      tx.exec_params0("UPDATE dobj.workers SET storage_shard = $2 WHERE id = $1", id,
+                      info.storage_shard);
+    }
     if (!info.classes.empty()) {
       // One statement for every class: {"Class": ["m1", ...], ...}.
       tx.exec_params0(

@@ -297,10 +297,23 @@ TEST_F(ObjectStoreTest, HandoverHistoryIsLoggedAndOldEntriesArePruned) {
 }
 
 TEST_F(ObjectStoreTest, TheExcessIsTheHighestPartitionsBeyondTheFairShare) {
-  PartitionShare share{{1, 5, 9, 12}, 2};
+  PartitionShare share;
+  share.owned = {1, 5, 9, 12};
+  share.fair_share = 2;
   EXPECT_EQ(share.excess(), (std::vector<int>{9, 12}));
   share.fair_share = 4;
   EXPECT_TRUE(share.excess().empty());
+}
+
+// Partitions whose objects the shard map sent elsewhere go back first, whatever the fair share.
+TEST_F(ObjectStoreTest, ForeignPartitionsAreExcessBeforeTheFairShareCounts) {
+  PartitionShare share;
+  share.owned = {1, 5, 9, 12};
+  share.foreign = {5};
+  share.fair_share = 2;
+  EXPECT_EQ(share.excess(), (std::vector<int>{5, 12}));
+  share.fair_share = 4;
+  EXPECT_EQ(share.excess(), (std::vector<int>{5}));
 }
 
 // The database refuses one object's writes (here a trigger stands for any data it cannot take):

@@ -7,12 +7,14 @@
 #include "dobj/core/error.hpp"
 #include "dobj/core/logging.hpp"
 #include "dobj/store/database.hpp"
+#include "dobj/store/storage_shards.hpp"
 
 namespace dobj {
 
-LeaseKeeper::LeaseKeeper(std::string database_url, store::WorkerInfo info, Config config,
-                         Clock& clock, Callbacks callbacks)
+LeaseKeeper::LeaseKeeper(std::string database_url, std::string storage_url, store::WorkerInfo info,
+                         Config config, Clock& clock, Callbacks callbacks)
     : database_url_(std::move(database_url)),
+      storage_url_(std::move(storage_url)),
       info_(std::move(info)),
       config_(config),
       clock_(clock),
@@ -97,11 +99,13 @@ void LeaseKeeper::step() {
     }
     if (id_ == 0) {
       rejoin();
+      renew_on_shard();
       publish_availability(give_way);
       round(false, give_way);
       return;
     }
     auto sent_at = clock_.now();
+    renew_on_shard();
     auto state = store::WorkerRegistry(*conn_).renew(id_, config_.ttl);
     if (state == store::LeaseState::kLost) {
       lose();
@@ -114,7 +118,25 @@ void LeaseKeeper::step() {
     // The lease decays by itself; the watchdog stops the worker when valid() turns false.
     log_->warn("worker {}: heartbeat failed: {}", id_.load(), e.what());
     conn_.reset();
+    storage_conn_.reset();
   }
+}
+
+void LeaseKeeper::renew_on_shard() {
+  if (storage_url_.empty()) return;
+  if (!storage_conn_ || !storage_conn_->is_open()) storage_conn_ = store::connect(storage_url_);
+  store::ShardLeaseMirror(*storage_conn_).renew(id_, info_, config_.ttl);
+}
+
+void LeaseKeeper::mirror_on_shard(const store::PartitionShare& share) {
+  if (storage_url_.empty()) return;
+  std::vector<store::PartitionEpoch> mine;
+  for (const auto& pe : share.epochs) {
+    if (!std::binary_search(share.foreign.begin(), share.foreign.end(), pe.first)) {
+      mine.push_back(pe);
+    }
+  }
+  store::ShardLeaseMirror(*storage_conn_).mirror_partitions(id_, mine);
 }
 
 void LeaseKeeper::publish_availability(bool give_way) {
@@ -142,6 +164,8 @@ void LeaseKeeper::round(bool draining, bool give_way) {
     }
     handovers_.submit(id_, fresh);
   }
+  // The shard learns of the claims before the worker subscribes to them.
+  mirror_on_shard(share);
   std::vector<int> owned;
   for (int p : share.owned) {
     if (!leaving.count(p)) owned.push_back(p);

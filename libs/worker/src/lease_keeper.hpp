@@ -58,8 +58,10 @@ class LeaseKeeper {
     std::function<bool()> may_hold = [] { return true; };
   };
 
-  LeaseKeeper(std::string database_url, store::WorkerInfo info, Config config, Clock& clock,
-              Callbacks callbacks);
+  // storage_url: the worker's storage shard, where each round mirrors its lease and partitions
+  // (empty: its objects live in the control database, database_url).
+  LeaseKeeper(std::string database_url, std::string storage_url, store::WorkerInfo info,
+              Config config, Clock& clock, Callbacks callbacks);
   ~LeaseKeeper();
 
   // Serves as `id`, counting the lease as valid from `renewed_at` (taken before the
@@ -83,9 +85,16 @@ class LeaseKeeper {
   // registration, which starts available).
   void publish_availability(bool give_way);
 
+  // Renews the lease copy on the storage shard (before the control lease: a worker cut off from
+  // its shard lets its control lease lapse, so that others of the shard take over).
+  void renew_on_shard();
+  void mirror_on_shard(const store::PartitionShare& share);
+
   std::string database_url_;
+  std::string storage_url_;
   store::WorkerInfo info_;
   std::unique_ptr<pqxx::connection> conn_;
+  std::unique_ptr<pqxx::connection> storage_conn_;
   Config config_;
   Clock& clock_;
   Callbacks callbacks_;

@@ -33,6 +33,11 @@ int run_worker(int argc, char** argv, std::function<void(ClassRegistry&)> regist
   app.add_option("--metrics-addr", config.metrics_addr,
                  "/metrics, /healthz and /readyz on host:port (port 0: any free one; off: none)")
       ->capture_default_str();
+  if (const char* shard = std::getenv("DOBJ_STORAGE_SHARD")) config.storage_shard = shard;
+  app.add_option("--storage-shard", config.storage_shard,
+                 "serve the partitions of this storage shard (`dobj shards`; DOBJ_STORAGE_SHARD; "
+                 "none: those stored in the control database)")
+      ->capture_default_str();
   app.add_option("--shards", config.host.shards, "executor shard threads")
       ->check(CLI::Range(1, 256))
       ->capture_default_str();

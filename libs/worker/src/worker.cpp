@@ -12,6 +12,7 @@
 #include "dobj/store/database.hpp"
 #include "dobj/store/migration_runner.hpp"
 #include "dobj/store/partition_table.hpp"
+#include "dobj/store/storage_shards.hpp"
 #include "mapping_probe.hpp"
 
 namespace dobj {
@@ -79,6 +80,7 @@ void Worker::start() {
     auto conn = store::connect(config_.database_url);
     store::MigrationRunner(*conn).require_current();
     partitions_ = store::PartitionTable(*conn).partition_count();
+    resolve_storage(*conn);
   }
   nats_ = std::make_unique<NatsConnection>(NatsConnection::Options{
       config_.nats_url, "dobj-worker", false, NatsConnection::Options{}.connect_timeout,
@@ -88,26 +90,28 @@ void Worker::start() {
 
   auto& clock = Clock::system();
   auto registered_at = clock.now();
-  store::WorkerInfo info{host_name(), static_cast<int>(getpid()), DOBJ_VERSION,
-                         metrics_server_ ? metrics_server_->address() : "", registry_.describe()};
+  store::WorkerInfo info{host_name(),          static_cast<int>(getpid()),
+                         DOBJ_VERSION,         metrics_server_ ? metrics_server_->address() : "",
+                         registry_.describe(), config_.storage_shard};
   {
     auto conn = store::connect(config_.database_url);
     id_ = store::WorkerRegistry(*conn).register_worker(info, config_.lease.ttl);
   }
   config_.host.worker_id = id_;
   config_.host.partitions = partitions_;
-  config_.host.database_url = config_.database_url;
+  config_.host.database_url = storage_url_;
   config_.courier.partitions = partitions_;
   config_.courier.max_age = config_.host.reply_window / 2;
   courier_ = std::make_unique<Courier>(
-      config_.courier, config_.database_url, *nats_, [this] { return id(); }, clock,
+      config_.courier, storage_url_, *nats_, [this] { return id(); }, clock,
       [this](const char* outcome) { metrics_->message_outcome(outcome); });
   outbox_ = std::make_unique<NatsOutbox>(*nats_, [this](std::vector<store::DurableMessage> m) {
     courier_->messages_committed(std::move(m));
   });
   outbox_->start();
   keeper_ = std::make_unique<LeaseKeeper>(
-      config_.database_url, info, config_.lease, clock,
+      config_.database_url, storage_url_ == config_.database_url ? "" : storage_url_, info,
+      config_.lease, clock,
       LeaseKeeper::Callbacks{[this] { on_lost(); }, [this](store::WorkerId id) { on_joined(id); },
                              [this](const std::vector<int>& ps) { on_leaving(ps); },
                              [this](const std::vector<int>& ps) { on_handing_over(ps); },
@@ -128,12 +132,48 @@ void Worker::start() {
   courier_->start();
   housekeeper_ = std::make_unique<Housekeeper>(config_.database_url, config_.retention);
   housekeeper_->start();
-  schema_pool_ = std::make_unique<SchemaPoolFiller>(config_.database_url, config_.schema_pool);
+  if (storage_url_ != config_.database_url) {
+    storage_housekeeper_ = std::make_unique<Housekeeper>(storage_url_, config_.retention);
+    storage_housekeeper_->start();
+  }
+  schema_pool_ = std::make_unique<SchemaPoolFiller>(storage_url_, config_.schema_pool);
   schema_pool_->start();
   nats_watch_ = std::make_unique<PeriodicTask>("nats-link", WorkerConfig::kNatsWatchInterval,
                                                [this] { watch_nats_link(); });
   nats_watch_->start();
   log_->info("worker {} serving with {} shards", id_, config_.host.shards);
+}
+
+void Worker::resolve_storage(pqxx::connection& control) {
+  auto map = store::StorageShardMap::load(control);
+  if (config_.storage_shard.empty()) {
+    storage_url_ = config_.database_url;
+    int covered = 0;
+    for (const auto& s : map.shards()) covered += s.last_partition - s.first_partition + 1;
+    if (covered == partitions_) {
+      log_->warn(
+          "every partition's objects live in a storage shard: this worker, started without "
+          "--storage-shard, will serve none");
+    }
+    return;
+  }
+  const auto* shard = map.find(config_.storage_shard);
+  if (!shard) {
+    throw Error(ErrorCode::kBadRequest, "no storage shard is named '" + config_.storage_shard +
+                                            "' (`dobj shards` lists them)");
+  }
+  storage_url_ = shard->url;
+  auto conn = store::connect(storage_url_);
+  store::MigrationRunner(*conn).require_current();
+  int shard_partitions = store::PartitionTable(*conn).partition_count();
+  if (shard_partitions != partitions_) {
+    throw Error(ErrorCode::kBadRequest, "storage shard " + shard->name + " was migrated for " +
+                                            std::to_string(shard_partitions) +
+                                            " partitions, the cluster has " +
+                                            std::to_string(partitions_));
+  }
+  log_->info("objects of partitions {}-{} live in storage shard {}", shard->first_partition,
+             shard->last_partition, shard->name);
 }
 
 store::WorkerId Worker::id() const {
@@ -284,6 +324,7 @@ void Worker::stop() {
   drain(subs);  // what NATS already delivered is still served
   nats_watch_->stop();
   housekeeper_->stop();
+  if (storage_housekeeper_) storage_housekeeper_->stop();
   schema_pool_->stop();
   keeper_->finish_handovers();
   host_->stop();    // the lease keeper still renews while the shards commit
@@ -295,6 +336,9 @@ void Worker::stop() {
     if (id != 0) {
       auto conn = store::connect(config_.database_url);
       store::WorkerRegistry(*conn).mark_stopped(id);
+      if (storage_url_ != config_.database_url) {
+        store::ShardLeaseMirror(*store::connect(storage_url_)).mark_stopped(id);
+      }
     }
   } catch (const Error& e) {
     log_->warn("could not mark worker {} stopped (its lease expires by itself): {}", id, e.what());
@@ -304,6 +348,7 @@ void Worker::stop() {
   host_.reset();
   keeper_.reset();
   housekeeper_.reset();
+  storage_housekeeper_.reset();
   schema_pool_.reset();
   courier_.reset();
   outbox_.reset();

@@ -35,7 +35,10 @@ struct WorkerConfig {
   constexpr static std::chrono::milliseconds kHandoverTimeout{1000};
   constexpr static std::chrono::milliseconds kHandoverFinishTimeout{10'000};
   std::string nats_url;
-  std::string database_url;
+  std::string database_url;  // the control database
+  // The storage shard whose partitions this worker serves (`dobj shards`; empty: those whose
+  // objects live in the control database).
+  std::string storage_shard;
   HostConfig host;
   LeaseKeeper::Config lease;
   store::Retention retention;
@@ -79,6 +82,8 @@ class Worker {
   int metrics_port() const { return metrics_server_ ? metrics_server_->port() : 0; }
 
  private:
+  // Finds the worker's storage location in the shard map and checks that database.
+  void resolve_storage(pqxx::connection& control);
   void on_partitions(const std::vector<int>& owned);
   void on_leaving(const std::vector<int>& partitions);
   void on_handing_over(const std::vector<int>& partitions);
@@ -101,7 +106,10 @@ class Worker {
   std::unique_ptr<Courier> courier_;
   std::unique_ptr<Host> host_;
   std::unique_ptr<LeaseKeeper> keeper_;
+  // Where its objects live: the storage shard's URL, or the control database's.
+  std::string storage_url_;
   std::unique_ptr<Housekeeper> housekeeper_;
+  std::unique_ptr<Housekeeper> storage_housekeeper_;  // a storage shard's own rows
   std::unique_ptr<SchemaPoolFiller> schema_pool_;
   std::mutex subs_mutex_;
   std::map<int, NatsSubscription> subs_;

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "dobj/store/database.hpp"
+#include "dobj/store/storage_shards.hpp"
 #include "dobj/testing/postgres_server.hpp"
 
 namespace dobj {
@@ -60,7 +61,7 @@ TEST_F(LeaseKeeperTest, ValidityFollowsTheVirtualClockAndRenewals) {
   LeaseKeeper::Config config{10s, 1s};
   auto id = register_worker(config.ttl);
   Recorder rec;
-  LeaseKeeper keeper(url_, kInfo, config, clock_, rec.callbacks());
+  LeaseKeeper keeper(url_, "", kInfo, config, clock_, rec.callbacks());
   keeper.start(id, clock_.now());
   EXPECT_EQ(rec.owned.size(), 256u);
   // Valid for ttl minus the safety tenth from the last renewal, by the local clock only.
@@ -77,7 +78,7 @@ TEST_F(LeaseKeeperTest, ValidityFollowsTheVirtualClockAndRenewals) {
 TEST_F(LeaseKeeperTest, AnExpiredLeaseIsLostThenTheWorkerRegistersAnewAndClaimsAgain) {
   auto id = register_worker(10s);
   Recorder rec;
-  LeaseKeeper keeper(url_, kInfo, {10s, 1s}, clock_, rec.callbacks());
+  LeaseKeeper keeper(url_, "", kInfo, {10s, 1s}, clock_, rec.callbacks());
   keeper.start(id, clock_.now());
   keeper.stop();  // rounds by hand from here
   query("UPDATE dobj.workers SET lease_until = now() - interval '1 second' RETURNING 1");
@@ -97,15 +98,71 @@ TEST_F(LeaseKeeperTest, AnExpiredLeaseIsLostThenTheWorkerRegistersAnewAndClaimsA
             256);
 }
 
+// A worker of a storage shard claims only that shard's partitions, shares them only with that
+// shard's workers, and mirrors its lease and its partitions into the shard, where claims and
+// fencing read them; the control database's own partitions are left to its own workers.
+TEST_F(LeaseKeeperTest, AShardWorkerClaimsItsShardsPartitionsAndMirrorsItsLeaseThere) {
+  auto shard_url = testing::PostgresServer::shared().create_database(true);
+  auto shard = store::connect(shard_url);
+  store::add_storage_shard(*conn_, {"s1", 0, 127, shard_url});
+  auto on_shard = [&](const std::string& sql) {
+    pqxx::nontransaction tx(*shard);
+    return tx.exec1(sql)[0].as<std::int64_t>();
+  };
+  auto info = kInfo;
+  info.storage_shard = "s1";
+  auto a = store::WorkerRegistry(*conn_).register_worker(info, 10s);
+  Recorder rec_a;
+  LeaseKeeper keeper_a(url_, shard_url, info, {10s, 1s}, clock_, rec_a.callbacks());
+  keeper_a.start(a, clock_.now());
+  keeper_a.stop();
+  ASSERT_EQ(rec_a.owned.size(), 128u);
+  EXPECT_EQ(rec_a.owned.back(), 127);
+  EXPECT_EQ(on_shard("SELECT count(*) FROM dobj.workers WHERE id = " + std::to_string(a) +
+                     " AND lease_until > now() + interval '5 seconds'"),
+            1);
+  EXPECT_EQ(on_shard("SELECT count(*) FROM dobj.partitions WHERE owner = " + std::to_string(a)),
+            128);
+  // The control database's epochs, copied.
+  EXPECT_EQ(on_shard("SELECT sum(epoch) FROM dobj.partitions WHERE p < 128"),
+            query("SELECT sum(epoch) FROM dobj.partitions WHERE p < 128"));
+
+  // A second worker of the shard takes half; the first hands it over, and the shard learns.
+  auto b = store::WorkerRegistry(*conn_).register_worker(info, 10s);
+  Recorder rec_b;
+  LeaseKeeper keeper_b(url_, shard_url, info, {10s, 1s}, clock_, rec_b.callbacks());
+  keeper_b.start(b, clock_.now());
+  keeper_b.stop();
+  keeper_a.step();
+  keeper_a.finish_handovers();
+  keeper_b.step();
+  EXPECT_EQ(rec_b.owned.size(), 64u);
+  keeper_a.step();
+  EXPECT_EQ(on_shard("SELECT count(*) FROM dobj.partitions WHERE owner = " + std::to_string(a)),
+            64);
+  EXPECT_EQ(on_shard("SELECT count(*) FROM dobj.partitions WHERE owner = " + std::to_string(b)),
+            64);
+
+  // A control-database worker takes the rest, all 128, alone.
+  auto c = register_worker(10s);
+  Recorder rec_c;
+  LeaseKeeper keeper_c(url_, "", kInfo, {10s, 1s}, clock_, rec_c.callbacks());
+  keeper_c.start(c, clock_.now());
+  keeper_c.stop();
+  ASSERT_EQ(rec_c.owned.size(), 128u);
+  EXPECT_EQ(rec_c.owned.front(), 128);
+  EXPECT_EQ(query("SELECT count(*) FROM dobj.partitions WHERE owner IS NULL"), 0);
+}
+
 TEST_F(LeaseKeeperTest, AJoiningWorkerGetsTheExcessHandedOverToIt) {
   auto a = register_worker(10s);
   Recorder rec_a, rec_b;
-  LeaseKeeper keeper_a(url_, kInfo, {10s, 1s}, clock_, rec_a.callbacks());
+  LeaseKeeper keeper_a(url_, "", kInfo, {10s, 1s}, clock_, rec_a.callbacks());
   keeper_a.start(a, clock_.now());
   keeper_a.stop();
   ASSERT_EQ(rec_a.owned.size(), 256u);
   auto b = register_worker(10s);
-  LeaseKeeper keeper_b(url_, kInfo, {10s, 1s}, clock_, rec_b.callbacks());
+  LeaseKeeper keeper_b(url_, "", kInfo, {10s, 1s}, clock_, rec_b.callbacks());
   keeper_b.start(b, clock_.now());
   keeper_b.stop();
   EXPECT_TRUE(rec_b.owned.empty());  // nothing is free until a hands over
@@ -124,7 +181,7 @@ TEST_F(LeaseKeeperTest, AJoiningWorkerGetsTheExcessHandedOverToIt) {
 TEST_F(LeaseKeeperTest, ADrainHandsEverythingBackThenReportsDrained) {
   auto a = register_worker(10s);
   Recorder rec;
-  LeaseKeeper keeper(url_, kInfo, {10s, 1s}, clock_, rec.callbacks());
+  LeaseKeeper keeper(url_, "", kInfo, {10s, 1s}, clock_, rec.callbacks());
   keeper.start(a, clock_.now());
   keeper.stop();
   EXPECT_FALSE(store::WorkerRegistry(*conn_).request_drain(a + 100));
@@ -153,11 +210,11 @@ TEST_F(LeaseKeeperTest, ASlowHandoverNeverCostsTheLease) {
     while (!release && std::chrono::steady_clock::now() < deadline)
       std::this_thread::sleep_for(5ms);
   };
-  LeaseKeeper keeper_a(url_, kInfo, config, Clock::system(), rec_a.callbacks());
+  LeaseKeeper keeper_a(url_, "", kInfo, config, Clock::system(), rec_a.callbacks());
   keeper_a.start(a, Clock::system().now());
   auto b = register_worker(10s);
   Recorder rec_b;
-  LeaseKeeper keeper_b(url_, kInfo, {10s, 1s}, clock_, rec_b.callbacks());
+  LeaseKeeper keeper_b(url_, "", kInfo, {10s, 1s}, clock_, rec_b.callbacks());
   keeper_b.start(b, clock_.now());
   keeper_b.stop();
   auto wait_for = [](auto&& condition) {
@@ -188,7 +245,7 @@ TEST_F(LeaseKeeperTest, ASlowHandoverNeverCostsTheLease) {
 TEST_F(LeaseKeeperTest, TheWatchdogFencesByTheLocalClockWhileTheHeartbeatIsStuck) {
   auto id = register_worker(10s);
   Recorder rec;
-  LeaseKeeper keeper(url_, kInfo, {10s, 1s}, clock_, rec.callbacks());
+  LeaseKeeper keeper(url_, "", kInfo, {10s, 1s}, clock_, rec.callbacks());
   keeper.start(id, clock_.now());
   keeper.stop();  // by hand from here: no renewal happens
   keeper.check_expiry();

@@ -3,6 +3,8 @@
 #include <pqxx/pqxx>
 
 #include <chrono>
+#include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "dobj/store/worker_registry.hpp"
@@ -12,8 +14,15 @@ namespace dobj::store {
 // What a worker holds after a claiming round, and what it should hold.
 struct PartitionShare {
   std::vector<int> owned;  // sorted
-  int fair_share = 0;      // ceil(P / live serving workers); 0 while draining
-  // The partitions to hand back (the highest-numbered beyond the fair share), sorted.
+  // The owned partitions' claims (what a storage shard mirrors), in the order of `owned`.
+  std::vector<std::pair<int, std::int64_t>> epochs;
+  // Owned partitions whose objects now live elsewhere than the worker's storage location (the
+  // shard map changed): all to hand back. Sorted.
+  std::vector<int> foreign;
+  // ceil(partitions of its storage location / live serving workers there); 0 while draining.
+  int fair_share = 0;
+  // The partitions to hand back (the foreign ones, then the highest-numbered beyond the fair
+  // share), sorted.
   std::vector<int> excess() const;
 };
 
@@ -24,8 +33,8 @@ class PartitionTable {
   explicit PartitionTable(pqxx::connection& conn) : conn_(conn) {}
 
   int partition_count();
-  // Claims free or expired partitions until the worker holds its fair share, ceil(P / live
-  // serving workers); a draining worker claims nothing and its fair share is 0.
+  // Claims free or expired partitions of the worker's storage location until it holds its fair
+  // share of them; a draining worker claims nothing and its fair share is 0.
   PartitionShare claim_fair_share(WorkerId me, bool draining = false);
   // Hands partitions back: they are free for the others' next round. Returns those released.
   std::vector<int> release(WorkerId me, const std::vector<int>& partitions);

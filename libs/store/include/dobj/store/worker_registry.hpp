@@ -22,6 +22,9 @@ struct WorkerInfo {
   std::string metrics_addr{};
   // Class name → callable method names (dobj.worker_classes; workers only).
   std::map<std::string, std::vector<std::string>> classes{};
+  // The storage shard whose partitions it serves (dobj.storage_shards; empty: the partitions
+  // whose objects live in the control database). Workers only.
+  std::string storage_shard{};
 };
 
 // The worker's row in dobj.workers: its identity and its lease (DESIGN.md §4, §7).

@@ -1,0 +1,74 @@
+#pragma once
+
+#include <pqxx/pqxx>
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "dobj/store/worker_registry.hpp"
+
+namespace dobj::store {
+
+// One row of the shard map (migrations/0016_storage_shards.sql): partitions first..last keep
+// their objects in the database at `url`.
+struct StorageShard {
+  std::string name;
+  int first_partition = 0;
+  int last_partition = 0;
+  std::string url;
+};
+
+// The shard map, read from the control database. Partitions no shard covers keep their objects
+// in the control database itself.
+class StorageShardMap {
+ public:
+  static StorageShardMap load(pqxx::connection& control);
+  explicit StorageShardMap(std::vector<StorageShard> shards) : shards_(std::move(shards)) {}
+
+  const std::vector<StorageShard>& shards() const { return shards_; }
+  bool empty() const { return shards_.empty(); }
+  const StorageShard* find(const std::string& name) const;
+  // The shard holding partition p's objects; nullptr: the control database.
+  const StorageShard* shard_of(int partition) const;
+
+ private:
+  std::vector<StorageShard> shards_;  // by first_partition
+};
+
+// Adds a shard to the map. Refuses (Error kBadRequest) a range that overlaps another shard's,
+// lies outside the cluster's partitions, or covers objects the control database still holds
+// (they would vanish from view: moving data is `dobj shards move`'s job).
+void add_storage_shard(pqxx::connection& control, const StorageShard& shard);
+// The same checks without adding it (before a shard's database is migrated).
+void check_storage_shard(pqxx::connection& control, const StorageShard& shard);
+
+// A partition and the epoch of its current claim (dobj.partitions in the control database).
+using PartitionEpoch = std::pair<int, std::int64_t>;
+
+// A worker's lease as its storage shard sees it: a copy of its dobj.workers row (lease_until in
+// the shard's own clock) and of its partitions' owner rows. Claims and the fencing UPDATE on
+// the shard read these, so both stay one local transaction there. The control database stays
+// the authority: a partition changes owner there first, and the copy only ever moves to a
+// newer claim (a higher epoch).
+class ShardLeaseMirror {
+ public:
+  explicit ShardLeaseMirror(pqxx::connection& shard) : conn_(shard) {}
+
+  // Inserts or extends the worker's row by ttl from the shard's now() (a stopped row stays
+  // stopped).
+  void renew(WorkerId id, const WorkerInfo& info, std::chrono::milliseconds ttl);
+  // Makes the shard's partition rows say exactly this: the worker owns `owned` (at their
+  // epochs) and nothing else.
+  void mirror_partitions(WorkerId id, const std::vector<PartitionEpoch>& owned);
+  // The worker has stopped: its lease, partitions and objects there are free at once.
+  void mark_stopped(WorkerId id);
+
+ private:
+  pqxx::connection& conn_;
+};
+
+}  // namespace dobj::store

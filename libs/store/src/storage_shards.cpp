@@ -1,0 +1,144 @@
+#include "dobj/store/storage_shards.hpp"
+
+#include <algorithm>
+
+#include "dobj/core/error.hpp"
+#include "dobj/store/database.hpp"
+#include "sql_values.hpp"
+
+namespace dobj::store {
+
+StorageShardMap StorageShardMap::load(pqxx::connection& control) {
+  return with_storage_errors(control, "reading the storage shard map", [&] {
+    pqxx::nontransaction tx(control);
+    std::vector<StorageShard> shards;
+    for (const auto& row : tx.exec("SELECT name, first_partition, last_partition, url "
+                                   "FROM dobj.storage_shards ORDER BY first_partition")) {
+      shards.push_back(StorageShard{row[0].as<std::string>(), row[1].as<int>(), row[2].as<int>(),
+                                    row[3].as<std::string>()});
+    }
+    return StorageShardMap(std::move(shards));
+  });
+}
+
+const StorageShard* StorageShardMap::find(const std::string& name) const {
+  auto it = std::find_if(shards_.begin(), shards_.end(),
+                         [&](const StorageShard& s) { return s.name == name; });
+  return it == shards_.end() ? nullptr : &*it;
+}
+
+const StorageShard* StorageShardMap::shard_of(int partition) const {
+  auto it = std::find_if(shards_.begin(), shards_.end(), [&](const StorageShard& s) {
+    return s.first_partition <= partition && partition <= s.last_partition;
+  });
+  return it == shards_.end() ? nullptr : &*it;
+}
+
+namespace {
+
+// Refuses what the map cannot take (see add_storage_shard), inside tx.
+void check_new_shard(pqxx::transaction_base& tx, const StorageShard& shard) {
+  auto refuse = [&](const std::string& why) {
+    throw Error(ErrorCode::kBadRequest, "storage shard " + shard.name + ": " + why);
+  };
+  auto partitions = tx.exec1("SELECT partitions FROM dobj.cluster")[0].as<int>();
+  if (shard.first_partition < 0 || shard.last_partition >= partitions ||
+      shard.first_partition > shard.last_partition) {
+    refuse("partitions " + std::to_string(shard.first_partition) + "-" +
+           std::to_string(shard.last_partition) + " are not a range within 0-" +
+           std::to_string(partitions - 1));
+  }
+  auto clash = tx.exec_params(
+      "SELECT name FROM dobj.storage_shards WHERE name = $1 OR "
+      "int4range(first_partition, last_partition, '[]') && int4range($2, $3, '[]')",
+      shard.name, shard.first_partition, shard.last_partition);
+  if (!clash.empty()) {
+    refuse(clash[0][0].as<std::string>() == shard.name
+               ? "the name is taken"
+               : "its partitions overlap shard " + clash[0][0].as<std::string>() + "'s");
+  }
+  auto stranded = tx.exec_params1("SELECT count(*) FROM dobj.objects WHERE p BETWEEN $1 AND $2",
+                                  shard.first_partition, shard.last_partition)[0]
+                      .as<std::int64_t>();
+  if (stranded > 0) {
+    refuse(std::to_string(stranded) +
+           " objects of these partitions live in the control database; a shard over them "
+           "would hide them");
+  }
+}
+
+}  // namespace
+
+void check_storage_shard(pqxx::connection& control, const StorageShard& shard) {
+  with_storage_errors(control, "checking a storage shard", [&] {
+    pqxx::read_transaction tx(control);
+    check_new_shard(tx, shard);
+  });
+}
+
+void add_storage_shard(pqxx::connection& control, const StorageShard& shard) {
+  with_storage_errors(control, "adding a storage shard", [&] {
+    pqxx::work tx(control);
+    // Serializes with other map changes.
+    tx.exec0("LOCK TABLE dobj.storage_shards IN EXCLUSIVE MODE");
+    // No object of the range can appear in the control database behind the check: a claim's
+    // INSERT waits for this lock, then sees the new map row and refuses.
+    tx.exec0("LOCK TABLE dobj.objects IN SHARE MODE");
+    check_new_shard(tx, shard);
+    tx.exec_params0(
+        "INSERT INTO dobj.storage_shards (name, first_partition, last_partition, url) "
+        "VALUES ($1, $2, $3, $4)",
+        shard.name, shard.first_partition, shard.last_partition, shard.url);
+    tx.commit();
+  });
+}
+
+void ShardLeaseMirror::renew(WorkerId id, const WorkerInfo& info, std::chrono::milliseconds ttl) {
+  with_storage_errors(conn_, "renewing the worker lease on its storage shard", [&] {
+    pqxx::nontransaction tx(conn_);
+    tx.exec_params0(
+        "INSERT INTO dobj.workers AS w (id, host, pid, version, lease_until) "
+        "OVERRIDING SYSTEM VALUE "
+        "VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5)) "
+        "ON CONFLICT (id) DO UPDATE SET heartbeat_at = now(), lease_until = EXCLUDED.lease_until "
+        "WHERE w.state <> 'stopped'",
+        id, info.host, info.pid, info.version, seconds(ttl));
+  });
+}
+
+void ShardLeaseMirror::mirror_partitions(WorkerId id, const std::vector<PartitionEpoch>& owned) {
+  std::vector<std::string> ps, epochs;
+  for (const auto& [p, epoch] : owned) {
+    ps.push_back(std::to_string(p));
+    epochs.push_back(std::to_string(epoch));
+  }
+  with_storage_errors(conn_, "mirroring partitions to the storage shard", [&] {
+    pqxx::nontransaction tx(conn_);
+    // One statement: what the worker gave back is free, what it claimed is its own unless the
+    // shard already knows a newer claim.
+    tx.exec_params0(R"sql(
+      WITH mine AS (
+        SELECT * FROM unnest($2::int[], $3::bigint[]) AS m(p, epoch)),
+      gone AS (
+        UPDATE dobj.partitions pa SET owner = NULL
+        WHERE pa.owner = $1 AND pa.p NOT IN (SELECT p FROM mine))
+      UPDATE dobj.partitions pa SET owner = $1, epoch = mine.epoch, claimed_at = now()
+      FROM mine
+      WHERE pa.p = mine.p AND pa.epoch <= mine.epoch
+        AND (pa.epoch < mine.epoch OR pa.owner IS DISTINCT FROM $1))sql",
+                    id, text_array_literal(ps), text_array_literal(epochs));
+  });
+}
+
+void ShardLeaseMirror::mark_stopped(WorkerId id) {
+  with_storage_errors(conn_, "stopping the worker on its storage shard", [&] {
+    pqxx::work tx(conn_);
+    tx.exec_params0("UPDATE dobj.partitions SET owner = NULL WHERE owner = $1", id);
+    tx.exec_params0("UPDATE dobj.objects SET owner = NULL WHERE owner = $1", id);
+    tx.exec_params0("UPDATE dobj.workers SET state = 'stopped', lease_until = now() WHERE id = $1",
+                    id);
+    tx.commit();
+  });
+}
+
+}  // namespace dobj::store

@@ -1,0 +1,23 @@
+-- Storage shards (DESIGN.md §7, issue 18): object data of a partition range lives in another
+-- PostgreSQL database, which holds those objects' rows, leases, schemas, alarms, stored replies
+-- and outbox, so that fencing stays one local transaction there. Partitions no range covers keep
+-- their objects in this (the control) database. Workers and partitions stay here; a worker
+-- serves the partitions of one storage location only (dobj.workers.storage_shard, NULL: this
+-- database), and mirrors its lease and its partitions' owner rows into that shard, where
+-- claims and the fencing UPDATE read them.
+CREATE TABLE dobj.storage_shards (
+  name text PRIMARY KEY CHECK (name ~ '^[a-z][a-z0-9_-]{0,39}$'),
+  first_partition int NOT NULL CHECK (first_partition >= 0),
+  last_partition int NOT NULL,
+  -- What workers and timers connect with (libpq URL or key=value string).
+  url text NOT NULL CHECK (url <> ''),
+  added_at timestamptz NOT NULL DEFAULT now(),
+  CHECK (last_partition >= first_partition),
+  -- One shard per partition: ranges never overlap.
+  EXCLUDE USING gist (int4range(first_partition, last_partition, '[]') WITH &&)
+);
+-- The URL may hold a password: services read the map, dobj_reader does not.
+REVOKE ALL ON dobj.storage_shards FROM dobj_service;
+GRANT SELECT ON dobj.storage_shards TO dobj_service;
+
+ALTER TABLE dobj.workers ADD COLUMN storage_shard text;

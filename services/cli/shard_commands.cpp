@@ -1,0 +1,213 @@
+// dobj shards | shards add: the storage shard map (DESIGN.md §7), and the shards' part of
+// `dobj migrate`.
+#include <fmt/format.h>
+
+#include <charconv>
+#include <map>
+#include <string_view>
+
+#include "commands.hpp"
+#include "dobj/core/error.hpp"
+#include "dobj/core/redact.hpp"
+#include "dobj/core/value.hpp"
+#include "dobj/store/database.hpp"
+#include "dobj/store/migration_runner.hpp"
+#include "dobj/store/partition_table.hpp"
+#include "dobj/store/storage_shards.hpp"
+#include "table.hpp"
+
+namespace dobj::cli {
+namespace {
+
+void print_progress(const std::string& step) {
+  fmt::print("  {}\n", step);
+  std::fflush(stdout);
+}
+
+// What one storage location holds, looked up on it; `error` says why it could not be.
+struct ShardStatus {
+  std::string name;
+  int first = 0;
+  int last = -1;  // none: the control database serves no partition
+  std::string url;
+  std::int64_t live_workers = 0;
+  std::int64_t objects = -1;
+  int version = -1;
+  std::string error{};
+};
+
+void look_up(ShardStatus& s) {
+  try {
+    auto db = store::connect(s.url);
+    s.version = store::MigrationRunner(*db).current_version();
+    pqxx::nontransaction tx(*db);
+    s.objects = tx.exec1("SELECT count(*) FROM dobj.objects")[0].as<std::int64_t>();
+  } catch (const std::exception& e) {
+    s.error = e.what();
+  }
+}
+
+std::vector<ShardStatus> statuses(const ConnectionConfig& conn) {
+  auto db = store::connect(conn.database_url);
+  auto map = store::StorageShardMap::load(*db);
+  int partitions = store::PartitionTable(*db).partition_count();
+  auto live = store::with_storage_errors("counting live workers", [&] {
+    pqxx::nontransaction tx(*db);
+    std::map<std::string, std::int64_t> out;
+    for (const auto& r : tx.exec("SELECT coalesce(storage_shard, ''), count(*) FROM dobj.workers "
+                                 "WHERE state <> 'stopped' AND lease_until > now() GROUP BY 1")) {
+      out[r[0].as<std::string>()] = r[1].as<std::int64_t>();
+    }
+    return out;
+  });
+  std::vector<ShardStatus> out;
+  // The control database holds the objects of the partitions no shard covers.
+  int covered = 0;
+  for (const auto& s : map.shards()) covered += s.last_partition - s.first_partition + 1;
+  ShardStatus control{"(control)", 0, -1, conn.database_url, live[""]};
+  if (covered < partitions) control.last = partitions - covered - 1;  // a count, shown below
+  out.push_back(control);
+  for (const auto& s : map.shards()) {
+    out.push_back({s.name, s.first_partition, s.last_partition, s.url, live[s.name]});
+  }
+  for (auto& s : out) look_up(s);
+  return out;
+}
+
+void list(const ConnectionConfig& conn, bool json) {
+  auto shards = statuses(conn);
+  if (json) {
+    Value out = Value::array();
+    for (const auto& s : shards) {
+      bool control = &s == &shards.front();
+      Value row{{"name", control ? Value() : Value(s.name)},
+                {"control", control},
+                {"url", redact(s.url)},
+                {"live_workers", s.live_workers},
+                {"objects", s.objects < 0 ? Value() : Value(s.objects)},
+                {"version", s.version < 0 ? Value() : Value(s.version)},
+                {"error", s.error.empty() ? Value() : Value(s.error)}};
+      if (control) {
+        row["partitions"] = s.last + 1;
+      } else {
+        row["first_partition"] = s.first;
+        row["last_partition"] = s.last;
+        row["partitions"] = s.last - s.first + 1;
+      }
+      out.push_back(row);
+    }
+    fmt::print("{}\n", out.dump(2));
+    return;
+  }
+  std::vector<std::vector<std::string>> table;
+  for (const auto& s : shards) {
+    bool control = &s == &shards.front();
+    std::string range = !control          ? fmt::format("{}-{}", s.first, s.last)
+                        : s.last + 1 == 0 ? std::string("none")
+                                          : fmt::format("{} not in a shard", s.last + 1);
+    table.push_back({s.name, range, std::to_string(s.live_workers),
+                     s.objects < 0 ? "-" : std::to_string(s.objects),
+                     s.version < 0 ? "-" : std::to_string(s.version),
+                     s.error.empty() ? redact(s.url) : "unreachable: " + s.error});
+  }
+  print_table({"SHARD", "PARTITIONS", "WORKERS", "OBJECTS", "VERSION", "DATABASE"}, table);
+}
+
+// "12-40" → {12, 40}.
+std::pair<int, int> parse_range(const std::string& text) {
+  int first = -1, last = -1;
+  auto dash = text.find('-');
+  auto number = [](std::string_view part, int& out) {
+    auto [end, ec] = std::from_chars(part.data(), part.data() + part.size(), out);
+    return ec == std::errc() && end == part.data() + part.size() && !part.empty();
+  };
+  std::string_view all(text);
+  if (dash == std::string::npos || !number(all.substr(0, dash), first) ||
+      !number(all.substr(dash + 1), last)) {
+    throw Error(ErrorCode::kBadRequest,
+                "--partitions takes a range FIRST-LAST (e.g. 0-127), not '" + text + "'");
+  }
+  return {first, last};
+}
+
+void add(const ConnectionConfig& conn, const std::string& name, const std::string& range,
+         const std::string& url, const std::string& admin_url) {
+  auto [first, last] = parse_range(range);
+  auto db = store::connect(conn.database_url);
+  store::check_storage_shard(*db, {name, first, last, url});
+  int partitions = store::PartitionTable(*db).partition_count();
+  fmt::print("migrating storage shard {} ({})\n", name,
+             redact(admin_url.empty() ? url : admin_url));
+  {
+    auto shard = store::connect(admin_url.empty() ? url : admin_url);
+    store::MigrationRunner(*shard).migrate(partitions, print_progress);
+    int shard_partitions = store::PartitionTable(*shard).partition_count();
+    if (shard_partitions != partitions) {
+      throw Error(ErrorCode::kBadRequest,
+                  fmt::format("that database was migrated for {} partitions; the cluster has {}",
+                              shard_partitions, partitions));
+    }
+  }
+  // Workers and timers connect with `url`: it must work before anything is routed there.
+  store::connect(url);
+  store::add_storage_shard(*db, {name, first, last, url});
+  fmt::print(
+      "storage shard {} holds the objects of partitions {}-{}; start its workers with "
+      "--storage-shard {} and restart the timers\n",
+      name, first, last, name);
+}
+
+}  // namespace
+
+void migrate_storage_shards(const ConnectionConfig& conn,
+                            const std::vector<std::string>& admin_urls) {
+  std::map<std::string, std::string> overrides;
+  for (const auto& item : admin_urls) {
+    auto eq = item.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      throw Error(ErrorCode::kBadRequest, "--shard-admin-url takes NAME=URL");
+    }
+    overrides[item.substr(0, eq)] = item.substr(eq + 1);
+  }
+  auto db = store::connect(conn.database_url);
+  auto map = store::StorageShardMap::load(*db);
+  // A shard's partitions are numbered as the cluster's: the control database decides.
+  int partitions = store::PartitionTable(*db).partition_count();
+  for (const auto& [name, url] : overrides) {
+    if (!map.find(name)) throw Error(ErrorCode::kBadRequest, "no storage shard is named " + name);
+  }
+  for (const auto& s : map.shards()) {
+    auto it = overrides.find(s.name);
+    fmt::print("storage shard {}:\n", s.name);
+    std::fflush(stdout);
+    auto shard = store::connect(it == overrides.end() ? s.url : it->second);
+    auto report = store::MigrationRunner(*shard).migrate(partitions, print_progress);
+    fmt::print("  {}\n", report.applied.empty()
+                             ? fmt::format("current (version {})", report.to_version)
+                             : fmt::format("migrated from version {} to {}", report.from_version,
+                                           report.to_version));
+  }
+}
+
+void add_shard_commands(CLI::App& app, const ConnectionConfig& conn) {
+  auto json = std::make_shared<bool>(false);
+  auto* sc = app.add_subcommand("shards", "storage shards: which database holds which partitions");
+  sc->add_flag("--json", *json, "JSON output");
+  struct AddArgs {
+    std::string name, partitions, url, admin_url;
+  };
+  auto aa = std::make_shared<AddArgs>();
+  auto* ac = sc->add_subcommand(
+      "add", "migrate a database and make it hold the objects of a partition range");
+  ac->add_option("name", aa->name, "the shard's name ([a-z][a-z0-9_-]*)")->required();
+  ac->add_option("--partitions", aa->partitions, "FIRST-LAST, e.g. 0-127")->required();
+  ac->add_option("--url", aa->url, "the database URL workers and timers use")->required();
+  ac->add_option("--admin-url", aa->admin_url,
+                 "the URL to migrate it with, when that needs another role (default: --url)");
+  ac->callback([aa, &conn] { add(conn, aa->name, aa->partitions, aa->url, aa->admin_url); });
+  sc->callback([sc, json, &conn] {
+    if (sc->get_subcommands().empty()) list(conn, *json);
+  });
+}
+
+}  // namespace dobj::cli

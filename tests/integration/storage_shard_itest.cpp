@@ -1,0 +1,193 @@
+// Storage shards end to end (issue 18): a control database and a shard database, the shard map
+// written by `dobj shards add`, one worker per storage location, the timer on both, real
+// nats-server and PostgreSQL.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <map>
+
+#include "dobj/core/error.hpp"
+#include "dobj/core/stop_signals.hpp"
+#include "dobj/core/value.hpp"
+#include "dobj/protocol/partition.hpp"
+#include "dobj/store/database.hpp"
+#include "dobj/testing/postgres_server.hpp"
+#include "dobj/testing/process.hpp"
+#include "dobj/testing/stack_test.hpp"
+
+namespace dobj::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr int kPartitions = 256;
+constexpr int kObjects = 40;
+
+class StorageShardTest : public StackTest {
+ protected:
+  void SetUp() override {
+    shard_url_ = PostgresServer::shared().create_database(false);
+    ASSERT_EQ(cli({"shards", "add", "s1", "--partitions", "0-127", "--url",
+                   PostgresServer::service_url(shard_url_), "--admin-url", shard_url_}),
+              0)
+        << output_;
+  }
+  int cli(std::vector<std::string> args) {
+    args.insert(args.begin(), {cli_binary(), "--db", stack_.database_url()});
+    return run_command(args, &output_);
+  }
+  std::int64_t on_shard(const std::string& sql) {
+    auto conn = store::connect(shard_url_);
+    pqxx::nontransaction tx(*conn);
+    auto row = tx.exec1(sql);
+    return row[0].is_null() ? -1 : row[0].as<std::int64_t>();
+  }
+  static bool in_shard(const std::string& id) {
+    return protocol::partition_of("Counter", id, kPartitions) <= 127;
+  }
+  std::map<std::string, std::int64_t> count_everywhere(int times) {
+    std::map<std::string, std::int64_t> last;
+    for (int t = 0; t < times; ++t) {
+      for (int i = 0; i < kObjects; ++i) {
+        auto id = "c" + std::to_string(i);
+        try {
+          last[id] = call("Counter", id, "inc", {{"by", 1}}).get<std::int64_t>();
+        } catch (const std::exception& e) {
+          ADD_FAILURE() << id << ": " << e.what() << "\n" << stack_.worker_logs();
+          throw;
+        }
+      }
+    }
+    return last;
+  }
+
+  std::string shard_url_;
+  std::string output_;
+};
+
+TEST_F(StorageShardTest, EachObjectLivesInItsPartitionsDatabaseAndSurvivesItsWorker) {
+  auto& shard_worker = stack_.start_worker({"--storage-shard", "s1"});
+  stack_.start_worker();
+  auto values = count_everywhere(2);
+  int sharded = 0;
+  for (const auto& [id, value] : values) {
+    EXPECT_EQ(value, 2) << id;
+    sharded += in_shard(id);
+  }
+  ASSERT_GT(sharded, 0);
+  ASSERT_LT(sharded, kObjects);
+  // Each object's row, lease and schema are in its own partition's database only.
+  EXPECT_EQ(on_shard("SELECT count(*) FROM dobj.objects WHERE p <= 127"), sharded);
+  EXPECT_EQ(on_shard("SELECT count(*) FROM dobj.objects WHERE p > 127"), 0);
+  EXPECT_EQ(scalar("SELECT count(*) FROM dobj.objects WHERE p > 127"), kObjects - sharded);
+  EXPECT_EQ(scalar("SELECT count(*) FROM dobj.objects WHERE p <= 127"), 0);
+  EXPECT_EQ(on_shard("SELECT count(DISTINCT o.schema_name) FROM dobj.objects o "
+                     "JOIN pg_namespace n ON n.nspname = o.schema_name"),
+            sharded);
+  // The shard's partitions are its worker's, mirrored there with the control database's epochs.
+  EXPECT_EQ(on_shard("SELECT count(*) FROM dobj.partitions p JOIN dobj.workers w ON w.id = p.owner "
+                     "WHERE w.lease_until > now()"),
+            128);
+
+  ASSERT_EQ(cli({"shards", "--json"}), 0) << output_;
+  auto listed = Value::parse(output_);
+  ASSERT_EQ(listed.size(), 2u) << output_;
+  EXPECT_EQ(listed[0]["control"], true);
+  EXPECT_EQ(listed[0]["partitions"], 128);
+  EXPECT_EQ(listed[0]["objects"], kObjects - sharded);
+  EXPECT_EQ(listed[1]["name"], "s1");
+  EXPECT_EQ(listed[1]["first_partition"], 0);
+  EXPECT_EQ(listed[1]["last_partition"], 127);
+  EXPECT_EQ(listed[1]["objects"], sharded);
+  EXPECT_EQ(listed[1]["live_workers"], 1);
+  EXPECT_EQ(listed[1]["url"].get<std::string>().find("dobj-dev"), std::string::npos)
+      << "the password is shown: " << output_;
+
+  // The shard's worker dies; its successor of the same shard serves every object on, nothing
+  // counted is lost.
+  shard_worker.process().signal(SIGKILL);
+  ASSERT_TRUE(shard_worker.process().wait(10s));
+  stack_.start_worker({"--storage-shard", "s1"});
+  std::string sharded_id;
+  for (const auto& [id, value] : values) {
+    if (in_shard(id)) sharded_id = id;
+  }
+  // Served again once the dead worker's lease has run out (reads only, until then).
+  ASSERT_TRUE(wait_until(
+      [&] {
+        try {
+          return call("Counter", sharded_id, "get") == 2;
+        } catch (const Error&) {
+          return false;
+        }
+      },
+      15s, 100ms))
+      << stack_.worker_logs();
+  values = count_everywhere(1);
+  for (const auto& [id, value] : values) EXPECT_EQ(value, 3) << id;
+}
+
+TEST_F(StorageShardTest, TheTimerFiresAlarmsStoredInEveryDatabase) {
+  record_events();
+  stack_.start_worker({"--storage-shard", "s1"});
+  stack_.start_worker();
+  stack_.start_timer({"--scan-ms", "200"});
+  std::vector<std::string> ids;
+  for (int i = 0; i < 8; ++i) {
+    ids.push_back("a" + std::to_string(i));
+    call("Scratch", ids.back(), "set_alarm", {{"in_ms", 100}});
+  }
+  ASSERT_TRUE(wait_until(
+      [&] {
+        for (const auto& id : ids) {
+          if (events_on("evt.Scratch." + id + ".alarm") != 1) return false;
+        }
+        return true;
+      },
+      20s))
+      << stack_.worker_logs();
+  EXPECT_EQ(on_shard("SELECT count(*) FROM dobj.alarms"), 0);
+  EXPECT_EQ(scalar("SELECT count(*) FROM dobj.alarms"), 0);
+  int sharded = 0;
+  for (const auto& id : ids) sharded += protocol::partition_of("Scratch", id, kPartitions) <= 127;
+  EXPECT_GT(sharded, 0);
+  EXPECT_LT(sharded, 8);
+}
+
+TEST_F(StorageShardTest, TheMapRefusesOverlapsAndWorkersRefuseUnknownShards) {
+  EXPECT_NE(cli({"shards", "add", "s2", "--partitions", "100-200", "--url",
+                 PostgresServer::service_url(shard_url_), "--admin-url", shard_url_}),
+            0);
+  EXPECT_NE(output_.find("overlap shard s1"), std::string::npos) << output_;
+  EXPECT_NE(cli({"shards", "add", "s2", "--partitions", "200-300", "--url", shard_url_}), 0);
+  EXPECT_NE(output_.find("not a range within 0-255"), std::string::npos) << output_;
+  EXPECT_NE(cli({"shards", "add", "s2", "--partitions", "x", "--url", shard_url_}), 0);
+  EXPECT_NE(output_.find("FIRST-LAST"), std::string::npos) << output_;
+  // Objects already in the control database's partitions would vanish behind a shard.
+  stack_.start_worker();
+  std::string id;
+  for (int i = 0; id.empty(); ++i) {
+    if (protocol::partition_of("Counter", "k" + std::to_string(i), kPartitions) >= 128) {
+      id = "k" + std::to_string(i);
+    }
+  }
+  call("Counter", id, "inc");
+  auto other = PostgresServer::shared().create_database(false);
+  EXPECT_NE(cli({"shards", "add", "s2", "--partitions", "128-255", "--url", other}), 0);
+  EXPECT_NE(output_.find("objects of these partitions live in the control database"),
+            std::string::npos)
+      << output_;
+  EXPECT_EQ(scalar("SELECT count(*) FROM dobj.storage_shards"), 1);
+
+  ServiceProcess bad({worker_binary(), "--storage-shard", "nope", "--metrics-addr", "off"},
+                     stack_.nats().service_url(), stack_.service_database_url(),
+                     stack_.temp_dir() + "/bad-worker.log");
+  auto status = bad.process().wait(30s);
+  ASSERT_TRUE(status);
+  EXPECT_EQ(WEXITSTATUS(*status), kExitStartFailed);
+  EXPECT_NE(bad.log().find("no storage shard is named 'nope'"), std::string::npos) << bad.log();
+}
+
+}  // namespace
+}  // namespace dobj::testing
