@@ -6,7 +6,8 @@
 -- database), and mirrors its lease and its partitions' owner rows into that shard, where
 -- claims and the fencing UPDATE read them.
 CREATE TABLE dobj.storage_shards (
-  name text PRIMARY KEY CHECK (name ~ '^[a-z][a-z0-9_-]{0,39}$'),
+  -- 'control' names the control database in the admin views' shard column.
+  name text PRIMARY KEY CHECK (name ~ '^[a-z][a-z0-9_-]{0,39}$' AND name <> 'control'),
   first_partition int NOT NULL CHECK (first_partition >= 0),
   last_partition int NOT NULL,
   -- What workers and timers connect with (libpq URL or key=value string).
@@ -21,3 +22,7 @@ REVOKE ALL ON dobj.storage_shards FROM dobj_service;
 GRANT SELECT ON dobj.storage_shards TO dobj_service;
 
 ALTER TABLE dobj.workers ADD COLUMN storage_shard text;
+
+-- Views of this database's own per-object rows (migrations/functions/60_admin.sql); dobj_admin
+-- shows them with those of every linked storage shard.
+CREATE SCHEMA dobj_local;

@@ -1,6 +1,9 @@
 -- Repeatable definition (migrations/functions/README.md): applied by `dobj migrate` whenever
 -- this file's checksum changes, after the versioned migrations; the one place this code lives.
 -- The operator surface (DESIGN.md §4): views and dobj_admin.kv(class, id) for dobj_reader.
+-- Views of per-object data are built in dobj_local (this database's rows); dobj_admin shows them
+-- with a `shard` column, joined in a control database with every linked storage shard's
+-- (dobj.link_admin_views, below).
 
 -- The views are dropped and created again (a view's columns cannot change in place); all in
 -- one transaction, so a reader sees the old set or the new one. Views of your own built on
@@ -9,7 +12,8 @@ DO $$
 DECLARE
   v text;
 BEGIN
-  FOR v IN SELECT format('%I.%I', schemaname, viewname) FROM pg_views WHERE schemaname = 'dobj_admin'
+  FOR v IN SELECT format('%I.%I', schemaname, viewname) FROM pg_views
+           WHERE schemaname IN ('dobj_admin', 'dobj_local')
   LOOP
     EXECUTE format('DROP VIEW IF EXISTS %s CASCADE', v);
   END LOOP;
@@ -30,7 +34,7 @@ SELECT p.p AS partition, p.owner, p.epoch, p.claimed_at,
        coalesce(w.state <> 'stopped' AND w.lease_until > now(), false) AS owner_live
 FROM dobj.partitions p LEFT JOIN dobj.workers w ON w.id = p.owner;
 
-CREATE VIEW dobj_admin.objects AS
+CREATE VIEW dobj_local.objects AS
 SELECT o.class, o.id, o.p AS partition, o.owner, o.epoch, o.version, o.schema_name,
        o.created_at, o.last_active_at,
        coalesce(o.owner IS NOT NULL AND w.state <> 'stopped' AND w.lease_until > now(), false)
@@ -43,20 +47,7 @@ SELECT o.class, o.id, o.p AS partition, o.owner, o.epoch, o.version, o.schema_na
        (SELECT a.due_at FROM dobj.alarms a WHERE a.class = o.class AND a.id = o.id) AS alarm_at
 FROM dobj.objects o LEFT JOIN dobj.workers w ON w.id = o.owner;
 
--- SECURITY DEFINER: the reader role sees decoded keys without rights on any o_* schema.
-CREATE OR REPLACE FUNCTION dobj_admin.kv(class_name text, object_id text)
-RETURNS TABLE(key text, value jsonb)
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
-DECLARE
-  schema text;
-BEGIN
-  SELECT o.schema_name INTO schema FROM dobj.objects o WHERE o.class = class_name AND o.id = object_id;
-  IF schema IS NULL THEN RETURN; END IF;
-  RETURN QUERY EXECUTE format(
-    'SELECT key, dobj_admin.msgpack_to_jsonb(value) FROM %I.kv ORDER BY key', schema);
-END $$;
-
-CREATE VIEW dobj_admin.alarms AS
+CREATE VIEW dobj_local.alarms AS
 SELECT a.class, a.id, a.due_at, a.retry_count, a.next_attempt_at,
        CASE WHEN a.retry_count > 0 THEN 'retrying'
             WHEN a.claimed_by IS NOT NULL AND a.claimed_until > now() THEN 'claimed'
@@ -65,12 +56,12 @@ SELECT a.class, a.id, a.due_at, a.retry_count, a.next_attempt_at,
        a.set_at, a.last_error, a.traceparent
 FROM dobj.alarms a;
 
-CREATE VIEW dobj_admin.dead_alarms AS
+CREATE VIEW dobj_local.dead_alarms AS
 SELECT class, id, due_at, retry_count, last_error, died_at, died_at - due_at AS lateness,
        traceparent
 FROM dobj.dead_alarms;
 
-CREATE VIEW dobj_admin.timers AS
+CREATE VIEW dobj_local.timers AS
 SELECT t.id, t.host, t.pid, t.version, t.state, t.started_at, t.heartbeat_at, t.lease_until,
        (t.state <> 'stopped' AND t.lease_until > now()) AS live, t.fired,
        (SELECT count(*) FROM dobj.alarms a WHERE a.claimed_by = t.id AND a.claimed_until > now())
@@ -82,7 +73,7 @@ CREATE VIEW dobj_admin.handovers AS
 SELECT l.at, l.p AS partition, l.event, l.worker, l.previous_owner, l.epoch
 FROM dobj.partition_log l;
 
-CREATE VIEW dobj_admin.idempotency_keys AS
+CREATE VIEW dobj_local.idempotency_keys AS
 SELECT class, id, key, ok, created_at, expires_at, length(reply) AS reply_bytes, pending
 FROM dobj.idempotency;
 
@@ -105,7 +96,7 @@ GROUP BY c.class;
 -- Durable messages (ctx.send), events (ctx.publish_durable, kind 'event', the topic in
 -- method) and awaited calls (ctx.call, kind 'call', until the caller's continuation has the
 -- outcome) not done yet; the body decoded, and a call's route (continuation, deadline).
-CREATE VIEW dobj_admin.outbox AS
+CREATE VIEW dobj_local.outbox AS
 SELECT o.sender_class, o.sender_id, o.seq, o.kind, o.target_class, o.target_id, o.method,
        dobj_admin.msgpack_to_jsonb(o.body) AS argument, o.attempts, now() - o.created_at AS age,
        o.next_attempt_at, o.last_error, o.traceparent, o.p AS partition,
@@ -113,7 +104,7 @@ SELECT o.sender_class, o.sender_id, o.seq, o.kind, o.target_class, o.target_id, 
 FROM dobj.outbox o;
 
 -- Messages the target refused for good, or that found no taker in time (never retried).
-CREATE VIEW dobj_admin.dead_messages AS
+CREATE VIEW dobj_local.dead_messages AS
 SELECT d.sender_class, d.sender_id, d.seq, d.kind, d.target_class, d.target_id, d.method,
        dobj_admin.msgpack_to_jsonb(d.body) AS argument, d.attempts, d.error_code, d.error,
        d.created_at, d.died_at, d.traceparent
@@ -121,10 +112,72 @@ FROM dobj.dead_messages d;
 
 -- Ready object schemas (dobj.schema_pool): how many, and since when the oldest waits. A pool
 -- that stays at 0 under steady creation means first writes create their schemas (≈ 10× slower).
-CREATE VIEW dobj_admin.schema_pool AS
+CREATE VIEW dobj_local.schema_pool AS
 SELECT count(*) AS ready, min(created_at) AS oldest, max(created_at) AS newest
 FROM dobj.schema_pool;
 
+-- dobj_admin's views of per-object data: this database's rows (shard 'control') and every
+-- linked storage shard's (foreign tables in schema dobj_shard_<name>, imported from the shard's
+-- dobj_local by `dobj shards add` or `dobj shards link`). A shard whose foreign tables no longer
+-- match (it was migrated, not linked again) is left out with a warning.
+CREATE OR REPLACE FUNCTION dobj.link_admin_views() RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+  v text;
+  body text;
+  s record;
+BEGIN
+  FOREACH v IN ARRAY ARRAY['objects', 'alarms', 'dead_alarms', 'timers', 'idempotency_keys',
+                           'outbox', 'dead_messages', 'schema_pool'] LOOP
+    body := format('SELECT %L::text AS shard, * FROM dobj_local.%I', 'control', v);
+    EXECUTE format('DROP VIEW IF EXISTS dobj_admin.%I CASCADE', v);
+    EXECUTE format('CREATE VIEW dobj_admin.%I AS %s', v, body);
+    FOR s IN SELECT m.name FROM dobj.storage_shards m
+             WHERE to_regclass(format('%I.%I', 'dobj_shard_' || m.name, v)) IS NOT NULL
+             ORDER BY m.first_partition LOOP
+      BEGIN
+        EXECUTE format('CREATE OR REPLACE VIEW dobj_admin.%I AS %s', v,
+                       body || format(' UNION ALL SELECT %L, * FROM %I.%I', s.name,
+                                      'dobj_shard_' || s.name, v));
+        body := body || format(' UNION ALL SELECT %L, * FROM %I.%I', s.name,
+                               'dobj_shard_' || s.name, v);
+      EXCEPTION WHEN OTHERS THEN
+        RAISE WARNING 'dobj_admin.% leaves out storage shard % (%): run dobj shards link %',
+          v, s.name, SQLERRM, s.name;
+      END;
+    END LOOP;
+    EXECUTE format('GRANT SELECT ON dobj_admin.%I TO dobj_reader', v);
+  END LOOP;
+END $$;
+REVOKE EXECUTE ON FUNCTION dobj.link_admin_views() FROM PUBLIC;
+SELECT dobj.link_admin_views();
+
+-- SECURITY DEFINER: the reader role sees decoded keys without rights on any o_* schema. An
+-- object kept in a linked storage shard is asked for there (dblink through the shard's server).
+CREATE OR REPLACE FUNCTION dobj_admin.kv(class_name text, object_id text)
+RETURNS TABLE(key text, value jsonb)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+DECLARE
+  schema text;
+  shard text;
+BEGIN
+  SELECT o.schema_name INTO schema FROM dobj.objects o WHERE o.class = class_name AND o.id = object_id;
+  IF schema IS NOT NULL THEN
+    RETURN QUERY EXECUTE format(
+      'SELECT key, dobj_admin.msgpack_to_jsonb(value) FROM %I.kv ORDER BY key', schema);
+    RETURN;
+  END IF;
+  SELECT o.shard INTO shard FROM dobj_admin.objects o
+  WHERE o.class = class_name AND o.id = object_id AND o.shard <> 'control';
+  IF shard IS NULL THEN RETURN; END IF;
+  RETURN QUERY EXECUTE format(
+    'SELECT t.key, t.value::jsonb FROM dobj.dblink(%L, %L) AS t(key text, value text)',
+    'dobj_shard_' || shard,
+    format('SELECT key, value::text FROM dobj_admin.kv(%L, %L)', class_name, object_id));
+END $$;
+
 GRANT SELECT ON ALL TABLES IN SCHEMA dobj_admin TO dobj_reader;
+-- What a control database's foreign tables read through the shard's user mapping.
+GRANT USAGE ON SCHEMA dobj_local TO dobj_reader;
+GRANT SELECT ON ALL TABLES IN SCHEMA dobj_local TO dobj_reader;
 REVOKE EXECUTE ON FUNCTION dobj_admin.kv(text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION dobj_admin.kv(text, text) TO dobj_reader;

@@ -33,15 +33,11 @@ void migrate(const ConnectionConfig& conn, int partitions,
 
 void ls(const ConnectionConfig& conn, const std::string& class_name, int limit, bool json) {
   auto db = store::connect(conn.database_url);
-  if (!store::StorageShardMap::load(*db).empty()) {
-    fmt::print(stderr,
-               "note: objects kept in storage shards are not listed yet (dobj shards counts "
-               "them)\n");
-  }
+  bool sharded = !store::StorageShardMap::load(*db).empty();
   auto rows = store::with_storage_errors("listing objects", [&] {
     pqxx::nontransaction tx(*db);
     return tx.exec_params(
-        "SELECT class, id, active, owner, epoch, version, size_bytes, last_active_at "
+        "SELECT class, id, active, owner, epoch, version, size_bytes, last_active_at, shard "
         "FROM dobj_admin.objects WHERE $1 = '' OR class = $1 "
         "ORDER BY class, id LIMIT $2",
         class_name, limit);
@@ -56,7 +52,8 @@ void ls(const ConnectionConfig& conn, const std::string& class_name, int limit, 
                      {"epoch", r[4].as<std::int64_t>()},
                      {"version", r[5].as<std::int64_t>()},
                      {"size_bytes", r[6].as<std::int64_t>()},
-                     {"last_active_at", r[7].c_str()}});
+                     {"last_active_at", r[7].c_str()},
+                     {"shard", r[8].c_str()}});
     }
     fmt::print("{}\n", out.dump(2));
     return;
@@ -65,8 +62,12 @@ void ls(const ConnectionConfig& conn, const std::string& class_name, int limit, 
   for (const auto& r : rows) {
     table.push_back({text(r[0]), text(r[1]), r[2].as<bool>() ? "active" : "idle", text(r[3]),
                      text(r[4]), text(r[5]), text(r[6]), text(r[7])});
+    if (sharded) table.back().push_back(text(r[8]));
   }
-  print_table({"CLASS", "ID", "STATE", "OWNER", "EPOCH", "VERSION", "BYTES", "LAST ACTIVE"}, table);
+  std::vector<std::string> header{"CLASS", "ID",      "STATE", "OWNER",
+                                  "EPOCH", "VERSION", "BYTES", "LAST ACTIVE"};
+  if (sharded) header.push_back("SHARD");
+  print_table(header, table);
   if (static_cast<int>(rows.size()) == limit) {
     fmt::print("(first {} objects; --limit shows more)\n", limit);
   }
@@ -75,16 +76,23 @@ void ls(const ConnectionConfig& conn, const std::string& class_name, int limit, 
 // inspect lists at most this many of an object's undelivered messages.
 constexpr int kMaxOutboxShown = 20;
 
-// Throws why an object is not in the control database's views: never called, or (the admin
-// views do not reach into storage shards yet) kept in a storage shard.
+// Throws why an object is not in the admin views: never called, or kept in a storage shard whose
+// rows the control database's views do not show (not linked).
 [[noreturn]] void missing(pqxx::connection& db, const std::string& class_name,
                           const std::string& object_id) {
   auto map = store::StorageShardMap::load(db);
   int partitions = store::PartitionTable(db).partition_count();
-  if (const auto* shard = map.shard_of(protocol::partition_of(class_name, object_id, partitions))) {
-    throw Error(ErrorCode::kBadRequest,
-                class_name + "/" + object_id + " would live in storage shard " + shard->name +
-                    ", which dobj inspect cannot read yet (" + redact(shard->url) + ")");
+  const auto* shard = map.shard_of(protocol::partition_of(class_name, object_id, partitions));
+  if (shard) {
+    pqxx::nontransaction tx(db);
+    bool linked = !tx.exec_params("SELECT 1 FROM pg_foreign_server WHERE srvname = $1",
+                                  "dobj_shard_" + shard->name)
+                       .empty();
+    if (!linked) {
+      throw Error(ErrorCode::kBadRequest,
+                  class_name + "/" + object_id + " would live in storage shard " + shard->name +
+                      ", which the admin views do not show: dobj shards link " + shard->name);
+    }
   }
   throw Error(ErrorCode::kBadRequest,
               "no object " + class_name + "/" + object_id + " (never called?)");
@@ -98,7 +106,7 @@ void inspect(const ConnectionConfig& conn, const std::string& class_name,
     auto obj = tx.exec_params(
         "SELECT partition, active, owner, epoch, version, schema_name, size_bytes, created_at, "
         "last_active_at, alarm_at, (SELECT retry_count FROM dobj_admin.alarms a "
-        "WHERE a.class = o.class AND a.id = o.id) "
+        "WHERE a.class = o.class AND a.id = o.id), shard "
         "FROM dobj_admin.objects o WHERE class = $1 AND id = $2",
         class_name, object_id);
     if (obj.empty()) {
@@ -118,7 +126,7 @@ void inspect(const ConnectionConfig& conn, const std::string& class_name,
         class_name, object_id, kMaxOutboxShown);
     auto outbox_total =
         tx.exec_params1(
-              "SELECT count(*) FROM dobj.outbox WHERE sender_class = $1 AND sender_id = $2",
+              "SELECT count(*) FROM dobj_admin.outbox WHERE sender_class = $1 AND sender_id = $2",
               class_name, object_id)[0]
             .as<std::int64_t>();
     const auto& o = obj[0];
@@ -128,6 +136,7 @@ void inspect(const ConnectionConfig& conn, const std::string& class_name,
       Value out = {{"class", class_name},
                    {"id", object_id},
                    {"partition", o[0].as<int>()},
+                   {"shard", o[11].c_str()},
                    {"active", o[1].as<bool>()},
                    {"owner", o[2].is_null() ? Value() : Value(o[2].as<std::int64_t>())},
                    {"epoch", o[3].as<std::int64_t>()},
@@ -157,6 +166,9 @@ void inspect(const ConnectionConfig& conn, const std::string& class_name,
     }
     fmt::print("object     {}/{}\n", class_name, object_id);
     fmt::print("partition  {}\n", text(o[0]));
+    if (std::string_view(o[11].c_str()) != "control") {
+      fmt::print("stored in  storage shard {}\n", text(o[11]));
+    }
     fmt::print("lease      {} (owner {}, epoch {})\n", o[1].as<bool>() ? "held" : "free",
                text(o[2]), text(o[3]));
     fmt::print("version    {} commits\n", text(o[4]));

@@ -130,6 +130,22 @@ std::pair<int, int> parse_range(const std::string& text) {
   return {first, last};
 }
 
+// The admin views' part: a failure (no superuser to create the extensions) leaves the shard
+// serving and says how to finish.
+bool link(pqxx::connection& control, const std::string& name, const std::string& url) {
+  try {
+    store::link_storage_shard(control, name, url);
+    fmt::print("dobj_admin views in the control database show storage shard {}'s rows\n", name);
+    return true;
+  } catch (const Error& e) {
+    fmt::print(stderr,
+               "warning: the dobj_admin views cannot show storage shard {} yet: {}\n"
+               "  as a superuser of the control database: dobj shards link {} --admin-url URL\n",
+               name, e.what(), name);
+    return false;
+  }
+}
+
 void add(const ConnectionConfig& conn, const std::string& name, const std::string& range,
          const std::string& url, const std::string& admin_url) {
   auto [first, last] = parse_range(range);
@@ -151,6 +167,7 @@ void add(const ConnectionConfig& conn, const std::string& name, const std::strin
   // Workers and timers connect with `url`: it must work before anything is routed there.
   store::connect(url);
   store::add_storage_shard(*db, {name, first, last, url});
+  link(*db, name, admin_url.empty() ? url : admin_url);
   fmt::print(
       "storage shard {} holds the objects of partitions {}-{}; start its workers with "
       "--storage-shard {} and restart the timers\n",
@@ -187,6 +204,15 @@ void migrate_storage_shards(const ConnectionConfig& conn,
                              : fmt::format("migrated from version {} to {}", report.from_version,
                                            report.to_version));
   }
+  if (!map.empty()) {
+    // The shards' views may have changed: the control database's copies of them follow.
+    try {
+      store::relink_storage_shards(*db);
+    } catch (const Error& e) {
+      fmt::print(stderr, "warning: the dobj_admin views could not follow the shards: {}\n",
+                 e.what());
+    }
+  }
 }
 
 void add_shard_commands(CLI::App& app, const ConnectionConfig& conn) {
@@ -205,6 +231,23 @@ void add_shard_commands(CLI::App& app, const ConnectionConfig& conn) {
   ac->add_option("--admin-url", aa->admin_url,
                  "the URL to migrate it with, when that needs another role (default: --url)");
   ac->callback([aa, &conn] { add(conn, aa->name, aa->partitions, aa->url, aa->admin_url); });
+  auto la = std::make_shared<AddArgs>();
+  auto* lc = sc->add_subcommand(
+      "link", "show a storage shard's rows in the control database's dobj_admin views");
+  lc->add_option("name", la->name, "the shard's name")->required();
+  lc->add_option("--admin-url", la->admin_url,
+                 "the URL the views read the shard with (default: its map URL)");
+  lc->callback([la, &conn] {
+    auto db = store::connect(conn.database_url);
+    auto url = la->admin_url;
+    if (url.empty()) {
+      auto map = store::StorageShardMap::load(*db);
+      const auto* shard = map.find(la->name);
+      if (!shard) throw Error(ErrorCode::kBadRequest, "no storage shard is named " + la->name);
+      url = shard->url;
+    }
+    if (!link(*db, la->name, url)) throw Error(ErrorCode::kStorageError, "not linked");
+  });
   sc->callback([sc, json, &conn] {
     if (sc->get_subcommands().empty()) list(conn, *json);
   });

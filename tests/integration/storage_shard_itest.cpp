@@ -32,6 +32,9 @@ class StorageShardTest : public StackTest {
                    PostgresServer::service_url(shard_url_), "--admin-url", shard_url_}),
               0)
         << output_;
+    ASSERT_NE(output_.find("views in the control database show storage shard s1"),
+              std::string::npos)
+        << output_;
   }
   int cli(std::vector<std::string> args) {
     args.insert(args.begin(), {cli_binary(), "--db", stack_.database_url()});
@@ -104,15 +107,30 @@ TEST_F(StorageShardTest, EachObjectLivesInItsPartitionsDatabaseAndSurvivesItsWor
   EXPECT_EQ(listed[1]["url"].get<std::string>().find("dobj-dev"), std::string::npos)
       << "the password is shown: " << output_;
 
+  // The control database's admin views show every object with where it lives, and kv() reads
+  // a sharded object's keys from its shard, for dobj_reader too.
+  EXPECT_EQ(scalar("SELECT count(*) FROM dobj_admin.objects WHERE shard = 's1'"), sharded);
+  EXPECT_EQ(scalar("SELECT count(*) FROM dobj_admin.objects WHERE shard = 'control'"),
+            kObjects - sharded);
+  std::string sharded_id;
+  for (const auto& [id, value] : values) {
+    if (in_shard(id)) sharded_id = id;
+  }
+  EXPECT_EQ(scalar("SET ROLE dobj_reader; SELECT count(*) FROM dobj_admin.kv('Counter', '" +
+                   sharded_id + "') WHERE value = '2'::jsonb"),
+            1);
+  ASSERT_EQ(cli({"inspect", "Counter", sharded_id, "--json"}), 0) << output_;
+  auto inspected = Value::parse(output_);
+  EXPECT_EQ(inspected["shard"], "s1") << output_;
+  EXPECT_EQ(inspected["keys"].size(), 1u) << output_;
+  ASSERT_EQ(cli({"ls", "--json"}), 0) << output_;
+  EXPECT_EQ(Value::parse(output_).size(), static_cast<std::size_t>(kObjects)) << output_;
+
   // The shard's worker dies; its successor of the same shard serves every object on, nothing
   // counted is lost.
   shard_worker.process().signal(SIGKILL);
   ASSERT_TRUE(shard_worker.process().wait(10s));
   stack_.start_worker({"--storage-shard", "s1"});
-  std::string sharded_id;
-  for (const auto& [id, value] : values) {
-    if (in_shard(id)) sharded_id = id;
-  }
   // Served again once the dead worker's lease has run out (reads only, until then).
   ASSERT_TRUE(wait_until(
       [&] {

@@ -1,5 +1,7 @@
 #include "dobj/store/storage_shards.hpp"
 
+#include <libpq-fe.h>
+
 #include <algorithm>
 
 #include "dobj/core/error.hpp"
@@ -89,6 +91,102 @@ void add_storage_shard(pqxx::connection& control, const StorageShard& shard) {
         "INSERT INTO dobj.storage_shards (name, first_partition, last_partition, url) "
         "VALUES ($1, $2, $3, $4)",
         shard.name, shard.first_partition, shard.last_partition, shard.url);
+    tx.commit();
+  });
+}
+
+namespace {
+
+std::string shard_server(const std::string& name) {
+  return "dobj_shard_" + name;
+}
+
+// `url` as libpq reads it, split into the foreign server's options and the user mapping's.
+struct ForeignLogin {
+  std::vector<std::pair<std::string, std::string>> server, mapping;
+};
+
+ForeignLogin split_login(const std::string& url) {
+  // The libpq options postgres_fdw takes on a server; user and password go to the mapping.
+  static const std::vector<std::string> kServerOptions{"host",
+                                                       "hostaddr",
+                                                       "port",
+                                                       "dbname",
+                                                       "sslmode",
+                                                       "sslrootcert",
+                                                       "connect_timeout",
+                                                       "target_session_attrs"};
+  char* error = nullptr;
+  PQconninfoOption* options = PQconninfoParse(url.c_str(), &error);
+  if (!options) {
+    std::string why = error ? error : "out of memory";
+    PQfreemem(error);
+    throw Error(ErrorCode::kBadRequest, "cannot read the shard's database URL: " + why);
+  }
+  ForeignLogin out;
+  for (auto* o = options; o->keyword; ++o) {
+    if (!o->val || !*o->val) continue;
+    std::string key = o->keyword;
+    if (key == "user" || key == "password") {
+      out.mapping.emplace_back(key, o->val);
+    } else if (std::find(kServerOptions.begin(), kServerOptions.end(), key) !=
+               kServerOptions.end()) {
+      out.server.emplace_back(key, o->val);
+    }
+  }
+  PQconninfoFree(options);
+  return out;
+}
+
+std::string options_clause(pqxx::transaction_base& tx,
+                           const std::vector<std::pair<std::string, std::string>>& options) {
+  if (options.empty()) return "";
+  std::string out = " OPTIONS (";
+  for (std::size_t i = 0; i < options.size(); ++i) {
+    if (i) out += ", ";
+    out += options[i].first + " " + tx.quote(options[i].second);
+  }
+  return out + ")";
+}
+
+void import_views(pqxx::transaction_base& tx, const std::string& name) {
+  auto schema = quote_ident(shard_server(name));
+  tx.exec0("DROP SCHEMA IF EXISTS " + schema + " CASCADE");
+  tx.exec0("CREATE SCHEMA " + schema);
+  tx.exec0("IMPORT FOREIGN SCHEMA dobj_local FROM SERVER " + schema + " INTO " + schema);
+}
+
+}  // namespace
+
+void link_storage_shard(pqxx::connection& control, const std::string& name,
+                        const std::string& url) {
+  auto login = split_login(url);
+  with_storage_errors(control, "linking the storage shard's admin views", [&] {
+    pqxx::work tx(control);
+    if (tx.exec_params("SELECT 1 FROM dobj.storage_shards WHERE name = $1", name).empty()) {
+      throw Error(ErrorCode::kBadRequest, "no storage shard is named " + name);
+    }
+    tx.exec0("CREATE EXTENSION IF NOT EXISTS postgres_fdw WITH SCHEMA dobj");
+    tx.exec0("CREATE EXTENSION IF NOT EXISTS dblink WITH SCHEMA dobj");
+    auto server = quote_ident(shard_server(name));
+    tx.exec0("DROP SERVER IF EXISTS " + server + " CASCADE");
+    tx.exec0("CREATE SERVER " + server + " FOREIGN DATA WRAPPER postgres_fdw" +
+             options_clause(tx, login.server));
+    tx.exec0("CREATE USER MAPPING FOR PUBLIC SERVER " + server + options_clause(tx, login.mapping));
+    import_views(tx, name);
+    tx.exec("SELECT dobj.link_admin_views()");
+    tx.commit();
+  });
+}
+
+void relink_storage_shards(pqxx::connection& control) {
+  with_storage_errors(control, "linking the storage shards' admin views again", [&] {
+    pqxx::work tx(control);
+    auto linked = tx.exec(
+        "SELECT m.name FROM dobj.storage_shards m "
+        "JOIN pg_foreign_server s ON s.srvname = 'dobj_shard_' || m.name ORDER BY m.name");
+    for (const auto& row : linked) import_views(tx, row[0].as<std::string>());
+    tx.exec("SELECT dobj.link_admin_views()");
     tx.commit();
   });
 }

@@ -46,6 +46,16 @@ void add_storage_shard(pqxx::connection& control, const StorageShard& shard);
 // The same checks without adding it (before a shard's database is migrated).
 void check_storage_shard(pqxx::connection& control, const StorageShard& shard);
 
+// Makes the control database's dobj_admin views show the shard's rows (a `shard` column says
+// where each lives) and dobj_admin.kv() reach its objects: postgres_fdw and dblink (created in
+// schema dobj if missing: needs a superuser), a foreign server dobj_shard_<name> with a user
+// mapping for `url`'s role, and the shard's dobj_local views imported into schema
+// dobj_shard_<name>. Idempotent; replaces an earlier link of that shard.
+void link_storage_shard(pqxx::connection& control, const std::string& name, const std::string& url);
+// Imports every linked shard's views anew (after their migration changed them) and rebuilds the
+// dobj_admin views. Shards never linked are left out.
+void relink_storage_shards(pqxx::connection& control);
+
 // A partition and the epoch of its current claim (dobj.partitions in the control database).
 using PartitionEpoch = std::pair<int, std::int64_t>;
 
