@@ -110,6 +110,10 @@ SELECT d.sender_class, d.sender_id, d.seq, d.kind, d.target_class, d.target_id, 
        d.created_at, d.died_at, d.traceparent
 FROM dobj.dead_messages d;
 
+-- What `--audit-commits` recorded (tests and chaos runs: one row per object commit).
+CREATE VIEW dobj_local.commit_audit AS
+SELECT class, id, version, epoch, owner, at FROM dobj.commit_audit;
+
 -- Ready object schemas (dobj.schema_pool): how many, and since when the oldest waits. A pool
 -- that stays at 0 under steady creation means first writes create their schemas (≈ 10× slower).
 CREATE VIEW dobj_local.schema_pool AS
@@ -127,7 +131,7 @@ DECLARE
   s record;
 BEGIN
   FOREACH v IN ARRAY ARRAY['objects', 'alarms', 'dead_alarms', 'timers', 'idempotency_keys',
-                           'outbox', 'dead_messages', 'schema_pool'] LOOP
+                           'outbox', 'dead_messages', 'schema_pool', 'commit_audit'] LOOP
     body := format('SELECT %L::text AS shard, * FROM dobj_local.%I', 'control', v);
     EXECUTE format('DROP VIEW IF EXISTS dobj_admin.%I CASCADE', v);
     EXECUTE format('CREATE VIEW dobj_admin.%I AS %s', v, body);

@@ -18,7 +18,7 @@ using Kv = std::map<std::string, std::map<std::string, std::string>>;  // id →
 Kv load_ledgers(pqxx::connection& conn) {
   pqxx::nontransaction tx(conn);
   auto rows = tx.exec(
-      "SELECT o.id, k.key, k.value #>> '{}' FROM dobj.objects o, "
+      "SELECT o.id, k.key, k.value #>> '{}' FROM dobj_admin.objects o, "
       "LATERAL dobj_admin.kv(o.class, o.id) k WHERE o.class = 'Ledger'");
   Kv kv;
   for (const auto& r : rows) kv[r[0].c_str()][r[1].c_str()] = r[2].c_str();
@@ -61,17 +61,17 @@ CheckRow check_acknowledged(const Kv& kv, const testing::LedgerLoad::Results& re
 }
 
 CheckRow check_audit(pqxx::connection& conn) {
-  auto audited = scalar(conn, "SELECT count(*) FROM dobj.commit_audit");
+  auto audited = scalar(conn, "SELECT count(*) FROM dobj_admin.commit_audit");
   auto shared_epochs = scalar(conn,
-                              "SELECT count(*) FROM (SELECT 1 FROM dobj.commit_audit "
+                              "SELECT count(*) FROM (SELECT 1 FROM dobj_admin.commit_audit "
                               "GROUP BY class, id, epoch HAVING count(DISTINCT owner) > 1) x");
   auto back = scalar(conn,
                      "SELECT count(*) FROM (SELECT epoch < lag(epoch) OVER (PARTITION BY class, "
-                     "id ORDER BY version) AS back FROM dobj.commit_audit) x WHERE back");
+                     "id ORDER BY version) AS back FROM dobj_admin.commit_audit) x WHERE back");
   auto repeated = scalar(conn,
-                         "SELECT count(*) FROM (SELECT 1 FROM dobj.commit_audit "
+                         "SELECT count(*) FROM (SELECT 1 FROM dobj_admin.commit_audit "
                          "GROUP BY class, id, version HAVING count(*) > 1) x");
-  auto owners = scalar(conn, "SELECT count(DISTINCT owner) FROM dobj.commit_audit");
+  auto owners = scalar(conn, "SELECT count(DISTINCT owner) FROM dobj_admin.commit_audit");
   return {"no overlapping ownership (commit audit)",
           audited > 0 && shared_epochs == 0 && back == 0 && repeated == 0,
           fmt::format("{} commits by {} worker registrations; epochs with two owners {}, epoch "
@@ -83,7 +83,9 @@ CheckRow check_alarms(pqxx::connection& conn, const testing::LedgerLoad::Results
                       std::chrono::milliseconds deadline) {
   // Alarms still pending (retries back off) get time to fire before the verdict.
   testing::wait_until(
-      [&] { return scalar(conn, "SELECT count(*) FROM dobj.alarms WHERE class = 'Ledger'") == 0; },
+      [&] {
+        return scalar(conn, "SELECT count(*) FROM dobj_admin.alarms WHERE class = 'Ledger'") == 0;
+      },
       deadline, std::chrono::milliseconds(250));
   auto kv = load_ledgers(conn);
   std::size_t missed = 0;
@@ -91,8 +93,8 @@ CheckRow check_alarms(pqxx::connection& conn, const testing::LedgerLoad::Results
     auto obj = kv.find(id);
     if (obj == kv.end() || !obj->second.count("fired:" + std::to_string(at))) ++missed;
   }
-  auto pending = scalar(conn, "SELECT count(*) FROM dobj.alarms WHERE class = 'Ledger'");
-  auto dead = scalar(conn, "SELECT count(*) FROM dobj.dead_alarms WHERE class = 'Ledger'");
+  auto pending = scalar(conn, "SELECT count(*) FROM dobj_admin.alarms WHERE class = 'Ledger'");
+  auto dead = scalar(conn, "SELECT count(*) FROM dobj_admin.dead_alarms WHERE class = 'Ledger'");
   std::string stuck;
   if (pending > 0) {
     pqxx::nontransaction tx(conn);
@@ -184,13 +186,13 @@ std::vector<CheckRow> check_bank(const std::string& database_url, const testing:
   std::vector<CheckRow> rows;
   bool drained = testing::wait_until(
       [&] {
-        return scalar(*conn, "SELECT count(*) FROM dobj.outbox WHERE sender_class = 'Account'") ==
-               0;
+        return scalar(*conn,
+                      "SELECT count(*) FROM dobj_admin.outbox WHERE sender_class = 'Account'") == 0;
       },
       drain_deadline);
   rows.push_back({"bank: every transfer's credit delivered (outbox drained)", drained,
                   fmt::format("{} messages left", scalar(*conn,
-                                                         "SELECT count(*) FROM dobj.outbox "
+                                                         "SELECT count(*) FROM dobj_admin.outbox "
                                                          "WHERE sender_class = 'Account'"))});
   struct Account {
     std::int64_t balance = 0;
@@ -201,7 +203,7 @@ std::vector<CheckRow> check_bank(const std::string& database_url, const testing:
   {
     pqxx::nontransaction tx(*conn);
     auto kv = tx.exec_params(
-        "SELECT o.id, k.key, k.value::text FROM dobj.objects o, "
+        "SELECT o.id, k.key, k.value::text FROM dobj_admin.objects o, "
         "LATERAL dobj_admin.kv(o.class, o.id) k WHERE o.class = 'Account' AND o.id LIKE $1",
         load.options().prefix + "%");
     for (const auto& row : kv) {
@@ -274,7 +276,7 @@ std::vector<CheckRow> check_bank(const std::string& database_url, const testing:
                               r.acked.size(), r.refused.size(), r.short_funds, r.unknown.size(),
                               lost, applied_refused)});
   auto dead =
-      scalar(*conn, "SELECT count(*) FROM dobj.dead_messages WHERE sender_class = 'Account'");
+      scalar(*conn, "SELECT count(*) FROM dobj_admin.dead_messages WHERE sender_class = 'Account'");
   rows.push_back({"bank: no credit died", dead == 0, fmt::format("{} dead messages", dead)});
   return rows;
 }

@@ -1,12 +1,14 @@
-// dobj-chaos: three workers and two timers on a 3-node NATS cluster (--nats-nodes) and one
-// PostgreSQL; clients add to Ledger objects with idempotency keys and arm alarms, un-keyed clients
-// increment Counters, and bank clients transfer between Accounts (durable messages, with and
-// without keys), while a fault injector kills, pauses, drains and adds workers, restarts
-// PostgreSQL and every NATS node, kills one NATS node at a time, cuts one worker from PostgreSQL
-// or from NATS only, and slows PostgreSQL down. Then it checks that nothing acknowledged was lost
-// or applied twice, that no refused request was applied, that ownership never overlapped, that no
-// object is stranded, that every alarm fired, and that the bank's total is exact with every
-// transfer applied once at both ends.
+// dobj-chaos: workers (two per storage shard) and two timers on a 3-node NATS cluster
+// (--nats-nodes), a control PostgreSQL and two storage shards, each a PostgreSQL server of its
+// own (--pg-shards; 0: three workers on one database); clients add to Ledger objects with
+// idempotency keys and arm alarms, un-keyed clients increment Counters, and bank clients transfer
+// between Accounts (durable messages, with and without keys), while a fault injector kills, pauses,
+// drains and adds workers, restarts PostgreSQL and every NATS node, kills one NATS node at a time,
+// restarts one storage shard's server, cuts one worker from PostgreSQL or from NATS only, and slows
+// PostgreSQL down. Then it checks that nothing acknowledged was lost or applied twice, that no
+// refused request was applied, that ownership never overlapped, that no object is stranded, that
+// every alarm fired, and that the bank's total is exact with every transfer applied once at both
+// ends.
 //   dobj-chaos --mode short     ≈ 1.5–2 minutes, one of each fault (the test command runs it)
 //   dobj-chaos --mode long      10 minutes of faults (on demand)
 #include <fmt/format.h>
@@ -45,6 +47,7 @@ struct Settings {
   int objects = 0;
   int accounts = 0;
   int nats_nodes = 3;
+  int pg_shards = 2;
   std::uint32_t seed = 0;
   std::string json_path;
 };
@@ -80,6 +83,11 @@ int main(int argc, char** argv) {
   app.add_option("--nats-nodes", s.nats_nodes, "NATS nodes (a cluster from 2)")
       ->check(CLI::Range(1, dobj::testing::NatsServer::kMaxNodes))
       ->capture_default_str();
+  app.add_option("--pg-shards", s.pg_shards,
+                 "storage shards, each a PostgreSQL server of its own (0: objects in the control "
+                 "database)")
+      ->check(CLI::Range(0, 4))
+      ->capture_default_str();
   app.add_option("--seed", s.seed, "fault order (0: from the clock)");
   app.add_option("--json", s.json_path, "also write the results here");
   CLI11_PARSE(app, argc, argv);
@@ -91,14 +99,18 @@ int main(int argc, char** argv) {
   if (s.seed == 0) s.seed = static_cast<std::uint32_t>(std::time(nullptr));
   set_log_level("warn");
 
-  fmt::print("dobj-chaos: {} s of faults, {} clients on {} objects, {} NATS node(s), seed {}\n",
-             s.seconds, s.clients, s.objects, s.nats_nodes, s.seed);
+  fmt::print(
+      "dobj-chaos: {} s of faults, {} clients on {} objects, {} NATS node(s), {} storage "
+      "shard(s), seed {}\n",
+      s.seconds, s.clients, s.objects, s.nats_nodes, s.pg_shards, s.seed);
   // Short database deadlines, so that a cut-off worker's shards stay free to answer (or not).
-  testing::Cluster cluster({.workers = 3,
+  // With storage shards, two workers each to begin with, so that one can fail over to the other.
+  testing::Cluster cluster({.workers = s.pg_shards > 0 ? 2 * s.pg_shards : 3,
                             .timers = 2,
                             .worker_args = {"--audit-commits", "--pg-statement-timeout-ms", "1500",
                                             "--pg-call-timeout-ms", "3000"},
-                            .nats_nodes = s.nats_nodes});
+                            .nats_nodes = s.nats_nodes,
+                            .storage_shards = s.pg_shards});
   if (!cluster.stack().nats().wait_routes(kRoutesDeadline)) {
     fmt::print("FAIL: the NATS nodes did not form a cluster\n");
     return 1;
@@ -124,6 +136,11 @@ int main(int argc, char** argv) {
   fo.duration = std::chrono::seconds(s.seconds);
   fo.seed = s.seed;
   fo.nats_nodes = s.nats_nodes;
+  fo.storage_shards = s.pg_shards;
+  if (s.pg_shards > 0) {
+    fo.min_workers = static_cast<std::size_t>(2 * s.pg_shards);
+    fo.max_workers = static_cast<std::size_t>(3 * s.pg_shards);
+  }
   chaos::FaultInjector injector(cluster, fo);
   injector.start();
   injector.join();

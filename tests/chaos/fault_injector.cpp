@@ -8,6 +8,7 @@ namespace {
 constexpr std::chrono::milliseconds kPauseBeyondTtl{1500};
 constexpr std::chrono::milliseconds kRestartAfterKill{500};
 constexpr std::chrono::milliseconds kPostgresDown{1000};
+constexpr std::chrono::milliseconds kStorageShardDown{2000};
 constexpr std::chrono::milliseconds kNatsDown{1000};
 // Beyond a worker's ping-based detection would not matter (the socket closes at once): long
 // enough that clients and services on the node must reconnect elsewhere to get anything done.
@@ -28,7 +29,8 @@ constexpr Fault kAllFaults[] = {Fault::kKillWorker,
                                 Fault::kCutWorkerFromPostgres,
                                 Fault::kCutWorkerFromNats,
                                 Fault::kSlowPostgres,
-                                Fault::kKillNatsNode};
+                                Fault::kKillNatsNode,
+                                Fault::kRestartStorageShard};
 
 double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
@@ -43,7 +45,7 @@ const char* to_string(Fault f) {
     case Fault::kPauseWorker:
       return "SIGSTOP a worker beyond its lease";
     case Fault::kRestartPostgres:
-      return "restart PostgreSQL";
+      return "restart PostgreSQL (control)";
     case Fault::kRestartNats:
       return "restart NATS (every node)";
     case Fault::kDrainWorker:
@@ -58,6 +60,8 @@ const char* to_string(Fault f) {
       return "slow PostgreSQL (added latency)";
     case Fault::kKillNatsNode:
       return "SIGKILL one NATS node, restart it";
+    case Fault::kRestartStorageShard:
+      return "restart one storage shard";
   }
   return "?";
 }
@@ -65,7 +69,9 @@ const char* to_string(Fault f) {
 FaultInjector::FaultInjector(testing::Cluster& cluster, Options options)
     : cluster_(cluster), options_(options), rng_(options.seed) {
   for (auto f : kAllFaults) {
-    if (f != Fault::kKillNatsNode || options_.nats_nodes > 1) kinds_.push_back(f);
+    if (f == Fault::kKillNatsNode && options_.nats_nodes < 2) continue;
+    if (f == Fault::kRestartStorageShard && options_.storage_shards < 1) continue;
+    kinds_.push_back(f);
   }
   opening_ = kinds_;
   std::shuffle(opening_.begin(), opening_.end(), rng_);
@@ -165,6 +171,12 @@ std::string FaultInjector::inject(Fault f) {
       auto node = any(rng_);
       cluster_.kill_nats_node(node, kNatsNodeDown);
       return "node " + std::to_string(node);
+    }
+    case Fault::kRestartStorageShard: {
+      std::uniform_int_distribution<int> any(0, options_.storage_shards - 1);
+      auto shard = any(rng_);
+      cluster_.restart_storage_shard(shard, kStorageShardDown);
+      return "shard " + std::to_string(shard + 1);
     }
   }
   return "";

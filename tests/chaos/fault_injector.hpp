@@ -23,7 +23,8 @@ enum class Fault {
   kCutWorkerFromPostgres,
   kCutWorkerFromNats,
   kSlowPostgres,
-  kKillNatsNode,  // a cluster's only
+  kKillNatsNode,         // a cluster's only
+  kRestartStorageShard,  // with storage shards only
 };
 const char* to_string(Fault f);
 
@@ -41,7 +42,8 @@ class FaultInjector {
     std::size_t min_workers = 2;
     std::size_t max_workers = 4;
     std::uint32_t seed = 1;
-    int nats_nodes = 1;  // the cluster's; with more than one, one node at a time is also killed
+    int nats_nodes = 1;      // the cluster's; with more than one, one node at a time is also killed
+    int storage_shards = 0;  // the cluster's; with any, one shard's server at a time restarts
   };
   struct Record {
     Fault fault;

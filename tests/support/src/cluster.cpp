@@ -3,9 +3,11 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <thread>
 
 #include "dobj/store/database.hpp"
+#include "dobj/store/storage_shards.hpp"
 #include "dobj/store/worker_registry.hpp"
 #include "dobj/testing/postgres_server.hpp"
 
@@ -15,6 +17,7 @@ Cluster::Cluster(Options options)
     // Workers reach NATS through their proxies only: nodes must not announce their real ports.
     : options_(std::move(options)),
       stack_(NatsServer::Profile::kLocal, options_.nats_nodes, false) {
+  add_storage_shards(options_.storage_shards);
   for (int i = 0; i < options_.workers; ++i) add_worker();
   for (int i = 0; i < options_.timers; ++i) stack_.start_timer();
 }
@@ -28,10 +31,36 @@ std::string via_port(std::string url, int from, int to) {
   return url;
 }
 
+std::string shard_name(int shard) {
+  return "s" + std::to_string(shard + 1);
+}
+
 }  // namespace
+
+void Cluster::add_storage_shards(int count) {
+  if (count <= 0) return;
+  auto control = store::connect(stack_.database_url());
+  auto partitions = stack_.query_int("SELECT partitions FROM dobj.cluster");
+  for (int k = 0; k < count; ++k) {
+    shard_servers_.push_back(PostgresServer::start_another());
+    auto url = shard_servers_.back()->create_database(true);
+    auto first = static_cast<int>(k * partitions / count);
+    auto last = static_cast<int>((k + 1) * partitions / count - 1);
+    store::add_storage_shard(*control,
+                             {shard_name(k), first, last, PostgresServer::service_url(url)});
+    store::link_storage_shard(*control, shard_name(k), url);
+  }
+}
 
 WorkerProcess& Cluster::add_worker() {
   Member m;
+  auto args = options_.worker_args;
+  if (!shard_servers_.empty()) {
+    std::vector<int> serving(shard_servers_.size(), 0);
+    for (const auto& w : workers_) ++serving.at(static_cast<std::size_t>(w.shard));
+    m.shard = static_cast<int>(std::min_element(serving.begin(), serving.end()) - serving.begin());
+    args.insert(args.end(), {"--storage-shard", shard_name(m.shard)});
+  }
   auto& nats = stack_.nats();
   auto pg_port = PostgresServer::shared().port();
   m.pg = std::make_unique<TcpProxy>(pg_port);
@@ -40,9 +69,9 @@ WorkerProcess& Cluster::add_worker() {
     m.nats.push_back(std::make_unique<TcpProxy>(port));
     proxied.push_back(m.nats.back()->port());
   }
-  m.process = &stack_.start_worker_at(
-      NatsServer::with_ports(nats.service_url(), proxied),
-      via_port(stack_.service_database_url(), pg_port, m.pg->port()), options_.worker_args);
+  m.process =
+      &stack_.start_worker_at(NatsServer::with_ports(nats.service_url(), proxied),
+                              via_port(stack_.service_database_url(), pg_port, m.pg->port()), args);
   workers_.push_back(std::move(m));
   return *workers_.back().process;
 }
@@ -121,6 +150,13 @@ void Cluster::restart_postgres(std::chrono::milliseconds down) {
   PostgresServer::shared().stop();
   std::this_thread::sleep_for(down);
   PostgresServer::shared().start();
+}
+
+void Cluster::restart_storage_shard(int shard, std::chrono::milliseconds down) {
+  auto& server = *shard_servers_.at(static_cast<std::size_t>(shard));
+  server.stop();
+  std::this_thread::sleep_for(down);
+  server.start();
 }
 
 void Cluster::restart_nats(std::chrono::milliseconds down) {

@@ -29,6 +29,10 @@ PostgresServer& PostgresServer::shared() {
   return server;
 }
 
+std::unique_ptr<PostgresServer> PostgresServer::start_another() {
+  return std::unique_ptr<PostgresServer>(new PostgresServer());
+}
+
 PostgresServer::PostgresServer() {
   dir_ = make_temp_dir("dobj-pg");
   data_dir_ = dir_ + "/data";

@@ -2,9 +2,11 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "dobj/testing/postgres_server.hpp"
 #include "dobj/testing/tcp_proxy.hpp"
 #include "dobj/testing/test_stack.hpp"
 
@@ -13,8 +15,10 @@ namespace dobj::testing {
 // A dobj cluster to inject faults into: workers and timers on NATS (one node or a cluster) and
 // one PostgreSQL (both owned by this process), any of which can be killed, paused, drained or
 // restarted. Each worker reaches PostgreSQL and every NATS node through TCP proxies of its own,
-// so that one worker can be cut off from either while the rest runs. Used by the chaos suite and
-// the failover benchmark.
+// so that one worker can be cut off from either while the rest runs. With storage shards, each
+// shard is a PostgreSQL server of its own holding an even part of the partitions (linked into
+// the control database's admin views), and workers are spread over the shards, the next one
+// always to the shard with the fewest. Used by the chaos suite and the failover benchmark.
 class Cluster {
  public:
   struct Options {
@@ -22,6 +26,7 @@ class Cluster {
     int timers = 2;
     std::vector<std::string> worker_args;  // e.g. --audit-commits, lease timing
     int nats_nodes = 1;
+    int storage_shards = 0;  // 0: objects in the control database
   };
   explicit Cluster(Options options);
 
@@ -40,7 +45,11 @@ class Cluster {
   // `dobj drain` semantics through the registry; waits until the process exited. False if it
   // did not exit 0 in time.
   bool drain_worker(std::size_t i, std::chrono::milliseconds deadline);
+  // The control database's server.
   void restart_postgres(std::chrono::milliseconds down);
+  // Storage shard `shard`'s server: stopped (fast shutdown) for `down`, then started again.
+  void restart_storage_shard(int shard, std::chrono::milliseconds down);
+  int storage_shards() const { return static_cast<int>(shard_servers_.size()); }
   void restart_nats(std::chrono::milliseconds down);
   // SIGKILLs one NATS node of a cluster for `down`, then starts it again and waits for its routes.
   void kill_nats_node(int node, std::chrono::milliseconds down);
@@ -62,11 +71,14 @@ class Cluster {
     WorkerProcess* process = nullptr;
     std::unique_ptr<TcpProxy> pg;
     std::vector<std::unique_ptr<TcpProxy>> nats;
+    int shard = -1;  // the storage shard it serves (-1: the control database)
   };
+  void add_storage_shards(int count);
   Member take(std::size_t i);
 
   Options options_;
   TestStack stack_;
+  std::vector<std::unique_ptr<PostgresServer>> shard_servers_;
   std::vector<Member> workers_;
 };
 

@@ -12,6 +12,8 @@ class PostgresServer {
  public:
   // The process-wide instance, started on first use.
   static PostgresServer& shared();
+  // Another server of its own (a storage shard that can be restarted alone).
+  static std::unique_ptr<PostgresServer> start_another();
   ~PostgresServer();
 
   int port() const { return port_; }
