@@ -5,16 +5,23 @@
 -- serves the partitions of one storage location only (dobj.workers.storage_shard, NULL: this
 -- database), and mirrors its lease and its partitions' owner rows into that shard, where
 -- claims and the fencing UPDATE read them.
+--
+-- One row per partition range; a shard may hold several ranges (every row of a name has its
+-- URL). A range being moved (`dobj shards move`) is `copying` (served by no one while its objects
+-- are copied from `source`), then `cleaning` (served by its shard while the source's copies
+-- go), then `serving`.
 CREATE TABLE dobj.storage_shards (
-  -- 'control' names the control database in the admin views' shard column.
-  name text PRIMARY KEY CHECK (name ~ '^[a-z][a-z0-9_-]{0,39}$' AND name <> 'control'),
-  first_partition int NOT NULL CHECK (first_partition >= 0),
+  first_partition int PRIMARY KEY CHECK (first_partition >= 0),
   last_partition int NOT NULL,
+  -- 'control' names the control database in the admin views' shard column and as a source.
+  name text NOT NULL CHECK (name ~ '^[a-z][a-z0-9_-]{0,39}$' AND name <> 'control'),
   -- What workers and timers connect with (libpq URL or key=value string).
   url text NOT NULL CHECK (url <> ''),
+  state text NOT NULL DEFAULT 'serving' CHECK (state IN ('serving', 'copying', 'cleaning')),
+  source text CHECK ((state = 'serving') = (source IS NULL)),
   added_at timestamptz NOT NULL DEFAULT now(),
   CHECK (last_partition >= first_partition),
-  -- One shard per partition: ranges never overlap.
+  -- One location per partition: ranges never overlap.
   EXCLUDE USING gist (int4range(first_partition, last_partition, '[]') WITH &&)
 );
 -- The URL may hold a password: services read the map, dobj_reader does not.

@@ -137,7 +137,7 @@ BEGIN
     EXECUTE format('CREATE VIEW dobj_admin.%I AS %s', v, body);
     FOR s IN SELECT m.name FROM dobj.storage_shards m
              WHERE to_regclass(format('%I.%I', 'dobj_shard_' || m.name, v)) IS NOT NULL
-             ORDER BY m.first_partition LOOP
+             GROUP BY m.name ORDER BY min(m.first_partition) LOOP
       BEGIN
         EXECUTE format('CREATE OR REPLACE VIEW dobj_admin.%I AS %s', v,
                        body || format(' UNION ALL SELECT %L, * FROM %I.%I', s.name,

@@ -16,6 +16,8 @@ void add_admin_commands(CLI::App& app, const ConnectionConfig& conn);
 void add_cluster_commands(CLI::App& app, const ConnectionConfig& conn);
 void add_top_command(CLI::App& app, const ConnectionConfig& conn);
 void add_shard_commands(CLI::App& app, const ConnectionConfig& conn);
+// `dobj shards move`, under the shards subcommand.
+void add_shard_move_command(CLI::App& shards, const ConnectionConfig& conn);
 // `dobj migrate`'s second half: every storage shard in the map, each with its map URL or the
 // NAME=URL given for it.
 void migrate_storage_shards(const ConnectionConfig& conn,

@@ -2,9 +2,7 @@
 // `dobj migrate`.
 #include <fmt/format.h>
 
-#include <charconv>
 #include <map>
-#include <string_view>
 
 #include "commands.hpp"
 #include "dobj/core/error.hpp"
@@ -14,6 +12,7 @@
 #include "dobj/store/migration_runner.hpp"
 #include "dobj/store/partition_table.hpp"
 #include "dobj/store/storage_shards.hpp"
+#include "shard_args.hpp"
 #include "table.hpp"
 
 namespace dobj::cli {
@@ -26,14 +25,25 @@ void print_progress(const std::string& step) {
 
 // What one storage location holds, looked up on it; `error` says why it could not be.
 struct ShardStatus {
-  std::string name;
-  int first = 0;
-  int last = -1;  // none: the control database serves no partition
+  std::string name;                         // "control": the control database
+  std::vector<store::StorageShard> ranges;  // none for the control database
+  int partitions = 0;
   std::string url;
   std::int64_t live_workers = 0;
   std::int64_t objects = -1;
   int version = -1;
   std::string error{};
+
+  bool control() const { return ranges.empty(); }
+  std::string ranges_text() const {
+    std::string out;
+    for (const auto& r : ranges) {
+      if (!out.empty()) out += ",";
+      out += fmt::format("{}-{}", r.first_partition, r.last_partition);
+      if (r.state != "serving") out += fmt::format(" ({} from {})", r.state, r.source);
+    }
+    return out;
+  }
 };
 
 void look_up(ShardStatus& s) {
@@ -60,15 +70,17 @@ std::vector<ShardStatus> statuses(const ConnectionConfig& conn) {
     }
     return out;
   });
-  std::vector<ShardStatus> out;
   // The control database holds the objects of the partitions no shard covers.
-  int covered = 0;
-  for (const auto& s : map.shards()) covered += s.last_partition - s.first_partition + 1;
-  ShardStatus control{"(control)", 0, -1, conn.database_url, live[""]};
-  if (covered < partitions) control.last = partitions - covered - 1;  // a count, shown below
-  out.push_back(control);
-  for (const auto& s : map.shards()) {
-    out.push_back({s.name, s.first_partition, s.last_partition, s.url, live[s.name]});
+  std::vector<ShardStatus> out;
+  out.push_back({"control", {}, partitions - map.covered(), conn.database_url, live[""]});
+  for (const auto& name : map.names()) {
+    ShardStatus s{name, {}, 0, map.find(name)->url, live[name]};
+    for (const auto& r : map.shards()) {
+      if (r.name != name) continue;
+      s.ranges.push_back(r);
+      s.partitions += r.last_partition - r.first_partition + 1;
+    }
+    out.push_back(std::move(s));
   }
   for (auto& s : out) look_up(s);
   return out;
@@ -79,55 +91,37 @@ void list(const ConnectionConfig& conn, bool json) {
   if (json) {
     Value out = Value::array();
     for (const auto& s : shards) {
-      bool control = &s == &shards.front();
-      Value row{{"name", control ? Value() : Value(s.name)},
-                {"control", control},
-                {"url", redact(s.url)},
-                {"live_workers", s.live_workers},
-                {"objects", s.objects < 0 ? Value() : Value(s.objects)},
-                {"version", s.version < 0 ? Value() : Value(s.version)},
-                {"error", s.error.empty() ? Value() : Value(s.error)}};
-      if (control) {
-        row["partitions"] = s.last + 1;
-      } else {
-        row["first_partition"] = s.first;
-        row["last_partition"] = s.last;
-        row["partitions"] = s.last - s.first + 1;
+      Value ranges = Value::array();
+      for (const auto& r : s.ranges) {
+        ranges.push_back({{"first_partition", r.first_partition},
+                          {"last_partition", r.last_partition},
+                          {"state", r.state},
+                          {"source", r.source.empty() ? Value() : Value(r.source)}});
       }
-      out.push_back(row);
+      out.push_back({{"name", s.name},
+                     {"control", s.control()},
+                     {"ranges", ranges},
+                     {"partitions", s.partitions},
+                     {"url", redact(s.url)},
+                     {"live_workers", s.live_workers},
+                     {"objects", s.objects < 0 ? Value() : Value(s.objects)},
+                     {"version", s.version < 0 ? Value() : Value(s.version)},
+                     {"error", s.error.empty() ? Value() : Value(s.error)}});
     }
     fmt::print("{}\n", out.dump(2));
     return;
   }
   std::vector<std::vector<std::string>> table;
   for (const auto& s : shards) {
-    bool control = &s == &shards.front();
-    std::string range = !control          ? fmt::format("{}-{}", s.first, s.last)
-                        : s.last + 1 == 0 ? std::string("none")
-                                          : fmt::format("{} not in a shard", s.last + 1);
-    table.push_back({s.name, range, std::to_string(s.live_workers),
+    std::string range = !s.control()        ? s.ranges_text()
+                        : s.partitions == 0 ? std::string("none")
+                                            : fmt::format("{} not in a shard", s.partitions);
+    table.push_back({s.control() ? "(control)" : s.name, range, std::to_string(s.live_workers),
                      s.objects < 0 ? "-" : std::to_string(s.objects),
                      s.version < 0 ? "-" : std::to_string(s.version),
                      s.error.empty() ? redact(s.url) : "unreachable: " + s.error});
   }
   print_table({"SHARD", "PARTITIONS", "WORKERS", "OBJECTS", "VERSION", "DATABASE"}, table);
-}
-
-// "12-40" → {12, 40}.
-std::pair<int, int> parse_range(const std::string& text) {
-  int first = -1, last = -1;
-  auto dash = text.find('-');
-  auto number = [](std::string_view part, int& out) {
-    auto [end, ec] = std::from_chars(part.data(), part.data() + part.size(), out);
-    return ec == std::errc() && end == part.data() + part.size() && !part.empty();
-  };
-  std::string_view all(text);
-  if (dash == std::string::npos || !number(all.substr(0, dash), first) ||
-      !number(all.substr(dash + 1), last)) {
-    throw Error(ErrorCode::kBadRequest,
-                "--partitions takes a range FIRST-LAST (e.g. 0-127), not '" + text + "'");
-  }
-  return {first, last};
 }
 
 // The admin views' part: a failure (no superuser to create the extensions) leaves the shard
@@ -148,7 +142,7 @@ bool link(pqxx::connection& control, const std::string& name, const std::string&
 
 void add(const ConnectionConfig& conn, const std::string& name, const std::string& range,
          const std::string& url, const std::string& admin_url) {
-  auto [first, last] = parse_range(range);
+  auto [first, last] = parse_partition_range(range);
   auto db = store::connect(conn.database_url);
   store::check_storage_shard(*db, {name, first, last, url});
   int partitions = store::PartitionTable(*db).partition_count();
@@ -178,14 +172,7 @@ void add(const ConnectionConfig& conn, const std::string& name, const std::strin
 
 void migrate_storage_shards(const ConnectionConfig& conn,
                             const std::vector<std::string>& admin_urls) {
-  std::map<std::string, std::string> overrides;
-  for (const auto& item : admin_urls) {
-    auto eq = item.find('=');
-    if (eq == std::string::npos || eq == 0) {
-      throw Error(ErrorCode::kBadRequest, "--shard-admin-url takes NAME=URL");
-    }
-    overrides[item.substr(0, eq)] = item.substr(eq + 1);
-  }
+  auto overrides = parse_shard_urls(admin_urls);
   auto db = store::connect(conn.database_url);
   auto map = store::StorageShardMap::load(*db);
   // A shard's partitions are numbered as the cluster's: the control database decides.
@@ -193,11 +180,11 @@ void migrate_storage_shards(const ConnectionConfig& conn,
   for (const auto& [name, url] : overrides) {
     if (!map.find(name)) throw Error(ErrorCode::kBadRequest, "no storage shard is named " + name);
   }
-  for (const auto& s : map.shards()) {
-    auto it = overrides.find(s.name);
-    fmt::print("storage shard {}:\n", s.name);
+  for (const auto& name : map.names()) {
+    auto it = overrides.find(name);
+    fmt::print("storage shard {}:\n", name);
     std::fflush(stdout);
-    auto shard = store::connect(it == overrides.end() ? s.url : it->second);
+    auto shard = store::connect(it == overrides.end() ? map.find(name)->url : it->second);
     auto report = store::MigrationRunner(*shard).migrate(partitions, print_progress);
     fmt::print("  {}\n", report.applied.empty()
                              ? fmt::format("current (version {})", report.to_version)
@@ -231,6 +218,7 @@ void add_shard_commands(CLI::App& app, const ConnectionConfig& conn) {
   ac->add_option("--admin-url", aa->admin_url,
                  "the URL to migrate it with, when that needs another role (default: --url)");
   ac->callback([aa, &conn] { add(conn, aa->name, aa->partitions, aa->url, aa->admin_url); });
+  add_shard_move_command(*sc, conn);
   auto la = std::make_shared<AddArgs>();
   auto* lc = sc->add_subcommand(
       "link", "show a storage shard's rows in the control database's dobj_admin views");

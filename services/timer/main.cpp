@@ -59,11 +59,9 @@ int main(int argc, char** argv) {
     store::MigrationRunner(*db).require_current();
     auto map = store::StorageShardMap::load(*db);
     int partitions = store::PartitionTable(*db).partition_count();
-    int covered = 0;
-    for (const auto& s : map.shards()) covered += s.last_partition - s.first_partition + 1;
     std::vector<std::pair<std::string, std::string>> places;  // name, URL
-    if (covered < partitions) places.emplace_back("control", config.database_url);
-    for (const auto& s : map.shards()) places.emplace_back(s.name, s.url);
+    if (map.covered() < partitions) places.emplace_back("control", config.database_url);
+    for (const auto& name : map.names()) places.emplace_back(name, map.find(name)->url);
     for (const auto& [name, url] : places) {
       auto c = config;
       c.database_url = url;

@@ -100,8 +100,10 @@ TEST_F(StorageShardTest, EachObjectLivesInItsPartitionsDatabaseAndSurvivesItsWor
   EXPECT_EQ(listed[0]["partitions"], 128);
   EXPECT_EQ(listed[0]["objects"], kObjects - sharded);
   EXPECT_EQ(listed[1]["name"], "s1");
-  EXPECT_EQ(listed[1]["first_partition"], 0);
-  EXPECT_EQ(listed[1]["last_partition"], 127);
+  ASSERT_EQ(listed[1]["ranges"].size(), 1u) << output_;
+  EXPECT_EQ(listed[1]["ranges"][0]["first_partition"], 0);
+  EXPECT_EQ(listed[1]["ranges"][0]["last_partition"], 127);
+  EXPECT_EQ(listed[1]["partitions"], 128);
   EXPECT_EQ(listed[1]["objects"], sharded);
   EXPECT_EQ(listed[1]["live_workers"], 1);
   EXPECT_EQ(listed[1]["url"].get<std::string>().find("dobj-dev"), std::string::npos)
@@ -171,6 +173,103 @@ TEST_F(StorageShardTest, TheTimerFiresAlarmsStoredInEveryDatabase) {
   for (const auto& id : ids) sharded += protocol::partition_of("Scratch", id, kPartitions) <= 127;
   EXPECT_GT(sharded, 0);
   EXPECT_LT(sharded, 8);
+}
+
+// `dobj shards move`: a range's objects (keys, SQL tables, alarms) go to another shard while
+// nobody serves them, then are served from there with nothing lost, and the source keeps no copy;
+// the same from the control database to a shard.
+TEST_F(StorageShardTest, MovedPartitionsKeepTheirObjectsKeysTablesAndAlarms) {
+  auto s2_url = PostgresServer::shared().create_database(false);
+  ASSERT_EQ(cli({"shards", "add", "s2", "--partitions", "200-255", "--url",
+                 PostgresServer::service_url(s2_url), "--admin-url", s2_url}),
+            0)
+      << output_;
+  auto count_on = [](const std::string& url, const std::string& sql) {
+    auto conn = store::connect(url);
+    pqxx::nontransaction tx(*conn);
+    return tx.exec1(sql)[0].as<std::int64_t>();
+  };
+  stack_.start_worker({"--storage-shard", "s1"});
+  stack_.start_worker({"--storage-shard", "s2"});
+  stack_.start_worker();
+  // Objects of partitions 0-63 (in s1) and 128-199 (in the control database).
+  std::vector<std::string> low, middle;
+  for (int i = 0; low.size() < 6 || middle.size() < 4; ++i) {
+    auto id = "m" + std::to_string(i);
+    auto p = protocol::partition_of("Scratch", id, kPartitions);
+    if (p <= 63 && low.size() < 6) low.push_back(id);
+    if (p >= 128 && p <= 199 && middle.size() < 4) middle.push_back(id);
+  }
+  auto sql = [](const std::string& q) { return Value{{"query", q}}; };
+  for (const auto& id : low) {
+    call("Scratch", id, "put", {{"key", "k"}, {"value", id}});
+    call("Scratch", id, "sql", sql("CREATE TABLE t (x int PRIMARY KEY)"));
+    call("Scratch", id, "sql", sql("INSERT INTO t VALUES (7)"));
+  }
+  call("Scratch", low[0], "set_alarm", {{"in_ms", 600'000}});
+  for (const auto& id : middle) call("Scratch", id, "put", {{"key", "k"}, {"value", id}});
+  ASSERT_EQ(count_on(shard_url_, "SELECT count(*) FROM dobj.objects WHERE p <= 63"), 6);
+
+  ASSERT_EQ(cli({"shards", "move", "0-63", "s2", "--shard-admin-url", "s1=" + shard_url_,
+                 "--shard-admin-url", "s2=" + s2_url}),
+            0)
+      << output_ << stack_.worker_logs();
+  EXPECT_NE(output_.find("moved partitions 0-63 to s2"), std::string::npos) << output_;
+  EXPECT_EQ(count_on(shard_url_, "SELECT count(*) FROM dobj.objects WHERE p <= 63"), 0);
+  EXPECT_EQ(count_on(s2_url, "SELECT count(*) FROM dobj.objects WHERE p <= 63"), 6);
+  EXPECT_EQ(count_on(s2_url, "SELECT count(*) FROM dobj.alarms"), 1);
+  // No schema of a moved object is left behind (the pool's ready ones stay).
+  EXPECT_EQ(count_on(shard_url_,
+                     "SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'o\\_%' "
+                     "AND nspname NOT IN (SELECT name FROM dobj.schema_pool)"),
+            0);
+  // Served from s2 once its worker has claimed them: every key, row and alarm as it was.
+  ASSERT_TRUE(wait_until(
+      [&] {
+        try {
+          return call("Scratch", low[0], "get", {{"key", "k"}}) == low[0];
+        } catch (const Error&) {
+          return false;
+        }
+      },
+      20s, 100ms))
+      << stack_.worker_logs();
+  for (const auto& id : low) {
+    EXPECT_EQ(call("Scratch", id, "get", {{"key", "k"}}), id);
+    EXPECT_EQ(call("Scratch", id, "sql", sql("SELECT x FROM t")), Value::parse(R"([{"x": 7}])"));
+  }
+  EXPECT_TRUE(call("Scratch", low[0], "get_alarm").is_number());
+
+  // From the control database to a shard, and the map shows where everything is now.
+  ASSERT_EQ(cli({"shards", "move", "128-199", "s1", "--shard-admin-url", "s1=" + shard_url_}), 0)
+      << output_;
+  EXPECT_EQ(scalar("SELECT count(*) FROM dobj.objects"), 0);
+  EXPECT_EQ(count_on(shard_url_, "SELECT count(*) FROM dobj.objects WHERE p BETWEEN 128 AND 199"),
+            4);
+  ASSERT_TRUE(wait_until(
+      [&] {
+        try {
+          return call("Scratch", middle[0], "get", {{"key", "k"}}) == middle[0];
+        } catch (const Error&) {
+          return false;
+        }
+      },
+      20s, 100ms));
+  for (const auto& id : middle) EXPECT_EQ(call("Scratch", id, "get", {{"key", "k"}}), id);
+  ASSERT_EQ(cli({"shards", "--json"}), 0) << output_;
+  auto listed = Value::parse(output_);
+  std::map<std::string, Value> by_name;
+  for (const auto& place : listed) by_name[place["name"].get<std::string>()] = place;
+  EXPECT_EQ(by_name["control"]["partitions"], 0) << output_;
+  EXPECT_EQ(by_name["s1"]["partitions"], 64 + 72) << output_;  // 64-127, 128-199
+  EXPECT_EQ(by_name["s2"]["partitions"], 64 + 56) << output_;  // 0-63, 200-255
+  // Moving what is not there, or across places, is refused with nothing changed.
+  EXPECT_NE(cli({"shards", "move", "0-63", "s2"}), 0);
+  EXPECT_NE(output_.find("are in s2"), std::string::npos) << output_;
+  EXPECT_NE(cli({"shards", "move", "60-70", "s1"}), 0);
+  EXPECT_NE(output_.find("more than one place"), std::string::npos) << output_;
+  EXPECT_NE(cli({"shards", "move", "0-3", "nope"}), 0);
+  EXPECT_NE(output_.find("no storage shard is named 'nope'"), std::string::npos) << output_;
 }
 
 TEST_F(StorageShardTest, TheMapRefusesOverlapsAndWorkersRefuseUnknownShards) {

@@ -162,7 +162,8 @@ done
   kill -KILL "$(cat "$checkout/var/run/nats-1.pid")"
   [[ "$(dobj call Counter local-stack inc)" == 4 ]] || fail "Counter.inc did not answer 4 with node 1 dead"
   "$checkout/deploy/local/up" --no-build >"$work/up3b.out"  # keeps 3 nodes, restarts node 1
-  kill -0 "$(cat "$checkout/var/run/nats-1.pid")" || fail "a later up did not bring node 1 back"
+  kill -0 "$(cat "$checkout/var/run/nats-1.pid")" ||
+    fail "a later up did not bring node 1 back: $(tail -5 "$work/up3b.out"; tail -5 "$checkout/var/log/nats-1.log")"
   [[ "$(dobj call Counter local-stack get)" == 4 ]] || fail "the counter is not 4 after node 1 came back"
 )
 "$checkout/deploy/local/up" --no-build --nats-nodes 1 >"$work/up1.out"
@@ -179,7 +180,33 @@ if grep -rl "dobj-dev" "$checkout/var/log/" "$work"/*.out "$work"/*.err 2>/dev/n
   fail "a log or the output holds the service password"
 fi
 
+echo "--- up --pg-shards 2 over objects in the control database is refused, nothing changed"
+if "$checkout/deploy/local/up" --no-build --pg-shards 2 >"$work/up-shards-refused.out" 2>&1; then
+  fail "up --pg-shards 2 added shards over the control database's objects"
+fi
+grep -q "objects of these partitions live in the control database" "$work/up-shards-refused.out" ||
+  fail "up --pg-shards 2 did not say why: $(tail -3 "$work/up-shards-refused.out")"
+
 echo "--- down --purge removes the data"
 "$checkout/deploy/local/down" --purge
 [[ -e "$data_dir" || -e "$checkout/var" ]] && fail "data left behind after down --purge"
+
+echo "--- up --pg-shards 2 on a fresh stack: objects in two storage shards, one worker each"
+"$checkout/deploy/local/up" --no-build --pg-shards 2 >"$work/up-shards.out"
+(
+  source "$work/next.sh"
+  for i in 1 2 3 4 5 6; do
+    [[ "$(dobj call Counter "sharded-$i" inc)" == 1 ]] || fail "Counter sharded-$i did not answer 1"
+  done
+  dobj shards --json >"$work/shards.json"
+  node -e "
+    const places = JSON.parse(require('fs').readFileSync(process.argv[1], 'utf8'));
+    const shards = places.filter(p => !p.control);
+    if (shards.length !== 2) process.exit(1);
+    if (shards.some(s => s.live_workers !== 1 || s.partitions !== 128)) process.exit(2);
+    if (shards.reduce((n, s) => n + s.objects, 0) !== 6) process.exit(3);
+  " "$work/shards.json" || fail "dobj shards does not show two shards holding the 6 objects: $(cat "$work/shards.json")"
+  [[ "$(dobj ls | grep -c sharded-)" == 6 ]] || fail "dobj ls does not list the sharded objects"
+)
+"$checkout/deploy/local/down" --purge
 echo "local stack: 1 passed, 0 failed"

@@ -33,8 +33,11 @@ namespace {
 
 // Whether partition `p` belongs to worker `me`'s storage location: the shard whose range covers
 // it, or (no range covers it) the control database.
+// A range being copied belongs to no one (' copying' is no shard's name).
 std::string in_my_storage(const std::string& p) {
-  return "(SELECT s.name FROM dobj.storage_shards s WHERE " + p +
+  return "(SELECT CASE WHEN s.state = 'copying' THEN ' copying' ELSE s.name END "
+         "FROM dobj.storage_shards s WHERE " +
+         p +
          " BETWEEN s.first_partition AND s.last_partition) IS NOT DISTINCT FROM "
          "(SELECT w.storage_shard FROM dobj.workers w WHERE w.id = $1)";
 }

@@ -14,13 +14,29 @@ StorageShardMap StorageShardMap::load(pqxx::connection& control) {
   return with_storage_errors(control, "reading the storage shard map", [&] {
     pqxx::nontransaction tx(control);
     std::vector<StorageShard> shards;
-    for (const auto& row : tx.exec("SELECT name, first_partition, last_partition, url "
-                                   "FROM dobj.storage_shards ORDER BY first_partition")) {
+    for (const auto& row :
+         tx.exec("SELECT name, first_partition, last_partition, url, state, coalesce(source, '') "
+                 "FROM dobj.storage_shards ORDER BY first_partition")) {
       shards.push_back(StorageShard{row[0].as<std::string>(), row[1].as<int>(), row[2].as<int>(),
-                                    row[3].as<std::string>()});
+                                    row[3].as<std::string>(), row[4].as<std::string>(),
+                                    row[5].as<std::string>()});
     }
     return StorageShardMap(std::move(shards));
   });
+}
+
+std::vector<std::string> StorageShardMap::names() const {
+  std::vector<std::string> out;
+  for (const auto& s : shards_) {
+    if (std::find(out.begin(), out.end(), s.name) == out.end()) out.push_back(s.name);
+  }
+  return out;
+}
+
+int StorageShardMap::covered() const {
+  int n = 0;
+  for (const auto& s : shards_) n += s.last_partition - s.first_partition + 1;
+  return n;
 }
 
 const StorageShard* StorageShardMap::find(const std::string& name) const {
@@ -183,7 +199,7 @@ void relink_storage_shards(pqxx::connection& control) {
   with_storage_errors(control, "linking the storage shards' admin views again", [&] {
     pqxx::work tx(control);
     auto linked = tx.exec(
-        "SELECT m.name FROM dobj.storage_shards m "
+        "SELECT DISTINCT m.name FROM dobj.storage_shards m "
         "JOIN pg_foreign_server s ON s.srvname = 'dobj_shard_' || m.name ORDER BY m.name");
     for (const auto& row : linked) import_views(tx, row[0].as<std::string>());
     tx.exec("SELECT dobj.link_admin_views()");

@@ -148,9 +148,7 @@ void Worker::resolve_storage(pqxx::connection& control) {
   auto map = store::StorageShardMap::load(control);
   if (config_.storage_shard.empty()) {
     storage_url_ = config_.database_url;
-    int covered = 0;
-    for (const auto& s : map.shards()) covered += s.last_partition - s.first_partition + 1;
-    if (covered == partitions_) {
+    if (map.covered() == partitions_) {
       log_->warn(
           "every partition's objects live in a storage shard: this worker, started without "
           "--storage-shard, will serve none");
@@ -172,8 +170,7 @@ void Worker::resolve_storage(pqxx::connection& control) {
                                             " partitions, the cluster has " +
                                             std::to_string(partitions_));
   }
-  log_->info("objects of partitions {}-{} live in storage shard {}", shard->first_partition,
-             shard->last_partition, shard->name);
+  log_->info("serving the partitions stored in storage shard {}", shard->name);
 }
 
 store::WorkerId Worker::id() const {

@@ -20,6 +20,10 @@ struct StorageShard {
   int first_partition = 0;
   int last_partition = 0;
   std::string url;
+  // "serving"; while `dobj shards move` moves the range here: "copying" (served by no one),
+  // then "cleaning" (served here while `source`'s copies go).
+  std::string state = "serving";
+  std::string source{};  // "control" or a shard's name, while moving
 };
 
 // The shard map, read from the control database. Partitions no shard covers keep their objects
@@ -29,8 +33,14 @@ class StorageShardMap {
   static StorageShardMap load(pqxx::connection& control);
   explicit StorageShardMap(std::vector<StorageShard> shards) : shards_(std::move(shards)) {}
 
+  // Every range, by first partition.
   const std::vector<StorageShard>& shards() const { return shards_; }
+  // Each shard's name once, in the order of its first range.
+  std::vector<std::string> names() const;
+  // How many partitions the ranges cover.
+  int covered() const;
   bool empty() const { return shards_.empty(); }
+  // A range of that shard (they share its URL); nullptr: no such shard.
   const StorageShard* find(const std::string& name) const;
   // The shard holding partition p's objects; nullptr: the control database.
   const StorageShard* shard_of(int partition) const;
