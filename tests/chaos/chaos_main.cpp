@@ -9,7 +9,7 @@
 // refused request was applied, that ownership never overlapped, that no object is stranded, that
 // every alarm fired, and that the bank's total is exact with every transfer applied once at both
 // ends.
-//   dobj-chaos --mode short     ≈ 1.5–2 minutes, one of each fault (the test command runs it)
+//   dobj-chaos --mode short     ≈ 2 minutes, one of each fault (the test command runs it)
 //   dobj-chaos --mode long      10 minutes of faults (on demand)
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
@@ -92,7 +92,7 @@ int main(int argc, char** argv) {
   app.add_option("--json", s.json_path, "also write the results here");
   CLI11_PARSE(app, argc, argv);
   bool long_mode = s.mode == "long";
-  if (s.seconds == 0) s.seconds = long_mode ? 600 : 65;
+  if (s.seconds == 0) s.seconds = long_mode ? 600 : 80;
   if (s.clients == 0) s.clients = long_mode ? 8 : 4;
   if (s.objects == 0) s.objects = long_mode ? 64 : 24;
   if (s.accounts == 0) s.accounts = long_mode ? 200 : 24;

@@ -9,6 +9,10 @@ constexpr std::chrono::milliseconds kPauseBeyondTtl{1500};
 constexpr std::chrono::milliseconds kRestartAfterKill{500};
 constexpr std::chrono::milliseconds kPostgresDown{1000};
 constexpr std::chrono::milliseconds kStorageShardDown{2000};
+// A move takes a block of partitions this big, and waits this long for their workers to let go
+// (a paused or cut-off worker's lease must run out first).
+constexpr int kMovedPartitions = 16;
+constexpr std::chrono::seconds kMoveTimeout{60};
 constexpr std::chrono::milliseconds kNatsDown{1000};
 // Beyond a worker's ping-based detection would not matter (the socket closes at once): long
 // enough that clients and services on the node must reconnect elsewhere to get anything done.
@@ -30,7 +34,8 @@ constexpr Fault kAllFaults[] = {Fault::kKillWorker,
                                 Fault::kCutWorkerFromNats,
                                 Fault::kSlowPostgres,
                                 Fault::kKillNatsNode,
-                                Fault::kRestartStorageShard};
+                                Fault::kRestartStorageShard,
+                                Fault::kMovePartitions};
 
 double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
@@ -62,6 +67,8 @@ const char* to_string(Fault f) {
       return "SIGKILL one NATS node, restart it";
     case Fault::kRestartStorageShard:
       return "restart one storage shard";
+    case Fault::kMovePartitions:
+      return "move partitions to another shard";
   }
   return "?";
 }
@@ -71,6 +78,7 @@ FaultInjector::FaultInjector(testing::Cluster& cluster, Options options)
   for (auto f : kAllFaults) {
     if (f == Fault::kKillNatsNode && options_.nats_nodes < 2) continue;
     if (f == Fault::kRestartStorageShard && options_.storage_shards < 1) continue;
+    if (f == Fault::kMovePartitions && options_.storage_shards < 2) continue;
     kinds_.push_back(f);
   }
   opening_ = kinds_;
@@ -177,6 +185,27 @@ std::string FaultInjector::inject(Fault f) {
       auto shard = any(rng_);
       cluster_.restart_storage_shard(shard, kStorageShardDown);
       return "shard " + std::to_string(shard + 1);
+    }
+    case Fault::kMovePartitions: {
+      auto partitions =
+          static_cast<int>(cluster_.stack().query_int("SELECT partitions FROM dobj.cluster"));
+      std::uniform_int_distribution<int> block(0, partitions / kMovedPartitions - 1);
+      int first = block(rng_) * kMovedPartitions;
+      int last = first + kMovedPartitions - 1;
+      // Blocks never straddle two shards: every range the suite made or moved is whole blocks.
+      int from = cluster_.shard_of(first);
+      std::uniform_int_distribution<int> other(1, options_.storage_shards - 1);
+      int to = (from + other(rng_)) % options_.storage_shards;
+      auto output = cluster_.move_partitions(first, last, to, kMoveTimeout);
+      // The command's last line says how many objects went.
+      auto end = output.find_last_not_of('\n');
+      auto start = output.rfind('\n', end);
+      auto summary = output.substr(start == std::string::npos ? 0 : start + 1,
+                                   end == std::string::npos ? 0 : end - start);
+      auto objects = summary.substr(summary.find('(') == std::string::npos ? summary.size()
+                                                                           : summary.find('('));
+      return "partitions " + std::to_string(first) + "-" + std::to_string(last) + " from shard " +
+             std::to_string(from + 1) + " to " + std::to_string(to + 1) + " " + objects;
     }
   }
   return "";

@@ -25,6 +25,7 @@ enum class Fault {
   kSlowPostgres,
   kKillNatsNode,         // a cluster's only
   kRestartStorageShard,  // with storage shards only
+  kMovePartitions,       // with two storage shards or more
 };
 const char* to_string(Fault f);
 

@@ -65,6 +65,20 @@ class StorageShardTest : public StackTest {
     return last;
   }
 
+  // Waits until the object answers `method` with `expected` (its partition is served again).
+  bool answers(const std::string& class_name, const std::string& id, const std::string& method,
+               const Value& argument, const Value& expected) {
+    return wait_until(
+        [&] {
+          try {
+            return call(class_name, id, method, argument) == expected;
+          } catch (const Error&) {
+            return false;
+          }
+        },
+        20s, 100ms);
+  }
+
   std::string shard_url_;
   std::string output_;
 };
@@ -134,16 +148,7 @@ TEST_F(StorageShardTest, EachObjectLivesInItsPartitionsDatabaseAndSurvivesItsWor
   ASSERT_TRUE(shard_worker.process().wait(10s));
   stack_.start_worker({"--storage-shard", "s1"});
   // Served again once the dead worker's lease has run out (reads only, until then).
-  ASSERT_TRUE(wait_until(
-      [&] {
-        try {
-          return call("Counter", sharded_id, "get") == 2;
-        } catch (const Error&) {
-          return false;
-        }
-      },
-      15s, 100ms))
-      << stack_.worker_logs();
+  ASSERT_TRUE(answers("Counter", sharded_id, "get", nullptr, 2)) << stack_.worker_logs();
   values = count_everywhere(1);
   for (const auto& [id, value] : values) EXPECT_EQ(value, 3) << id;
 }
@@ -224,16 +229,7 @@ TEST_F(StorageShardTest, MovedPartitionsKeepTheirObjectsKeysTablesAndAlarms) {
                      "AND nspname NOT IN (SELECT name FROM dobj.schema_pool)"),
             0);
   // Served from s2 once its worker has claimed them: every key, row and alarm as it was.
-  ASSERT_TRUE(wait_until(
-      [&] {
-        try {
-          return call("Scratch", low[0], "get", {{"key", "k"}}) == low[0];
-        } catch (const Error&) {
-          return false;
-        }
-      },
-      20s, 100ms))
-      << stack_.worker_logs();
+  ASSERT_TRUE(answers("Scratch", low[0], "get", {{"key", "k"}}, low[0])) << stack_.worker_logs();
   for (const auto& id : low) {
     EXPECT_EQ(call("Scratch", id, "get", {{"key", "k"}}), id);
     EXPECT_EQ(call("Scratch", id, "sql", sql("SELECT x FROM t")), Value::parse(R"([{"x": 7}])"));
@@ -246,15 +242,7 @@ TEST_F(StorageShardTest, MovedPartitionsKeepTheirObjectsKeysTablesAndAlarms) {
   EXPECT_EQ(scalar("SELECT count(*) FROM dobj.objects"), 0);
   EXPECT_EQ(count_on(shard_url_, "SELECT count(*) FROM dobj.objects WHERE p BETWEEN 128 AND 199"),
             4);
-  ASSERT_TRUE(wait_until(
-      [&] {
-        try {
-          return call("Scratch", middle[0], "get", {{"key", "k"}}) == middle[0];
-        } catch (const Error&) {
-          return false;
-        }
-      },
-      20s, 100ms));
+  ASSERT_TRUE(answers("Scratch", middle[0], "get", {{"key", "k"}}, middle[0]));
   for (const auto& id : middle) EXPECT_EQ(call("Scratch", id, "get", {{"key", "k"}}), id);
   ASSERT_EQ(cli({"shards", "--json"}), 0) << output_;
   auto listed = Value::parse(output_);

@@ -34,6 +34,15 @@ std::string of_range(const MovedTable& t) {
          ") IN (SELECT class, id FROM dobj.objects WHERE p BETWEEN $1 AND $2)";
 }
 
+// The range's objects in `tx`'s database: class, id, schema_name.
+pqxx::result range_objects(pqxx::transaction_base& tx, const MovePlan& plan,
+                           const char* suffix = "") {
+  return tx.exec_params(std::string("SELECT class, id, schema_name FROM dobj.objects "
+                                    "WHERE p BETWEEN $1 AND $2 ORDER BY class, id") +
+                            suffix,
+                        plan.first, plan.last);
+}
+
 void refuse(const std::string& why) {
   throw Error(ErrorCode::kBadRequest, why);
 }
@@ -161,10 +170,7 @@ std::vector<std::string> copy_rows(pqxx::connection& source, pqxx::connection& t
     pqxx::work from(source);
     // Held until the target has the rows: a stale owner's commit waits here, then finds its
     // epoch gone.
-    auto objects = from.exec_params(
-        "SELECT class, id, schema_name FROM dobj.objects WHERE p BETWEEN $1 AND $2 "
-        "ORDER BY class, id FOR UPDATE",
-        plan.first, plan.last);
+    auto objects = range_objects(from, plan, " FOR UPDATE");
     std::vector<std::string> schemas;
     for (const auto& o : objects) {
       if (o[2].is_null()) continue;
@@ -224,12 +230,9 @@ void switch_move(pqxx::connection& control, const MovePlan& plan) {
 std::size_t clean_source(pqxx::connection& source, const MovePlan& plan) {
   return with_storage_errors(source, "deleting the source's copies", [&] {
     pqxx::work tx(source);
-    auto schemas = tx.exec_params(
-        "SELECT schema_name FROM dobj.objects WHERE p BETWEEN $1 AND $2 "
-        "AND schema_name IS NOT NULL",
-        plan.first, plan.last);
-    for (const auto& s : schemas) {
-      tx.exec0("DROP SCHEMA IF EXISTS " + quote_ident(s[0].as<std::string>()) + " CASCADE");
+    for (const auto& o : range_objects(tx, plan)) {
+      if (o[2].is_null()) continue;
+      tx.exec0("DROP SCHEMA IF EXISTS " + quote_ident(o[2].as<std::string>()) + " CASCADE");
     }
     for (auto it = std::rbegin(kMovedTables); it != std::rend(kMovedTables); ++it) {
       if (std::string(it->table) == "dobj.objects") continue;

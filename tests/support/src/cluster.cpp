@@ -10,6 +10,7 @@
 #include "dobj/store/storage_shards.hpp"
 #include "dobj/store/worker_registry.hpp"
 #include "dobj/testing/postgres_server.hpp"
+#include "dobj/testing/process.hpp"
 
 namespace dobj::testing {
 
@@ -44,6 +45,7 @@ void Cluster::add_storage_shards(int count) {
   for (int k = 0; k < count; ++k) {
     shard_servers_.push_back(PostgresServer::start_another());
     auto url = shard_servers_.back()->create_database(true);
+    shard_admin_urls_.push_back(url);
     auto first = static_cast<int>(k * partitions / count);
     auto last = static_cast<int>((k + 1) * partitions / count - 1);
     store::add_storage_shard(*control,
@@ -157,6 +159,31 @@ void Cluster::restart_storage_shard(int shard, std::chrono::milliseconds down) {
   server.stop();
   std::this_thread::sleep_for(down);
   server.start();
+}
+
+int Cluster::shard_of(int partition) {
+  auto conn = store::connect(stack_.database_url());
+  auto map = store::StorageShardMap::load(*conn);
+  const auto* shard = map.shard_of(partition);
+  if (!shard) return -1;
+  for (int k = 0; k < storage_shards(); ++k) {
+    if (shard_name(k) == shard->name) return k;
+  }
+  return -1;
+}
+
+std::string Cluster::move_partitions(int first, int last, int to, std::chrono::seconds timeout) {
+  std::vector<std::string> argv{
+      cli_binary(),   "--db",        stack_.database_url(),
+      "shards",       "move",        std::to_string(first) + "-" + std::to_string(last),
+      shard_name(to), "--timeout-s", std::to_string(timeout.count())};
+  for (int k = 0; k < storage_shards(); ++k) {
+    argv.push_back("--shard-admin-url");
+    argv.push_back(shard_name(k) + "=" + shard_admin_urls_.at(static_cast<std::size_t>(k)));
+  }
+  std::string output;
+  if (run_command(argv, &output) != 0) throw std::runtime_error("dobj shards move: " + output);
+  return output;
 }
 
 void Cluster::restart_nats(std::chrono::milliseconds down) {

@@ -50,6 +50,11 @@ class Cluster {
   // Storage shard `shard`'s server: stopped (fast shutdown) for `down`, then started again.
   void restart_storage_shard(int shard, std::chrono::milliseconds down);
   int storage_shards() const { return static_cast<int>(shard_servers_.size()); }
+  // Moves partitions first..last to storage shard `to` with `dobj shards move` (as the shards'
+  // owners); throws with the command's output when it fails. Returns where they came from.
+  std::string move_partitions(int first, int last, int to, std::chrono::seconds timeout);
+  // The storage shard that holds partition p now (-1: the control database).
+  int shard_of(int partition);
   void restart_nats(std::chrono::milliseconds down);
   // SIGKILLs one NATS node of a cluster for `down`, then starts it again and waits for its routes.
   void kill_nats_node(int node, std::chrono::milliseconds down);
@@ -79,6 +84,7 @@ class Cluster {
   Options options_;
   TestStack stack_;
   std::vector<std::unique_ptr<PostgresServer>> shard_servers_;
+  std::vector<std::string> shard_admin_urls_;  // each shard's database, as its owner
   std::vector<Member> workers_;
 };
 
