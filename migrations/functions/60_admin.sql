@@ -163,6 +163,8 @@ LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
 DECLARE
   schema text;
   shard text;
+  conn text;
+  query text;
 BEGIN
   SELECT o.schema_name INTO schema FROM dobj.objects o WHERE o.class = class_name AND o.id = object_id;
   IF schema IS NOT NULL THEN
@@ -173,10 +175,24 @@ BEGIN
   SELECT o.shard INTO shard FROM dobj_admin.objects o
   WHERE o.class = class_name AND o.id = object_id AND o.shard <> 'control';
   IF shard IS NULL THEN RETURN; END IF;
-  RETURN QUERY EXECUTE format(
-    'SELECT t.key, t.value::jsonb FROM dobj.dblink(%L, %L) AS t(key text, value text)',
-    'dobj_shard_' || shard,
-    format('SELECT key, value::text FROM dobj_admin.kv(%L, %L)', class_name, object_id));
+  -- One connection per shard for the session (a query over many objects must not open one per
+  -- object); one that broke (the shard restarted) is opened again, once.
+  conn := 'dobj_shard_' || shard;
+  query := format('SELECT key, value::text FROM dobj_admin.kv(%L, %L)', class_name, object_id);
+  FOR attempt IN 1..2 LOOP
+    IF NOT conn = ANY(coalesce(dobj.dblink_get_connections(), '{}')) THEN
+      PERFORM dobj.dblink_connect(conn, conn);
+    END IF;
+    BEGIN
+      RETURN QUERY EXECUTE
+        'SELECT t.key, t.value::jsonb FROM dobj.dblink($1, $2) AS t(key text, value text)'
+        USING conn, query;
+      RETURN;
+    EXCEPTION WHEN OTHERS THEN
+      IF attempt = 2 THEN RAISE; END IF;
+      PERFORM dobj.dblink_disconnect(conn);
+    END;
+  END LOOP;
 END $$;
 
 GRANT SELECT ON ALL TABLES IN SCHEMA dobj_admin TO dobj_reader;

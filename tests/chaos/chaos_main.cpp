@@ -154,17 +154,29 @@ int main(int argc, char** argv) {
   std::string retries;
   for (const auto& [code, n] : load.results().retries) retries += fmt::format(" {} {},", code, n);
   fmt::print("\nclient retries by cause:{}\n", retries.empty() ? " none" : retries);
-  auto rows = chaos::run_checks(cluster.stack().database_url(), load.results(), kAlarmDeadline);
-  for (auto& row : chaos::check_unkeyed(cluster.stack().database_url(), plain)) {
-    rows.push_back(std::move(row));
-  }
-  for (auto& row : chaos::check_bank(cluster.stack().database_url(), bank, kOutboxDrainDeadline)) {
-    rows.push_back(std::move(row));
-  }
+  std::vector<chaos::CheckRow> rows;
+  // A check that cannot even look (its database query failed) fails, with why.
+  auto add_checks = [&](const char* what, auto&& run) {
+    try {
+      for (auto& row : run()) rows.push_back(std::move(row));
+    } catch (const std::exception& e) {
+      rows.push_back({what, false, e.what()});
+    }
+  };
+  add_checks("the Ledger checks ran", [&] {
+    return chaos::run_checks(cluster.stack().database_url(), load.results(), kAlarmDeadline);
+  });
+  add_checks("the un-keyed checks ran",
+             [&] { return chaos::check_unkeyed(cluster.stack().database_url(), plain); });
+  add_checks("the bank checks ran", [&] {
+    return chaos::check_bank(cluster.stack().database_url(), bank, kOutboxDrainDeadline);
+  });
   std::vector<std::string> counters;
   for (const auto& [id, tally] : plain.results().objects) counters.push_back(id);
-  rows.push_back(
-      chaos::check_all_answer(cluster.stack().nats().client_url(), counters, kAnswerDeadline));
+  add_checks("every object answers", [&] {
+    return std::vector<chaos::CheckRow>{
+        chaos::check_all_answer(cluster.stack().nats().client_url(), counters, kAnswerDeadline)};
+  });
   std::size_t failed_faults = 0;
   for (const auto& f : faults) failed_faults += !f.ok;
   rows.insert(rows.begin(), {"every fault was injected and recovered from",

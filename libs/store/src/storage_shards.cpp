@@ -184,11 +184,27 @@ void link_storage_shard(pqxx::connection& control, const std::string& name,
     }
     tx.exec0("CREATE EXTENSION IF NOT EXISTS postgres_fdw WITH SCHEMA dobj");
     tx.exec0("CREATE EXTENSION IF NOT EXISTS dblink WITH SCHEMA dobj");
+    // Only the admin views and kv() reach the shards: no one else runs dblink's functions.
+    tx.exec0(R"sql(
+      DO $$
+      DECLARE f regprocedure;
+      BEGIN
+        FOR f IN SELECT p.oid::regprocedure FROM pg_proc p
+                 JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid
+                 JOIN pg_extension e ON d.refclassid = 'pg_extension'::regclass
+                                    AND d.refobjid = e.oid
+                 WHERE e.extname = 'dblink' LOOP
+          EXECUTE format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC', f);
+        END LOOP;
+      END $$)sql");
     auto server = quote_ident(shard_server(name));
     tx.exec0("DROP SERVER IF EXISTS " + server + " CASCADE");
     tx.exec0("CREATE SERVER " + server + " FOREIGN DATA WRAPPER postgres_fdw" +
              options_clause(tx, login.server));
-    tx.exec0("CREATE USER MAPPING FOR PUBLIC SERVER " + server + options_clause(tx, login.mapping));
+    // For the role linking, which owns the views and kv() (they reach the shard as it): the
+    // mapping holds the shard's credentials, so no other role gets one.
+    tx.exec0("CREATE USER MAPPING FOR CURRENT_USER SERVER " + server +
+             options_clause(tx, login.mapping));
     import_views(tx, name);
     tx.exec("SELECT dobj.link_admin_views()");
     tx.commit();
@@ -207,16 +223,20 @@ void relink_storage_shards(pqxx::connection& control) {
   });
 }
 
-void ShardLeaseMirror::renew(WorkerId id, const WorkerInfo& info, std::chrono::milliseconds ttl) {
-  with_storage_errors(conn_, "renewing the worker lease on its storage shard", [&] {
+bool ShardLeaseMirror::renew(WorkerId id, const WorkerInfo& info, std::chrono::milliseconds ttl) {
+  return with_storage_errors(conn_, "renewing the worker lease on its storage shard", [&] {
     pqxx::nontransaction tx(conn_);
-    tx.exec_params0(
-        "INSERT INTO dobj.workers AS w (id, host, pid, version, lease_until) "
-        "OVERRIDING SYSTEM VALUE "
-        "VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5)) "
-        "ON CONFLICT (id) DO UPDATE SET heartbeat_at = now(), lease_until = EXCLUDED.lease_until "
-        "WHERE w.state <> 'stopped'",
-        id, info.host, info.pid, info.version, seconds(ttl));
+    // Like the control row: a lease that has run out is gone for good, so that a worker paused
+    // past its lease can never make the shard accept its commits again.
+    return !tx.exec_params(
+                  "INSERT INTO dobj.workers AS w (id, host, pid, version, lease_until) "
+                  "OVERRIDING SYSTEM VALUE "
+                  "VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5)) "
+                  "ON CONFLICT (id) DO UPDATE SET heartbeat_at = now(), "
+                  "lease_until = EXCLUDED.lease_until "
+                  "WHERE w.state <> 'stopped' AND w.lease_until > now() RETURNING 1",
+                  id, info.host, info.pid, info.version, seconds(ttl))
+                .empty();
   });
 }
 

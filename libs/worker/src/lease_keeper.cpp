@@ -99,13 +99,19 @@ void LeaseKeeper::step() {
     }
     if (id_ == 0) {
       rejoin();
-      renew_on_shard();
+      renew_on_shard();  // a new id: its row is new there too
       publish_availability(give_way);
       round(false, give_way);
       return;
     }
     auto sent_at = clock_.now();
-    renew_on_shard();
+    if (!renew_on_shard()) {
+      // The control lease still runs: ended now, so that the others need not wait it out.
+      auto gone = id_.load();
+      lose();
+      store::WorkerRegistry(*conn_).mark_stopped(gone);
+      return;
+    }
     auto state = store::WorkerRegistry(*conn_).renew(id_, config_.ttl);
     if (state == store::LeaseState::kLost) {
       lose();
@@ -122,10 +128,10 @@ void LeaseKeeper::step() {
   }
 }
 
-void LeaseKeeper::renew_on_shard() {
-  if (storage_url_.empty()) return;
+bool LeaseKeeper::renew_on_shard() {
+  if (storage_url_.empty()) return true;
   if (!storage_conn_ || !storage_conn_->is_open()) storage_conn_ = store::connect(storage_url_);
-  store::ShardLeaseMirror(*storage_conn_).renew(id_, info_, config_.ttl);
+  return store::ShardLeaseMirror(*storage_conn_).renew(id_, info_, config_.ttl);
 }
 
 void LeaseKeeper::mirror_on_shard(const store::PartitionShare& share) {

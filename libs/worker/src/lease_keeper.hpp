@@ -86,8 +86,9 @@ class LeaseKeeper {
   void publish_availability(bool give_way);
 
   // Renews the lease copy on the storage shard (before the control lease: a worker cut off from
-  // its shard lets its control lease lapse, so that others of the shard take over).
-  void renew_on_shard();
+  // its shard lets its control lease lapse, so that others of the shard take over). False when
+  // the copy had run out: the lease is lost.
+  bool renew_on_shard();
   void mirror_on_shard(const store::PartitionShare& share);
 
   std::string database_url_;

@@ -143,6 +143,22 @@ TEST_F(LeaseKeeperTest, AShardWorkerClaimsItsShardsPartitionsAndMirrorsItsLeaseT
   EXPECT_EQ(on_shard("SELECT count(*) FROM dobj.partitions WHERE owner = " + std::to_string(b)),
             64);
 
+  // A's lease ran out on the shard (it was paused, say): the copy is never extended again, A
+  // loses its lease and comes back under a new id, which the shard learns.
+  on_shard("UPDATE dobj.workers SET lease_until = now() - interval '1 second' WHERE id = " +
+           std::to_string(a) + " RETURNING 1");
+  keeper_a.step();
+  EXPECT_EQ(rec_a.lost, 1);
+  EXPECT_FALSE(keeper_a.valid(a));
+  keeper_a.step();
+  ASSERT_EQ(rec_a.joined.size(), 1u);
+  EXPECT_EQ(on_shard("SELECT count(*) FROM dobj.workers WHERE lease_until > now() AND id = " +
+                     std::to_string(rec_a.joined[0])),
+            1);
+  EXPECT_EQ(on_shard("SELECT count(*) FROM dobj.workers WHERE lease_until > now() AND id = " +
+                     std::to_string(a)),
+            0);
+
   // A control-database worker takes the rest, all 128, alone.
   auto c = register_worker(10s);
   Recorder rec_c;

@@ -58,9 +58,11 @@ void check_storage_shard(pqxx::connection& control, const StorageShard& shard);
 
 // Makes the control database's dobj_admin views show the shard's rows (a `shard` column says
 // where each lives) and dobj_admin.kv() reach its objects: postgres_fdw and dblink (created in
-// schema dobj if missing: needs a superuser), a foreign server dobj_shard_<name> with a user
-// mapping for `url`'s role, and the shard's dobj_local views imported into schema
-// dobj_shard_<name>. Idempotent; replaces an earlier link of that shard.
+// schema dobj if missing: needs a superuser; dblink's functions revoked from PUBLIC), a foreign
+// server dobj_shard_<name> with a user mapping of the linking role to `url`'s, and the shard's
+// dobj_local views imported into schema dobj_shard_<name>. The views and kv() reach the shard as
+// their owner, so the role that runs `dobj migrate` must be the one that linked. Idempotent;
+// replaces an earlier link of that shard.
 void link_storage_shard(pqxx::connection& control, const std::string& name, const std::string& url);
 // Imports every linked shard's views anew (after their migration changed them) and rebuilds the
 // dobj_admin views. Shards never linked are left out.
@@ -78,9 +80,10 @@ class ShardLeaseMirror {
  public:
   explicit ShardLeaseMirror(pqxx::connection& shard) : conn_(shard) {}
 
-  // Inserts or extends the worker's row by ttl from the shard's now() (a stopped row stays
-  // stopped).
-  void renew(WorkerId id, const WorkerInfo& info, std::chrono::milliseconds ttl);
+  // Inserts the worker's row, or extends it by ttl from the shard's now() while its lease there
+  // still runs. False when it had run out (or the row is stopped): the worker must self-fence
+  // and register anew.
+  bool renew(WorkerId id, const WorkerInfo& info, std::chrono::milliseconds ttl);
   // Makes the shard's partition rows say exactly this: the worker owns `owned` (at their
   // epochs) and nothing else.
   void mirror_partitions(WorkerId id, const std::vector<PartitionEpoch>& owned);
