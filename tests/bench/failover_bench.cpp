@@ -51,7 +51,8 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   set_log_level("warn");
 
-  testing::Cluster cluster({.workers = 2, .timers = 0, .worker_args = {}, .nats_nodes = 1, .storage_shards = 0});
+  testing::Cluster cluster(
+      {.workers = 2, .timers = 0, .worker_args = {}, .nats_nodes = 1, .storage_shards = 0});
   NatsConnection nats({cluster.stack().nats().client_url(), "failover-bench", true});
   Client client(nats);
   CallOptions retrying;

@@ -103,7 +103,8 @@ TEST(FailureCluster, AWorkerCutOffFromPostgresNeverRefusesWhatAnotherApplies) {
       {.workers = 2,
        .timers = 0,
        .worker_args = {"--pg-statement-timeout-ms", "400", "--pg-call-timeout-ms", "800"},
-       .nats_nodes = 1, .storage_shards = 0});
+       .nats_nodes = 1,
+       .storage_shards = 0});
   ASSERT_TRUE(cluster.wait_balanced(30s));
   // Light load over many objects: most requests during a cut are for objects not yet active.
   CounterLoad load({cluster.stack().nats().client_url(), 2, 2000, "cut", 2000ms, 5ms});
@@ -123,7 +124,8 @@ TEST(FailureCluster, AWorkerCutOffFromPostgresNeverRefusesWhatAnotherApplies) {
 // Cut off from NATS a worker is unavailable: after a lease TTL it hands its partitions to the
 // connected worker, and it claims its share again once its link is back.
 TEST(FailureCluster, AWorkerCutOffFromNatsGivesItsPartitionsAwayAndComesBack) {
-  Cluster cluster({.workers = 2, .timers = 0, .worker_args = {}, .nats_nodes = 1, .storage_shards = 0});
+  Cluster cluster(
+      {.workers = 2, .timers = 0, .worker_args = {}, .nats_nodes = 1, .storage_shards = 0});
   ASSERT_TRUE(cluster.wait_balanced(30s));
   CounterLoad load({cluster.stack().nats().client_url(), 2, 100, "natscut", 2000ms, 2ms});
   load.start();
