@@ -164,7 +164,7 @@ void add(const ConnectionConfig& conn, const std::string& name, const std::strin
   link(*db, name, admin_url.empty() ? url : admin_url);
   fmt::print(
       "storage shard {} holds the objects of partitions {}-{}; start its workers with "
-      "--storage-shard {} and restart the timers\n",
+      "--storage-shard {}\n",
       name, first, last, name);
 }
 

@@ -48,6 +48,9 @@ struct TimerConfig {
   std::chrono::milliseconds no_worker_delay{500};
   // /metrics, /healthz, /readyz (host:port; port 0 picks one; "off": none).
   std::string metrics_addr = "127.0.0.1:9465";
+  // How often the storage shard map is read again (TimerFleet): a new shard's alarms fire
+  // within about this long.
+  std::chrono::milliseconds map_poll{10'000};
 };
 
 // dobj-timer's loop (DESIGN.md §6): claims due alarms (SKIP LOCKED, with a lease), keeps the

@@ -1,16 +1,13 @@
 // dobj-timer: fires alarms. Configuration from DOBJ_NATS_URL / DOBJ_DATABASE_URL and flags;
 // SIGTERM frees its claims and exits 0; a lost lease drops the claims and registers anew.
-// Several may run at once. One process fires the alarms of every storage shard (read from the
-// shard map at start: restart timers after adding a shard) and of the control database.
+// Several may run at once. One process fires the alarms of every storage shard of the map (read
+// again every few seconds) and of the control database (TimerFleet).
 
 #include "alarm_timer.hpp"
 #include "dobj/core/logging.hpp"
 #include "dobj/core/stop_signals.hpp"
-#include "dobj/store/database.hpp"
-#include "dobj/store/migration_runner.hpp"
-#include "dobj/store/partition_table.hpp"
 #include "dobj/store/service_flags.hpp"
-#include "dobj/store/storage_shards.hpp"
+#include "timer_fleet.hpp"
 
 int main(int argc, char** argv) {
   using namespace dobj;
@@ -36,6 +33,10 @@ int main(int argc, char** argv) {
   app.add_option("--backoff-ms", backoff_ms, "first retry delay, doubled each time")
       ->check(CLI::Range(1, 3600000))
       ->capture_default_str();
+  std::int64_t map_poll_ms = config.map_poll.count();
+  app.add_option("--map-poll-ms", map_poll_ms, "read the storage shard map again this often")
+      ->check(CLI::Range(100, 3600000))
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   auto log = logger("timer");
   try {
@@ -50,36 +51,17 @@ int main(int argc, char** argv) {
   config.lease_ttl = std::chrono::milliseconds(ttl_ms);
   config.heartbeat = config.lease_ttl / 5;
   config.base_backoff = std::chrono::milliseconds(backoff_ms);
+  config.map_poll = std::chrono::milliseconds(map_poll_ms);
 
-  // One timer loop per place alarms live: the control database (for the partitions no storage
-  // shard covers) and every storage shard. The first loop serves /metrics and /readyz.
-  std::vector<std::unique_ptr<AlarmTimer>> timers;
+  TimerFleet fleet(config);
   try {
-    auto db = store::connect(config.database_url);
-    store::MigrationRunner(*db).require_current();
-    auto map = store::StorageShardMap::load(*db);
-    int partitions = store::PartitionTable(*db).partition_count();
-    std::vector<std::pair<std::string, std::string>> places;  // name, URL
-    if (map.covered() < partitions) places.emplace_back("control", config.database_url);
-    for (const auto& name : map.names()) places.emplace_back(name, map.find(name)->url);
-    for (const auto& [name, url] : places) {
-      auto c = config;
-      c.database_url = url;
-      if (!timers.empty()) c.metrics_addr = "off";
-      if (url != config.database_url) {
-        auto shard = store::connect(url);
-        store::MigrationRunner(*shard).require_current();
-      }
-      if (places.size() > 1) log->info("firing the alarms stored in {}", name);
-      timers.push_back(std::make_unique<AlarmTimer>(c, Clock::system()));
-      timers.back()->start();
-    }
+    fleet.start();
   } catch (const std::exception& e) {
     log->error("cannot start: {}", e.what());
-    for (auto& t : timers) t->stop();
+    fleet.stop();
     return kExitStartFailed;
   }
   stop_signals.wait();
-  for (auto& t : timers) t->stop();
+  fleet.stop();
   return 0;
 }

@@ -43,6 +43,34 @@ pqxx::result range_objects(pqxx::transaction_base& tx, const MovePlan& plan,
                         plan.first, plan.last);
 }
 
+// Deletes the range's objects and every row that refers to them (the referring tables first).
+// Returns how many objects went.
+std::size_t delete_range(pqxx::transaction_base& tx, const MovePlan& plan) {
+  std::size_t objects = 0;
+  for (auto it = std::rbegin(kMovedTables); it != std::rend(kMovedTables); ++it) {
+    // dobj.objects comes last: the other tables find the range's rows through it.
+    bool is_objects = std::next(it) == std::rend(kMovedTables);
+    auto rows =
+        tx.exec_params(std::string("DELETE FROM ") + it->table + " t WHERE " +
+                           (is_objects ? std::string("t.p BETWEEN $1 AND $2") : of_range(*it)),
+                       plan.first, plan.last);
+    if (is_objects) objects = static_cast<std::size_t>(rows.affected_rows());
+  }
+  return objects;
+}
+
+// The move's row in the map: `assignments` set.
+void set_move_state(pqxx::connection& control, const MovePlan& plan, const char* what,
+                    const std::string& assignments) {
+  with_storage_errors(control, what, [&] {
+    pqxx::work tx(control);
+    tx.exec_params0("UPDATE dobj.storage_shards SET " + assignments +
+                        " WHERE first_partition = $1 AND last_partition = $2 AND name = $3",
+                    plan.first, plan.last, plan.target);
+    tx.commit();
+  });
+}
+
 void refuse(const std::string& why) {
   throw Error(ErrorCode::kBadRequest, why);
 }
@@ -199,10 +227,7 @@ std::vector<std::string> copy_rows(pqxx::connection& source, pqxx::connection& t
       // What an earlier try left: the range is nobody's in the target until the switch.
       for (const auto& s : schemas)
         to.exec0("DROP SCHEMA IF EXISTS " + quote_ident(s) + " CASCADE");
-      for (auto it = std::rbegin(kMovedTables); it != std::rend(kMovedTables); ++it) {
-        to.exec_params0(std::string("DELETE FROM ") + it->table + " t WHERE " + of_range(*it),
-                        plan.first, plan.last);
-      }
+      delete_range(to, plan);
       for (std::size_t i = 0; i < rows.size(); ++i) {
         to.exec_params0(std::string("INSERT INTO ") + kMovedTables[i].table +
                             " SELECT * FROM jsonb_populate_recordset(NULL::" +
@@ -217,14 +242,7 @@ std::vector<std::string> copy_rows(pqxx::connection& source, pqxx::connection& t
 }
 
 void switch_move(pqxx::connection& control, const MovePlan& plan) {
-  with_storage_errors(control, "switching the map", [&] {
-    pqxx::work tx(control);
-    tx.exec_params0(
-        "UPDATE dobj.storage_shards SET state = 'cleaning' "
-        "WHERE first_partition = $1 AND last_partition = $2 AND name = $3",
-        plan.first, plan.last, plan.target);
-    tx.commit();
-  });
+  set_move_state(control, plan, "switching the map", "state = 'cleaning'");
 }
 
 std::size_t clean_source(pqxx::connection& source, const MovePlan& plan) {
@@ -234,28 +252,14 @@ std::size_t clean_source(pqxx::connection& source, const MovePlan& plan) {
       if (o[2].is_null()) continue;
       tx.exec0("DROP SCHEMA IF EXISTS " + quote_ident(o[2].as<std::string>()) + " CASCADE");
     }
-    for (auto it = std::rbegin(kMovedTables); it != std::rend(kMovedTables); ++it) {
-      if (std::string(it->table) == "dobj.objects") continue;
-      tx.exec_params0(std::string("DELETE FROM ") + it->table + " t WHERE " + of_range(*it),
-                      plan.first, plan.last);
-    }
-    auto gone =
-        tx.exec_params("DELETE FROM dobj.objects WHERE p BETWEEN $1 AND $2", plan.first, plan.last)
-            .affected_rows();
+    auto gone = delete_range(tx, plan);
     tx.commit();
-    return static_cast<std::size_t>(gone);
+    return gone;
   });
 }
 
 void finish_move(pqxx::connection& control, const MovePlan& plan) {
-  with_storage_errors(control, "finishing the move", [&] {
-    pqxx::work tx(control);
-    tx.exec_params0(
-        "UPDATE dobj.storage_shards SET state = 'serving', source = NULL "
-        "WHERE first_partition = $1 AND last_partition = $2 AND name = $3",
-        plan.first, plan.last, plan.target);
-    tx.commit();
-  });
+  set_move_state(control, plan, "finishing the move", "state = 'serving', source = NULL");
 }
 
 }  // namespace dobj::store
