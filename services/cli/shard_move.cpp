@@ -63,8 +63,18 @@ void run(const std::vector<std::string>& argv, const std::string& log) {
 // each (a batch that fails leaves nothing; the move is run again).
 void copy_schemas(const std::vector<std::string>& schemas, const std::string& from,
                   const std::string& to) {
+  // The dump holds the objects' data: a directory only this user can read, gone afterwards.
   auto dir = std::filesystem::temp_directory_path() / fmt::format("dobj-move-{}", getpid());
   std::filesystem::create_directories(dir);
+  std::filesystem::permissions(dir, std::filesystem::perms::owner_all,
+                               std::filesystem::perm_options::replace);
+  struct Remove {
+    std::filesystem::path dir;
+    ~Remove() {
+      std::error_code ignored;
+      std::filesystem::remove_all(dir, ignored);
+    }
+  } remove{dir};
   auto file = (dir / "schemas.sql").string();
   auto log = (dir / "tool.log").string();
   for (std::size_t i = 0; i < schemas.size(); i += kSchemasPerDump) {
@@ -79,7 +89,6 @@ void copy_schemas(const std::vector<std::string>& schemas, const std::string& fr
     fmt::print("  schemas copied: {} of {}\n", end, schemas.size());
     std::fflush(stdout);
   }
-  std::filesystem::remove_all(dir);
 }
 
 void move(const ConnectionConfig& conn, const std::string& range, const std::string& target,
