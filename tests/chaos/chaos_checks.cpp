@@ -14,6 +14,16 @@ namespace {
 
 using Kv = std::map<std::string, std::map<std::string, std::string>>;  // id → key → value text
 
+// The checks read every object's keys through dobj_admin.kv(), one shard round trip per object
+// on a sharded cluster: thousands of objects after a long run take longer than the services'
+// statement timeout, which a test's own reading need not keep.
+std::unique_ptr<pqxx::connection> connect_for_checks(const std::string& database_url) {
+  auto conn = store::connect(database_url);
+  pqxx::nontransaction tx(*conn);
+  tx.exec0("SET statement_timeout = 0");
+  return conn;
+}
+
 // Every Ledger object's keys, decoded (values as JSON text).
 Kv load_ledgers(pqxx::connection& conn) {
   pqxx::nontransaction tx(conn);
@@ -115,7 +125,7 @@ CheckRow check_alarms(pqxx::connection& conn, const testing::LedgerLoad::Results
 std::vector<CheckRow> run_checks(const std::string& database_url,
                                  const testing::LedgerLoad::Results& results,
                                  std::chrono::milliseconds alarm_deadline) {
-  auto conn = store::connect(database_url);
+  auto conn = connect_for_checks(database_url);
   std::vector<CheckRow> rows;
   rows.push_back(check_acknowledged(load_ledgers(*conn), results));
   rows.push_back({"no client saw a counter go backwards", results.regressions == 0,
@@ -129,7 +139,7 @@ std::vector<CheckRow> run_checks(const std::string& database_url,
 
 std::vector<CheckRow> check_unkeyed(const std::string& database_url,
                                     const testing::CounterLoad& load) {
-  auto conn = store::connect(database_url);
+  auto conn = connect_for_checks(database_url);
   auto value_of = [&](const std::string& id) -> std::int64_t {
     pqxx::nontransaction tx(*conn);
     auto rows = tx.exec_params(
@@ -181,7 +191,7 @@ CheckRow check_all_answer(const std::string& nats_url, const std::vector<std::st
 
 std::vector<CheckRow> check_bank(const std::string& database_url, const testing::BankLoad& load,
                                  std::chrono::milliseconds drain_deadline) {
-  auto conn = store::connect(database_url);
+  auto conn = connect_for_checks(database_url);
   const auto& r = load.results();
   std::vector<CheckRow> rows;
   bool drained = testing::wait_until(
