@@ -135,9 +135,9 @@ BEGIN
     body := format('SELECT %L::text AS shard, * FROM dobj_local.%I', 'control', v);
     EXECUTE format('DROP VIEW IF EXISTS dobj_admin.%I CASCADE', v);
     EXECUTE format('CREATE VIEW dobj_admin.%I AS %s', v, body);
-    FOR s IN SELECT m.name FROM dobj.storage_shards m
-             WHERE to_regclass(format('%I.%I', 'dobj_shard_' || m.name, v)) IS NOT NULL
-             GROUP BY m.name ORDER BY min(m.first_partition) LOOP
+    FOR s IN SELECT d.name FROM dobj.storage_databases d
+             WHERE to_regclass(format('%I.%I', 'dobj_shard_' || d.name, v)) IS NOT NULL
+             ORDER BY d.added_at, d.name LOOP
       BEGIN
         EXECUTE format('CREATE OR REPLACE VIEW dobj_admin.%I AS %s', v,
                        body || format(' UNION ALL SELECT %L, * FROM %I.%I', s.name,

@@ -33,7 +33,7 @@ void migrate(const ConnectionConfig& conn, int partitions,
 
 void ls(const ConnectionConfig& conn, const std::string& class_name, int limit, bool json) {
   auto db = store::connect(conn.database_url);
-  bool sharded = !store::StorageShardMap::load(*db).empty();
+  bool sharded = !store::StorageShardMap::load(*db).databases().empty();
   auto rows = store::with_storage_errors("listing objects", [&] {
     pqxx::nontransaction tx(*db);
     return tx.exec_params(

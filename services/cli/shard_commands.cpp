@@ -72,13 +72,11 @@ std::vector<ShardStatus> statuses(const ConnectionConfig& conn) {
   });
   // The control database holds the objects of the partitions no shard covers.
   std::vector<ShardStatus> out;
-  out.push_back({"control", {}, partitions - map.covered(), conn.database_url, live[""]});
-  for (const auto& name : map.names()) {
-    ShardStatus s{name, {}, 0, map.find(name)->url, live[name]};
-    for (const auto& r : map.shards()) {
-      if (r.name != name) continue;
-      s.ranges.push_back(r);
-      s.partitions += r.last_partition - r.first_partition + 1;
+  out.push_back({"control", {}, map.control_partitions(partitions), conn.database_url, live[""]});
+  for (const auto& shard : map.databases()) {
+    ShardStatus s{shard.name, {}, map.partitions_of(shard.name), shard.url, live[shard.name]};
+    for (const auto& r : map.ranges()) {
+      if (r.name == shard.name) s.ranges.push_back(r);
     }
     out.push_back(std::move(s));
   }
@@ -144,7 +142,7 @@ void add(const ConnectionConfig& conn, const std::string& name, const std::strin
          const std::string& url, const std::string& admin_url) {
   auto [first, last] = parse_partition_range(range);
   auto db = store::connect(conn.database_url);
-  store::check_storage_shard(*db, {name, first, last, url});
+  store::check_storage_shard(*db, {name, first, last});
   int partitions = store::PartitionTable(*db).partition_count();
   fmt::print("migrating storage shard {} ({})\n", name,
              redact(admin_url.empty() ? url : admin_url));
@@ -160,7 +158,7 @@ void add(const ConnectionConfig& conn, const std::string& name, const std::strin
   }
   // Workers and timers connect with `url`: it must work before anything is routed there.
   store::connect(url);
-  store::add_storage_shard(*db, {name, first, last, url});
+  store::add_storage_shard(*db, {name, url}, {name, first, last});
   link(*db, name, admin_url.empty() ? url : admin_url);
   fmt::print(
       "storage shard {} holds the objects of partitions {}-{}; start its workers with "
@@ -180,18 +178,18 @@ void migrate_storage_shards(const ConnectionConfig& conn,
   for (const auto& [name, url] : overrides) {
     if (!map.find(name)) throw Error(ErrorCode::kBadRequest, "no storage shard is named " + name);
   }
-  for (const auto& name : map.names()) {
+  for (const auto& [name, url] : map.databases()) {
     auto it = overrides.find(name);
     fmt::print("storage shard {}:\n", name);
     std::fflush(stdout);
-    auto shard = store::connect(it == overrides.end() ? map.find(name)->url : it->second);
+    auto shard = store::connect(it == overrides.end() ? url : it->second);
     auto report = store::MigrationRunner(*shard).migrate(partitions, print_progress);
     fmt::print("  {}\n", report.applied.empty()
                              ? fmt::format("current (version {})", report.to_version)
                              : fmt::format("migrated from version {} to {}", report.from_version,
                                            report.to_version));
   }
-  if (!map.empty()) {
+  if (!map.databases().empty()) {
     // The shards' views may have changed: the control database's copies of them follow.
     try {
       store::relink_storage_shards(*db);

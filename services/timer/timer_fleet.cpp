@@ -38,10 +38,10 @@ void TimerFleet::refresh() {
   store::MigrationRunner(*db).require_current();
   auto map = store::StorageShardMap::load(*db);
   std::vector<std::pair<std::string, std::string>> places;  // name, URL
-  if (map.covered() < store::PartitionTable(*db).partition_count()) {
+  if (map.control_partitions(store::PartitionTable(*db).partition_count()) > 0) {
     places.emplace_back("control", config_.database_url);
   }
-  for (const auto& name : map.names()) places.emplace_back(name, map.find(name)->url);
+  for (const auto& shard : map.databases()) places.emplace_back(shard.name, shard.url);
   std::lock_guard lock(mutex_);
   for (const auto& [name, url] : places) {
     if (timers_.count(name)) continue;

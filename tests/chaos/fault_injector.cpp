@@ -1,6 +1,7 @@
 #include "fault_injector.hpp"
 
 #include <algorithm>
+#include <limits>
 
 namespace dobj::chaos {
 namespace {
@@ -215,7 +216,9 @@ void FaultInjector::run() {
   auto started = std::chrono::steady_clock::now();
   auto deadline = started + options_.duration;
   std::uniform_int_distribution<long> gap(options_.min_gap.count(), options_.max_gap.count());
-  for (std::size_t round = 0; !stopping_ && std::chrono::steady_clock::now() < deadline; ++round) {
+  auto rounds = options_.each_kind_once ? opening_.size() : std::numeric_limits<std::size_t>::max();
+  for (std::size_t round = 0;
+       round < rounds && !stopping_ && std::chrono::steady_clock::now() < deadline; ++round) {
     auto fault = pick(round);
     Record r{fault, seconds_since(started), 0, true, ""};
     auto t0 = std::chrono::steady_clock::now();

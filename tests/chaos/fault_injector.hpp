@@ -45,6 +45,8 @@ class FaultInjector {
     std::uint32_t seed = 1;
     int nats_nodes = 1;      // the cluster's; with more than one, one node at a time is also killed
     int storage_shards = 0;  // the cluster's; with any, one shard's server at a time restarts
+    // Stop after one fault of each kind (the short mode), or at `duration` if that comes first.
+    bool each_kind_once = false;
   };
   struct Record {
     Fault fault;

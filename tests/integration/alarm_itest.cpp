@@ -144,8 +144,9 @@ TEST_F(AlarmTest, EveryAlarmFiresAfterTheTimerAndTheWorkerAreKilled) {
   ASSERT_TRUE(wait_until([&] { return scalar("SELECT count(*) FROM dobj.alarms") == 0; }, 10s));
 }
 
-TEST_F(AlarmTest, TwoTimersFireTenThousandAlarmsExactlyOnce) {
-  constexpr int kAlarms = 10000;
+TEST_F(AlarmTest, TwoTimersFireFourThousandAlarmsExactlyOnce) {
+  // Enough that both timers take a share of each instant's batch; the bench fires 100,000.
+  constexpr int kAlarms = 4000;
   constexpr int kSetters = 8;
   stack_.start_worker();
   stack_.start_timer();

@@ -233,7 +233,7 @@ TEST_F(SecurityTest, AScanOfRandomIdsLeavesTheDatabaseAsItWas) {
   };
   const auto schemas_before = schemas();
   NatsConnection nats(client_options());
-  constexpr int kIds = 100'000;
+  constexpr int kIds = 30'000;
   constexpr int kWave = 5'000;
   std::atomic<int> answered{0}, ok{0};
   auto inbox = nats.subscribe("_INBOX.scan.>", [&](natsMsg* m) {

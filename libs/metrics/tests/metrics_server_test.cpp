@@ -13,8 +13,6 @@
 namespace dobj::metrics {
 namespace {
 
-using testing::http_get;
-
 TEST(MetricsServer, ServesMetricsHealthAndReadinessOnAPortItChose) {
   auto registry = std::make_shared<prometheus::Registry>();
   auto& requests = prometheus::BuildCounter().Name("dobj_test_total").Register(*registry);
@@ -27,19 +25,19 @@ TEST(MetricsServer, ServesMetricsHealthAndReadinessOnAPortItChose) {
   server.start("127.0.0.1:0");
   ASSERT_GT(server.port(), 0);
 
-  EXPECT_EQ(http_get(server.port(), "/healthz").status, 200);
-  auto not_ready = http_get(server.port(), "/readyz");
+  EXPECT_EQ(testing::http_get(server.port(), "/healthz").status, 200);
+  auto not_ready = testing::http_get(server.port(), "/readyz");
   EXPECT_EQ(not_ready.status, 503);
   EXPECT_EQ(not_ready.body, "lease not valid\n");
   ready = true;
-  EXPECT_EQ(http_get(server.port(), "/readyz").status, 200);
-  auto scraped = http_get(server.port(), "/metrics");
+  EXPECT_EQ(testing::http_get(server.port(), "/readyz").status, 200);
+  auto scraped = testing::http_get(server.port(), "/metrics");
   EXPECT_EQ(scraped.status, 200);
   EXPECT_NE(scraped.body.find("dobj_test_total{status=\"ok\"} 3"), std::string::npos)
       << scraped.body;
-  EXPECT_EQ(http_get(server.port(), "/nothing").status, 404);
+  EXPECT_EQ(testing::http_get(server.port(), "/nothing").status, 404);
   server.stop();
-  EXPECT_EQ(http_get(server.port(), "/healthz").status, 0);  // closed
+  EXPECT_EQ(testing::http_get(server.port(), "/healthz").status, 0);  // closed
 }
 
 TEST(MetricsServer, RefusesABadAddressOrAPortInUse) {

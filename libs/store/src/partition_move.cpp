@@ -5,6 +5,7 @@
 #include "dobj/core/error.hpp"
 #include "dobj/core/names.hpp"
 #include "dobj/store/database.hpp"
+#include "shard_map_sql.hpp"
 
 namespace dobj::store {
 namespace {
@@ -85,31 +86,23 @@ MovePlan begin_move(pqxx::connection& control, int first, int last, const std::s
   return with_storage_errors(control, "starting the move", [&] {
     pqxx::work tx(control);
     tx.exec0("LOCK TABLE dobj.storage_shards IN EXCLUSIVE MODE");
-    auto partitions = tx.exec1("SELECT partitions FROM dobj.cluster")[0].as<int>();
-    if (first < 0 || last >= partitions || first > last) {
-      refuse("partitions " + range_text(first, last) + " are not a range within 0-" +
-             std::to_string(partitions - 1));
-    }
-    auto target_rows =
-        tx.exec_params("SELECT url FROM dobj.storage_shards WHERE name = $1 LIMIT 1", target);
-    if (target_rows.empty()) {
+    shard_map_sql::check_partition_range(tx, first, last);
+    auto target_url = shard_map_sql::shard_url(tx, target);
+    if (!target_url)
       refuse("no storage shard is named '" + target + "' (dobj shards add makes one)");
-    }
     MovePlan plan;
     plan.first = first;
     plan.last = last;
     plan.target = target;
-    plan.target_url = target_rows[0][0].as<std::string>();
+    plan.target_url = *target_url;
     auto overlapping = tx.exec_params(
-        "SELECT first_partition, last_partition, name, url, state, coalesce(source, '') "
+        "SELECT first_partition, last_partition, name, state, coalesce(source, '') "
         "FROM dobj.storage_shards "
         "WHERE int4range(first_partition, last_partition, '[]') && int4range($1, $2, '[]') "
         "ORDER BY first_partition",
         first, last);
     auto source_url = [&](const std::string& name) {
-      if (name == "control") return std::string();
-      return tx.exec_params1("SELECT url FROM dobj.storage_shards WHERE name = $1 LIMIT 1", name)[0]
-          .as<std::string>();
+      return name == "control" ? std::string() : shard_map_sql::shard_url(tx, name).value();
     };
     if (overlapping.empty()) {
       plan.source = "control";
@@ -120,10 +113,10 @@ MovePlan begin_move(pqxx::connection& control, int first, int last, const std::s
       const auto& r = overlapping[0];
       int r_first = r[0].as<int>(), r_last = r[1].as<int>();
       auto r_name = r[2].as<std::string>();
-      auto r_state = r[4].as<std::string>();
+      auto r_state = r[3].as<std::string>();
       if (r_state != "serving") {
         if (r_first == first && r_last == last && r_name == target) {
-          plan.source = r[5].as<std::string>();
+          plan.source = r[4].as<std::string>();
           plan.source_url = source_url(plan.source);
           plan.state = r_state;
           return plan;  // resumed
@@ -139,14 +132,13 @@ MovePlan begin_move(pqxx::connection& control, int first, int last, const std::s
       if (r_name == target) refuse("partitions " + range_text(first, last) + " are in " + target);
       plan.source = r_name;
       // The source keeps what lies either side of the range.
-      auto r_url = r[3].as<std::string>();
       tx.exec_params0("DELETE FROM dobj.storage_shards WHERE first_partition = $1", r_first);
       auto keep = [&](int a, int b) {
         if (a > b) return;
         tx.exec_params0(
-            "INSERT INTO dobj.storage_shards (first_partition, last_partition, name, url) "
-            "VALUES ($1, $2, $3, $4)",
-            a, b, r_name, r_url);
+            "INSERT INTO dobj.storage_shards (first_partition, last_partition, name) "
+            "VALUES ($1, $2, $3)",
+            a, b, r_name);
       };
       keep(r_first, first - 1);
       keep(last + 1, r_last);
@@ -154,9 +146,9 @@ MovePlan begin_move(pqxx::connection& control, int first, int last, const std::s
     plan.source_url = source_url(plan.source);
     plan.state = "copying";
     tx.exec_params0(
-        "INSERT INTO dobj.storage_shards (first_partition, last_partition, name, url, state, "
-        "source) VALUES ($1, $2, $3, $4, 'copying', $5)",
-        first, last, target, plan.target_url, plan.source);
+        "INSERT INTO dobj.storage_shards (first_partition, last_partition, name, state, source) "
+        "VALUES ($1, $2, $3, 'copying', $4)",
+        first, last, target, plan.source);
     tx.commit();
     return plan;
   });

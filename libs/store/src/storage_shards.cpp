@@ -6,77 +6,94 @@
 
 #include "dobj/core/error.hpp"
 #include "dobj/store/database.hpp"
+#include "shard_map_sql.hpp"
 #include "sql_values.hpp"
 
 namespace dobj::store {
 
 StorageShardMap StorageShardMap::load(pqxx::connection& control) {
   return with_storage_errors(control, "reading the storage shard map", [&] {
-    pqxx::nontransaction tx(control);
-    std::vector<StorageShard> shards;
+    pqxx::read_transaction tx(control);  // one snapshot of both tables
+    std::vector<StorageDatabase> databases;
     for (const auto& row :
-         tx.exec("SELECT name, first_partition, last_partition, url, state, coalesce(source, '') "
-                 "FROM dobj.storage_shards ORDER BY first_partition")) {
-      shards.push_back(StorageShard{row[0].as<std::string>(), row[1].as<int>(), row[2].as<int>(),
-                                    row[3].as<std::string>(), row[4].as<std::string>(),
-                                    row[5].as<std::string>()});
+         tx.exec("SELECT name, url FROM dobj.storage_databases ORDER BY added_at, name")) {
+      databases.push_back({row[0].as<std::string>(), row[1].as<std::string>()});
     }
-    return StorageShardMap(std::move(shards));
+    std::vector<StorageShard> ranges;
+    for (const auto& row :
+         tx.exec("SELECT name, first_partition, last_partition, state, coalesce(source, '') "
+                 "FROM dobj.storage_shards ORDER BY first_partition")) {
+      ranges.push_back({row[0].as<std::string>(), row[1].as<int>(), row[2].as<int>(),
+                        row[3].as<std::string>(), row[4].as<std::string>()});
+    }
+    return StorageShardMap(std::move(databases), std::move(ranges));
   });
 }
 
-std::vector<std::string> StorageShardMap::names() const {
-  std::vector<std::string> out;
-  for (const auto& s : shards_) {
-    if (std::find(out.begin(), out.end(), s.name) == out.end()) out.push_back(s.name);
-  }
-  return out;
-}
-
-int StorageShardMap::covered() const {
-  int n = 0;
-  for (const auto& s : shards_) n += s.last_partition - s.first_partition + 1;
-  return n;
-}
-
-const StorageShard* StorageShardMap::find(const std::string& name) const {
-  auto it = std::find_if(shards_.begin(), shards_.end(),
-                         [&](const StorageShard& s) { return s.name == name; });
-  return it == shards_.end() ? nullptr : &*it;
+const StorageDatabase* StorageShardMap::find(const std::string& name) const {
+  auto it = std::find_if(databases_.begin(), databases_.end(),
+                         [&](const StorageDatabase& d) { return d.name == name; });
+  return it == databases_.end() ? nullptr : &*it;
 }
 
 const StorageShard* StorageShardMap::shard_of(int partition) const {
-  auto it = std::find_if(shards_.begin(), shards_.end(), [&](const StorageShard& s) {
+  auto it = std::find_if(ranges_.begin(), ranges_.end(), [&](const StorageShard& s) {
     return s.first_partition <= partition && partition <= s.last_partition;
   });
-  return it == shards_.end() ? nullptr : &*it;
+  return it == ranges_.end() ? nullptr : &*it;
 }
+
+int StorageShardMap::partitions_of(const std::string& name) const {
+  int n = 0;
+  for (const auto& r : ranges_) {
+    if (r.name == name) n += r.last_partition - r.first_partition + 1;
+  }
+  return n;
+}
+
+int StorageShardMap::control_partitions(int partitions) const {
+  int covered = 0;
+  for (const auto& r : ranges_) covered += r.last_partition - r.first_partition + 1;
+  return partitions - covered;
+}
+
+namespace shard_map_sql {
+
+void check_partition_range(pqxx::transaction_base& tx, int first, int last) {
+  auto partitions = tx.exec1("SELECT partitions FROM dobj.cluster")[0].as<int>();
+  if (first < 0 || last >= partitions || first > last) {
+    throw Error(ErrorCode::kBadRequest, "partitions " + std::to_string(first) + "-" +
+                                            std::to_string(last) + " are not a range within 0-" +
+                                            std::to_string(partitions - 1));
+  }
+}
+
+std::optional<std::string> shard_url(pqxx::transaction_base& tx, const std::string& name) {
+  auto rows = tx.exec_params("SELECT url FROM dobj.storage_databases WHERE name = $1", name);
+  if (rows.empty()) return std::nullopt;
+  return rows[0][0].as<std::string>();
+}
+
+}  // namespace shard_map_sql
 
 namespace {
 
 // Refuses what the map cannot take (see add_storage_shard), inside tx.
-void check_new_shard(pqxx::transaction_base& tx, const StorageShard& shard) {
+void check_new_shard(pqxx::transaction_base& tx, const StorageShard& range) {
   auto refuse = [&](const std::string& why) {
-    throw Error(ErrorCode::kBadRequest, "storage shard " + shard.name + ": " + why);
+    throw Error(ErrorCode::kBadRequest, "storage shard " + range.name + ": " + why);
   };
-  auto partitions = tx.exec1("SELECT partitions FROM dobj.cluster")[0].as<int>();
-  if (shard.first_partition < 0 || shard.last_partition >= partitions ||
-      shard.first_partition > shard.last_partition) {
-    refuse("partitions " + std::to_string(shard.first_partition) + "-" +
-           std::to_string(shard.last_partition) + " are not a range within 0-" +
-           std::to_string(partitions - 1));
-  }
+  shard_map_sql::check_partition_range(tx, range.first_partition, range.last_partition);
+  if (shard_map_sql::shard_url(tx, range.name)) refuse("the name is taken");
   auto clash = tx.exec_params(
-      "SELECT name FROM dobj.storage_shards WHERE name = $1 OR "
-      "int4range(first_partition, last_partition, '[]') && int4range($2, $3, '[]')",
-      shard.name, shard.first_partition, shard.last_partition);
+      "SELECT name FROM dobj.storage_shards WHERE "
+      "int4range(first_partition, last_partition, '[]') && int4range($1, $2, '[]')",
+      range.first_partition, range.last_partition);
   if (!clash.empty()) {
-    refuse(clash[0][0].as<std::string>() == shard.name
-               ? "the name is taken"
-               : "its partitions overlap shard " + clash[0][0].as<std::string>() + "'s");
+    refuse("its partitions overlap shard " + clash[0][0].as<std::string>() + "'s");
   }
   auto stranded = tx.exec_params1("SELECT count(*) FROM dobj.objects WHERE p BETWEEN $1 AND $2",
-                                  shard.first_partition, shard.last_partition)[0]
+                                  range.first_partition, range.last_partition)[0]
                       .as<std::int64_t>();
   if (stranded > 0) {
     refuse(std::to_string(stranded) +
@@ -87,14 +104,19 @@ void check_new_shard(pqxx::transaction_base& tx, const StorageShard& shard) {
 
 }  // namespace
 
-void check_storage_shard(pqxx::connection& control, const StorageShard& shard) {
+void check_storage_shard(pqxx::connection& control, const StorageShard& range) {
   with_storage_errors(control, "checking a storage shard", [&] {
     pqxx::read_transaction tx(control);
-    check_new_shard(tx, shard);
+    check_new_shard(tx, range);
   });
 }
 
-void add_storage_shard(pqxx::connection& control, const StorageShard& shard) {
+void add_storage_shard(pqxx::connection& control, const StorageDatabase& shard,
+                       const StorageShard& range) {
+  if (range.name != shard.name) {
+    throw Error(ErrorCode::kBadRequest,
+                "the range names shard " + range.name + ", not " + shard.name);
+  }
   with_storage_errors(control, "adding a storage shard", [&] {
     pqxx::work tx(control);
     // Serializes with other map changes.
@@ -102,11 +124,13 @@ void add_storage_shard(pqxx::connection& control, const StorageShard& shard) {
     // No object of the range can appear in the control database behind the check: a claim's
     // INSERT waits for this lock, then sees the new map row and refuses.
     tx.exec0("LOCK TABLE dobj.objects IN SHARE MODE");
-    check_new_shard(tx, shard);
+    check_new_shard(tx, range);
+    tx.exec_params0("INSERT INTO dobj.storage_databases (name, url) VALUES ($1, $2)", shard.name,
+                    shard.url);
     tx.exec_params0(
-        "INSERT INTO dobj.storage_shards (name, first_partition, last_partition, url) "
-        "VALUES ($1, $2, $3, $4)",
-        shard.name, shard.first_partition, shard.last_partition, shard.url);
+        "INSERT INTO dobj.storage_shards (name, first_partition, last_partition) "
+        "VALUES ($1, $2, $3)",
+        range.name, range.first_partition, range.last_partition);
     tx.commit();
   });
 }
@@ -179,7 +203,7 @@ void link_storage_shard(pqxx::connection& control, const std::string& name,
   auto login = split_login(url);
   with_storage_errors(control, "linking the storage shard's admin views", [&] {
     pqxx::work tx(control);
-    if (tx.exec_params("SELECT 1 FROM dobj.storage_shards WHERE name = $1", name).empty()) {
+    if (!shard_map_sql::shard_url(tx, name)) {
       throw Error(ErrorCode::kBadRequest, "no storage shard is named " + name);
     }
     tx.exec0("CREATE EXTENSION IF NOT EXISTS postgres_fdw WITH SCHEMA dobj");
@@ -215,8 +239,8 @@ void relink_storage_shards(pqxx::connection& control) {
   with_storage_errors(control, "linking the storage shards' admin views again", [&] {
     pqxx::work tx(control);
     auto linked = tx.exec(
-        "SELECT DISTINCT m.name FROM dobj.storage_shards m "
-        "JOIN pg_foreign_server s ON s.srvname = 'dobj_shard_' || m.name ORDER BY m.name");
+        "SELECT d.name FROM dobj.storage_databases d "
+        "JOIN pg_foreign_server s ON s.srvname = 'dobj_shard_' || d.name ORDER BY d.name");
     for (const auto& row : linked) import_views(tx, row[0].as<std::string>());
     tx.exec("SELECT dobj.link_admin_views()");
     tx.commit();

@@ -110,8 +110,7 @@ void Worker::start() {
   });
   outbox_->start();
   keeper_ = std::make_unique<LeaseKeeper>(
-      config_.database_url, storage_url_ == config_.database_url ? "" : storage_url_, info,
-      config_.lease, clock,
+      config_.database_url, on_storage_shard() ? storage_url_ : "", info, config_.lease, clock,
       LeaseKeeper::Callbacks{[this] { on_lost(); }, [this](store::WorkerId id) { on_joined(id); },
                              [this](const std::vector<int>& ps) { on_leaving(ps); },
                              [this](const std::vector<int>& ps) { on_handing_over(ps); },
@@ -132,7 +131,7 @@ void Worker::start() {
   courier_->start();
   housekeeper_ = std::make_unique<Housekeeper>(config_.database_url, config_.retention);
   housekeeper_->start();
-  if (storage_url_ != config_.database_url) {
+  if (on_storage_shard()) {
     storage_housekeeper_ = std::make_unique<Housekeeper>(storage_url_, config_.retention);
     storage_housekeeper_->start();
   }
@@ -148,7 +147,7 @@ void Worker::resolve_storage(pqxx::connection& control) {
   auto map = store::StorageShardMap::load(control);
   if (config_.storage_shard.empty()) {
     storage_url_ = config_.database_url;
-    if (map.covered() == partitions_) {
+    if (map.control_partitions(partitions_) == 0) {
       log_->warn(
           "every partition's objects live in a storage shard: this worker, started without "
           "--storage-shard, will serve none");
@@ -333,7 +332,7 @@ void Worker::stop() {
     if (id != 0) {
       auto conn = store::connect(config_.database_url);
       store::WorkerRegistry(*conn).mark_stopped(id);
-      if (storage_url_ != config_.database_url) {
+      if (on_storage_shard()) {
         store::ShardLeaseMirror(*store::connect(storage_url_)).mark_stopped(id);
       }
     }

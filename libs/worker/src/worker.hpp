@@ -84,6 +84,8 @@ class Worker {
  private:
   // Finds the worker's storage location in the shard map and checks that database.
   void resolve_storage(pqxx::connection& control);
+  // Whether its objects live in a storage shard rather than the control database.
+  bool on_storage_shard() const { return !config_.storage_shard.empty(); }
   void on_partitions(const std::vector<int>& owned);
   void on_leaving(const std::vector<int>& partitions);
   void on_handing_over(const std::vector<int>& partitions);

@@ -104,7 +104,7 @@ TEST_F(LeaseKeeperTest, AnExpiredLeaseIsLostThenTheWorkerRegistersAnewAndClaimsA
 TEST_F(LeaseKeeperTest, AShardWorkerClaimsItsShardsPartitionsAndMirrorsItsLeaseThere) {
   auto shard_url = testing::PostgresServer::shared().create_database(true);
   auto shard = store::connect(shard_url);
-  store::add_storage_shard(*conn_, {"s1", 0, 127, shard_url});
+  store::add_storage_shard(*conn_, {"s1", shard_url}, {"s1", 0, 127});
   auto on_shard = [&](const std::string& sql) {
     pqxx::nontransaction tx(*shard);
     return tx.exec1(sql)[0].as<std::int64_t>();

@@ -48,8 +48,8 @@ void Cluster::add_storage_shards(int count) {
     shard_admin_urls_.push_back(url);
     auto first = static_cast<int>(k * partitions / count);
     auto last = static_cast<int>((k + 1) * partitions / count - 1);
-    store::add_storage_shard(*control,
-                             {shard_name(k), first, last, PostgresServer::service_url(url)});
+    store::add_storage_shard(*control, {shard_name(k), PostgresServer::service_url(url)},
+                             {shard_name(k), first, last});
     store::link_storage_shard(*control, shard_name(k), url);
   }
 }

@@ -49,7 +49,11 @@ int free_port() {
 
 std::string make_temp_dir(const std::string& prefix) {
   const char* base = std::getenv("TMPDIR");
-  std::string tmpl = std::string(base && *base ? base : "/tmp") + "/" + prefix + "-XXXXXX";
+  return make_temp_dir(base && *base ? base : "/tmp", prefix);
+}
+
+std::string make_temp_dir(const std::string& base, const std::string& prefix) {
+  std::string tmpl = base + "/" + prefix + "-XXXXXX";
   if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed for " + tmpl);
   return tmpl;
 }

@@ -13,48 +13,59 @@
 
 namespace dobj::store {
 
-// One row of the shard map (migrations/0016_storage_shards.sql): partitions first..last keep
-// their objects in the database at `url`.
+// A storage shard: a database that keeps the objects of the partition ranges the map gives it
+// (dobj.storage_databases, migrations/0017).
+struct StorageDatabase {
+  std::string name;
+  // What workers and timers connect with (libpq URL or key=value string).
+  std::string url;
+};
+
+// One range of the shard map (dobj.storage_shards, migrations/0016): partitions first..last keep
+// their objects in shard `name`.
 struct StorageShard {
   std::string name;
   int first_partition = 0;
   int last_partition = 0;
-  std::string url;
   // "serving"; while `dobj shards move` moves the range here: "copying" (served by no one),
   // then "cleaning" (served here while `source`'s copies go).
   std::string state = "serving";
   std::string source{};  // "control" or a shard's name, while moving
 };
 
-// The shard map, read from the control database. Partitions no shard covers keep their objects
+// The shard map, read from the control database. Partitions no range covers keep their objects
 // in the control database itself.
 class StorageShardMap {
  public:
   static StorageShardMap load(pqxx::connection& control);
-  explicit StorageShardMap(std::vector<StorageShard> shards) : shards_(std::move(shards)) {}
+  StorageShardMap(std::vector<StorageDatabase> databases, std::vector<StorageShard> ranges)
+      : databases_(std::move(databases)), ranges_(std::move(ranges)) {}
 
+  // Every shard, in the order they were added (a shard may hold no range).
+  const std::vector<StorageDatabase>& databases() const { return databases_; }
   // Every range, by first partition.
-  const std::vector<StorageShard>& shards() const { return shards_; }
-  // Each shard's name once, in the order of its first range.
-  std::vector<std::string> names() const;
-  // How many partitions the ranges cover.
-  int covered() const;
-  bool empty() const { return shards_.empty(); }
-  // A range of that shard (they share its URL); nullptr: no such shard.
-  const StorageShard* find(const std::string& name) const;
+  const std::vector<StorageShard>& ranges() const { return ranges_; }
+  // The shard of that name; nullptr: no such shard.
+  const StorageDatabase* find(const std::string& name) const;
   // The shard holding partition p's objects; nullptr: the control database.
   const StorageShard* shard_of(int partition) const;
+  // How many of the cluster's `partitions` keep their objects in the control database.
+  int control_partitions(int partitions) const;
+  // How many partitions the shard's ranges hold.
+  int partitions_of(const std::string& name) const;
 
  private:
-  std::vector<StorageShard> shards_;  // by first_partition
+  std::vector<StorageDatabase> databases_;  // by added_at
+  std::vector<StorageShard> ranges_;        // by first_partition
 };
 
 // Adds a shard to the map. Refuses (Error kBadRequest) a range that overlaps another shard's,
 // lies outside the cluster's partitions, or covers objects the control database still holds
 // (they would vanish from view: moving data is `dobj shards move`'s job).
-void add_storage_shard(pqxx::connection& control, const StorageShard& shard);
+void add_storage_shard(pqxx::connection& control, const StorageDatabase& shard,
+                       const StorageShard& range);
 // The same checks without adding it (before a shard's database is migrated).
-void check_storage_shard(pqxx::connection& control, const StorageShard& shard);
+void check_storage_shard(pqxx::connection& control, const StorageShard& range);
 
 // Makes the control database's dobj_admin views show the shard's rows (a `shard` column says
 // where each lives) and dobj_admin.kv() reach its objects: postgres_fdw and dblink (created in

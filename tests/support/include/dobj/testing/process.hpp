@@ -21,6 +21,8 @@ int free_port();
 int connect_loopback(int port);
 // A fresh directory under $TMPDIR (or /tmp), removed by remove_tree.
 std::string make_temp_dir(const std::string& prefix);
+// The same under `base`.
+std::string make_temp_dir(const std::string& base, const std::string& prefix);
 void remove_tree(const std::string& path);
 std::string read_file(const std::string& path);
 
