@@ -34,6 +34,7 @@ AlarmTimer::AlarmTimer(TimerConfig config, Clock& clock)
     : config_(std::move(config)),
       clock_(clock),
       log_(logger("timer")),
+      conn_(config_.database_url),
       loop_(std::make_unique<PeriodicTask>(
           "timer-loop",
           [this] {
@@ -150,15 +151,14 @@ void AlarmTimer::step() {
   } catch (const Error& e) {
     log_->warn("timer {}: {}", id_, e.what());
     next_scan_ = clock_.now() + config_.scan_interval;
-    if (!conn_ || !conn_->is_open()) store_.reset();  // reconnect on the next step
+    if (!conn_.is_open()) store_.reset();  // reconnect on the next step
   }
 }
 
 void AlarmTimer::ensure_store() {
-  if (store_ && conn_ && conn_->is_open()) return;
+  if (store_ && conn_.is_open()) return;
   store_.reset();
-  conn_ = store::connect(config_.database_url);
-  store_ = std::make_unique<store::AlarmStore>(*conn_);
+  store_ = std::make_unique<store::AlarmStore>(conn_.get());
 }
 
 void AlarmTimer::rejoin() {

@@ -22,6 +22,7 @@
 #include "dobj/metrics/metrics_server.hpp"
 #include "dobj/protocol/limits.hpp"
 #include "dobj/store/alarm_store.hpp"
+#include "dobj/store/lazy_connection.hpp"
 
 namespace spdlog {
 class logger;
@@ -100,8 +101,8 @@ class AlarmTimer {
   TimerConfig config_;
   Clock& clock_;
   std::shared_ptr<spdlog::logger> log_;
-  std::unique_ptr<pqxx::connection> conn_;
-  std::unique_ptr<store::AlarmStore> store_;
+  store::LazyConnection conn_;
+  std::unique_ptr<store::AlarmStore> store_;  // on conn_ while it stays open
   std::unique_ptr<NatsConnection> nats_;
   NatsSubscription replies_, hints_;
   store::TimerId id_ = 0;

@@ -17,6 +17,7 @@
 #include "call_route.hpp"
 #include "dobj/core/clock.hpp"
 #include "dobj/runtime/host.hpp"
+#include "dobj/store/lazy_connection.hpp"
 #include "kv_state.hpp"
 #include "partition_set.hpp"
 #include "shard_command.hpp"
@@ -161,8 +162,8 @@ class Shard {
   std::set<int> handed_over_;  // handed over by this shard and not served again yet
   std::shared_ptr<spdlog::logger> log_;
 
-  std::unique_ptr<pqxx::connection> conn_;
-  std::unique_ptr<store::ObjectStore> store_;
+  store::LazyConnection conn_;
+  std::unique_ptr<store::ObjectStore> store_;  // on conn_ while it stays open
   std::unordered_map<std::string, std::unique_ptr<Instance>> objects_;
   std::vector<Instance*> ready_;  // objects with queued messages, in arrival order
   // The objects this iteration ran turns for: the only ones with anything to commit, so the

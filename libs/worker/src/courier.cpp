@@ -53,7 +53,7 @@ std::string send_idempotency_key(const store::DurableMessage& m, std::string_vie
 Courier::Courier(Config config, std::string database_url, NatsConnection& nats,
                  std::function<store::WorkerId()> worker_id, Clock& clock, OutcomeSink outcomes)
     : config_(config),
-      database_url_(std::move(database_url)),
+      conn_(std::move(database_url)),
       nats_(nats),
       worker_id_(std::move(worker_id)),
       clock_(clock),
@@ -108,10 +108,9 @@ std::size_t Courier::senders_pending() const {
 }
 
 void Courier::ensure_store() {
-  if (conn_ && conn_->is_open()) return;
+  if (store_ && conn_.is_open()) return;
   store_.reset();
-  conn_ = store::connect(database_url_);
-  store_ = std::make_unique<store::OutboxStore>(*conn_);
+  store_ = std::make_unique<store::OutboxStore>(conn_.get());
 }
 
 std::chrono::milliseconds Courier::step() {

@@ -18,6 +18,7 @@
 #include "dobj/core/error.hpp"
 #include "dobj/core/periodic_task.hpp"
 #include "dobj/core/value.hpp"
+#include "dobj/store/lazy_connection.hpp"
 #include "dobj/store/object_store.hpp"
 
 namespace spdlog {
@@ -151,7 +152,7 @@ class Courier {
   void ensure_store();
 
   Config config_;
-  std::string database_url_;
+  store::LazyConnection conn_;
   NatsConnection& nats_;
   std::function<store::WorkerId()> worker_id_;
   Clock& clock_;
@@ -159,8 +160,7 @@ class Courier {
   std::shared_ptr<spdlog::logger> log_;
   std::string inbox_;
   NatsSubscription replies_;
-  std::unique_ptr<pqxx::connection> conn_;
-  std::unique_ptr<store::OutboxStore> store_;
+  std::unique_ptr<store::OutboxStore> store_;  // on conn_ while it stays open
   std::map<SenderKey, Sender> senders_;
   std::map<SenderKey, std::int64_t> last_seq_;  // highest seq of senders that left senders_
   std::map<std::uint64_t, SenderKey> flights_;

@@ -4,15 +4,12 @@
 
 #include "dobj/core/error.hpp"
 #include "dobj/core/logging.hpp"
-#include "dobj/store/database.hpp"
 #include "dobj/store/partition_table.hpp"
 
 namespace dobj {
 
 HandoverRunner::HandoverRunner(std::string database_url, Finish finish)
-    : database_url_(std::move(database_url)),
-      finish_(std::move(finish)),
-      log_(logger("handover")) {}
+    : conn_(std::move(database_url)), finish_(std::move(finish)), log_(logger("handover")) {}
 
 HandoverRunner::~HandoverRunner() {
   stop();
@@ -87,14 +84,13 @@ void HandoverRunner::run(const Job& job) {
   // Released even when finishing failed: the partition's next owner claims every object of it
   // (fenced by epoch), so nothing stays stranded with this worker.
   try {
-    if (!conn_ || !conn_->is_open()) conn_ = store::connect(database_url_);
-    store::PartitionTable(*conn_).release(job.id, job.partitions);
+    conn_.use(
+        [&](pqxx::connection& c) { store::PartitionTable(c).release(job.id, job.partitions); });
     log_->info("worker {}: handed over {} partitions", job.id, job.partitions.size());
   } catch (const std::exception& e) {
     // Still owned in the database: the next heartbeat round submits them again.
     log_->warn("worker {}: releasing {} partitions failed: {}", job.id, job.partitions.size(),
                e.what());
-    conn_.reset();
   }
   std::lock_guard lock(mutex_);
   for (int p : job.partitions) in_flight_.erase(p);

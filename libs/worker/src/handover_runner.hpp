@@ -8,10 +8,10 @@
 #include <set>
 #include <string>
 
-#include <pqxx/pqxx>
 #include <thread>
 #include <vector>
 
+#include "dobj/store/lazy_connection.hpp"
 #include "dobj/store/worker_registry.hpp"
 
 namespace spdlog {
@@ -50,10 +50,9 @@ class HandoverRunner {
   };
   void run(const Job& job);
 
-  std::string database_url_;
+  store::LazyConnection conn_;
   Finish finish_;
   std::shared_ptr<spdlog::logger> log_;
-  std::unique_ptr<pqxx::connection> conn_;
   mutable std::mutex mutex_;
   std::condition_variable changed_;
   std::deque<Job> queue_;

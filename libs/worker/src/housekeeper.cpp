@@ -1,13 +1,12 @@
 #include "housekeeper.hpp"
 
-#include "dobj/store/database.hpp"
 #include "dobj/store/object_store.hpp"
 
 namespace dobj {
 
 Housekeeper::Housekeeper(std::string database_url, store::Retention retention)
-    : database_url_(std::move(database_url)),
-      retention_(retention),
+    : retention_(retention),
+      conn_(std::move(database_url)),
       task_("housekeeper", kInterval, [this] { sweep(); }) {}
 
 Housekeeper::~Housekeeper() {
@@ -15,9 +14,8 @@ Housekeeper::~Housekeeper() {
 }
 
 void Housekeeper::sweep() {
-  try {
-    if (!conn_ || !conn_->is_open()) conn_ = store::connect(database_url_);
-    auto& conn = *conn_;
+  // A failure reconnects next time; PeriodicTask logs it.
+  conn_.use([&](pqxx::connection& conn) {
     auto until_done = [](auto&& delete_batch) {
       for (int i = 0; i < kMaxBatchesPerSweep && delete_batch() == kBatch; ++i) {
       }
@@ -27,10 +25,7 @@ void Housekeeper::sweep() {
     until_done([&] { return store::prune_departed_workers(conn, retention_.departed, kBatch); });
     until_done([&] { return store::prune_departed_timers(conn, retention_.departed, kBatch); });
     until_done([&] { return store::prune_dead_alarms(conn, retention_.dead_alarms, kBatch); });
-  } catch (...) {
-    conn_.reset();  // reconnect next time; PeriodicTask logs the failure
-    throw;
-  }
+  });
 }
 
 }  // namespace dobj

@@ -1,12 +1,10 @@
 #pragma once
 
 #include <chrono>
-#include <memory>
 #include <string>
 
-#include <pqxx/pqxx>
-
 #include "dobj/core/periodic_task.hpp"
+#include "dobj/store/lazy_connection.hpp"
 #include "dobj/store/retention.hpp"
 
 namespace dobj {
@@ -33,9 +31,8 @@ class Housekeeper {
  private:
   void sweep();
 
-  std::string database_url_;
   store::Retention retention_;
-  std::unique_ptr<pqxx::connection> conn_;
+  store::LazyConnection conn_;
   PeriodicTask task_;
 };
 

@@ -13,14 +13,14 @@ namespace dobj {
 
 LeaseKeeper::LeaseKeeper(std::string database_url, std::string storage_url, store::WorkerInfo info,
                          Config config, Clock& clock, Callbacks callbacks)
-    : database_url_(std::move(database_url)),
-      storage_url_(std::move(storage_url)),
+    : conn_(database_url),
+      storage_conn_(std::move(storage_url)),
       info_(std::move(info)),
       config_(config),
       clock_(clock),
       callbacks_(std::move(callbacks)),
       log_(logger("lease")),
-      handovers_(database_url_,
+      handovers_(std::move(database_url),
                  [this](const std::vector<int>& ps) { callbacks_.handing_over(ps); }),
       heartbeat_("lease", config.interval, [this] { step(); }),
       watchdog_("lease-watchdog", kWatchdogPoll, [this] { check_expiry(); }) {}
@@ -75,7 +75,7 @@ void LeaseKeeper::lose() {
 
 void LeaseKeeper::rejoin() {
   auto sent_at = clock_.now();
-  auto id = store::WorkerRegistry(*conn_).register_worker(info_, config_.ttl);
+  auto id = store::WorkerRegistry(conn_.get()).register_worker(info_, config_.ttl);
   std::lock_guard lock(callbacks_mutex_);
   adopt(id, sent_at);
   fenced_ = false;
@@ -86,7 +86,6 @@ void LeaseKeeper::rejoin() {
 void LeaseKeeper::step() {
   if (drained_) return;
   try {
-    if (!conn_ || !conn_->is_open()) conn_ = store::connect(database_url_);
     bool give_way = !callbacks_.may_hold();
     if (give_way != giving_way_) {
       giving_way_ = give_way;
@@ -109,10 +108,10 @@ void LeaseKeeper::step() {
       // The control lease still runs: ended now, so that the others need not wait it out.
       auto gone = id_.load();
       lose();
-      store::WorkerRegistry(*conn_).mark_stopped(gone);
+      store::WorkerRegistry(conn_.get()).mark_stopped(gone);
       return;
     }
-    auto state = store::WorkerRegistry(*conn_).renew(id_, config_.ttl);
+    auto state = store::WorkerRegistry(conn_.get()).renew(id_, config_.ttl);
     if (state == store::LeaseState::kLost) {
       lose();
       return;
@@ -129,31 +128,30 @@ void LeaseKeeper::step() {
 }
 
 bool LeaseKeeper::renew_on_shard() {
-  if (storage_url_.empty()) return true;
-  if (!storage_conn_ || !storage_conn_->is_open()) storage_conn_ = store::connect(storage_url_);
-  return store::ShardLeaseMirror(*storage_conn_).renew(id_, info_, config_.ttl);
+  if (storage_conn_.url().empty()) return true;
+  return store::ShardLeaseMirror(storage_conn_.get()).renew(id_, info_, config_.ttl);
 }
 
 void LeaseKeeper::mirror_on_shard(const store::PartitionShare& share) {
-  if (storage_url_.empty()) return;
+  if (storage_conn_.url().empty()) return;
   std::vector<store::PartitionEpoch> mine;
   for (const auto& pe : share.epochs) {
     if (!std::binary_search(share.foreign.begin(), share.foreign.end(), pe.first)) {
       mine.push_back(pe);
     }
   }
-  store::ShardLeaseMirror(*storage_conn_).mirror_partitions(id_, mine);
+  store::ShardLeaseMirror(storage_conn_.get()).mirror_partitions(id_, mine);
 }
 
 void LeaseKeeper::publish_availability(bool give_way) {
   auto want = std::make_pair(id_.load(), !give_way);
   if (published_availability_ == want) return;
-  store::WorkerRegistry(*conn_).set_available(want.first, want.second);
+  store::WorkerRegistry(conn_.get()).set_available(want.first, want.second);
   published_availability_ = want;
 }
 
 void LeaseKeeper::round(bool draining, bool give_way) {
-  store::PartitionTable table(*conn_);
+  store::PartitionTable table(conn_.get());
   auto share = table.claim_fair_share(id_, draining || give_way);
   auto excess = share.excess();
   auto leaving = handovers_.in_flight();

@@ -13,6 +13,7 @@
 
 #include "dobj/core/clock.hpp"
 #include "dobj/core/periodic_task.hpp"
+#include "dobj/store/lazy_connection.hpp"
 #include "dobj/store/partition_table.hpp"
 #include "dobj/store/worker_registry.hpp"
 #include "handover_runner.hpp"
@@ -91,11 +92,9 @@ class LeaseKeeper {
   bool renew_on_shard();
   void mirror_on_shard(const store::PartitionShare& share);
 
-  std::string database_url_;
-  std::string storage_url_;
+  store::LazyConnection conn_;
+  store::LazyConnection storage_conn_;  // url() empty: the objects live in the control database
   store::WorkerInfo info_;
-  std::unique_ptr<pqxx::connection> conn_;
-  std::unique_ptr<pqxx::connection> storage_conn_;
   Config config_;
   Clock& clock_;
   Callbacks callbacks_;

@@ -8,6 +8,7 @@
 #include <pqxx/pqxx>
 
 #include "dobj/core/periodic_task.hpp"
+#include "dobj/store/lazy_connection.hpp"
 
 namespace dobj {
 
@@ -39,12 +40,11 @@ class SchemaPoolFiller {
  private:
   std::chrono::milliseconds round();
 
-  std::string database_url_;
+  store::LazyConnection conn_;
   int target_;
   int made_on_connection_ = 0;
   int last_made_ = 0;
   std::int64_t ready_after_last_round_ = -1;  // -1: no round yet
-  std::unique_ptr<pqxx::connection> conn_;
   PeriodicTask task_;
 };
 
