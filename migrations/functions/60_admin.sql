@@ -19,12 +19,37 @@ BEGIN
   END LOOP;
 END $$;
 
+-- How many objects a worker holds where they live: the control database's, or (storage_shard
+-- set) its shard's through the linked views; NULL when that shard is not linked or does not
+-- answer, so that one shard down never hides the other workers. SECURITY DEFINER: the shards'
+-- foreign tables are read with the linking role's user mapping (as dobj_admin.kv()).
+CREATE OR REPLACE FUNCTION dobj_admin.active_objects(worker bigint, storage_shard text)
+RETURNS bigint
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+DECLARE
+  n bigint;
+BEGIN
+  IF storage_shard IS NULL THEN
+    RETURN (SELECT count(*) FROM dobj.objects o WHERE o.owner = worker);
+  END IF;
+  IF to_regclass(format('%I.objects', 'dobj_shard_' || storage_shard)) IS NULL THEN
+    RETURN NULL;
+  END IF;
+  EXECUTE format('SELECT count(*) FROM %I.objects WHERE owner = $1', 'dobj_shard_' || storage_shard)
+    INTO n USING worker;
+  RETURN n;
+EXCEPTION WHEN OTHERS THEN
+  RETURN NULL;
+END $$;
+REVOKE EXECUTE ON FUNCTION dobj_admin.active_objects(bigint, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION dobj_admin.active_objects(bigint, text) TO dobj_reader;
+
 -- Per-worker counts, with what is draining.
 CREATE VIEW dobj_admin.workers AS
 SELECT w.id, w.host, w.pid, w.version, w.state, w.started_at, w.heartbeat_at, w.lease_until,
        (w.state <> 'stopped' AND w.lease_until > now()) AS live,
        (SELECT count(*) FROM dobj.partitions p WHERE p.owner = w.id) AS partitions,
-       (SELECT count(*) FROM dobj.objects o WHERE o.owner = w.id) AS active_objects,
+       dobj_admin.active_objects(w.id, w.storage_shard) AS active_objects,
        (SELECT max(l.at) FROM dobj.partition_log l WHERE l.worker = w.id) AS last_handover_at,
        w.metrics_addr
 FROM dobj.workers w;

@@ -34,7 +34,8 @@ void workers(const ConnectionConfig& conn, bool all, bool json) {
                      {"state", r[3].c_str()},
                      {"live", r[4].as<bool>()},
                      {"partitions", r[5].as<std::int64_t>()},
-                     {"objects", r[6].as<std::int64_t>()},
+                     // null: the worker's storage shard did not answer
+                     {"objects", r[6].is_null() ? Value() : Value(r[6].as<std::int64_t>())},
                      {"heartbeat_at", r[7].c_str()},
                      {"last_handover_at", r[8].is_null() ? Value() : Value(r[8].c_str())}});
     }
@@ -141,8 +142,8 @@ void drain(const ConnectionConfig& conn, store::WorkerId id, int timeout_s, bool
       fmt::print("worker {}: drained and stopped\n", id);
       return;
     }
-    auto line =
-        fmt::format("worker {}: {} partitions, {} objects left", id, r[2].c_str(), r[3].c_str());
+    auto line = fmt::format("worker {}: {} partitions, {} objects left", id, r[2].c_str(),
+                            r[3].is_null() ? "?" : r[3].c_str());
     if (line != last) fmt::print("{}\n", line);
     std::fflush(stdout);
     last = line;

@@ -129,6 +129,13 @@ TEST_F(StorageShardTest, EachObjectLivesInItsPartitionsDatabaseAndSurvivesItsWor
   EXPECT_EQ(scalar("SELECT count(*) FROM dobj_admin.objects WHERE shard = 's1'"), sharded);
   EXPECT_EQ(scalar("SELECT count(*) FROM dobj_admin.objects WHERE shard = 'control'"),
             kObjects - sharded);
+  // dobj_admin.workers counts each worker's objects where they live, for dobj_reader too.
+  EXPECT_EQ(scalar("SELECT active_objects FROM dobj_admin.workers w JOIN dobj.workers d "
+                   "USING (id) WHERE w.live AND d.storage_shard = 's1'"),
+            sharded);
+  EXPECT_EQ(scalar("SET ROLE dobj_reader; SELECT sum(active_objects) FROM dobj_admin.workers "
+                   "WHERE live"),
+            kObjects);
   std::string sharded_id;
   for (const auto& [id, value] : values) {
     if (in_shard(id)) sharded_id = id;
