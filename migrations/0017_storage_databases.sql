@@ -20,3 +20,8 @@ ALTER TABLE dobj.storage_shards
   ADD FOREIGN KEY (name) REFERENCES dobj.storage_databases (name),
   -- A move's source: the control database or a shard.
   ADD CHECK (source IS NULL OR source = 'control' OR source ~ '^[a-z][a-z0-9_-]{0,39}$');
+
+-- In a storage shard's own database: the name it holds objects for (`dobj shards add`; NULL in a
+-- control database). A worker refuses a database that names another shard, whichever URL led
+-- it there, and one database cannot become two shards.
+ALTER TABLE dobj.cluster ADD COLUMN storage_shard text;

@@ -155,6 +155,7 @@ void add(const ConnectionConfig& conn, const std::string& name, const std::strin
                   fmt::format("that database was migrated for {} partitions; the cluster has {}",
                               shard_partitions, partitions));
     }
+    store::name_storage_database(*shard, name);
   }
   // Workers and timers connect with `url`: it must work before anything is routed there.
   store::connect(url);
@@ -184,6 +185,7 @@ void migrate_storage_shards(const ConnectionConfig& conn,
     std::fflush(stdout);
     auto shard = store::connect(it == overrides.end() ? url : it->second);
     auto report = store::MigrationRunner(*shard).migrate(partitions, print_progress);
+    store::name_storage_database(*shard, name);  // shards added before names were recorded
     fmt::print("  {}\n", report.applied.empty()
                              ? fmt::format("current (version {})", report.to_version)
                              : fmt::format("migrated from version {} to {}", report.from_version,

@@ -310,5 +310,36 @@ TEST_F(StorageShardTest, TheMapRefusesOverlapsAndWorkersRefuseUnknownShards) {
   EXPECT_NE(bad.log().find("no storage shard is named 'nope'"), std::string::npos) << bad.log();
 }
 
+// A database holds one shard's objects: it cannot become a second shard, and a worker led to
+// another database by --storage-url refuses to start instead of serving the shard from it.
+TEST_F(StorageShardTest, OneDatabaseIsOneShardWhicheverUrlLeadsThere) {
+  EXPECT_NE(cli({"shards", "add", "s2", "--partitions", "200-255", "--url",
+                 PostgresServer::service_url(shard_url_), "--admin-url", shard_url_}),
+            0);
+  EXPECT_NE(output_.find("holds storage shard s1's objects"), std::string::npos) << output_;
+  EXPECT_EQ(scalar("SELECT count(*) FROM dobj.storage_databases"), 1);
+
+  auto start = [&](const std::string& storage_url, const std::string& log) {
+    return std::make_unique<ServiceProcess>(
+        std::vector<std::string>{worker_binary(), "--storage-shard", "s1", "--storage-url",
+                                 storage_url, "--metrics-addr", "off"},
+        stack_.nats().service_url(), stack_.service_database_url(), stack_.temp_dir() + log);
+  };
+  auto wrong = start(stack_.service_database_url(), "/wrong-worker.log");
+  auto status = wrong->process().wait(30s);
+  ASSERT_TRUE(status);
+  EXPECT_EQ(WEXITSTATUS(*status), kExitStartFailed);
+  EXPECT_NE(wrong->log().find("is not a storage shard's"), std::string::npos) << wrong->log();
+  // The shard itself, by a URL other than the map's: served.
+  auto right = start(PostgresServer::service_url(shard_url_) + "?application_name=by-flag",
+                     "/right-worker.log");
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return on_shard("SELECT count(*) FROM dobj.partitions WHERE owner IS NOT NULL") == 128;
+      },
+      20s))
+      << right->log();
+}
+
 }  // namespace
 }  // namespace dobj::testing

@@ -135,6 +135,35 @@ void add_storage_shard(pqxx::connection& control, const StorageDatabase& shard,
   });
 }
 
+void name_storage_database(pqxx::connection& shard, const std::string& name) {
+  with_storage_errors(shard, "naming the storage shard's database", [&] {
+    pqxx::work tx(shard);
+    auto held = tx.exec1("SELECT storage_shard FROM dobj.cluster FOR UPDATE")[0];
+    if (!held.is_null() && held.as<std::string>() != name) {
+      throw Error(ErrorCode::kBadRequest, "that database holds storage shard " +
+                                              held.as<std::string>() + "'s objects, not " + name +
+                                              "'s");
+    }
+    tx.exec_params0("UPDATE dobj.cluster SET storage_shard = $1", name);
+    tx.commit();
+  });
+}
+
+void check_storage_database(pqxx::connection& shard, const std::string& name) {
+  auto held = with_storage_errors(shard, "reading the storage shard's name", [&] {
+    pqxx::nontransaction tx(shard);
+    auto field = tx.exec1("SELECT storage_shard FROM dobj.cluster")[0];
+    return field.is_null() ? std::string() : field.as<std::string>();
+  });
+  if (held != name) {
+    throw Error(ErrorCode::kBadRequest,
+                "the database reached for storage shard " + name + " is " +
+                    (held.empty() ? std::string("not a storage shard's (no name recorded: "
+                                                "`dobj migrate` records it for a shard in the map)")
+                                  : "storage shard " + held + "'s"));
+  }
+}
+
 namespace {
 
 std::string shard_server(const std::string& name) {

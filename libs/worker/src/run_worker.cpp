@@ -38,6 +38,10 @@ int run_worker(int argc, char** argv, std::function<void(ClassRegistry&)> regist
                  "serve the partitions of this storage shard (`dobj shards`; DOBJ_STORAGE_SHARD; "
                  "none: those stored in the control database)")
       ->capture_default_str();
+  if (const char* url = std::getenv("DOBJ_STORAGE_URL")) config.storage_url = url;
+  app.add_option("--storage-url", config.storage_url,
+                 "reach the storage shard with this URL instead of the map's (a pooler on this "
+                 "host, another network path; DOBJ_STORAGE_URL)");
   app.add_option("--shards", config.host.shards, "executor shard threads")
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
@@ -110,6 +114,9 @@ int run_worker(int argc, char** argv, std::function<void(ClassRegistry&)> regist
     service.apply();
     if (heartbeat_ms * 2 > ttl_ms) {
       throw Error(ErrorCode::kBadRequest, "--heartbeat-ms must be at most half of --lease-ttl-ms");
+    }
+    if (!config.storage_url.empty() && config.storage_shard.empty()) {
+      throw Error(ErrorCode::kBadRequest, "--storage-url needs --storage-shard");
     }
   } catch (const Error& e) {
     log->error("{}", e.what());

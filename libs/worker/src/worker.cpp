@@ -159,9 +159,10 @@ void Worker::resolve_storage(pqxx::connection& control) {
     throw Error(ErrorCode::kBadRequest, "no storage shard is named '" + config_.storage_shard +
                                             "' (`dobj shards` lists them)");
   }
-  storage_url_ = shard->url;
+  storage_url_ = config_.storage_url.empty() ? shard->url : config_.storage_url;
   auto conn = store::connect(storage_url_);
   store::MigrationRunner(*conn).require_current();
+  store::check_storage_database(*conn, shard->name);
   int shard_partitions = store::PartitionTable(*conn).partition_count();
   if (shard_partitions != partitions_) {
     throw Error(ErrorCode::kBadRequest, "storage shard " + shard->name + " was migrated for " +

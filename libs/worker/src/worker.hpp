@@ -39,6 +39,9 @@ struct WorkerConfig {
   // The storage shard whose partitions this worker serves (`dobj shards`; empty: those whose
   // objects live in the control database).
   std::string storage_shard;
+  // This worker's way to its storage shard when not the map's URL (a pooler on its host, another
+  // network path); the shard it reaches must still be that one (its dobj.cluster is checked).
+  std::string storage_url;
   HostConfig host;
   LeaseKeeper::Config lease;
   store::Retention retention;

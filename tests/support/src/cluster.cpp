@@ -46,6 +46,7 @@ void Cluster::add_storage_shards(int count) {
     shard_servers_.push_back(PostgresServer::start_another());
     auto url = shard_servers_.back()->create_database(true);
     shard_admin_urls_.push_back(url);
+    store::name_storage_database(*store::connect(url), shard_name(k));
     auto first = static_cast<int>(k * partitions / count);
     auto last = static_cast<int>((k + 1) * partitions / count - 1);
     store::add_storage_shard(*control, {shard_name(k), PostgresServer::service_url(url)},
@@ -61,7 +62,13 @@ WorkerProcess& Cluster::add_worker() {
     std::vector<int> serving(shard_servers_.size(), 0);
     for (const auto& w : workers_) ++serving.at(static_cast<std::size_t>(w.shard));
     m.shard = static_cast<int>(std::min_element(serving.begin(), serving.end()) - serving.begin());
-    args.insert(args.end(), {"--storage-shard", shard_name(m.shard)});
+    // Its own way to the shard's server, so that faults can cut this worker alone from it.
+    auto k = static_cast<std::size_t>(m.shard);
+    int shard_port = shard_servers_.at(k)->port();
+    m.shard_pg = std::make_unique<TcpProxy>(shard_port);
+    args.insert(args.end(), {"--storage-shard", shard_name(m.shard), "--storage-url",
+                             via_port(PostgresServer::service_url(shard_admin_urls_.at(k)),
+                                      shard_port, m.shard_pg->port())});
   }
   auto& nats = stack_.nats();
   auto pg_port = PostgresServer::shared().port();
@@ -91,15 +98,22 @@ void Cluster::kill_worker(std::size_t i) {
 }
 
 namespace {
-void freeze_for(TcpProxy& proxy, std::chrono::milliseconds cut) {
-  proxy.freeze();
+void freeze_for(const std::vector<TcpProxy*>& links, std::chrono::milliseconds cut) {
+  for (auto* link : links) link->freeze();
   std::this_thread::sleep_for(cut);
-  proxy.thaw();
+  for (auto* link : links) link->thaw();
 }
 }  // namespace
 
+std::vector<TcpProxy*> Cluster::postgres_links(std::size_t i) {
+  auto& m = workers_.at(i);
+  std::vector<TcpProxy*> out{m.pg.get()};
+  if (m.shard_pg) out.push_back(m.shard_pg.get());
+  return out;
+}
+
 void Cluster::cut_from_postgres(std::size_t i, std::chrono::milliseconds cut) {
-  freeze_for(postgres_link(i), cut);
+  freeze_for(postgres_links(i), cut);
 }
 
 std::vector<TcpProxy*> Cluster::nats_links(std::size_t i) {
@@ -109,16 +123,18 @@ std::vector<TcpProxy*> Cluster::nats_links(std::size_t i) {
 }
 
 void Cluster::cut_from_nats(std::size_t i, std::chrono::milliseconds cut) {
-  auto links = nats_links(i);
-  for (auto* link : links) link->freeze();
-  std::this_thread::sleep_for(cut);
-  for (auto* link : links) link->thaw();
+  freeze_for(nats_links(i), cut);
 }
 
 void Cluster::slow_postgres(std::chrono::milliseconds delay, std::chrono::milliseconds during) {
-  for (auto& m : workers_) m.pg->set_delay(delay);
+  auto set_delay = [&](std::chrono::milliseconds d) {
+    for (std::size_t i = 0; i < workers_.size(); ++i) {
+      for (auto* link : postgres_links(i)) link->set_delay(d);
+    }
+  };
+  set_delay(delay);
   std::this_thread::sleep_for(during);
-  for (auto& m : workers_) m.pg->set_delay(std::chrono::milliseconds(0));
+  set_delay(std::chrono::milliseconds(0));
 }
 
 void Cluster::pause_worker(std::size_t i, std::chrono::milliseconds paused) {

@@ -67,6 +67,14 @@ void add_storage_shard(pqxx::connection& control, const StorageDatabase& shard,
 // The same checks without adding it (before a shard's database is migrated).
 void check_storage_shard(pqxx::connection& control, const StorageShard& range);
 
+// In the shard's own database: records that it holds shard `name`'s objects (dobj.cluster).
+// Refuses (Error kBadRequest) a database that already holds another shard's. Idempotent.
+void name_storage_database(pqxx::connection& shard, const std::string& name);
+// Refuses (Error kBadRequest) a database that is not shard `name`'s: one recorded for another
+// shard, or a control database (one without a name; shards added before it was recorded get it
+// from their next `dobj migrate`).
+void check_storage_database(pqxx::connection& shard, const std::string& name);
+
 // Makes the control database's dobj_admin views show the shard's rows (a `shard` column says
 // where each lives) and dobj_admin.kv() reach its objects: postgres_fdw and dblink (created in
 // schema dobj if missing: needs a superuser; dblink's functions revoked from PUBLIC), a foreign

@@ -33,8 +33,10 @@ class Cluster {
   TestStack& stack() { return stack_; }
   std::size_t live_workers() const { return workers_.size(); }
   WorkerProcess& worker(std::size_t i) { return *workers_.at(i).process; }
-  // Worker i's links, to freeze and thaw by hand (one to each NATS node).
+  // Worker i's links, to freeze and thaw by hand (one to each NATS node; to PostgreSQL: the
+  // control database's, and its storage shard's when it serves one).
   TcpProxy& postgres_link(std::size_t i) { return *workers_.at(i).pg; }
+  std::vector<TcpProxy*> postgres_links(std::size_t i);
   std::vector<TcpProxy*> nats_links(std::size_t i);
 
   WorkerProcess& add_worker();
@@ -75,6 +77,7 @@ class Cluster {
   struct Member {
     WorkerProcess* process = nullptr;
     std::unique_ptr<TcpProxy> pg;
+    std::unique_ptr<TcpProxy> shard_pg;  // to its storage shard's server (--storage-url)
     std::vector<std::unique_ptr<TcpProxy>> nats;
     int shard = -1;  // the storage shard it serves (-1: the control database)
   };
