@@ -91,10 +91,18 @@ void copy_schemas(const std::vector<std::string>& schemas, const std::string& fr
   }
 }
 
-void move(const ConnectionConfig& conn, const std::string& range, const std::string& target,
-          int timeout_s, const std::vector<std::string>& admin_urls) {
-  auto [first, last] = parse_partition_range(range);
-  auto overrides = parse_shard_urls(admin_urls);
+struct MoveArgs {
+  std::string range, target;
+  int timeout_s = 60;
+  std::vector<std::string> admin_urls;
+  std::size_t rows_per_batch = store::kMoveRowsPerBatch;
+};
+
+void move(const ConnectionConfig& conn, const MoveArgs& args) {
+  auto [first, last] = parse_partition_range(args.range);
+  auto overrides = parse_shard_urls(args.admin_urls);
+  const auto& target = args.target;
+  auto timeout_s = args.timeout_s;
   auto control = store::connect(conn.database_url);
   auto started = std::chrono::steady_clock::now();
   auto plan = store::begin_move(*control, first, last, target);
@@ -123,7 +131,7 @@ void move(const ConnectionConfig& conn, const std::string& range, const std::str
       std::this_thread::sleep_for(kUnservedPoll);
     }
     store::fence_source(*source, plan);
-    auto schemas = store::copy_rows(*source, *target_db, plan);
+    auto schemas = store::copy_rows(*source, *target_db, plan, args.rows_per_batch);
     fmt::print("  objects copied: {} (with their alarms, replies and outbox)\n", schemas.size());
     copy_schemas(schemas, source_url, target_url);
     store::switch_move(*control, plan);
@@ -140,11 +148,6 @@ void move(const ConnectionConfig& conn, const std::string& range, const std::str
 }  // namespace
 
 void add_shard_move_command(CLI::App& shards, const ConnectionConfig& conn) {
-  struct MoveArgs {
-    std::string range, target;
-    int timeout_s = 60;
-    std::vector<std::string> admin_urls;
-  };
   auto ma = std::make_shared<MoveArgs>();
   auto* mc = shards.add_subcommand(
       "move", "move the objects of a partition range to a storage shard (resumable)");
@@ -156,7 +159,11 @@ void add_shard_move_command(CLI::App& shards, const ConnectionConfig& conn) {
   mc->add_option("--shard-admin-url", ma->admin_urls,
                  "NAME=URL: reach shard NAME with this URL (one that may create and own the "
                  "objects' schemas) instead of its map URL");
-  mc->callback([ma, &conn] { move(conn, ma->range, ma->target, ma->timeout_s, ma->admin_urls); });
+  mc->add_option("--rows-per-batch", ma->rows_per_batch,
+                 "rows of a table copied per statement (all in one transaction)")
+      ->check(CLI::Range(1, 1'000'000))
+      ->capture_default_str();
+  mc->callback([ma, &conn] { move(conn, *ma); });
 }
 
 }  // namespace dobj::cli

@@ -231,8 +231,9 @@ TEST_F(StorageShardTest, MovedPartitionsKeepTheirObjectsKeysTablesAndAlarms) {
   for (const auto& id : middle) call("Scratch", id, "put", {{"key", "k"}, {"value", id}});
   ASSERT_EQ(count_on(shard_url_, "SELECT count(*) FROM dobj.objects WHERE p <= 63"), 6);
 
+  // Two rows a statement: every table's rows take several batches.
   ASSERT_EQ(cli({"shards", "move", "0-127", "s2", "--shard-admin-url", "s1=" + shard_url_,
-                 "--shard-admin-url", "s2=" + s2_url}),
+                 "--shard-admin-url", "s2=" + s2_url, "--rows-per-batch", "2"}),
             0)
       << output_ << stack_.worker_logs();
   EXPECT_NE(output_.find("moved partitions 0-127 to s2"), std::string::npos) << output_;

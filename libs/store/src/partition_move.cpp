@@ -185,7 +185,7 @@ void fence_source(pqxx::connection& source, const MovePlan& plan) {
 }
 
 std::vector<std::string> copy_rows(pqxx::connection& source, pqxx::connection& target,
-                                   const MovePlan& plan) {
+                                   const MovePlan& plan, std::size_t rows_per_batch) {
   return with_storage_errors(source, "copying the range's rows", [&] {
     pqxx::work from(source);
     // Held until the target has the rows: a stale owner's commit waits here, then finds its
@@ -206,25 +206,34 @@ std::vector<std::string> copy_rows(pqxx::connection& source, pqxx::connection& t
     from.exec_params0(
         "UPDATE dobj.objects SET owner = NULL, epoch = epoch + 1 WHERE p BETWEEN $1 AND $2",
         plan.first, plan.last);
-    std::vector<std::string> rows;
-    for (const auto& t : kMovedTables) {
-      rows.push_back(from.exec_params1("SELECT coalesce(jsonb_agg(to_jsonb(t) " +
-                                           std::string(t.dropped) + "), '[]')::text FROM " +
-                                           t.table + " t WHERE " + of_range(t),
-                                       plan.first, plan.last)[0]
-                         .as<std::string>());
-    }
     with_storage_errors(target, "writing the range's rows", [&] {
       pqxx::work to(target);
       // What an earlier try left: the range is nobody's in the target until the switch.
       for (const auto& s : schemas)
         to.exec0("DROP SCHEMA IF EXISTS " + quote_ident(s) + " CASCADE");
       delete_range(to, plan);
-      for (std::size_t i = 0; i < rows.size(); ++i) {
-        to.exec_params0(std::string("INSERT INTO ") + kMovedTables[i].table +
-                            " SELECT * FROM jsonb_populate_recordset(NULL::" +
-                            kMovedTables[i].table + ", $1::jsonb)",
-                        rows[i]);
+      // Each table's rows through a cursor on the source.
+      for (const auto& t : kMovedTables) {
+        from.exec_params0("DECLARE moved_rows NO SCROLL CURSOR FOR SELECT (to_jsonb(t) " +
+                              std::string(t.dropped) + ")::text FROM " + t.table + " t WHERE " +
+                              of_range(t),
+                          plan.first, plan.last);
+        while (true) {
+          auto batch =
+              from.exec("FETCH FORWARD " + std::to_string(rows_per_batch) + " FROM moved_rows");
+          if (batch.empty()) break;
+          std::string json = "[";
+          for (const auto& row : batch) {
+            if (json.size() > 1) json += ',';
+            json += row[0].c_str();
+          }
+          json += ']';
+          to.exec_params0(std::string("INSERT INTO ") + t.table +
+                              " SELECT * FROM jsonb_populate_recordset(NULL::" + t.table +
+                              ", $1::jsonb)",
+                          json);
+        }
+        from.exec0("CLOSE moved_rows");
       }
       to.commit();
     });

@@ -2,6 +2,7 @@
 
 #include <pqxx/pqxx>
 
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -36,9 +37,12 @@ void fence_source(pqxx::connection& source, const MovePlan& plan);
 // Copies the range's objects' rows (objects with no owner and a bumped epoch, alarms unclaimed,
 // stored replies, outbox, dead alarms and messages, commit audit) into the target, replacing
 // what an earlier try left there. Each object's schema is renamed first to its own name
-// (object_schema_name), unique across databases. Returns the schemas to copy next.
+// (object_schema_name), unique across databases. Rows go rows_per_batch at a time (a large range
+// never sits in memory whole), all in one target transaction. Returns the schemas to copy next.
+constexpr std::size_t kMoveRowsPerBatch = 1000;
 std::vector<std::string> copy_rows(pqxx::connection& source, pqxx::connection& target,
-                                   const MovePlan& plan);
+                                   const MovePlan& plan,
+                                   std::size_t rows_per_batch = kMoveRowsPerBatch);
 // The map gives the range to the target (state cleaning): its workers may claim it now.
 void switch_move(pqxx::connection& control, const MovePlan& plan);
 // Deletes the range's objects, their rows and schemas from the source. Returns how many went.
