@@ -167,6 +167,23 @@ void add(const ConnectionConfig& conn, const std::string& name, const std::strin
       name, first, last, name);
 }
 
+// Another URL for a shard (it moved, or its role changed): only one that leads to the same
+// shard's database is taken.
+void set_url(const ConnectionConfig& conn, const std::string& name, const std::string& url,
+             const std::string& admin_url) {
+  auto db = store::connect(conn.database_url);
+  if (!store::StorageShardMap::load(*db).find(name)) {
+    throw Error(ErrorCode::kBadRequest, "no storage shard is named " + name);
+  }
+  store::check_storage_database(*store::connect(url), name);
+  store::set_storage_shard_url(*db, name, url);
+  link(*db, name, admin_url.empty() ? url : admin_url);
+  fmt::print(
+      "storage shard {} is reached by {}: timers follow at their next map read (--map-poll-ms); "
+      "restart its workers one at a time (each hands its partitions over as it stops)\n",
+      name, redact(url));
+}
+
 }  // namespace
 
 void migrate_storage_shards(const ConnectionConfig& conn,
@@ -219,6 +236,14 @@ void add_shard_commands(CLI::App& app, const ConnectionConfig& conn) {
                  "the URL to migrate it with, when that needs another role (default: --url)");
   ac->callback([aa, &conn] { add(conn, aa->name, aa->partitions, aa->url, aa->admin_url); });
   add_shard_move_command(*sc, conn);
+  auto ua = std::make_shared<AddArgs>();
+  auto* uc = sc->add_subcommand(
+      "set-url", "reach a storage shard by another URL (checked to lead to that shard)");
+  uc->add_option("name", ua->name, "the shard's name")->required();
+  uc->add_option("url", ua->url, "the database URL workers and timers use from now on")->required();
+  uc->add_option("--admin-url", ua->admin_url,
+                 "the URL the dobj_admin views read it with (default: the new URL)");
+  uc->callback([ua, &conn] { set_url(conn, ua->name, ua->url, ua->admin_url); });
   auto la = std::make_shared<AddArgs>();
   auto* lc = sc->add_subcommand(
       "link", "show a storage shard's rows in the control database's dobj_admin views");

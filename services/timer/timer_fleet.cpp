@@ -25,7 +25,7 @@ void TimerFleet::start() {
 void TimerFleet::stop() {
   if (watch_) watch_->stop();
   std::lock_guard lock(mutex_);
-  for (auto& [place, timer] : timers_) timer->stop();
+  for (auto& [place, loop] : timers_) loop.timer->stop();
 }
 
 std::size_t TimerFleet::loops() const {
@@ -44,7 +44,14 @@ void TimerFleet::refresh() {
   for (const auto& shard : map.databases()) places.emplace_back(shard.name, shard.url);
   std::lock_guard lock(mutex_);
   for (const auto& [name, url] : places) {
-    if (timers_.count(name)) continue;
+    if (auto it = timers_.find(name); it != timers_.end()) {
+      if (it->second.url == url) continue;
+      log_->info("storage shard {} is reached by another URL now: its loop starts again there",
+                 name);
+      it->second.timer->stop();  // frees its claims (and its metrics port) for the new loop
+      first_ = first_ || it->second.serves_metrics;
+      timers_.erase(it);
+    }
     auto c = config_;
     c.database_url = url;
     if (!first_) c.metrics_addr = "off";
@@ -54,9 +61,9 @@ void TimerFleet::refresh() {
     }
     auto timer = std::make_unique<AlarmTimer>(c, Clock::system());
     timer->start();
-    first_ = false;
     if (name != "control" || !timers_.empty()) log_->info("firing the alarms stored in {}", name);
-    timers_.emplace(name, std::move(timer));
+    timers_.emplace(name, Loop{url, std::move(timer), first_});
+    first_ = false;
   }
 }
 

@@ -16,7 +16,8 @@ namespace dobj {
 
 // dobj-timer's loops, one per place alarms live: the control database (while some partitions
 // keep their objects there) and every storage shard of the map. The map is read again every
-// TimerConfig::map_poll, so a shard added later gets its loop without a restart. The first loop
+// TimerConfig::map_poll, so a shard added later gets its loop without a restart, and a shard
+// given another URL (`dobj shards set-url`) gets a new loop on it. The first loop
 // serves /metrics and /readyz. Lifecycle: start() (throws when the databases are not ready) →
 // stop().
 class TimerFleet {
@@ -33,8 +34,13 @@ class TimerFleet {
   TimerConfig config_;
   std::shared_ptr<spdlog::logger> log_;
   mutable std::mutex mutex_;
-  std::map<std::string, std::unique_ptr<AlarmTimer>> timers_;  // by place ("control", shard)
-  bool first_ = true;                                          // the next loop serves metrics
+  struct Loop {
+    std::string url;
+    std::unique_ptr<AlarmTimer> timer;
+    bool serves_metrics = false;
+  };
+  std::map<std::string, Loop> timers_;  // by place ("control", shard)
+  bool first_ = true;                   // the next loop serves metrics
   std::unique_ptr<PeriodicTask> watch_;
 };
 

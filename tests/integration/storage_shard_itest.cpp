@@ -193,6 +193,38 @@ TEST_F(StorageShardTest, TheTimerFiresAlarmsStoredInEveryDatabase) {
       << stack_.worker_logs();
   EXPECT_EQ(on_shard("SELECT count(*) FROM dobj.alarms"), 0);
   EXPECT_EQ(scalar("SELECT count(*) FROM dobj.alarms"), 0);
+
+  // s2 reached by another URL: the running timer's loop for s2 starts again on it (its sessions
+  // carry the new URL's application_name) and fires s2's alarms from there.
+  ASSERT_EQ(cli({"shards", "set-url", "s2",
+                 PostgresServer::service_url(s2_url) + "?application_name=s2-moved", "--admin-url",
+                 s2_url}),
+            0)
+      << output_;
+  auto count_on_s2 = [&](const std::string& sql) {
+    auto conn = store::connect(s2_url);
+    pqxx::nontransaction tx(*conn);
+    return tx.exec1(sql)[0].as<std::int64_t>();
+  };
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return count_on_s2(
+                   "SELECT count(*) FROM pg_stat_activity "
+                   "WHERE application_name = 's2-moved'") > 0;
+      },
+      10s));
+  std::string late;
+  for (int i = 0; late.empty(); ++i) {
+    auto id = "late" + std::to_string(i);
+    if (protocol::partition_of("Scratch", id, kPartitions) >= 200) late = id;
+  }
+  call("Scratch", late, "set_alarm", {{"in_ms", 100}});
+  EXPECT_TRUE(wait_until([&] { return events_on("evt.Scratch." + late + ".alarm") == 1; }, 20s));
+  // Only a URL that leads to that shard is taken.
+  EXPECT_NE(cli({"shards", "set-url", "s2", shard_url_}), 0);
+  EXPECT_NE(output_.find("is storage shard s1's"), std::string::npos) << output_;
+  EXPECT_NE(cli({"shards", "set-url", "nope", s2_url}), 0);
+  EXPECT_EQ(scalar("SELECT count(*) FROM dobj.storage_databases WHERE url LIKE '%s2-moved'"), 1);
 }
 
 // `dobj shards move`: a range's objects (keys, SQL tables, alarms) go to another shard while

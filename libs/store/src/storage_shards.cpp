@@ -135,6 +135,19 @@ void add_storage_shard(pqxx::connection& control, const StorageDatabase& shard,
   });
 }
 
+void set_storage_shard_url(pqxx::connection& control, const std::string& name,
+                           const std::string& url) {
+  with_storage_errors(control, "changing a storage shard's URL", [&] {
+    pqxx::work tx(control);
+    auto rows =
+        tx.exec_params("UPDATE dobj.storage_databases SET url = $2 WHERE name = $1", name, url);
+    if (rows.affected_rows() == 0) {
+      throw Error(ErrorCode::kBadRequest, "no storage shard is named " + name);
+    }
+    tx.commit();
+  });
+}
+
 void name_storage_database(pqxx::connection& shard, const std::string& name) {
   with_storage_errors(shard, "naming the storage shard's database", [&] {
     pqxx::work tx(shard);

@@ -67,6 +67,13 @@ void add_storage_shard(pqxx::connection& control, const StorageDatabase& shard,
 // The same checks without adding it (before a shard's database is migrated).
 void check_storage_shard(pqxx::connection& control, const StorageShard& range);
 
+// Workers and timers reach shard `name` by `url` from now on (those running keep their
+// connections: a worker reads it when it starts, a timer within its map poll). Refuses (Error
+// kBadRequest) an unknown name. Check first that `url` leads to that shard
+// (check_storage_database).
+void set_storage_shard_url(pqxx::connection& control, const std::string& name,
+                           const std::string& url);
+
 // In the shard's own database: records that it holds shard `name`'s objects (dobj.cluster).
 // Refuses (Error kBadRequest) a database that already holds another shard's. Idempotent.
 void name_storage_database(pqxx::connection& shard, const std::string& name);
