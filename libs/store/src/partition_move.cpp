@@ -88,8 +88,9 @@ MovePlan begin_move(pqxx::connection& control, int first, int last, const std::s
     tx.exec0("LOCK TABLE dobj.storage_shards IN EXCLUSIVE MODE");
     shard_map_sql::check_partition_range(tx, first, last);
     auto target_url = shard_map_sql::shard_url(tx, target);
-    if (!target_url)
+    if (!target_url) {
       refuse("no storage shard is named '" + target + "' (dobj shards add makes one)");
+    }
     MovePlan plan;
     plan.first = first;
     plan.last = last;
