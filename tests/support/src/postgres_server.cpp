@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <pwd.h>
 #include <sys/file.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -25,6 +26,8 @@ std::string bin(const std::string& tool) {
 
 std::mutex g_mutex;
 
+constexpr unsigned long long kMinShmBytes = 2ULL << 30;
+
 bool durable() {
   const char* fsync = std::getenv("DOBJ_TEST_PG_FSYNC");
   return fsync && std::string(fsync) == "on";
@@ -37,7 +40,14 @@ bool durable() {
 // DOBJ_TEST_PG_DIR overrides both.
 std::string base_dir() {
   if (const char* dir = std::getenv("DOBJ_TEST_PG_DIR"); dir && *dir) return dir;
-  if (!durable() && access("/dev/shm", W_OK | X_OK) == 0) return "/dev/shm";
+  if (!durable() && access("/dev/shm", W_OK | X_OK) == 0) {
+    // A container's /dev/shm may be small (Docker's default is 64 MB): memory only with room
+    // for a chaos run's three servers.
+    struct statvfs fs {};
+    if (statvfs("/dev/shm", &fs) == 0 && fs.f_bavail * fs.f_frsize >= kMinShmBytes) {
+      return "/dev/shm";
+    }
+  }
   const char* tmp = std::getenv("TMPDIR");
   return tmp && *tmp ? tmp : "/tmp";
 }
