@@ -133,6 +133,37 @@ TEST(Migrations, UpgradeADatabaseWhoseFunctionsCameFromVersionedMigrations) {
             9);
 }
 
+// 0017 keeps each storage shard's URL once: a cluster sharded under 0016 (a URL on every range
+// row) keeps its shards, their URLs and their ranges.
+TEST(Migrations, UpgradeAShardMapThatKeptAUrlOnEveryRange) {
+  auto conn = connect(PostgresServer::shared().create_database(false));
+  auto upto16 = bundled_migrations();
+  std::erase_if(upto16, [](const Migration& m) { return m.version > 16; });
+  MigrationRunner(*conn, upto16, {}).migrate(256);
+  {
+    pqxx::work tx(*conn);
+    tx.exec0(
+        "INSERT INTO dobj.storage_shards (first_partition, last_partition, name, url) VALUES "
+        "(0, 63, 's1', 'host=a'), (64, 127, 's1', 'host=a'), (128, 191, 's2', 'host=b')");
+    tx.commit();
+  }
+  MigrationRunner(*conn).migrate(256);
+  pqxx::nontransaction tx(*conn);
+  EXPECT_EQ(tx.exec1("SELECT string_agg(name || '=' || url, ',' ORDER BY name) "
+                     "FROM dobj.storage_databases")[0]
+                .as<std::string>(),
+            "s1=host=a,s2=host=b");
+  EXPECT_EQ(tx.exec1("SELECT count(*) FROM dobj.storage_shards")[0].as<int>(), 3);
+  EXPECT_EQ(tx.exec1("SELECT count(*) FROM information_schema.columns WHERE table_schema = "
+                     "'dobj' AND table_name = 'storage_shards' AND column_name = 'url'")[0]
+                .as<int>(),
+            0);
+  // A range of a shard the map does not know is refused.
+  EXPECT_THROW(tx.exec0("INSERT INTO dobj.storage_shards (first_partition, last_partition, name) "
+                        "VALUES (200, 210, 'nope')"),
+               pqxx::foreign_key_violation);
+}
+
 TEST(AdminViews, DecodeMsgpackValuesToJsonb) {
   auto conn = connect(PostgresServer::shared().create_database(true));
   Value v = {{"n", -200},
