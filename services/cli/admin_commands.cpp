@@ -10,6 +10,7 @@
 #include "dobj/store/migration_runner.hpp"
 #include "dobj/store/partition_table.hpp"
 #include "dobj/store/storage_shards.hpp"
+#include "query.hpp"
 #include "table.hpp"
 
 namespace dobj::cli {
@@ -34,14 +35,11 @@ void migrate(const ConnectionConfig& conn, int partitions,
 void ls(const ConnectionConfig& conn, const std::string& class_name, int limit, bool json) {
   auto db = store::connect(conn.database_url);
   bool sharded = !store::StorageShardMap::load(*db).databases().empty();
-  auto rows = store::with_storage_errors("listing objects", [&] {
-    pqxx::nontransaction tx(*db);
-    return tx.exec_params(
-        "SELECT class, id, active, owner, epoch, version, size_bytes, last_active_at, shard "
-        "FROM dobj_admin.objects WHERE $1 = '' OR class = $1 "
-        "ORDER BY class, id LIMIT $2",
-        class_name, limit);
-  });
+  auto rows = query(*db, "listing objects",
+                    "SELECT class, id, active, owner, epoch, version, size_bytes, last_active_at, "
+                    "shard FROM dobj_admin.objects WHERE $1 = '' OR class = $1 "
+                    "ORDER BY class, id LIMIT $2",
+                    class_name, limit);
   if (json) {
     Value out = Value::array();
     for (const auto& r : rows) {

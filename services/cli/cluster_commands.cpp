@@ -9,6 +9,7 @@
 #include "dobj/core/value.hpp"
 #include "dobj/store/database.hpp"
 #include "dobj/store/worker_registry.hpp"
+#include "query.hpp"
 #include "table.hpp"
 
 namespace dobj::cli {
@@ -18,13 +19,10 @@ constexpr std::chrono::milliseconds kDrainPoll{200};
 
 void workers(const ConnectionConfig& conn, bool all, bool json) {
   auto db = store::connect(conn.database_url);
-  auto rows = store::with_storage_errors("listing workers", [&] {
-    pqxx::nontransaction tx(*db);
-    return tx.exec_params(
-        "SELECT id, host, pid, state, live, partitions, active_objects, heartbeat_at, "
-        "last_handover_at FROM dobj_admin.workers WHERE $1 OR live ORDER BY id",
-        all);
-  });
+  auto rows = query(*db, "listing workers",
+                    "SELECT id, host, pid, state, live, partitions, active_objects, heartbeat_at, "
+                    "last_handover_at FROM dobj_admin.workers WHERE $1 OR live ORDER BY id",
+                    all);
   if (json) {
     Value out = Value::array();
     for (const auto& r : rows) {
@@ -62,12 +60,9 @@ std::string joined(const Value& list, const char* separator) {
 
 void classes(const ConnectionConfig& conn, bool json) {
   auto db = store::connect(conn.database_url);
-  auto rows = store::with_storage_errors("listing classes", [&] {
-    pqxx::nontransaction tx(*db);
-    return tx.exec(
-        "SELECT class, to_jsonb(methods), same_methods, to_jsonb(workers), to_jsonb(versions) "
-        "FROM dobj_admin.classes ORDER BY class");
-  });
+  auto rows = query(*db, "listing classes",
+                    "SELECT class, to_jsonb(methods), same_methods, to_jsonb(workers), "
+                    "to_jsonb(versions) FROM dobj_admin.classes ORDER BY class");
   Value out = Value::array();
   for (const auto& r : rows) {
     out.push_back({{"class", r[0].c_str()},
@@ -91,15 +86,12 @@ void classes(const ConnectionConfig& conn, bool json) {
 
 void handovers(const ConnectionConfig& conn, int limit, bool json) {
   auto db = store::connect(conn.database_url);
-  auto rows = store::with_storage_errors("listing handovers", [&] {
-    pqxx::nontransaction tx(*db);
-    // Grouped by moment, worker and event: one line per handover, not per partition.
-    return tx.exec_params(
-        "SELECT date_trunc('second', at) AS t, worker, event, previous_owner, count(*), "
-        "min(partition), max(partition) FROM dobj_admin.handovers "
-        "GROUP BY 1, 2, 3, 4 ORDER BY 1 DESC, 2 LIMIT $1",
-        limit);
-  });
+  // Grouped by moment, worker and event: one line per handover, not per partition.
+  auto rows = query(*db, "listing handovers",
+                    "SELECT date_trunc('second', at) AS t, worker, event, previous_owner, "
+                    "count(*), min(partition), max(partition) FROM dobj_admin.handovers "
+                    "GROUP BY 1, 2, 3, 4 ORDER BY 1 DESC, 2 LIMIT $1",
+                    limit);
   if (json) {
     Value out = Value::array();
     for (const auto& r : rows) {
@@ -132,16 +124,15 @@ void drain(const ConnectionConfig& conn, store::WorkerId id, int timeout_s, bool
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
   std::string last;
   while (true) {
-    auto r = store::with_storage_errors("watching the drain", [&] {
-      pqxx::nontransaction tx(*db);
-      return tx.exec_params1(
-          "SELECT state, live, partitions, active_objects FROM dobj_admin.workers WHERE id = $1",
-          id);
-    });
-    if (r[0].as<std::string>() == "stopped" || !r[1].as<bool>()) {
+    auto rows = query(
+        *db, "watching the drain",
+        "SELECT state, live, partitions, active_objects FROM dobj_admin.workers WHERE id = $1", id);
+    // A row gone (pruned long after it stopped) means stopped too.
+    if (rows.empty() || rows[0][0].as<std::string>() == "stopped" || !rows[0][1].as<bool>()) {
       fmt::print("worker {}: drained and stopped\n", id);
       return;
     }
+    const auto& r = rows[0];
     auto line = fmt::format("worker {}: {} partitions, {} objects left", id, r[2].c_str(),
                             r[3].is_null() ? "?" : r[3].c_str());
     if (line != last) fmt::print("{}\n", line);

@@ -12,6 +12,7 @@
 #include "dobj/store/migration_runner.hpp"
 #include "dobj/store/partition_table.hpp"
 #include "dobj/store/storage_shards.hpp"
+#include "query.hpp"
 #include "shard_args.hpp"
 #include "table.hpp"
 
@@ -61,15 +62,12 @@ std::vector<ShardStatus> statuses(const ConnectionConfig& conn) {
   auto db = store::connect(conn.database_url);
   auto map = store::StorageShardMap::load(*db);
   int partitions = store::PartitionTable(*db).partition_count();
-  auto live = store::with_storage_errors("counting live workers", [&] {
-    pqxx::nontransaction tx(*db);
-    std::map<std::string, std::int64_t> out;
-    for (const auto& r : tx.exec("SELECT coalesce(storage_shard, ''), count(*) FROM dobj.workers "
-                                 "WHERE state <> 'stopped' AND lease_until > now() GROUP BY 1")) {
-      out[r[0].as<std::string>()] = r[1].as<std::int64_t>();
-    }
-    return out;
-  });
+  std::map<std::string, std::int64_t> live;
+  for (const auto& r : query(*db, "counting live workers",
+                             "SELECT coalesce(storage_shard, ''), count(*) FROM dobj.workers "
+                             "WHERE state <> 'stopped' AND lease_until > now() GROUP BY 1")) {
+    live[r[0].as<std::string>()] = r[1].as<std::int64_t>();
+  }
   // The control database holds the objects of the partitions no shard covers.
   std::vector<ShardStatus> out;
   out.push_back({"control", {}, map.control_partitions(partitions), conn.database_url, live[""]});

@@ -8,6 +8,7 @@
 #include "commands.hpp"
 #include "dobj/metrics/scrape.hpp"
 #include "dobj/store/database.hpp"
+#include "query.hpp"
 #include "top_view.hpp"
 
 namespace dobj::cli {
@@ -21,12 +22,9 @@ struct Target {
 };
 
 std::vector<Target> live_workers(pqxx::connection& db) {
-  auto rows = store::with_storage_errors("listing workers", [&] {
-    pqxx::nontransaction tx(db);
-    return tx.exec(
-        "SELECT id, metrics_addr FROM dobj_admin.workers WHERE live AND metrics_addr IS NOT NULL "
-        "ORDER BY id");
-  });
+  auto rows = query(db, "listing workers",
+                    "SELECT id, metrics_addr FROM dobj_admin.workers "
+                    "WHERE live AND metrics_addr IS NOT NULL ORDER BY id");
   std::vector<Target> out;
   for (const auto& r : rows) {
     out.push_back({fmt::format("worker {} ({})", r[0].c_str(), r[1].c_str()), r[1].c_str()});
