@@ -52,6 +52,24 @@ std::string base_dir() {
   return tmp && *tmp ? tmp : "/tmp";
 }
 
+// An exclusive flock on a file, held while in scope.
+class FileLock {
+ public:
+  explicit FileLock(const std::string& path)
+      : fd_(open(path.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0600)) {
+    if (fd_ < 0 || flock(fd_, LOCK_EX) != 0) {
+      if (fd_ >= 0) close(fd_);
+      throw std::runtime_error("cannot lock " + path);
+    }
+  }
+  ~FileLock() { close(fd_); }  // releases the lock
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
+
+ private:
+  int fd_;
+};
+
 // initdb is about half of a test server's start (0.55 s of 1 s here), and every pg and
 // integration test starts one: they copy a cluster initdb made once per machine, PostgreSQL
 // build and user. A file lock makes the processes ctest runs side by side wait for the first.
@@ -60,10 +78,7 @@ std::string initdb_once(const std::string& base,
   auto cache = base + "/dobj-pg-initdb-v1-" +
                std::to_string(std::hash<std::string>{}(bin("initdb"))) + "-" +
                std::to_string(geteuid());
-  int lock = open((cache + ".lock").c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0600);
-  if (lock < 0 || flock(lock, LOCK_EX) != 0) {
-    throw std::runtime_error("cannot lock " + cache + ".lock");
-  }
+  FileLock lock(cache + ".lock");
   // Made under a temporary name and renamed: a cluster in place is a complete one.
   if (!std::filesystem::exists(cache + "/PG_VERSION")) {
     remove_tree(cache + ".new");
@@ -71,7 +86,6 @@ std::string initdb_once(const std::string& base,
               "--no-sync", "--no-instructions"});
     std::filesystem::rename(cache + ".new", cache);
   }
-  close(lock);  // releases the lock
   return cache;
 }
 
