@@ -170,8 +170,15 @@ namespace {
 
 // The fields of /proc/<pid>/stat from the third (state) on; empty if the process is gone.
 std::vector<std::string> stat_fields(pid_t pid) {
-  std::ifstream file("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  // A process may exit between being listed and being read (a PostgreSQL backend does, often):
+  // its file then fails to read (ESRCH, thrown by libstdc++'s filebuf). It has no fields then.
+  std::string stat;
+  try {
+    std::ifstream file("/proc/" + std::to_string(pid) + "/stat");
+    stat.assign(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
+  } catch (const std::exception&) {
+    return {};
+  }
   auto close = stat.rfind(')');  // the command may hold spaces and parentheses
   if (close == std::string::npos) return {};
   std::istringstream in(stat.substr(close + 2));
