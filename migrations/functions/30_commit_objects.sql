@@ -2,20 +2,15 @@
 -- this file's checksum changes, after the versioned migrations; the one place this code lives.
 
 -- Group commit in one round trip (DESIGN.md §5): a shard's whole batch of object commits is one
--- call. Each object's fencing UPDATE comes first; a fenced object (0 rows) is skipped with
--- nothing of it written. Writes are passed flattened: object i's puts are
--- p_put_key[p_put_from[i] : p_put_to[i]] (empty when to < from), likewise its deletes.
---
--- Alarm operations: p_alarm_op 0 keep, 1 set to p_alarm_us, 2 delete, 3 delete if still due at
--- p_alarm_us (the alarm turn that fired it). Times are microseconds since the Unix epoch, exact
--- both ways. p_alarm_trace: the traceparent of the turn that set the alarm ('' for none), which
--- the timer sends with it.
+-- call, one dobj.object_commit per object. Each object's fencing UPDATE comes first; a fenced
+-- object (0 rows) is skipped with nothing of it written.
 --
 -- The commit also fences on the writer's own lease (DESIGN.md §7): the lease check comes first.
 -- The batch entry UPDATE (ObjectStore::enter) checks the same.
 
 -- Every earlier signature goes first: a changed parameter list is a new overload in PostgreSQL,
--- and a stale overload must not linger beside the new one.
+-- and a stale overload must not linger beside the new one. The type goes with them (only these
+-- functions use it), so a changed type is re-created here too.
 DO $$
 DECLARE
   f regprocedure;
@@ -26,16 +21,27 @@ BEGIN
     EXECUTE format('DROP FUNCTION %s', f);
   END LOOP;
 END $$;
+DROP TYPE IF EXISTS dobj.object_commit;
 
-CREATE FUNCTION dobj.commit_objects_together(
-  p_owner bigint, p_class text[], p_id text[], p_epoch bigint[], p_schema text[],
-  p_has_schema boolean[], p_entered boolean[], p_delete_all boolean[],
-  p_put_from int[], p_put_to int[], p_put_key text[], p_put_value bytea[],
-  p_del_from int[], p_del_to int[], p_del_key text[],
-  p_alarm_op int[], p_alarm_us bigint[], p_alarm_trace text[])
+-- One object's commit (store::CommitBatch builds them).
+--   entered:    it ran SQL in this transaction and was fenced then (ObjectStore::enter);
+--   has_schema: `schema` exists; otherwise `schema` is the name its first write takes from the
+--               pool of ready schemas;
+--   delete_all: every key goes before put_keys/put_values are written; del_keys: these go;
+--   alarm_op:   0 keep, 1 set to alarm_us, 2 delete, 3 delete if still due at alarm_us (the alarm
+--               turn that fired it); times are microseconds since the Unix epoch, exact both
+--               ways; alarm_trace: the traceparent of the turn that set it ('' for none), which
+--               the timer sends with it.
+CREATE TYPE dobj.object_commit AS (
+  class text, id text, epoch bigint, schema text, has_schema boolean, entered boolean,
+  delete_all boolean, put_keys text[], put_values bytea[], del_keys text[],
+  alarm_op int, alarm_us bigint, alarm_trace text);
+
+CREATE FUNCTION dobj.commit_objects_together(p_owner bigint, p_objects dobj.object_commit[])
 RETURNS TABLE(idx int, committed boolean, object_schema text)
 LANGUAGE plpgsql AS $$
 DECLARE
+  o dobj.object_commit;
   has_puts boolean;
   schema text;
   unfenced int[];
@@ -56,66 +62,66 @@ BEGIN
   -- commit (objects_owner) cost 3 ms per request with 10,000 active objects. By primary key
   -- it is one row per object, always.
   WITH f AS (
-    UPDATE dobj.objects o SET version = o.version + 1, last_active_at = now()
-      FROM unnest(p_class, p_id, p_epoch, p_entered) WITH ORDINALITY AS u(c, i, e, entered, n)
-     WHERE NOT u.entered AND o.class = u.c AND o.id = u.i
-       AND o.owner IS NOT DISTINCT FROM p_owner AND o.epoch = u.e
-    RETURNING u.n)
+    UPDATE dobj.objects t SET version = t.version + 1, last_active_at = now()
+      FROM unnest(p_objects) WITH ORDINALITY AS u
+     WHERE NOT u.entered AND t.class = u.class AND t.id = u.id
+       AND t.owner IS NOT DISTINCT FROM p_owner AND t.epoch = u.epoch
+    RETURNING u.ordinality::int AS n)
   SELECT coalesce(array_agg(n), '{}') INTO unfenced FROM f;
-  FOR i IN 1 .. coalesce(array_length(p_class, 1), 0) LOOP
-    idx := i;
-    IF NOT (p_entered[i] OR i = ANY(unfenced)) THEN
+  idx := 0;
+  FOREACH o IN ARRAY coalesce(p_objects, '{}') LOOP
+    idx := idx + 1;
+    IF NOT (o.entered OR idx = ANY(unfenced)) THEN
       committed := false;
-      object_schema := CASE WHEN p_has_schema[i] THEN p_schema[i] END;
+      object_schema := CASE WHEN o.has_schema THEN o.schema END;
       RETURN NEXT;
       CONTINUE;
     END IF;
     committed := true;
-    schema := p_schema[i];
-    alarm_at := timestamptz 'epoch' + p_alarm_us[i] * interval '1 microsecond';
-    IF p_alarm_op[i] = 1 THEN
+    schema := o.schema;
+    alarm_at := timestamptz 'epoch' + o.alarm_us * interval '1 microsecond';
+    IF o.alarm_op = 1 THEN
       INSERT INTO dobj.alarms (class, id, due_at, traceparent)
-      VALUES (p_class[i], p_id[i], alarm_at, nullif(p_alarm_trace[i], ''))
+      VALUES (o.class, o.id, alarm_at, nullif(o.alarm_trace, ''))
       ON CONFLICT (class, id) DO UPDATE
         SET due_at = EXCLUDED.due_at, retry_count = 0, next_attempt_at = NULL, claimed_by = NULL,
             claimed_until = NULL, set_at = now(), last_error = NULL,
             traceparent = EXCLUDED.traceparent;
-    ELSIF p_alarm_op[i] = 2 THEN
-      DELETE FROM dobj.alarms WHERE class = p_class[i] AND id = p_id[i];
-    ELSIF p_alarm_op[i] = 3 THEN
-      DELETE FROM dobj.alarms WHERE class = p_class[i] AND id = p_id[i] AND due_at = alarm_at;
+    ELSIF o.alarm_op = 2 THEN
+      DELETE FROM dobj.alarms WHERE class = o.class AND id = o.id;
+    ELSIF o.alarm_op = 3 THEN
+      DELETE FROM dobj.alarms WHERE class = o.class AND id = o.id AND due_at = alarm_at;
     END IF;
-    has_puts := p_put_to[i] >= p_put_from[i];
-    IF NOT (p_has_schema[i] OR p_entered[i]) THEN
+    has_puts := cardinality(o.put_keys) > 0;
+    IF NOT (o.has_schema OR o.entered) THEN
       IF NOT has_puts THEN  -- nothing stored yet, so nothing to delete either
         object_schema := NULL; RETURN NEXT;
         CONTINUE;
       END IF;
-      schema := dobj.take_object_schema(p_schema[i]);
-      UPDATE dobj.objects SET schema_name = schema WHERE class = p_class[i] AND id = p_id[i];
+      schema := dobj.take_object_schema(o.schema);
+      UPDATE dobj.objects SET schema_name = schema WHERE class = o.class AND id = o.id;
     END IF;
-    IF p_delete_all[i] THEN
+    IF o.delete_all THEN
       EXECUTE format('DELETE FROM %I.kv', schema);
-    ELSIF p_del_to[i] >= p_del_from[i] THEN
-      EXECUTE format('DELETE FROM %I.kv WHERE key = ANY($1)', schema)
-        USING p_del_key[p_del_from[i] : p_del_to[i]];
+    ELSIF cardinality(o.del_keys) > 0 THEN
+      EXECUTE format('DELETE FROM %I.kv WHERE key = ANY($1)', schema) USING o.del_keys;
     END IF;
-    IF has_puts AND p_put_to[i] = p_put_from[i] THEN
+    IF cardinality(o.put_keys) = 1 THEN
       -- One key, the common turn: VALUES plans in about 60% of the unnest form's time.
       EXECUTE format('INSERT INTO %I.kv (key, value) VALUES ($1, $2) '
                      'ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value', schema)
-        USING p_put_key[p_put_from[i]], p_put_value[p_put_from[i]];
+        USING o.put_keys[1], o.put_values[1];
     ELSIF has_puts THEN
       EXECUTE format('INSERT INTO %I.kv (key, value) SELECT * FROM unnest($1::text[], $2::bytea[]) '
                      'ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value', schema)
-        USING p_put_key[p_put_from[i] : p_put_to[i]], p_put_value[p_put_from[i] : p_put_to[i]];
-    ELSIF p_delete_all[i] AND NOT EXISTS (
+        USING o.put_keys, o.put_values;
+    ELSIF o.delete_all AND NOT EXISTS (
         SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
          WHERE n.nspname = schema AND c.relkind IN ('r', 'v', 'm', 'S', 'p')
            AND c.relname <> 'kv') THEN
       -- No keys and no tables of its own left: the object is deleted, its schema goes.
       EXECUTE format('DROP SCHEMA %I CASCADE', schema);
-      UPDATE dobj.objects SET schema_name = NULL WHERE class = p_class[i] AND id = p_id[i];
+      UPDATE dobj.objects SET schema_name = NULL WHERE class = o.class AND id = o.id;
       object_schema := NULL; RETURN NEXT;
       CONTINUE;
     END IF;
@@ -130,12 +136,7 @@ END $$;
 -- as `rejected` (with the error's text) instead of failing the others. An object that ran SQL
 -- in this transaction cannot be separated from its writes, so its failure still fails the
 -- whole batch (nothing of it is applied, every request gets "not applied").
-CREATE FUNCTION dobj.commit_objects(
-  p_owner bigint, p_class text[], p_id text[], p_epoch bigint[], p_schema text[],
-  p_has_schema boolean[], p_entered boolean[], p_delete_all boolean[],
-  p_put_from int[], p_put_to int[], p_put_key text[], p_put_value bytea[],
-  p_del_from int[], p_del_to int[], p_del_key text[],
-  p_alarm_op int[], p_alarm_us bigint[], p_alarm_trace text[])
+CREATE FUNCTION dobj.commit_objects(p_owner bigint, p_objects dobj.object_commit[])
 RETURNS TABLE(idx int, committed boolean, object_schema text, rejected text)
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -143,48 +144,42 @@ DECLARE
   done_idx int[];
   done_committed boolean[];
   done_schema text[];
+  o dobj.object_commit;
 BEGIN
   BEGIN
     SELECT array_agg(t.idx ORDER BY t.idx), array_agg(t.committed ORDER BY t.idx),
            array_agg(t.object_schema ORDER BY t.idx)
       INTO done_idx, done_committed, done_schema
-      FROM dobj.commit_objects_together(p_owner, p_class, p_id, p_epoch, p_schema, p_has_schema,
-                                        p_entered, p_delete_all, p_put_from, p_put_to, p_put_key,
-                                        p_put_value, p_del_from, p_del_to, p_del_key, p_alarm_op,
-                                        p_alarm_us, p_alarm_trace) t;
+      FROM dobj.commit_objects_together(p_owner, p_objects) t;
     RETURN QUERY SELECT u.i, u.c, u.s, NULL::text
                    FROM unnest(done_idx, done_committed, done_schema) AS u(i, c, s);
     RETURN;
   EXCEPTION
     WHEN SQLSTATE 'DOB01' THEN RAISE;
     WHEN OTHERS THEN
-      IF coalesce(array_length(p_class, 1), 0) <= 1 AND NOT coalesce(p_entered[1], false) THEN
+      IF coalesce(cardinality(p_objects), 0) <= 1 AND NOT coalesce(p_objects[1].entered, false)
+      THEN
         idx := 1; committed := false; rejected := SQLERRM;
-        object_schema := CASE WHEN p_has_schema[1] THEN p_schema[1] END;
+        object_schema := CASE WHEN p_objects[1].has_schema THEN p_objects[1].schema END;
         RETURN NEXT;
         RETURN;
       END IF;
   END;
-  FOR i IN 1 .. coalesce(array_length(p_class, 1), 0) LOOP
+  idx := 0;
+  FOREACH o IN ARRAY p_objects LOOP
+    idx := idx + 1;
     BEGIN
       SELECT t.committed, t.object_schema INTO r
-        FROM dobj.commit_objects_together(
-               p_owner, ARRAY[p_class[i]], ARRAY[p_id[i]], ARRAY[p_epoch[i]], ARRAY[p_schema[i]],
-               ARRAY[p_has_schema[i]], ARRAY[p_entered[i]], ARRAY[p_delete_all[i]],
-               ARRAY[1], ARRAY[p_put_to[i] - p_put_from[i] + 1],
-               p_put_key[p_put_from[i] : p_put_to[i]], p_put_value[p_put_from[i] : p_put_to[i]],
-               ARRAY[1], ARRAY[p_del_to[i] - p_del_from[i] + 1],
-               p_del_key[p_del_from[i] : p_del_to[i]], ARRAY[p_alarm_op[i]],
-               ARRAY[p_alarm_us[i]], ARRAY[p_alarm_trace[i]]) t;
-      idx := i; committed := r.committed; object_schema := r.object_schema; rejected := NULL;
+        FROM dobj.commit_objects_together(p_owner, ARRAY[o]) t;
+      committed := r.committed; object_schema := r.object_schema; rejected := NULL;
       RETURN NEXT;
     EXCEPTION
       WHEN SQLSTATE 'DOB01' THEN RAISE;
       WHEN OTHERS THEN
         -- Its SQL writes are in this transaction already: they cannot go without the rest.
-        IF p_entered[i] THEN RAISE; END IF;
-        idx := i; committed := false; rejected := SQLERRM;
-        object_schema := CASE WHEN p_has_schema[i] THEN p_schema[i] END;
+        IF o.entered THEN RAISE; END IF;
+        committed := false; rejected := SQLERRM;
+        object_schema := CASE WHEN o.has_schema THEN o.schema END;
         RETURN NEXT;
     END;
   END LOOP;

@@ -13,40 +13,37 @@ std::optional<std::string> number(std::size_t n) {
   return std::to_string(n);
 }
 
-constexpr const char* kCall =
-    "dobj.commit_objects($1, $2::text[], $3::text[], $4::bigint[], $5::text[], $6::boolean[], "
-    "$7::boolean[], $8::boolean[], $9::int[], $10::int[], $11::text[], $12::bytea[], "
-    "$13::int[], $14::int[], $15::text[], $16::int[], $17::bigint[], $18::text[])";
-constexpr int kCallParams = 18;
+constexpr const char* kCall = "dobj.commit_objects($1, $2::dobj.object_commit[])";
+constexpr int kCallParams = 2;
+
+// The class and id of the object a reply or message (row `row`, its object's index in n)
+// belongs to, as the statement's SELECT list spells them.
+std::string class_and_id_of(const std::string& row) {
+  const std::string object = "(($2::dobj.object_commit[])[" + row + ".n])";
+  return object + ".class, " + object + ".id";
+}
 
 }  // namespace
 
 void CommitBatch::add(const ObjectCommit& c, bool entered) {
-  classes_.push_back(c.class_name);
-  ids_.push_back(c.object_id);
-  schemas_.push_back(c.lease.schema_name);
-  epochs_.push_back(std::to_string(c.lease.epoch));
-  has_schema_.push_back(flag(c.lease.schema_exists));
-  entered_.push_back(flag(entered));
-  delete_all_.push_back(flag(c.delete_all));
-  // This object's puts and deletes are the 1-based ranges [from, to] of the flat key arrays.
-  put_from_.push_back(number(put_keys_.size() + 1));
-  del_from_.push_back(number(del_keys_.size() + 1));
+  std::vector<std::string> put_keys, del_keys;
+  std::vector<std::optional<std::string>> put_values;
   for (const auto& w : c.writes) {
     if (w.value) {
-      put_keys_.push_back(w.key);
-      put_values_.push_back(bytea_hex(*w.value));
+      put_keys.push_back(w.key);
+      put_values.push_back(bytea_hex(*w.value));
     } else if (!c.delete_all) {  // after delete_all there is nothing left to delete
-      del_keys_.push_back(w.key);
+      del_keys.push_back(w.key);
     }
   }
-  put_to_.push_back(number(put_keys_.size()));
-  del_to_.push_back(number(del_keys_.size()));
-  alarm_ops_.push_back(std::to_string(static_cast<int>(c.alarm_op)));
-  alarm_us_.push_back(std::to_string(c.alarm_at));
-  alarm_traces_.push_back(c.alarm_trace);
+  // Field order: the type dobj.object_commit.
+  objects_.push_back(record_literal(
+      {c.class_name, c.object_id, std::to_string(c.lease.epoch), c.lease.schema_name,
+       flag(c.lease.schema_exists), flag(entered), flag(c.delete_all), text_array_literal(put_keys),
+       text_array_literal(put_values), text_array_literal(del_keys),
+       std::to_string(static_cast<int>(c.alarm_op)), std::to_string(c.alarm_at), c.alarm_trace}));
   for (const auto& r : c.replies) {
-    reply_of_.push_back(number(classes_.size()));
+    reply_of_.push_back(number(objects_.size()));
     reply_keys_.push_back(r.key);
     reply_ok_.push_back(flag(r.ok));
     reply_types_.push_back(r.content_type);
@@ -54,7 +51,7 @@ void CommitBatch::add(const ObjectCommit& c, bool entered) {
     reply_pending_.push_back(flag(r.pending));
   }
   for (const auto& m : c.sends) {
-    send_of_.push_back(number(classes_.size()));
+    send_of_.push_back(number(objects_.size()));
     send_seqs_.push_back(std::to_string(m.seq));
     send_partitions_.push_back(std::to_string(m.partition));
     send_kinds_.push_back(m.event ? "event" : m.call.empty() ? "message" : "call");
@@ -86,7 +83,9 @@ std::string CommitBatch::sql() const {
     sql +=
         ", r AS (INSERT INTO dobj.idempotency "
         "(class, id, key, ok, content_type, reply, pending, expires_at) "
-        "SELECT ($2::text[])[u.n], ($3::text[])[u.n], u.k, u.ok, u.t, u.b, u.pd, "
+        "SELECT " +
+        class_and_id_of("u") +
+        ", u.k, u.ok, u.t, u.b, u.pd, "
         "now() + make_interval(secs => " +
         window + ") FROM unnest(" + of + "::int[], " + keys + "::text[], " + ok + "::boolean[], " +
         types + "::text[], " + bodies + "::bytea[], " + pending +
@@ -109,25 +108,20 @@ std::string CommitBatch::sql() const {
            "JOIN c ON c.idx = u.n AND c.committed)"
            ", o AS (INSERT INTO dobj.outbox (sender_class, sender_id, seq, p, kind, target_class, "
            "target_id, method, body, traceparent, call) "
-           "SELECT ($2::text[])[m.n], ($3::text[])[m.n], "
-           "m.seq, m.p, m.k, m.tc, m.ti, m.tm, m.b, nullif(m.tp, ''), m.cr FROM m)"
+           "SELECT " +
+           class_and_id_of("m") +
+           ", m.seq, m.p, m.k, m.tc, m.ti, m.tm, m.b, nullif(m.tp, ''), m.cr FROM m)"
            ", s AS (INSERT INTO dobj.outbox_seq (class, id, seq) "
-           "SELECT ($2::text[])[m.n], ($3::text[])[m.n], max(m.seq) FROM m GROUP BY m.n "
+           "SELECT " +
+           class_and_id_of("m") +
+           ", max(m.seq) FROM m GROUP BY m.n "
            "ON CONFLICT (class, id) DO UPDATE SET seq = EXCLUDED.seq)";
   }
   return sql + " " + columns + "c ORDER BY idx";
 }
 
 std::vector<std::string> CommitBatch::params() const {
-  std::vector<std::string> out{std::to_string(owner_),        text_array_literal(classes_),
-                               text_array_literal(ids_),      text_array_literal(epochs_),
-                               text_array_literal(schemas_),  text_array_literal(has_schema_),
-                               text_array_literal(entered_),  text_array_literal(delete_all_),
-                               text_array_literal(put_from_), text_array_literal(put_to_),
-                               text_array_literal(put_keys_), text_array_literal(put_values_),
-                               text_array_literal(del_from_), text_array_literal(del_to_),
-                               text_array_literal(del_keys_), text_array_literal(alarm_ops_),
-                               text_array_literal(alarm_us_), text_array_literal(alarm_traces_)};
+  std::vector<std::string> out{std::to_string(owner_), text_array_literal(objects_)};
   if (has_replies()) {
     for (auto a : {text_array_literal(reply_of_), text_array_literal(reply_keys_),
                    text_array_literal(reply_ok_), text_array_literal(reply_types_),

@@ -10,9 +10,9 @@
 namespace dobj::store {
 
 // One call of dobj.commit_objects (migrations/functions/30_commit_objects.sql) for a shard's batch,
-// as data: the objects' commits flattened into the function's parallel arrays, plus the stored
-// idempotency replies and the durable messages (dobj.outbox) of the objects that commit. Pure (no
-// PostgreSQL): ObjectStore::commit runs sql() with params() in one round trip.
+// as data: one dobj.object_commit per object, plus the stored idempotency replies and the durable
+// messages (dobj.outbox) of the objects that commit. Pure (no PostgreSQL): ObjectStore::commit
+// runs sql() with params() in one round trip.
 class CommitBatch {
  public:
   CommitBatch(WorkerId owner, std::chrono::milliseconds reply_window)
@@ -20,7 +20,7 @@ class CommitBatch {
 
   // `entered`: the object ran SQL in this batch's transaction (it was fenced when it entered).
   void add(const ObjectCommit& commit, bool entered);
-  std::size_t size() const { return classes_.size(); }
+  std::size_t size() const { return objects_.size(); }
   bool has_replies() const { return !reply_keys_.empty(); }
   bool has_sends() const { return !send_classes_.empty(); }
 
@@ -34,9 +34,7 @@ class CommitBatch {
 
   WorkerId owner_;
   std::chrono::milliseconds reply_window_;
-  std::vector<std::string> classes_, ids_, schemas_, put_keys_, del_keys_, alarm_traces_;
-  Texts epochs_, has_schema_, entered_, delete_all_, put_values_;
-  Texts put_from_, put_to_, del_from_, del_to_, alarm_ops_, alarm_us_;
+  std::vector<std::string> objects_;  // dobj.object_commit literals, in add() order
   std::vector<std::string> reply_keys_, reply_types_;
   Texts reply_of_, reply_ok_, reply_bodies_, reply_pending_;
   std::vector<std::string> send_kinds_, send_classes_, send_ids_, send_methods_, send_traces_;

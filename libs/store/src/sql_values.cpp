@@ -68,6 +68,16 @@ std::string text_array_literal(const std::vector<std::optional<std::string>>& it
   return out;
 }
 
+std::string record_literal(const std::vector<std::optional<std::string>>& fields) {
+  std::string out = "(";
+  for (std::size_t i = 0; i < fields.size(); ++i) {
+    if (i) out.push_back(',');
+    if (fields[i]) append_element(out, *fields[i]);  // record_in reads the same escapes
+  }
+  out.push_back(')');
+  return out;
+}
+
 std::string bytea_hex(const std::string& bytes) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out = "\\x";

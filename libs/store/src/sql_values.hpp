@@ -15,6 +15,10 @@ namespace dobj::store {
 // {"a","b"} with quotes and backslashes escaped; nullopt elements become NULL.
 std::string text_array_literal(const std::vector<std::string>& items);
 std::string text_array_literal(const std::vector<std::optional<std::string>>& items);
+// A composite (row) value's text form: ("a","b",) with each field quoted as an array element is;
+// nullopt fields are empty (NULL). Nests: a field may be an array literal, and a list of record
+// literals is an array of that composite type.
+std::string record_literal(const std::vector<std::optional<std::string>>& fields);
 // A duration as make_interval(secs => …) takes it.
 inline double seconds(std::chrono::milliseconds ms) {
   return static_cast<double>(ms.count()) / 1000.0;

@@ -12,9 +12,9 @@ ObjectCommit commit(const std::string& id, std::vector<KvWrite> writes, bool del
   return ObjectCommit{"Counter", id, lease, delete_all, std::move(writes)};
 }
 
-// Each object's puts and deletes are 1-based ranges of the flat arrays; an object without any
-// gets an empty range (from = to + 1).
-TEST(CommitBatch, FlattensEachObjectsWritesIntoRanges) {
+// Each object is one dobj.object_commit (its fields in the type's order) with its own puts and
+// deletes, as one array literal of records.
+TEST(CommitBatch, EachObjectIsOneRecordWithItsOwnWrites) {
   CommitBatch batch(42, std::chrono::seconds(600));
   batch.add(commit("a", {{"k1", std::string("\x01", 1)}, {"gone", std::nullopt}, {"k2", "v"}}),
             false);
@@ -23,22 +23,31 @@ TEST(CommitBatch, FlattensEachObjectsWritesIntoRanges) {
   EXPECT_EQ(batch.size(), 3u);
   EXPECT_FALSE(batch.has_replies());
   auto p = batch.params();
-  ASSERT_EQ(p.size(), 18u);
+  ASSERT_EQ(p.size(), 2u);
   EXPECT_EQ(p[0], "42");
-  EXPECT_EQ(p[1], R"({"Counter","Counter","Counter"})");
-  EXPECT_EQ(p[2], R"({"a","b","c"})");
-  EXPECT_EQ(p[3], R"({"7","7","7"})");
-  EXPECT_EQ(p[6], R"({"f","t","f"})");  // entered
-  EXPECT_EQ(p[7], R"({"f","f","t"})");  // delete_all
-  EXPECT_EQ(p[8], R"({"1","3","3"})");  // put_from
-  EXPECT_EQ(p[9], R"({"2","2","3"})");  // put_to
-  EXPECT_EQ(p[10], R"({"k1","k2","y"})");
-  EXPECT_EQ(p[11], R"({"\\x01","\\x76","\\x77"})");
-  EXPECT_EQ(p[12], R"({"1","2","2"})");  // del_from: after delete_all there is nothing to delete
-  EXPECT_EQ(p[13], R"({"1","1","1"})");
-  EXPECT_EQ(p[14], R"({"gone"})");
-  EXPECT_EQ(p[17], R"({"","",""})");  // no alarm set, so no trace
-  EXPECT_EQ(batch.sql().find("WITH"), std::string::npos);
+  // Three levels of quoting: the array's elements, each record's fields, the key arrays'
+  // elements (a bytea's backslash doubles at each).
+  auto object = [](std::string fields) {
+    std::string quoted = "\"";
+    for (char ch : fields) {
+      if (ch == '"' || ch == '\\') quoted.push_back('\\');
+      quoted.push_back(ch);
+    }
+    return quoted + "\"";
+  };
+  EXPECT_EQ(p[1],
+            "{" +
+                object(R"(("Counter","a","7","o_a","f","f","f","{\"k1\",\"k2\"}",)"
+                       R"("{\"\\\\x01\",\"\\\\x76\"}","{\"gone\"}","0","0",""))") +
+                "," + object(R"(("Counter","b","7","o_b","f","t","f","{}","{}","{}","0","0",""))") +
+                "," +
+                // after delete_all there is nothing left to delete
+                object(R"(("Counter","c","7","o_c","f","f","t","{\"y\"}","{\"\\\\x77\"}","{}",)"
+                       R"("0","0",""))") +
+                "}");
+  EXPECT_EQ(batch.sql(),
+            "SELECT idx, committed, object_schema, rejected FROM "
+            "dobj.commit_objects($1, $2::dobj.object_commit[]) ORDER BY idx");
 }
 
 TEST(CommitBatch, StoredRepliesRideInTheSameStatement) {
@@ -52,15 +61,17 @@ TEST(CommitBatch, StoredRepliesRideInTheSameStatement) {
   batch.add(a, false);
   EXPECT_TRUE(batch.has_replies());
   auto p = batch.params();
-  ASSERT_EQ(p.size(), 25u);
-  EXPECT_EQ(p[15], R"({"0","1"})");  // alarm ops
-  EXPECT_EQ(p[17], R"({"","00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"})");
-  EXPECT_EQ(p[18], R"({"2","2"})");  // the replies belong to the second object
-  EXPECT_EQ(p[19], R"({"key-1","key-2"})");
-  EXPECT_EQ(p[20], R"({"t","f"})");
-  EXPECT_EQ(p[22], R"({"\\x3432","\\x"})");
-  EXPECT_EQ(p[23], R"({"f","t"})");  // the second waits on an awaited call
-  EXPECT_EQ(p[24], "1.500000");
+  ASSERT_EQ(p.size(), 9u);
+  // The alarm (op 1, set) and its trace ride in the object's record.
+  EXPECT_NE(
+      p[1].find(R"(\"1\",\"1000\",\"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\")"),
+      std::string::npos);
+  EXPECT_EQ(p[2], R"({"2","2"})");  // the replies belong to the second object
+  EXPECT_EQ(p[3], R"({"key-1","key-2"})");
+  EXPECT_EQ(p[4], R"({"t","f"})");
+  EXPECT_EQ(p[6], R"({"\\x3432","\\x"})");
+  EXPECT_EQ(p[7], R"({"f","t"})");  // the second waits on an awaited call
+  EXPECT_EQ(p[8], "1.500000");
   auto sql = batch.sql();
   EXPECT_NE(sql.find("INSERT INTO dobj.idempotency"), std::string::npos);
   // Only a pending row (or an expired one) gives way.
@@ -79,20 +90,20 @@ TEST(CommitBatch, DurableMessagesRideInTheSameStatementAfterTheReplies) {
   EXPECT_TRUE(batch.has_sends());
   EXPECT_FALSE(batch.has_replies());
   auto p = batch.params();
-  ASSERT_EQ(p.size(), 28u);              // the call's 18, then 10 arrays of messages
-  EXPECT_EQ(p[18], R"({"2","2","2"})");  // all belong to the second object
-  EXPECT_EQ(p[19], R"({"4","5","6"})");
-  EXPECT_EQ(p[20], R"({"17","17","17"})");
-  EXPECT_EQ(p[21], R"({"message","event","call"})");
-  EXPECT_EQ(p[22], R"({"Account","","Counter"})");
-  EXPECT_EQ(p[24], R"({"credit","changed","get"})");
-  EXPECT_EQ(p[26], R"({"","tp",""})");
-  EXPECT_EQ(p[27], R"({NULL,NULL,"\\x80"})");  // only a call has a route
+  ASSERT_EQ(p.size(), 12u);             // the call's 2, then 10 arrays of messages
+  EXPECT_EQ(p[2], R"({"2","2","2"})");  // all belong to the second object
+  EXPECT_EQ(p[3], R"({"4","5","6"})");
+  EXPECT_EQ(p[4], R"({"17","17","17"})");
+  EXPECT_EQ(p[5], R"({"message","event","call"})");
+  EXPECT_EQ(p[6], R"({"Account","","Counter"})");
+  EXPECT_EQ(p[8], R"({"credit","changed","get"})");
+  EXPECT_EQ(p[10], R"({"","tp",""})");
+  EXPECT_EQ(p[11], R"({NULL,NULL,"\\x80"})");  // only a call has a route
   auto sql = batch.sql();
   EXPECT_NE(sql.find("INSERT INTO dobj.outbox "), std::string::npos);
   EXPECT_NE(sql.find("INSERT INTO dobj.outbox_seq"), std::string::npos);
-  EXPECT_NE(sql.find("$28::bytea[]"), std::string::npos);
-  EXPECT_EQ(sql.find("$29"), std::string::npos);
+  EXPECT_NE(sql.find("$12::bytea[]"), std::string::npos);
+  EXPECT_EQ(sql.find("$13"), std::string::npos);
 }
 
 }  // namespace
