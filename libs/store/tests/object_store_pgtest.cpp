@@ -27,6 +27,13 @@ class ObjectStoreTest : public ::testing::Test {
     return WorkerRegistry(*conn_).register_worker({"test", 1, "t"}, ttl);
   }
 
+  // The only worker, so its fair share is every partition.
+  WorkerId add_serving_worker(std::chrono::milliseconds ttl = 60s) {
+    auto w = add_worker(ttl);
+    PartitionTable(*conn_).claim_fair_share(w);
+    return w;
+  }
+
   std::int64_t scalar(const std::string& sql) {
     pqxx::nontransaction tx(*conn_);
     return tx.exec1(sql)[0].as<std::int64_t>();
@@ -108,8 +115,7 @@ TEST_F(ObjectStoreTest, AnObjectForgottenByALiveWorkerIsClaimedByThePartitionsNe
 // DESIGN.md §7: a worker whose lease ran out in the database commits nothing, even for objects
 // nobody has claimed since; the whole batch fails as "not applied".
 TEST_F(ObjectStoreTest, ACommitNeedsTheWritersOwnLease) {
-  auto w = add_worker();
-  PartitionTable(*conn_).claim_fair_share(w);
+  auto w = add_serving_worker();
   ObjectStore store(*conn_, w);
   auto lease = *store.claim("Counter", "c1", 5);
   expire(w);
@@ -127,8 +133,7 @@ TEST_F(ObjectStoreTest, ACommitNeedsTheWritersOwnLease) {
 }
 
 TEST_F(ObjectStoreTest, CommitCreatesTheSchemaAndWritesLoadBack) {
-  auto w = add_worker();
-  PartitionTable(*conn_).claim_fair_share(w);
+  auto w = add_serving_worker();
   ObjectStore store(*conn_, w);
   auto lease = *store.claim("Counter", "c1", 5);
   std::vector<ObjectCommit> commits{put(lease, "k", "v1")};
@@ -142,8 +147,7 @@ TEST_F(ObjectStoreTest, CommitCreatesTheSchemaAndWritesLoadBack) {
 }
 
 TEST_F(ObjectStoreTest, StaleEpochCommitIsFencedAndLeavesNothing) {
-  auto w = add_worker();
-  PartitionTable(*conn_).claim_fair_share(w);
+  auto w = add_serving_worker();
   ObjectStore store(*conn_, w);
   auto stale = *store.claim("Counter", "c1", 5);
   auto current = *store.claim("Counter", "c1", 5);
@@ -156,8 +160,7 @@ TEST_F(ObjectStoreTest, StaleEpochCommitIsFencedAndLeavesNothing) {
 }
 
 TEST_F(ObjectStoreTest, AFencedObjectRollsBackAloneInAGroupCommit) {
-  auto w = add_worker();
-  PartitionTable(*conn_).claim_fair_share(w);
+  auto w = add_serving_worker();
   ObjectStore store(*conn_, w);
   auto good = *store.claim("Counter", "good", 1);
   auto stale = *store.claim("Counter", "c1", 5);
@@ -173,8 +176,7 @@ TEST_F(ObjectStoreTest, AFencedObjectRollsBackAloneInAGroupCommit) {
 }
 
 TEST_F(ObjectStoreTest, ReleaseFreesOnlyTheCurrentEpoch) {
-  auto w = add_worker();
-  PartitionTable(*conn_).claim_fair_share(w);
+  auto w = add_serving_worker();
   ObjectStore store(*conn_, w);
   auto old = *store.claim("Counter", "c1", 5);
   auto current = *store.claim("Counter", "c1", 5);
@@ -187,8 +189,7 @@ TEST_F(ObjectStoreTest, ReleaseFreesOnlyTheCurrentEpoch) {
 // Reads of objects that never stored anything leave nothing behind; an object with a commit keeps
 // its row (and its epoch history) when released.
 TEST_F(ObjectStoreTest, AReleasedObjectThatNeverCommittedLeavesNoRow) {
-  auto w = add_worker();
-  PartitionTable(*conn_).claim_fair_share(w);
+  auto w = add_serving_worker();
   ObjectStore store(*conn_, w);
   auto read_only = *store.claim("Counter", "looked-at", 5);
   auto written = *store.claim("Counter", "c1", 5);
@@ -217,8 +218,7 @@ TEST_F(ObjectStoreTest, FairShareSplitsPartitionsBetweenLiveWorkers) {
 }
 
 TEST_F(ObjectStoreTest, StoredRepliesCommitWithTheObjectAndNotWhenFenced) {
-  auto w = add_worker();
-  PartitionTable(*conn_).claim_fair_share(w);
+  auto w = add_serving_worker();
   ObjectStore store(*conn_, w);
   auto good = *store.claim("Counter", "good", 1);
   auto lost = *store.claim("Counter", "lost", 2);
@@ -263,8 +263,7 @@ TEST_F(ObjectStoreTest, StoredRepliesCommitWithTheObjectAndNotWhenFenced) {
 }
 
 TEST_F(ObjectStoreTest, TheCommitAuditRecordsVersionEpochAndOwnerWhenEnabled) {
-  auto w = add_worker();
-  PartitionTable(*conn_).claim_fair_share(w);
+  auto w = add_serving_worker();
   ObjectStore store(*conn_, w);
   auto lease = *store.claim("Counter", "c1", 1);
   std::vector<ObjectCommit> commits{put(lease, "a", "1")};
@@ -319,8 +318,7 @@ TEST_F(ObjectStoreTest, ForeignPartitionsAreExcessBeforeTheFairShareCounts) {
 // The database refuses one object's writes (here a trigger stands for any data it cannot take):
 // the others of the batch commit without it, and only it is reported.
 TEST_F(ObjectStoreTest, AnObjectWhoseCommitFailsIsRejectedAloneAndTheOthersCommit) {
-  auto w = add_worker();
-  PartitionTable(*conn_).claim_fair_share(w);
+  auto w = add_serving_worker();
   testing::PostgresServer::poison_commits(url_);
   ObjectStore store(*conn_, w);
   std::vector<ObjectCommit> commits;
