@@ -139,15 +139,7 @@ std::vector<CheckRow> run_checks(const std::string& database_url,
 
 std::vector<CheckRow> check_unkeyed(const std::string& database_url,
                                     const testing::CounterLoad& load) {
-  auto conn = connect_for_checks(database_url);
-  auto value_of = [&](const std::string& id) -> std::int64_t {
-    pqxx::nontransaction tx(*conn);
-    auto rows = tx.exec_params(
-        "SELECT (value #>> '{}')::bigint FROM dobj_admin.kv('Counter', $1) WHERE key = 'value'",
-        id);
-    return rows.empty() ? 0 : rows[0][0].as<std::int64_t>();
-  };
-  auto violations = load.violations(value_of);
+  auto violations = load.violations_in(database_url);
   const auto& r = load.results();
   std::int64_t acked = 0, refused = 0, unknown = 0;
   for (const auto& [id, t] : r.objects) {

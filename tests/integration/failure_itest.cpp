@@ -84,14 +84,6 @@ TEST_F(FailureTest, SigtermCompletesWhileATurnIsStuck) {
   spinning.get();
 }
 
-std::vector<std::string> counter_violations(Cluster& cluster, const CounterLoad& load) {
-  return load.violations([&](const std::string& id) {
-    return cluster.stack().query_int(
-        "SELECT coalesce((SELECT (value #>> '{}')::bigint FROM dobj_admin.kv('Counter', '" + id +
-        "') WHERE key = 'value'), 0)");
-  });
-}
-
 // The reproduction: two workers, clients without idempotency keys, the first worker's
 // PostgreSQL link swallowing everything twice for three lease times while its NATS link works.
 // Before, it answered `moved` for requests the other worker then applied. Now every object ends
@@ -116,7 +108,7 @@ TEST(FailureCluster, AWorkerCutOffFromPostgresNeverRefusesWhatAnotherApplies) {
     ASSERT_TRUE(wait_until([&] { return load.acked() >= before + 200; }, 30s));
   }
   load.stop();
-  auto violations = counter_violations(cluster, load);
+  auto violations = load.violations_in(cluster.stack().database_url());
   EXPECT_TRUE(violations.empty()) << violations.size() << " objects, e.g. " << violations.front();
   EXPECT_TRUE(load.results().errors.empty()) << load.results().errors.front();
 }
@@ -152,7 +144,7 @@ TEST(FailureCluster, AWorkerCutOffFromNatsGivesItsPartitionsAwayAndComesBack) {
   auto before = load.acked();
   ASSERT_TRUE(wait_until([&] { return load.acked() >= before + 100; }, 30s));
   load.stop();
-  auto violations = counter_violations(cluster, load);
+  auto violations = load.violations_in(cluster.stack().database_url());
   EXPECT_TRUE(violations.empty()) << violations.size() << " objects, e.g. " << violations.front();
   EXPECT_TRUE(load.results().errors.empty()) << load.results().errors.front();
 }

@@ -23,12 +23,6 @@ std::string one_node(const std::string& url, int node) {
   return NatsServerList::parse(url).urls.at(static_cast<std::size_t>(node));
 }
 
-std::int64_t counter_value(TestStack& stack, const std::string& id) {
-  return stack.query_int(
-      "SELECT coalesce((SELECT (value #>> '{}')::bigint FROM dobj_admin.kv('Counter', '" + id +
-      "') WHERE key = 'value'), 0)");
-}
-
 // A client that may connect to one node only: its call is served by a worker on another node,
 // through the routes, after the same mapping; and the same permissions refuse it everywhere.
 void expect_served_and_guarded_at(const std::string& url, const std::string& id) {
@@ -127,8 +121,7 @@ TEST(NatsCluster, WorkersTimersAndClientsSurviveTheLossOfAnyNode) {
   auto before = load.acked();
   ASSERT_TRUE(wait_until([&] { return load.acked() >= before + 100; }, 30s));
   load.stop();
-  auto violations =
-      load.violations([&](const std::string& id) { return counter_value(cluster.stack(), id); });
+  auto violations = load.violations_in(cluster.stack().database_url());
   EXPECT_TRUE(violations.empty()) << violations.size() << " objects, e.g. " << violations.front();
   EXPECT_TRUE(load.results().errors.empty()) << load.results().errors.front();
   EXPECT_GT(load.acked(), 400);

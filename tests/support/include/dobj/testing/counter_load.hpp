@@ -55,6 +55,9 @@ class CounterLoad {
   // acked ≤ value ≤ acked + unknown, one line each.
   std::vector<std::string> violations(
       const std::function<std::int64_t(const std::string&)>& final_value) const;
+  // violations() with the final values read from dobj_admin.kv over one connection to
+  // `database_url` (an admin's).
+  std::vector<std::string> violations_in(const std::string& database_url) const;
 
  private:
   void run_client(int index);
