@@ -46,14 +46,14 @@ const StorageShard* StorageShardMap::shard_of(int partition) const {
 int StorageShardMap::partitions_of(const std::string& name) const {
   int n = 0;
   for (const auto& r : ranges_) {
-    if (r.name == name) n += r.last_partition - r.first_partition + 1;
+    if (r.name == name) n += r.size();
   }
   return n;
 }
 
 int StorageShardMap::control_partitions(int partitions) const {
   int covered = 0;
-  for (const auto& r : ranges_) covered += r.last_partition - r.first_partition + 1;
+  for (const auto& r : ranges_) covered += r.size();
   return partitions - covered;
 }
 

@@ -31,6 +31,8 @@ struct StorageShard {
   // then "cleaning" (served here while `source`'s copies go).
   std::string state = "serving";
   std::string source{};  // "control" or a shard's name, while moving
+
+  int size() const { return last_partition - first_partition + 1; }  // partitions in the range
 };
 
 // The shard map, read from the control database. Partitions no range covers keep their objects
