@@ -101,6 +101,14 @@ class Bench {
       print_report({naive_spread, dobj_spread}, {});
       return;
     }
+    if (only_ == "one") {  // one client at a time: latency, awaited calls
+      auto echo1 = load("ceiling: NATS echo, 1 client", 1, [](auto) { return "echo.x"; });
+      auto naive1 = naive_inc(1);
+      auto hot1 = hot_inc(1);
+      auto [direct_get, awaited, awaited16] = awaited_calls(hot1);
+      print_report({echo1, naive1, hot1, direct_get, awaited, awaited16}, {});
+      return;
+    }
     if (only_ == "cost") {  // CPU per request of the worker and of PostgreSQL (docs/scaling.md)
       auto naive64 = naive_inc(64);
       auto hot64 = hot_inc(64);
@@ -593,7 +601,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   std::string only;
   app.add_option("--only", only, "run one group of scenarios with its baseline (to profile it)")
-      ->check(CLI::IsMember({"first_writes", "spread", "get", "cost"}));
+      ->check(CLI::IsMember({"first_writes", "spread", "get", "one", "cost"}));
   std::vector<std::string> worker_args;
   app.add_option("--worker-arg", worker_args,
                  "a flag for the measured worker, repeatable (e.g. --worker-arg=--shards "

@@ -14,7 +14,7 @@ void on_request(natsConnection* nc, natsSubscription* sub, natsMsg* msg, void*) 
   }
   natsMsg_Destroy(msg);
   // Nothing else waiting: out now, not when cnats' flusher next runs (up to 1 ms later). The
-  // worker does the same for small batches; under load both leave it to the flusher.
+  // worker does the same when nothing waits for a shard; under load both leave it to the flusher.
   int pending = 0;
   if (natsSubscription_GetPending(sub, &pending, nullptr) == NATS_OK && pending == 0) {
     natsConnection_Flush(nc);

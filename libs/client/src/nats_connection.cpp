@@ -24,12 +24,17 @@ struct MsgPtr {
   }
 };
 
-natsMsg* build(const std::string& subject, const std::string& reply_to, const std::string& body,
-               const std::map<std::string, std::string>& headers) {
+natsMsg* create(const std::string& subject, const std::string& reply_to, const std::string& body) {
   natsMsg* msg = nullptr;
   check(natsMsg_Create(&msg, subject.c_str(), reply_to.empty() ? nullptr : reply_to.c_str(),
                        body.data(), static_cast<int>(body.size())),
         "creating a message for " + subject);
+  return msg;
+}
+
+natsMsg* build(const std::string& subject, const std::string& reply_to, const std::string& body,
+               const std::map<std::string, std::string>& headers) {
+  natsMsg* msg = create(subject, reply_to, body);
   for (const auto& [k, v] : headers) natsMsgHeader_Set(msg, k.c_str(), v.c_str());
   return msg;
 }
@@ -193,6 +198,15 @@ void NatsConnection::publish(const std::string& subject, const std::string& body
                              const std::map<std::string, std::string>& headers,
                              const std::string& reply_to) {
   MsgPtr msg{build(subject, reply_to, body, headers)};
+  check(natsConnection_PublishMsg(conn_, msg.msg), "publishing to " + subject);
+}
+
+void NatsConnection::publish(const std::string& subject, const std::string& body,
+                             std::initializer_list<Header> headers) {
+  MsgPtr msg{create(subject, "", body)};
+  for (const auto& h : headers) {
+    if (h.value) natsMsgHeader_Set(msg.msg, h.key, h.value);
+  }
   check(natsConnection_PublishMsg(conn_, msg.msg), "publishing to " + subject);
 }
 

@@ -1,11 +1,11 @@
 #include "dobj/protocol/trace_context.hpp"
 
-#include <fmt/format.h>
-
 #include <random>
 
 namespace dobj::protocol {
 namespace {
+
+constexpr std::size_t kHeaderSize = 55;  // 2 + 1 + 32 + 1 + 16 + 1 + 2
 
 bool is_hex(std::string_view s) {
   for (char c : s) {
@@ -18,20 +18,29 @@ bool all_zero(std::string_view s) {
   return s.find_first_not_of('0') == std::string_view::npos;
 }
 
-// Random hex ids: per thread, so that shards never contend for a generator.
-std::string random_hex(int digits) {
+// Random hex ids: per thread, so that shards never contend for a generator. Every request
+// without a traceparent gets one, so this is on the hot path: 16 digits per draw, no formatting
+// (fmt here cost 4% of the worker's CPU under a read load).
+std::string random_hex(std::size_t digits) {
+  constexpr std::string_view kDigits = "0123456789abcdef";
+  constexpr int kDigitsPerDraw = 16;
+  constexpr int kBitsPerDigit = 4;
   thread_local std::mt19937_64 gen{std::random_device{}()};
-  std::string out;
-  while (static_cast<int>(out.size()) < digits) out += fmt::format("{:016x}", gen());
-  out.resize(static_cast<std::size_t>(digits));
+  std::string out(digits, '0');
+  for (std::size_t i = 0; i < digits;) {
+    auto bits = gen();
+    for (int d = 0; d < kDigitsPerDraw && i < digits; ++d, ++i) {
+      out[i] = kDigits[bits & 0xf];
+      bits >>= kBitsPerDigit;
+    }
+  }
   return all_zero(out) ? random_hex(digits) : out;
 }
 
 }  // namespace
 
 std::optional<TraceContext> TraceContext::parse(std::string_view h) {
-  // 2 + 1 + 32 + 1 + 16 + 1 + 2
-  if (h.size() != 55 || h.substr(0, 3) != "00-" || h[35] != '-' || h[52] != '-') {
+  if (h.size() != kHeaderSize || h.substr(0, 3) != "00-" || h[35] != '-' || h[52] != '-') {
     return std::nullopt;
   }
   TraceContext t{std::string(h.substr(3, 32)), std::string(h.substr(36, 16)),
@@ -52,7 +61,10 @@ TraceContext TraceContext::child() const {
 }
 
 std::string TraceContext::header() const {
-  return "00-" + trace_id + "-" + parent_id + "-" + flags;
+  std::string h;
+  h.reserve(kHeaderSize);
+  h.append("00-").append(trace_id).append("-").append(parent_id).append("-").append(flags);
+  return h;
 }
 
 }  // namespace dobj::protocol

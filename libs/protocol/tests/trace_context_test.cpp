@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+#include <vector>
+
 namespace dobj::protocol {
 namespace {
 
@@ -30,6 +33,16 @@ TEST(TraceContext, AChildKeepsTheTraceAndGetsItsOwnSpan) {
   EXPECT_EQ(child.flags, root.flags);
   EXPECT_NE(child.parent_id, root.parent_id);
   EXPECT_NE(TraceContext::generate().trace_id, root.trace_id);
+}
+
+TEST(TraceContext, GeneratedIdsUseEveryHexDigitInEveryPosition) {
+  std::vector<std::set<char>> seen(32);
+  for (int i = 0; i < 400; ++i) {
+    auto id = TraceContext::generate().trace_id;
+    ASSERT_EQ(id.size(), 32u);
+    for (std::size_t d = 0; d < id.size(); ++d) seen[d].insert(id[d]);
+  }
+  for (std::size_t d = 0; d < seen.size(); ++d) EXPECT_EQ(seen[d].size(), 16u) << "digit " << d;
 }
 
 }  // namespace

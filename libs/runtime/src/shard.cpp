@@ -196,6 +196,12 @@ void Shard::receive(bool wait, std::chrono::milliseconds timeout) {
   }
 }
 
+bool Shard::nothing_waiting() {
+  if (!ready_.empty()) return false;
+  std::lock_guard lock(mailbox_mutex_);
+  return !mailbox_.has_waiting();
+}
+
 void Shard::enqueue(std::unique_ptr<ShardCommand> command) {
   // A message dispatched before a handover command is still this shard's to finish; one that
   // raced past the dispatcher's check and came after it is not.

@@ -111,6 +111,8 @@ class Shard {
   void receive(bool wait, std::chrono::milliseconds timeout);
   void enqueue(std::unique_ptr<ShardCommand> command);
   void run_ready_objects();
+  // No message queued here: the next iteration would not produce more replies at once.
+  bool nothing_waiting();
   void claim(const std::vector<Instance*>& instances);
   void fail_inbox(Instance& inst, const Error& error);
   // Object::on_deactivate for an instance leaving memory in good order.

@@ -6,10 +6,6 @@
 #include "shard.hpp"
 
 namespace dobj {
-namespace {
-// Batches of at most this many outputs flush their replies at once (Outbox::flush).
-constexpr std::size_t kFlushBatchesUpTo = 4;
-}  // namespace
 
 void Shard::commit_and_flush() {
   if (abandoned_) return;  // run_once drops the batch
@@ -117,10 +113,10 @@ void Shard::commit_and_flush() {
     }
     pass_output_gate(out);
   }
-  // A few requests in flight: each waits on its reply alone, so it goes now (the outbox's own
-  // thread flushes; this one does not wait). Larger batches leave it to the connection, which
-  // sends them together.
-  if (!outputs_.empty() && outputs_.size() <= kFlushBatchesUpTo) outbox_.flush();
+  // Nothing else waits for this shard: its replies go now (the outbox's own thread flushes; this
+  // one does not wait), not when cnats' flusher next runs, up to 1 ms later. When more messages
+  // wait, their replies follow within the next iteration and leave together with these.
+  if (!outputs_.empty() && nothing_waiting()) outbox_.flush();
   outputs_.clear();
   if (hint) outbox_.alarm_hint();
   // Durable messages are in the database now: whoever delivers them (this worker at once, or

@@ -32,6 +32,10 @@ std::unique_ptr<ShardCommand> ShardMailbox::Receiver::take() {
   return std::unique_ptr<ShardCommand>(*static_cast<ShardCommand**>(msg.data()));
 }
 
+bool ShardMailbox::Receiver::has_waiting() {
+  return (socket_.get(zmq::sockopt::events) & ZMQ_POLLIN) != 0;
+}
+
 ShardMailbox::Sender::Sender(zmq::context_t& zmq, const std::string& endpoint, int high_water_mark)
     : socket_(zmq, zmq::socket_type::push) {
   socket_.set(zmq::sockopt::sndhwm, high_water_mark);

@@ -27,6 +27,8 @@ class ShardMailbox {
     void wait(std::chrono::milliseconds timeout);
     // The next command, or nullptr when none is queued.
     std::unique_ptr<ShardCommand> take();
+    // Whether a command is queued (without taking it).
+    bool has_waiting();
 
    private:
     std::string endpoint_;

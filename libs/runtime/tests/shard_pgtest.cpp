@@ -6,7 +6,9 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <mutex>
+#include <utility>
 
 #include "dobj/protocol/subject.hpp"
 #include "dobj/store/database.hpp"
@@ -29,6 +31,10 @@ class MemoryOutbox final : public Outbox {
     events.push_back(subject);
   }
   void alarm_hint() override {}
+  void flush() override {
+    std::lock_guard lock(mutex_);
+    flushed_after.push_back(replies.size());
+  }
   void messages_committed(std::vector<store::DurableMessage> committed) override {
     std::lock_guard lock(mutex_);
     for (auto& m : committed) messages.push_back(std::move(m));
@@ -36,6 +42,7 @@ class MemoryOutbox final : public Outbox {
   std::vector<std::pair<std::string, protocol::Reply>> replies;
   std::vector<std::string> events;
   std::vector<store::DurableMessage> messages;
+  std::vector<std::size_t> flushed_after;  // replies.size() at each flush
 
  private:
   std::mutex mutex_;
@@ -47,8 +54,11 @@ class Adder : public Object {
   Value add(Context& ctx, const Value& arg) {
     auto v = ctx.storage().get("n").value_or(0).get<std::int64_t>() + arg.get<std::int64_t>();
     ctx.storage().put("n", v);
+    if (auto hook = std::exchange(during_add, nullptr)) hook();
     return v;
   }
+  // Runs inside the next turn (once): e.g. a message arriving while the shard is busy.
+  static inline std::function<void()> during_add;
   void on_deactivate() override { ++deactivations; }
   static inline std::atomic<int> deactivations{0};
 };
@@ -64,6 +74,7 @@ class ShardTest : public ::testing::Test {
     config_.idle_timeout = 30s;
     registry_.add<Adder>("Adder").method("add", &Adder::add);
     Adder::deactivations = 0;
+    Adder::during_add = nullptr;
     valid_id_ = config_.worker_id;
     std::vector<int> all(256);
     for (int p = 0; p < 256; ++p) all[p] = p;
@@ -131,6 +142,24 @@ TEST_F(ShardTest, ABatchRunsEveryQueuedTurnAndRepliesAfterOneCommit) {
   EXPECT_EQ(outbox_.replies[0].second.body, "1");
   EXPECT_EQ(outbox_.replies[1].second.body, "3");
   EXPECT_EQ(outbox_.replies[2].second.body, "5");
+}
+
+TEST_F(ShardTest, RepliesAreFlushedOnceNothingElseWaitsForTheShard) {
+  // A message arriving during the turn: its reply follows in the next iteration, so this one's
+  // is not flushed alone.
+  Adder::during_add = [this] { send("b", 2, "r2"); };
+  send("a", 1, "r1");
+  shard_->run_once(1s);
+  ASSERT_EQ(outbox_.replies.size(), 1u);
+  EXPECT_TRUE(outbox_.flushed_after.empty());
+  shard_->run_once(1s);
+  ASSERT_EQ(outbox_.replies.size(), 2u);
+  EXPECT_EQ(outbox_.flushed_after, std::vector<std::size_t>{2});
+  // A batch of any size is flushed when nothing waits behind it.
+  for (int i = 0; i < 6; ++i) send("c" + std::to_string(i), 1, "r" + std::to_string(3 + i));
+  shard_->run_once(1s);
+  ASSERT_EQ(outbox_.replies.size(), 8u);
+  EXPECT_EQ(outbox_.flushed_after, (std::vector<std::size_t>{2, 8}));
 }
 
 TEST_F(ShardTest, MessagesBeyondTheObjectQueueLimitGetOverloaded) {

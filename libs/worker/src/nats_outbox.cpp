@@ -42,13 +42,12 @@ void NatsOutbox::reply(const std::string& reply_to, const protocol::Reply& reply
     out = &too_large;
   }
   try {
-    std::map<std::string, std::string> headers{
-        {protocol::kStatusHeader, out->ok ? protocol::kStatusOk : protocol::kStatusError},
-        {protocol::kContentTypeHeader, protocol::content_type_header(out->content_type)}};
-    if (!reply.traceparent.empty()) {
-      headers.emplace(protocol::kTraceparentHeader, reply.traceparent);
-    }
-    nats_.publish(reply_to, out->body, headers);
+    nats_.publish(
+        reply_to, out->body,
+        {{protocol::kStatusHeader, out->ok ? protocol::kStatusOk : protocol::kStatusError},
+         {protocol::kContentTypeHeader, protocol::content_type_header(out->content_type)},
+         {protocol::kTraceparentHeader,
+          reply.traceparent.empty() ? nullptr : reply.traceparent.c_str()}});
   } catch (const TransportError& e) {
     // The client's request times out and it retries; nothing else can be done here.
     log_->warn("reply to {} lost: {}", reply_to, e.what());
@@ -58,10 +57,10 @@ void NatsOutbox::reply(const std::string& reply_to, const protocol::Reply& reply
 void NatsOutbox::event(const std::string& subject, const std::string& json_body,
                        const std::string& traceparent) {
   try {
-    std::map<std::string, std::string> headers{
-        {protocol::kContentTypeHeader, protocol::kJsonContentType}};
-    if (!traceparent.empty()) headers.emplace(protocol::kTraceparentHeader, traceparent);
-    nats_.publish(subject, json_body, headers);
+    nats_.publish(
+        subject, json_body,
+        {{protocol::kContentTypeHeader, protocol::kJsonContentType},
+         {protocol::kTraceparentHeader, traceparent.empty() ? nullptr : traceparent.c_str()}});
   } catch (const TransportError& e) {
     log_->warn("event {} lost: {}", subject, e.what());
   }

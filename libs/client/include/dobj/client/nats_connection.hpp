@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <functional>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -98,6 +99,14 @@ class NatsConnection {
   void publish(const std::string& subject, const std::string& body,
                const std::map<std::string, std::string>& headers = {},
                const std::string& reply_to = "");
+  // Headers of the hot path (the worker's replies and events): no map to build per message; a
+  // null value leaves its header out.
+  struct Header {
+    const char* key;
+    const char* value;
+  };
+  void publish(const std::string& subject, const std::string& body,
+               std::initializer_list<Header> headers);
   // Throws TransportError on timeout, NotPermittedError when the server refused the request's
   // subject or the reply inbox; a no-responders answer comes back with no_responders set.
   NatsMessage request(const std::string& subject, const std::string& body,

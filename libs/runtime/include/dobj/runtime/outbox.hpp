@@ -35,7 +35,7 @@ class Outbox {
   virtual void alarm_hint() = 0;
   // Durable messages (Context::send) a commit stored in dobj.outbox: deliver them.
   virtual void messages_committed(std::vector<store::DurableMessage> messages) = 0;
-  // A small batch's replies are out: send what is buffered now, not when the transport's own
+  // Replies are out and nothing else waits: send what is buffered now, not when the transport's own
   // flusher next runs (NATS: up to a millisecond more for a lone request).
   virtual void flush() {}
 };
