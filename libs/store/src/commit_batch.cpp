@@ -13,7 +13,8 @@ std::optional<std::string> number(std::size_t n) {
   return std::to_string(n);
 }
 
-constexpr const char* kCall = "dobj.commit_objects($1, $2::dobj.object_commit[])";
+constexpr const char* kTogetherCall = "dobj.commit_objects_together($1, $2::dobj.object_commit[])";
+constexpr const char* kPerObjectCall = "dobj.commit_objects($1, $2::dobj.object_commit[])";
 constexpr int kCallParams = 2;
 
 // The class and id of the object a reply or message (row `row`, its object's index in n)
@@ -64,16 +65,19 @@ void CommitBatch::add(const ObjectCommit& c, bool entered) {
   }
 }
 
-std::string CommitBatch::sql() const {
-  const std::string columns = "SELECT idx, committed, object_schema, rejected FROM ";
+std::string CommitBatch::sql(Isolation isolation) const {
+  const bool per_object = isolation == Isolation::kPerObject;
+  const std::string call = per_object ? kPerObjectCall : kTogetherCall;
+  const std::string columns = std::string("SELECT idx, committed, object_schema, ") +
+                              (per_object ? "rejected" : "NULL::text AS rejected") + " FROM ";
   // Batches without stored replies or durable messages skip the CTE: it costs planning time on
   // every commit.
-  if (!has_replies() && !has_sends()) return columns + kCall + " ORDER BY idx";
+  if (!has_replies() && !has_sends()) return columns + call + " ORDER BY idx";
   // Stored replies and durable messages go in the same statement, only for the objects that
   // committed. Their parameters follow the call's, replies first.
   int next = kCallParams + 1;
   auto param = [&next] { return "$" + std::to_string(next++); };
-  std::string sql = std::string("WITH c AS MATERIALIZED (SELECT * FROM ") + kCall + ")";
+  std::string sql = "WITH c AS MATERIALIZED (SELECT * FROM " + call + ")";
   if (has_replies()) {
     // A key reused after its window is new again, even before housekeeping removed the
     // expired row.

@@ -25,6 +25,15 @@ std::string object_key(const std::string& class_name, const std::string& object_
   return class_name + '\0' + object_id;
 }
 
+// Whether a failed commit statement is worth repeating with each object on its own: not when
+// the worker's lease ran out (dobj.commit_objects refuses the whole batch then too) nor when the
+// statement ran out of time (it would again).
+bool one_object_may_be_at_fault(const std::string& sqlstate) {
+  constexpr const char* kLeaseRanOut = "DOB01";  // migrations/functions/30_commit_objects.sql
+  constexpr const char* kQueryCanceled = "57014";
+  return sqlstate != kLeaseRanOut && sqlstate != kQueryCanceled;
+}
+
 std::vector<std::pair<std::string, std::string>> rows_of(const pqxx::result& rows) {
   std::vector<std::pair<std::string, std::string>> out;
   out.reserve(rows.size());
@@ -271,26 +280,38 @@ std::vector<CommitOutcome> ObjectStore::commit(std::vector<ObjectCommit>& commit
   if (commits.empty() && !tx_) return {};
   CommitBatch batch(me_, reply_window_);
   for (const auto& c : commits) batch.add(c, entered_.count(object_key(c.class_name, c.object_id)));
-  const auto sql = batch.sql();
   const auto params = batch.params();
   std::vector<const char*> pointers;
   for (const auto& p : params) pointers.push_back(p.c_str());
-  auto run = [&](pqxx::transaction_base& tx) {
-    return tx.exec_params(sql, pqxx::prepare::make_dynamic_params(pointers));
+  auto run = [&](pqxx::transaction_base& tx, CommitBatch::Isolation isolation) {
+    return tx.exec_params(batch.sql(isolation), pqxx::prepare::make_dynamic_params(pointers));
+  };
+  auto run_alone = [&](CommitBatch::Isolation isolation) {
+    pqxx::nontransaction tx(conn_);
+    return run(tx, isolation);
   };
   std::vector<CommitOutcome> outcomes;
   try {
     with_storage_errors(conn_, "committing", [&] {
-      // Without an open batch the call is a transaction of its own: one round trip in all.
+      // Without an open batch the call is a transaction of its own: one round trip in all (two
+      // after a failed statement).
       pqxx::result rows;
       if (tx_) {
-        if (!commits.empty()) rows = run(*tx_);
+        // Objects ran SQL in this transaction: a failed statement would take all of it, so each
+        // object's commit is isolated from the start.
+        if (!commits.empty()) rows = run(*tx_, CommitBatch::Isolation::kPerObject);
         tx_->commit();
         tx_.reset();
       } else {
-        pqxx::nontransaction tx(conn_);
         try {
-          rows = run(tx);
+          // The whole batch at once; isolating each object costs a subtransaction per call,
+          // so only after a failure, which applied nothing.
+          try {
+            rows = run_alone(CommitBatch::Isolation::kTogether);
+          } catch (const pqxx::sql_error& e) {
+            if (!conn_.is_open() || !one_object_may_be_at_fault(e.sqlstate())) throw;
+            rows = run_alone(CommitBatch::Isolation::kPerObject);
+          }
         } catch (const std::exception& e) {
           // The statement is its own transaction: when the link broke (even with an error
           // message, e.g. a backend terminated right after its commit) it may have committed.

@@ -45,7 +45,10 @@ TEST(CommitBatch, EachObjectIsOneRecordWithItsOwnWrites) {
                 object(R"(("Counter","c","7","o_c","f","f","t","{\"y\"}","{\"\\\\x77\"}","{}",)"
                        R"("0","0",""))") +
                 "}");
-  EXPECT_EQ(batch.sql(),
+  EXPECT_EQ(batch.sql(CommitBatch::Isolation::kTogether),
+            "SELECT idx, committed, object_schema, NULL::text AS rejected FROM "
+            "dobj.commit_objects_together($1, $2::dobj.object_commit[]) ORDER BY idx");
+  EXPECT_EQ(batch.sql(CommitBatch::Isolation::kPerObject),
             "SELECT idx, committed, object_schema, rejected FROM "
             "dobj.commit_objects($1, $2::dobj.object_commit[]) ORDER BY idx");
 }
@@ -72,7 +75,7 @@ TEST(CommitBatch, StoredRepliesRideInTheSameStatement) {
   EXPECT_EQ(p[6], R"({"\\x3432","\\x"})");
   EXPECT_EQ(p[7], R"({"f","t"})");  // the second waits on an awaited call
   EXPECT_EQ(p[8], "1.500000");
-  auto sql = batch.sql();
+  auto sql = batch.sql(CommitBatch::Isolation::kTogether);
   EXPECT_NE(sql.find("INSERT INTO dobj.idempotency"), std::string::npos);
   // Only a pending row (or an expired one) gives way.
   EXPECT_NE(sql.find("OR dobj.idempotency.pending"), std::string::npos);
@@ -99,7 +102,7 @@ TEST(CommitBatch, DurableMessagesRideInTheSameStatementAfterTheReplies) {
   EXPECT_EQ(p[8], R"({"credit","changed","get"})");
   EXPECT_EQ(p[10], R"({"","tp",""})");
   EXPECT_EQ(p[11], R"({NULL,NULL,"\\x80"})");  // only a call has a route
-  auto sql = batch.sql();
+  auto sql = batch.sql(CommitBatch::Isolation::kTogether);
   EXPECT_NE(sql.find("INSERT INTO dobj.outbox "), std::string::npos);
   EXPECT_NE(sql.find("INSERT INTO dobj.outbox_seq"), std::string::npos);
   EXPECT_NE(sql.find("$12::bytea[]"), std::string::npos);

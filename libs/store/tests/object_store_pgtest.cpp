@@ -342,5 +342,22 @@ TEST_F(ObjectStoreTest, AnObjectWhoseCommitFailsIsRejectedAloneAndTheOthersCommi
   EXPECT_EQ(store.commit(alone), std::vector<CommitOutcome>{CommitOutcome::kRejected});
 }
 
+// Isolating each object (dobj.commit_objects, a subtransaction per call) is for a batch that
+// failed; a batch that commits never calls it.
+TEST_F(ObjectStoreTest, ABatchThatCommitsTakesNoSubtransaction) {
+  auto w = add_serving_worker();
+  ObjectStore store(*conn_, w);
+  std::vector<ObjectCommit> commits;
+  for (const char* id : {"a", "b"}) {
+    auto lease = *store.claim("Counter", id, 5);
+    commits.push_back(ObjectCommit{"Counter", id, lease, false, {KvWrite{"k", std::string(id)}}});
+  }
+  pqxx::nontransaction(*conn_).exec0(
+      "DROP FUNCTION dobj.commit_objects(bigint, dobj.object_commit[])");
+  EXPECT_EQ(store.commit(commits),
+            (std::vector<CommitOutcome>{CommitOutcome::kCommitted, CommitOutcome::kCommitted}));
+  EXPECT_EQ(store.load(commits[1].lease, "k"), "b");
+}
+
 }  // namespace
 }  // namespace dobj::store
