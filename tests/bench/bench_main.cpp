@@ -47,8 +47,17 @@ struct Row {
   double worker_cpu_per_100k = -1;  // the worker's CPU seconds per 100,000 requests
   double pg_cpu_per_100k = -1;      // PostgreSQL's (every backend's), likewise
   double nats_cpu_per_100k = -1;    // nats-server's, likewise
+  double setup_rate = 0;            // alarms: how fast they were set
+  bool setup_in_time = true;        // alarms: all set before the first fell due
   std::string note;
 };
+
+// Alarms are set this fast at most when planning when they fall due (the lead time must cover
+// the setting, or the lateness measures the setting too).
+constexpr double kPlannedSetRate = 1500;
+// A burst plans with this share of the rate the spread alarms were set at: more objects, more
+// activations (the full run's 100,000 were set at 912/s, past a lead planned at 1,500/s).
+constexpr double kBurstSetRateShare = 0.5;
 
 class Bench {
  public:
@@ -109,6 +118,11 @@ class Bench {
       print_report({echo1, naive1, hot1, direct_get, awaited, awaited16}, {});
       return;
     }
+    if (only_ == "alarms") {
+      auto [spread_alarms, burst_alarms] = alarm_rows();
+      print_report({spread_alarms, burst_alarms}, {});
+      return;
+    }
     if (only_ == "cost") {  // CPU per request of the worker and of PostgreSQL (docs/scaling.md)
       auto naive64 = naive_inc(64);
       auto hot64 = hot_inc(64);
@@ -134,8 +148,7 @@ class Bench {
     auto [direct_get, awaited, awaited16] = awaited_calls(hot1);
     auto [naive_new, created, sustained] = first_writes();
     auto activated = activation();
-    auto spread_alarms = alarms("spread", mode_.spread_alarms, 1000.0);
-    auto burst_alarms = alarms("burst", mode_.burst_alarms, 0);
+    auto [spread_alarms, burst_alarms] = alarm_rows();
 
     print_report(
         {echo1,        echo64,      naive1,        hot1,        naive64,   hot64,
@@ -165,11 +178,13 @@ class Bench {
                       "(scaled to 100,000: {:.0f} MB)",
                       mode_.activation_objects, scaled_rss_),
           scaled_rss_ <= 300, fmt::format("{:.0f} MB", activation_rss_mb_)},
-         {"alarm lateness p99 ≤ 50 ms at 1,000 alarms/s", spread_alarms.load.p99_ms <= 50,
+         {"alarm lateness p99 ≤ 50 ms at 1,000 alarms/s",
+          spread_alarms.setup_in_time && spread_alarms.load.p99_ms <= 50,
           fmt::format("{:.1f} ms", spread_alarms.load.p99_ms)},
          {fmt::format("{} alarms due at one instant all fired within 10 s", mode_.burst_alarms),
-          burst_alarms.load.max_ms <= 10000,
-          fmt::format("{:.1f} s", burst_alarms.load.max_ms / 1000)}});
+          burst_alarms.setup_in_time && burst_alarms.load.max_ms <= 10000,
+          fmt::format("{:.1f} s{}", burst_alarms.load.max_ms / 1000,
+                      burst_alarms.setup_in_time ? "" : " (setting outran the plan)")}});
     echo_->signal(SIGTERM);
     naive_->signal(SIGTERM);
   }
@@ -408,7 +423,16 @@ class Bench {
 
   // n alarms on fresh objects, due at `rate` per second (0: all at one instant), fired by a
   // dobj-timer; lateness = when the alarm's event arrived − when it was due.
-  Row alarms(const std::string& kind, std::uint64_t n, double rate) {
+  std::pair<Row, Row> alarm_rows() {
+    auto spread = alarms("spread", mode_.spread_alarms, 1000.0, kPlannedSetRate);
+    auto burst = alarms("burst", mode_.burst_alarms, 0,
+                        std::min(kPlannedSetRate, spread.setup_rate * kBurstSetRateShare));
+    return {spread, burst};
+  }
+
+  // `rate`: alarms falling due per second (0: all at one instant); `set_rate`: how fast setting
+  // them is expected to go, which decides when the first falls due.
+  Row alarms(const std::string& kind, std::uint64_t n, double rate, double set_rate) {
     if (!timer_started_) {
       stack_->start_timer();
       timer_started_ = true;
@@ -419,7 +443,9 @@ class Bench {
           .count();
     };
     // Setting them takes a while; they start falling due once that is surely done.
-    auto start_ms = now_ms() + static_cast<std::int64_t>(n) * 1000 / 1500 + 5000;
+    constexpr std::int64_t kLeadMs = 5000;
+    auto start_ms =
+        now_ms() + static_cast<std::int64_t>(static_cast<double>(n) * 1000 / set_rate) + kLeadMs;
     auto due = [=](std::uint64_t i) {
       return start_ms +
              (rate > 0 ? static_cast<std::int64_t>(static_cast<double>(i) * 1000 / rate) : 0);
@@ -449,7 +475,9 @@ class Bench {
     };
     spec.body_for = [due](std::uint64_t i) { return fmt::format(R"({{"at_ms": {}}})", due(i)); };
     auto set = run_load(spec);
-    fmt::print(stderr, "  set {} alarms at {:.0f}/s\n", n, set.throughput);
+    auto set_margin_ms = start_ms - now_ms();
+    fmt::print(stderr, "  set {} alarms at {:.0f}/s, {:.1f} s before the first is due\n", n,
+               set.throughput, static_cast<double>(set_margin_ms) / 1000);
     auto last_due = due(n - 1);
     testing::wait_until(
         [&] {
@@ -476,8 +504,15 @@ class Bench {
     row.load.p99_ms = pct(0.99);
     row.load.p999_ms = pct(0.999);
     row.load.max_ms = lateness.empty() ? 0 : lateness.back();
+    row.setup_rate = set.throughput;
+    row.setup_in_time = set_margin_ms >= 0;
     row.note =
         fmt::format("set at {:.0f}/s; max lateness {:.0f} ms", set.throughput, row.load.max_ms);
+    if (!row.setup_in_time) {
+      row.note += fmt::format(
+          "; INVALID: setting ended {:.1f} s after the first was due (it measures the setting)",
+          static_cast<double>(-set_margin_ms) / 1000);
+    }
     return row;
   }
 
@@ -601,7 +636,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   std::string only;
   app.add_option("--only", only, "run one group of scenarios with its baseline (to profile it)")
-      ->check(CLI::IsMember({"first_writes", "spread", "get", "one", "cost"}));
+      ->check(CLI::IsMember({"first_writes", "spread", "get", "one", "alarms", "cost"}));
   std::vector<std::string> worker_args;
   app.add_option("--worker-arg", worker_args,
                  "a flag for the measured worker, repeatable (e.g. --worker-arg=--shards "

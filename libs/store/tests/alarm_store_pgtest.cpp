@@ -43,5 +43,37 @@ TEST(AlarmStoreTest, RenewingClaimsSkipsARowACommitHolds) {
       1);
 }
 
+// Claims with more than half their TTL left are not written again (a held alarm's row used to be
+// rewritten every second); those closer to running out are extended to a full TTL.
+TEST(AlarmStoreTest, RenewingExtendsOnlyClaimsPastHalfTheirTtl) {
+  auto url = testing::PostgresServer::shared().create_database(true);
+  auto conn = connect(url);
+  pqxx::nontransaction(*conn).exec0(
+      "INSERT INTO dobj.objects (class, id, p, epoch) VALUES ('Lock', 'a', 1, 1), "
+      "('Lock', 'b', 2, 1);"
+      "INSERT INTO dobj.alarms (class, id, due_at) VALUES ('Lock', 'a', now()), "
+      "('Lock', 'b', now())");
+  AlarmStore store(*conn);
+  auto timer = store.register_timer({"t", 1, "t"}, 60s);
+  ASSERT_EQ(store.claim_due(timer, 5s, 10, 60s).size(), 2u);
+  pqxx::nontransaction(*conn).exec0(
+      "UPDATE dobj.alarms SET claimed_until = now() + interval '10 seconds' WHERE id = 'b'");
+  auto until = [&](const char* id) {
+    return pqxx::nontransaction(*conn)
+        .exec1(std::string("SELECT claimed_until::text FROM dobj.alarms WHERE id = '") + id +
+               "'")[0]
+        .as<std::string>();
+  };
+  auto a_before = until("a");
+  ASSERT_TRUE(store.renew(timer, 60s));
+  EXPECT_EQ(until("a"), a_before);  // 60 s left: untouched
+  auto b_left = pqxx::nontransaction(*conn)
+                    .exec1(
+                        "SELECT extract(epoch FROM claimed_until - now()) FROM dobj.alarms "
+                        "WHERE id = 'b'")[0]
+                    .as<double>();
+  EXPECT_GT(b_left, 50);  // 10 s left: extended to 60 s from now
+}
+
 }  // namespace
 }  // namespace dobj::store

@@ -31,7 +31,9 @@ class AlarmStore {
   AlarmStore(pqxx::connection& conn) : conn_(conn) {}
 
   TimerId register_timer(const WorkerInfo& info, std::chrono::milliseconds ttl);
-  // Renews the timer's lease and extends every claim it holds. False if the lease ran out.
+  // Renews the timer's lease and extends the claims it holds that have less than half of `ttl`
+  // left (to `ttl` from now), so each claim outlives the next renewal as long as renewals come
+  // more often than every ttl / 2. False if the lease ran out.
   bool renew(TimerId id, std::chrono::milliseconds ttl);
   // Ends the lease and frees the timer's claims.
   void stop(TimerId id);
