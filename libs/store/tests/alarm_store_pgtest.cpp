@@ -12,62 +12,63 @@ namespace {
 
 using namespace std::chrono_literals;
 
+class AlarmStoreTest : public ::testing::Test {
+ protected:
+  // Two due alarms (Lock a and b), both claimed by one timer for `claim_ttl`.
+  void claim_two_alarms(std::chrono::milliseconds claim_ttl) {
+    pqxx::nontransaction(*conn_).exec0(
+        "INSERT INTO dobj.objects (class, id, p, epoch) VALUES ('Lock', 'a', 1, 1), "
+        "('Lock', 'b', 2, 1);"
+        "INSERT INTO dobj.alarms (class, id, due_at) VALUES ('Lock', 'a', now()), "
+        "('Lock', 'b', now())");
+    timer_ = store_.register_timer({"t", 1, "t"}, kTimerLease);
+    ASSERT_EQ(store_.claim_due(timer_, 5s, 10, claim_ttl).size(), 2u);
+  }
+
+  static constexpr std::chrono::milliseconds kTimerLease{60'000};
+  std::string url_ = testing::PostgresServer::shared().create_database(true);
+  std::unique_ptr<pqxx::connection> conn_ = connect(url_);
+  AlarmStore store_{*conn_};
+  TimerId timer_ = 0;
+};
+
 // A worker's commit that deletes or resets a fired alarm holds its row while the timer renews its
 // claims. The renewal must neither wait for it nor deadlock with it: before, both locked the
 // same rows in different orders, PostgreSQL killed the renewal every second, and both timers lost
 // their leases and dropped every alarm they held (AlarmTest.TwoTimersFire…, seen in CI).
-TEST(AlarmStoreTest, RenewingClaimsSkipsARowACommitHolds) {
-  auto url = testing::PostgresServer::shared().create_database(true);
-  auto conn = connect(url);
-  pqxx::nontransaction(*conn).exec0(
-      "INSERT INTO dobj.objects (class, id, p, epoch) VALUES ('Lock', 'a', 1, 1), "
-      "('Lock', 'b', 2, 1);"
-      "INSERT INTO dobj.alarms (class, id, due_at) VALUES ('Lock', 'a', now()), "
-      "('Lock', 'b', now())");
-  AlarmStore store(*conn);
-  auto timer = store.register_timer({"t", 1, "t"}, 5s);
-  ASSERT_EQ(store.claim_due(timer, 5s, 10, 1s).size(), 2u);
-
-  auto worker = connect(url);
+TEST_F(AlarmStoreTest, RenewingClaimsSkipsARowACommitHolds) {
+  claim_two_alarms(1s);
+  auto worker = connect(url_);
   pqxx::work commit(*worker);
   commit.exec("SELECT 1 FROM dobj.alarms WHERE id = 'a' FOR UPDATE");
-  auto renewed = std::async(std::launch::async, [&] { return store.renew(timer, 30s); });
+  auto renewed = std::async(std::launch::async, [&] { return store_.renew(timer_, 30s); });
   ASSERT_EQ(renewed.wait_for(5s), std::future_status::ready) << "the renewal waited for the commit";
   EXPECT_TRUE(renewed.get());
   commit.abort();
-  pqxx::nontransaction tx(*conn);
+  pqxx::nontransaction tx(*conn_);
   EXPECT_EQ(
       tx.exec1("SELECT count(*) FROM dobj.alarms WHERE id = 'b' AND claimed_by = " +
-               std::to_string(timer) + " AND claimed_until > now() + interval '20 seconds'")[0]
+               std::to_string(timer_) + " AND claimed_until > now() + interval '20 seconds'")[0]
           .as<int>(),
       1);
 }
 
 // Claims with more than half their TTL left are not written again (a held alarm's row used to be
 // rewritten every second); those closer to running out are extended to a full TTL.
-TEST(AlarmStoreTest, RenewingExtendsOnlyClaimsPastHalfTheirTtl) {
-  auto url = testing::PostgresServer::shared().create_database(true);
-  auto conn = connect(url);
-  pqxx::nontransaction(*conn).exec0(
-      "INSERT INTO dobj.objects (class, id, p, epoch) VALUES ('Lock', 'a', 1, 1), "
-      "('Lock', 'b', 2, 1);"
-      "INSERT INTO dobj.alarms (class, id, due_at) VALUES ('Lock', 'a', now()), "
-      "('Lock', 'b', now())");
-  AlarmStore store(*conn);
-  auto timer = store.register_timer({"t", 1, "t"}, 60s);
-  ASSERT_EQ(store.claim_due(timer, 5s, 10, 60s).size(), 2u);
-  pqxx::nontransaction(*conn).exec0(
+TEST_F(AlarmStoreTest, RenewingExtendsOnlyClaimsPastHalfTheirTtl) {
+  claim_two_alarms(60s);
+  pqxx::nontransaction(*conn_).exec0(
       "UPDATE dobj.alarms SET claimed_until = now() + interval '10 seconds' WHERE id = 'b'");
   auto until = [&](const char* id) {
-    return pqxx::nontransaction(*conn)
+    return pqxx::nontransaction(*conn_)
         .exec1(std::string("SELECT claimed_until::text FROM dobj.alarms WHERE id = '") + id +
                "'")[0]
         .as<std::string>();
   };
   auto a_before = until("a");
-  ASSERT_TRUE(store.renew(timer, 60s));
+  ASSERT_TRUE(store_.renew(timer_, 60s));
   EXPECT_EQ(until("a"), a_before);  // 60 s left: untouched
-  auto b_left = pqxx::nontransaction(*conn)
+  auto b_left = pqxx::nontransaction(*conn_)
                     .exec1(
                         "SELECT extract(epoch FROM claimed_until - now()) FROM dobj.alarms "
                         "WHERE id = 'b'")[0]
