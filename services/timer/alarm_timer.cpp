@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "dobj/core/error.hpp"
@@ -35,10 +36,17 @@ AlarmTimer::AlarmTimer(TimerConfig config, Clock& clock)
       clock_(clock),
       log_(logger("timer")),
       conn_(config_.database_url),
+      firer_(std::make_unique<PeriodicTask>(
+          "timer-fire",
+          [this] {
+            fire_due();
+            return until_next_fire();
+          },
+          TimerConfig::kStepRetry)),
       loop_(std::make_unique<PeriodicTask>(
           "timer-loop",
           [this] {
-            step();
+            loop_step();
             return until_next_wake();
           },
           TimerConfig::kStepRetry)) {}
@@ -77,6 +85,7 @@ void AlarmTimer::start() {
   });
   nats_->flush(std::chrono::seconds(2));
   next_scan_ = next_heartbeat_ = clock_.now();
+  firer_->start();
   loop_->start();
   log_->info("timer {} serving (window {} ms)", id_, config_.window.count());
 }
@@ -89,6 +98,7 @@ void AlarmTimer::stop() {
   }
   if (metrics_server_) metrics_server_->stop();
   loop_->stop();
+  firer_->stop();
   replies_.reset();
   hints_.reset();
   if (store_) {
@@ -108,23 +118,32 @@ std::optional<std::string> AlarmTimer::readiness() const {
   return std::nullopt;
 }
 
-std::chrono::milliseconds AlarmTimer::until_next_wake() const {
-  auto wait = next_wake() - clock_.now();
-  // Rounded up: waking a little early would only spin.
-  return std::max(std::chrono::ceil<std::chrono::milliseconds>(wait), std::chrono::milliseconds(0));
+std::chrono::milliseconds AlarmTimer::until_next_wake() {
+  auto wait = std::chrono::ceil<std::chrono::milliseconds>(std::min(next_scan_, next_heartbeat_) -
+                                                           clock_.now());
+  {
+    std::lock_guard lock(held_mutex_);
+    if (!in_flight_.empty()) wait = std::min(wait, TimerConfig::kInFlightCheck);
+  }
+  return std::max(wait, std::chrono::milliseconds(0));
 }
 
-Clock::TimePoint AlarmTimer::next_wake() const {
-  auto wake = std::min(next_scan_, next_heartbeat_);
-  if (auto next = wheel_.next_fire_at()) {
-    auto until_due = std::chrono::microseconds(*next - wall_now_us());
-    wake = std::min(wake, clock_.now() + std::max(until_due, std::chrono::microseconds(0)));
-  }
-  if (!in_flight_.empty()) wake = std::min(wake, clock_.now() + std::chrono::milliseconds(100));
-  return wake;
+std::chrono::milliseconds AlarmTimer::until_next_fire() {
+  std::lock_guard lock(held_mutex_);
+  auto next = wheel_.next_fire_at();
+  if (!next) return TimerConfig::kIdleFireWait;
+  // Rounded up: waking a little early would only spin.
+  auto wait = std::chrono::ceil<std::chrono::milliseconds>(
+      std::chrono::microseconds(*next - wall_now_us()));
+  return std::clamp(wait, std::chrono::milliseconds(0), TimerConfig::kIdleFireWait);
 }
 
 void AlarmTimer::step() {
+  loop_step();
+  fire_due();
+}
+
+void AlarmTimer::loop_step() {
   bool hinted = false;
   {
     std::lock_guard lock(mutex_);
@@ -145,8 +164,8 @@ void AlarmTimer::step() {
     }
     process_results();
     if (hinted || now >= next_scan_) scan();
-    fire_due();
     expire_in_flight();
+    std::lock_guard lock(held_mutex_);
     metrics_->claimed(wheel_.size() + in_flight_.size());
   } catch (const Error& e) {
     log_->warn("timer {}: {}", id_, e.what());
@@ -164,10 +183,13 @@ void AlarmTimer::ensure_store() {
 void AlarmTimer::rejoin() {
   // The claims went with the lease (another timer may hold them now): forget them all, and
   // replies to what was in flight are ignored.
-  log_->critical("timer {}: lease ran out before renewal; dropping {} held alarms", id_,
-                 wheel_.size() + in_flight_.size());
-  wheel_.clear();
-  in_flight_.clear();
+  {
+    std::lock_guard lock(held_mutex_);
+    log_->critical("timer {}: lease ran out before renewal; dropping {} held alarms", id_,
+                   wheel_.size() + in_flight_.size());
+    wheel_.clear();
+    in_flight_.clear();
+  }
   // What it fired and saw done still counts: reported under the new id.
   id_ = store_->register_timer(info_, config_.lease_ttl);
   lease_held_ = true;
@@ -177,9 +199,12 @@ void AlarmTimer::rejoin() {
 }
 
 void AlarmTimer::scan() {
-  auto room = config_.max_in_flight > in_flight_.size() + wheel_.size()
-                  ? config_.max_in_flight - in_flight_.size() - wheel_.size()
-                  : 0;
+  std::size_t held = 0;
+  {
+    std::lock_guard lock(held_mutex_);
+    held = in_flight_.size() + wheel_.size();
+  }
+  auto room = config_.max_in_flight > held ? config_.max_in_flight - held : 0;
   auto claimed = store_->claim_due(id_, config_.window, std::min(room, config_.claim_batch),
                                    config_.lease_ttl);
   for (auto& alarm : claimed) hold(alarm);
@@ -190,7 +215,11 @@ void AlarmTimer::scan() {
 }
 
 void AlarmTimer::hold(const store::ClaimedAlarm& alarm) {
-  wheel_.hold(alarm);  // replaces a stale entry: the object set another time
+  {
+    std::lock_guard lock(held_mutex_);
+    wheel_.hold(alarm);  // replaces a stale entry: the object set another time
+  }
+  firer_->wake();  // it may fall due before what the firer sleeps for
 }
 
 void AlarmTimer::hold_again(store::ClaimedAlarm alarm, const Error& why) {
@@ -205,16 +234,24 @@ void AlarmTimer::hold_again(store::ClaimedAlarm alarm, const Error& why) {
 }
 
 void AlarmTimer::fire_due() {
-  for (const auto& alarm : wheel_.take_due(wall_now_us())) fire(alarm);
+  std::vector<std::pair<store::ClaimedAlarm, std::uint64_t>> due;
+  {
+    std::lock_guard lock(held_mutex_);
+    for (auto& alarm : wheel_.take_due(wall_now_us())) {
+      // Unguessable, so that an answer can only be matched by whoever saw the request.
+      std::uint64_t fire_id = 0;
+      do {
+        fire_id = fire_ids_();
+      } while (fire_id == 0 || in_flight_.count(fire_id));
+      // In flight before it is sent: the reply may come before publish() returns.
+      in_flight_[fire_id] = InFlight{alarm, clock_.now()};
+      due.emplace_back(std::move(alarm), fire_id);
+    }
+  }
+  for (const auto& [alarm, fire_id] : due) fire(alarm, fire_id);
 }
 
-void AlarmTimer::fire(const store::ClaimedAlarm& alarm) {
-  // Unguessable, so that an answer can only be matched by whoever saw the request.
-  std::uint64_t fire_id = 0;
-  do {
-    fire_id = fire_ids_();
-  } while (fire_id == 0 || in_flight_.count(fire_id));
-  in_flight_[fire_id] = InFlight{alarm, clock_.now()};
+void AlarmTimer::fire(const store::ClaimedAlarm& alarm, std::uint64_t fire_id) {
   metrics_->lateness(std::chrono::microseconds(wall_now_us() - alarm.fire_at));
   Value body = {{"due_at_us", alarm.due_at}, {"retry_count", alarm.retry_count}};
   std::map<std::string, std::string> headers{
@@ -263,10 +300,14 @@ void AlarmTimer::process_results() {
     results.swap(results_);
   }
   for (auto& r : results) {
-    auto it = in_flight_.find(r.fire_id);
-    if (it == in_flight_.end()) continue;  // already timed out
-    auto alarm = it->second.alarm;
-    in_flight_.erase(it);
+    store::ClaimedAlarm alarm;
+    {
+      std::lock_guard lock(held_mutex_);
+      auto it = in_flight_.find(r.fire_id);
+      if (it == in_flight_.end()) continue;  // already timed out
+      alarm = std::move(it->second.alarm);
+      in_flight_.erase(it);
+    }
     try {
       switch (r.kind) {
         case Result::Kind::kOk:
@@ -295,20 +336,27 @@ void AlarmTimer::process_results() {
 
 void AlarmTimer::expire_in_flight() {
   auto limit = clock_.now() - config_.fire_timeout;
-  for (auto it = in_flight_.begin(); it != in_flight_.end();) {
-    if (it->second.sent_at < limit) {
-      metrics_->fired(TimerMetrics::Outcome::kTimeout);
-      try {
-        if (store_->record_failure(id_, it->second.alarm, "timeout", config_.max_retries,
-                                   config_.base_backoff)) {
-          metrics_->buried();
-        }
-      } catch (const Error& e) {
-        hold_again(it->second.alarm, e);
+  std::vector<store::ClaimedAlarm> expired;
+  {
+    std::lock_guard lock(held_mutex_);
+    for (auto it = in_flight_.begin(); it != in_flight_.end();) {
+      if (it->second.sent_at < limit) {
+        expired.push_back(std::move(it->second.alarm));
+        it = in_flight_.erase(it);
+      } else {
+        ++it;
       }
-      it = in_flight_.erase(it);
-    } else {
-      ++it;
+    }
+  }
+  for (auto& alarm : expired) {
+    metrics_->fired(TimerMetrics::Outcome::kTimeout);
+    try {
+      if (store_->record_failure(id_, alarm, "timeout", config_.max_retries,
+                                 config_.base_backoff)) {
+        metrics_->buried();
+      }
+    } catch (const Error& e) {
+      hold_again(std::move(alarm), e);
     }
   }
 }

@@ -33,6 +33,10 @@ namespace dobj {
 struct TimerConfig {
   // After a step that failed unexpectedly (not a storage error, which the step handles).
   constexpr static std::chrono::milliseconds kStepRetry{100};
+  // How often the loop looks for replies that never came while alarms are in flight.
+  constexpr static std::chrono::milliseconds kInFlightCheck{100};
+  // The firer's sleep with nothing held (a claim wakes it anyway).
+  constexpr static std::chrono::milliseconds kIdleFireWait{1000};
 
   std::string nats_url;
   std::string database_url;
@@ -58,7 +62,11 @@ struct TimerConfig {
 // window in an in-memory wheel, fires each as a request to dobj.in.<p>.<class>.<id>.$alarm,
 // retries failures with exponential backoff and buries the hopeless in dobj.dead_alarms.
 // Woken early by hints from workers; a periodic scan is the backstop.
-// Lifecycle: start() → ... → stop(); step() runs one iteration (the test hook).
+// Two threads: the loop does everything that talks to the database (lease, claims, outcomes);
+// the firer only sends what the wheel holds when it falls due, so that an alarm in hand fires on
+// time even while a claim scan or a renewal waits on PostgreSQL (the lateness tail at 1,000
+// alarms a second began there).
+// Lifecycle: start() → ... → stop(); step() runs one iteration of both (the test hook).
 class AlarmTimer {
  public:
   AlarmTimer(TimerConfig config, Clock& clock);
@@ -89,14 +97,14 @@ class AlarmTimer {
   void scan();
   void hold(const store::ClaimedAlarm& alarm);
   void hold_again(store::ClaimedAlarm alarm, const Error& why);
+  void loop_step();
   void fire_due();
-  void fire(const store::ClaimedAlarm& alarm);
+  void fire(const store::ClaimedAlarm& alarm, std::uint64_t fire_id);
   void process_results();
   void expire_in_flight();
-  void forget(const store::ClaimedAlarm& alarm);
   void on_reply(natsMsg* msg);
-  Clock::TimePoint next_wake() const;
-  std::chrono::milliseconds until_next_wake() const;
+  std::chrono::milliseconds until_next_wake();
+  std::chrono::milliseconds until_next_fire();
 
   TimerConfig config_;
   Clock& clock_;
@@ -109,6 +117,8 @@ class AlarmTimer {
   store::WorkerInfo info_;
   std::string inbox_;
 
+  // Shared by the loop and the firer; never held across a database or NATS call.
+  std::mutex held_mutex_;
   // The wheel: claimed alarms by fire time, and which object holds which entry.
   AlarmWheel wheel_;
   std::unordered_map<std::uint64_t, InFlight> in_flight_;
@@ -125,7 +135,10 @@ class AlarmTimer {
   std::unique_ptr<TimerMetrics> metrics_;
   std::atomic<bool> lease_held_{false};  // registered, and the last renewal kept the lease
   std::unique_ptr<metrics::MetricsServer> metrics_server_;
-  // Runs step() until next_wake(); a hint or a reply wakes it sooner. Last: stopped first.
+  // Last: stopped first. The firer sleeps until the wheel's next fire time; a claim wakes it.
+  std::unique_ptr<PeriodicTask> firer_;
+  // Runs loop_step() until the next scan, heartbeat or in-flight check; a hint or a reply
+  // wakes it sooner.
   std::unique_ptr<PeriodicTask> loop_;
 };
 

@@ -9,6 +9,7 @@
 
 #include "dobj/client/client.hpp"
 #include "dobj/core/error.hpp"
+#include "dobj/store/database.hpp"
 #include "dobj/testing/stack_test.hpp"
 #include "dobj/testing/test_stack.hpp"
 
@@ -142,6 +143,42 @@ TEST_F(AlarmTest, EveryAlarmFiresAfterTheTimerAndTheWorkerAreKilled) {
   };
   ASSERT_TRUE(wait_until(all_fired, 60s));
   ASSERT_TRUE(wait_until([&] { return scalar("SELECT count(*) FROM dobj.alarms") == 0; }, 10s));
+}
+
+// The timer's database work (renewals, claim scans, outcomes) waits on PostgreSQL at times; an
+// alarm it holds must fire on time all the same.
+TEST_F(AlarmTest, AnAlarmInHandFiresWhileTheTimersDatabaseWorkWaits) {
+  stack_.start_worker();
+  stack_.start_timer({"--scan-ms", "200"});
+  // Within the claim window, and late enough to claim it and stall the timer before it is due.
+  call("Scratch", "held", "set_alarm", {{"in_ms", 4000}});
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return scalar(
+                   "SELECT count(*) FROM dobj.alarms "
+                   "WHERE id = 'held' AND claimed_by IS NOT NULL") == 1;
+      },
+      10s));
+  // The timer's own row held: its next heartbeat (every second) waits for this transaction.
+  auto blocker = store::connect(stack_.database_url());
+  pqxx::work lock_tx(*blocker);
+  lock_tx.exec("SELECT 1 FROM dobj.timers WHERE state <> 'stopped' FOR UPDATE");
+  ASSERT_GT(stack_.wait_for_lock_waiter(10s), 0);
+  // Which statement waits: the alarm must fire while this very one still does (a timer that
+  // fired only after its statement timed out would fire late, between two waits).
+  auto waiting_statement = [&] {
+    return scalar(
+        "SELECT coalesce(max((extract(epoch FROM query_start) * 1000000)::bigint), 0) "
+        "FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()");
+  };
+  auto waiting = waiting_statement();
+  ASSERT_EQ(events_on("evt.Scratch.held.alarm"), 0u) << "due before the timer waited";
+  ASSERT_TRUE(wait_until([&] { return events_on("evt.Scratch.held.alarm") == 1; }, 15s));
+  EXPECT_EQ(waiting_statement(), waiting);
+  lock_tx.abort();
+  // The loop goes on (renewed, or registered anew if its lease ran out) and claims again.
+  call("Scratch", "after", "set_alarm", {{"in_ms", 100}});
+  ASSERT_TRUE(wait_until([&] { return events_on("evt.Scratch.after.alarm") == 1; }, 20s));
 }
 
 TEST_F(AlarmTest, TwoTimersFireFourThousandAlarmsExactlyOnce) {
