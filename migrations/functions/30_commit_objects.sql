@@ -16,7 +16,8 @@ DECLARE
   f regprocedure;
 BEGIN
   FOR f IN SELECT p.oid::regprocedure FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-            WHERE n.nspname = 'dobj' AND p.proname IN ('commit_objects', 'commit_objects_together')
+            WHERE n.nspname = 'dobj'
+              AND p.proname IN ('commit_objects', 'commit_objects_together', 'check_commit_lease')
   LOOP
     EXECUTE format('DROP FUNCTION %s', f);
   END LOOP;
@@ -37,6 +38,21 @@ CREATE TYPE dobj.object_commit AS (
   delete_all boolean, put_keys text[], put_values bytea[], del_keys text[],
   alarm_op int, alarm_us bigint, alarm_trace text);
 
+-- A worker whose lease has run out in the database commits nothing, not even objects no one has
+-- taken yet (DESIGN.md §4): raises DOB01, which fails the whole transaction, so nothing of it is
+-- applied. Every commit statement calls it (here, and store::PreparedCommits' statements).
+CREATE FUNCTION dobj.check_commit_lease(p_owner bigint) RETURNS boolean
+LANGUAGE plpgsql AS $$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM dobj.workers w
+                  WHERE w.id = p_owner AND w.state <> 'stopped'
+                    AND w.lease_until > clock_timestamp()) THEN
+    RAISE EXCEPTION 'worker %: lease has run out; nothing committed', p_owner
+      USING ERRCODE = 'DOB01';
+  END IF;
+  RETURN true;
+END $$;
+
 CREATE FUNCTION dobj.commit_objects_together(p_owner bigint, p_objects dobj.object_commit[])
 RETURNS TABLE(idx int, committed boolean, object_schema text)
 LANGUAGE plpgsql AS $$
@@ -47,14 +63,7 @@ DECLARE
   unfenced int[];
   alarm_at timestamptz;
 BEGIN
-  -- A worker whose lease has run out in the database commits nothing, not even objects no one
-  -- has taken yet (DESIGN.md §4): the whole transaction fails, so nothing of it is applied.
-  IF NOT EXISTS (SELECT 1 FROM dobj.workers w
-                  WHERE w.id = p_owner AND w.state <> 'stopped'
-                    AND w.lease_until > clock_timestamp()) THEN
-    RAISE EXCEPTION 'worker %: lease has run out; nothing committed', p_owner
-      USING ERRCODE = 'DOB01';
-  END IF;
+  PERFORM dobj.check_commit_lease(p_owner);
   -- Every fencing UPDATE in one statement. An entered object was fenced when it entered; this
   -- transaction holds its row since. The owner is compared with IS NOT DISTINCT FROM (p_owner is
   -- never NULL) so that no plan can look rows up by owner: statistics taken while the objects

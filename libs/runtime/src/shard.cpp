@@ -125,7 +125,7 @@ void Shard::ensure_connection() {
       pqxx::nontransaction(conn).exec0("SET dobj.audit_commits = 'on'");
     });
   }
-  store_ = std::make_unique<store::ObjectStore>(conn, worker_id_);
+  store_ = std::make_unique<store::ObjectStore>(conn, worker_id_, config_.prepared_commits);
   store_->set_reply_window(config_.reply_window);
 }
 

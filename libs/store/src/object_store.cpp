@@ -7,6 +7,7 @@
 #include "commit_batch.hpp"
 #include "dobj/core/names.hpp"
 #include "dobj/store/database.hpp"
+#include "prepared_commits.hpp"
 #include "sql_values.hpp"
 
 namespace dobj::store {
@@ -42,6 +43,9 @@ std::vector<std::pair<std::string, std::string>> rows_of(const pqxx::result& row
 }
 
 }  // namespace
+
+ObjectStore::ObjectStore(pqxx::connection& conn, WorkerId me, std::size_t prepared_commits)
+    : conn_(conn), me_(me), prepared_(std::make_unique<PreparedCommits>(conn, prepared_commits)) {}
 
 ObjectStore::~ObjectStore() {
   if (tx_) abort_batch();
@@ -307,7 +311,8 @@ std::vector<CommitOutcome> ObjectStore::commit(std::vector<ObjectCommit>& commit
           // The whole batch at once; isolating each object costs a subtransaction per call,
           // so only after a failure, which applied nothing.
           try {
-            rows = run_alone(CommitBatch::Isolation::kTogether);
+            rows = prepared_->qualifies(commits) ? prepared_->run(me_, commits.front())
+                                                 : run_alone(CommitBatch::Isolation::kTogether);
           } catch (const pqxx::sql_error& e) {
             if (!conn_.is_open() || !one_object_may_be_at_fault(e.sqlstate())) throw;
             rows = run_alone(CommitBatch::Isolation::kPerObject);
@@ -396,8 +401,7 @@ void ObjectStore::release(const std::vector<LeaseRef>& leases) {
     // alarm, no stored reply) leaves no row behind, so reads of random ids leave no garbage.
     // Rows are found by primary key only (IS NOT DISTINCT FROM is no index condition), as in
     // dobj.commit_objects: never a scan of all the worker's objects.
-    pqxx::nontransaction tx(conn_);
-    tx.exec_params0(R"sql(
+    pqxx::nontransaction(conn_).exec_params0(R"sql(
       WITH u AS (SELECT * FROM unnest($2::text[], $3::text[], $4::bigint[]) AS u(c, i, e)),
       gone AS (DELETE FROM dobj.objects o USING u
                 WHERE o.class = u.c AND o.id = u.i AND o.owner IS NOT DISTINCT FROM $1
@@ -405,8 +409,9 @@ void ObjectStore::release(const std::vector<LeaseRef>& leases) {
       UPDATE dobj.objects o SET owner = NULL FROM u
        WHERE o.class = u.c AND o.id = u.i AND o.owner IS NOT DISTINCT FROM $1 AND o.epoch = u.e
          AND o.version > 0)sql",
-                    me_, text_array_literal(classes), text_array_literal(ids),
-                    text_array_literal(epochs));
+                                             me_, text_array_literal(classes),
+                                             text_array_literal(ids), text_array_literal(epochs));
+    for (const auto& l : leases) prepared_->forget(l.class_name, l.object_id);
   });
 }
 

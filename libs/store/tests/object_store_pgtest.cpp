@@ -359,5 +359,120 @@ TEST_F(ObjectStoreTest, ABatchThatCommitsTakesNoSubtransaction) {
   EXPECT_EQ(store.load(commits[1].lease, "k"), "b");
 }
 
+// One object writing keys, the commonest commit, runs as a statement prepared for that object
+// (PreparedCommits): the same outcomes as the general commit, every one of them.
+class PreparedCommitTest : public ObjectStoreTest {
+ protected:
+  std::int64_t prepared() {
+    return scalar(
+        "SELECT count(*) FROM pg_prepared_statements WHERE name LIKE 'dobj\\_commit\\_%'");
+  }
+  std::int64_t version(const std::string& id) {
+    return scalar("SELECT version FROM dobj.objects WHERE id = '" + id + "'");
+  }
+  std::vector<CommitOutcome> commit_one(ObjectStore& store, ObjectCommit commit) {
+    std::vector<ObjectCommit> commits{std::move(commit)};
+    auto outcomes = store.commit(commits);
+    last_lease_ = commits[0].lease;
+    return outcomes;
+  }
+  ObjectLease last_lease_;
+};
+
+TEST_F(PreparedCommitTest, CommitsFencesAndRefusesWithoutTheLeaseLikeTheGeneralCommit) {
+  auto w = add_serving_worker();
+  ObjectStore store(*conn_, w);
+  auto lease = *store.claim("Counter", "c1", 5);
+  ASSERT_EQ(commit_one(store, put(lease, "k", "v1"))[0], CommitOutcome::kCommitted);
+  EXPECT_EQ(prepared(), 0);  // the first write creates the schema: the general commit
+  lease = last_lease_;
+  EXPECT_EQ(commit_one(store, put(lease, "k", "v2"))[0], CommitOutcome::kCommitted);
+  EXPECT_EQ(prepared(), 1);
+  ObjectCommit two{"Counter", "c1", lease, false, {KvWrite{"k", "v3"}, KvWrite{"k2", "w"}}};
+  EXPECT_EQ(commit_one(store, two)[0], CommitOutcome::kCommitted);
+  EXPECT_EQ(prepared(), 1);
+  EXPECT_EQ(store.load(lease, "k"), "v3");
+  EXPECT_EQ(store.load(lease, "k2"), "w");
+  EXPECT_EQ(version("c1"), 3);
+
+  auto current = *store.claim("Counter", "c1", 5);  // a newer epoch: `lease` is stale
+  EXPECT_EQ(commit_one(store, put(lease, "k", "stale"))[0], CommitOutcome::kFenced);
+  EXPECT_EQ(store.load(current, "k"), "v3");
+  EXPECT_EQ(version("c1"), 3);
+  EXPECT_EQ(commit_one(store, put(current, "k", "v4"))[0], CommitOutcome::kCommitted);
+  EXPECT_EQ(version("c1"), 4);
+
+  expire(w);
+  EXPECT_THROW(commit_one(store, put(current, "k", "late")), Error);
+  EXPECT_EQ(store.load(current, "k"), "v4");
+  EXPECT_EQ(version("c1"), 4);
+}
+
+TEST_F(PreparedCommitTest, ReleaseDropsTheStatementAndANewSchemaGetsANewOne) {
+  auto w = add_serving_worker();
+  ObjectStore store(*conn_, w);
+  commit_one(store, put(*store.claim("Counter", "c1", 5), "k", "v1"));
+  commit_one(store, put(last_lease_, "k", "v2"));
+  ASSERT_EQ(prepared(), 1);
+  // Every key deleted and no tables: the object's schema goes; its next write takes another.
+  ObjectCommit wipe{"Counter", "c1", last_lease_, true, {}};
+  ASSERT_EQ(commit_one(store, wipe)[0], CommitOutcome::kCommitted);
+  ASSERT_FALSE(last_lease_.schema_exists);
+  commit_one(store, put(last_lease_, "k", "again"));
+  ASSERT_TRUE(last_lease_.schema_exists);
+  EXPECT_EQ(commit_one(store, put(last_lease_, "k", "again 2"))[0], CommitOutcome::kCommitted);
+  EXPECT_EQ(store.load(last_lease_, "k"), "again 2");
+  EXPECT_EQ(prepared(), 1);
+  store.release({LeaseRef{"Counter", "c1", last_lease_.epoch}});
+  EXPECT_EQ(prepared(), 0);
+}
+
+// A turn's SQL runs on the same connection and may drop every prepared statement.
+TEST_F(PreparedCommitTest, StatementsDeallocatedBehindItsBackFallBackToTheGeneralCommit) {
+  auto w = add_serving_worker();
+  ObjectStore store(*conn_, w);
+  commit_one(store, put(*store.claim("Counter", "c1", 5), "k", "v1"));
+  commit_one(store, put(last_lease_, "k", "v2"));
+  ASSERT_EQ(prepared(), 1);
+  pqxx::nontransaction(*conn_).exec0("DEALLOCATE ALL");
+  EXPECT_EQ(commit_one(store, put(last_lease_, "k", "v3"))[0], CommitOutcome::kCommitted);
+  EXPECT_EQ(commit_one(store, put(last_lease_, "k", "v4"))[0], CommitOutcome::kCommitted);
+  EXPECT_EQ(store.load(last_lease_, "k"), "v4");
+  EXPECT_EQ(version("c1"), 4);
+}
+
+TEST_F(PreparedCommitTest, ObjectsBeyondTheLimitCommitUnprepared) {
+  auto w = add_serving_worker();
+  ObjectStore store(*conn_, w);
+  const auto n = static_cast<int>(kDefaultPreparedCommits) + 2;
+  for (int i = 0; i < n; ++i) {
+    auto id = "o" + std::to_string(i);
+    commit_one(store,
+               ObjectCommit{
+                   "Counter", id, *store.claim("Counter", id, 5), false, {KvWrite{"k", "first"}}});
+    ASSERT_EQ(
+        commit_one(store, ObjectCommit{"Counter", id, last_lease_, false, {KvWrite{"k", id}}})[0],
+        CommitOutcome::kCommitted);
+    EXPECT_EQ(store.load(last_lease_, "k"), id);
+  }
+  EXPECT_EQ(prepared(), static_cast<std::int64_t>(kDefaultPreparedCommits));
+}
+
+TEST_F(PreparedCommitTest, AFailingOneObjectCommitIsRejected) {
+  auto w = add_serving_worker();
+  ObjectStore store(*conn_, w);
+  ObjectCommit first{
+      "Counter", "poison-1", *store.claim("Counter", "poison-1", 5), false, {KvWrite{"k", "v1"}}};
+  ASSERT_EQ(commit_one(store, first)[0], CommitOutcome::kCommitted);
+  auto lease = last_lease_;
+  ASSERT_TRUE(lease.schema_exists);
+  testing::PostgresServer::poison_commits(url_);
+  std::vector<ObjectCommit> commits{
+      ObjectCommit{"Counter", "poison-1", lease, false, {KvWrite{"k", "v2"}}}};
+  EXPECT_EQ(store.commit(commits), std::vector<CommitOutcome>{CommitOutcome::kRejected});
+  EXPECT_NE(commits[0].rejected.find("poisoned object poison-1"), std::string::npos);
+  EXPECT_EQ(store.load(lease, "k"), "v1");
+}
+
 }  // namespace
 }  // namespace dobj::store

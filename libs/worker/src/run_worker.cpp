@@ -61,6 +61,12 @@ int run_worker(int argc, char** argv, std::function<void(ClassRegistry&)> regist
                  "queued messages per object before `overloaded`")
       ->check(CLI::Range(1, 1000000))
       ->capture_default_str();
+  app.add_option("--prepared-commits", config.host.prepared_commits,
+                 "one-object commits a shard keeps prepared as statements, one per object (each "
+                 "keeps a plan in its PostgreSQL backend); further objects commit unprepared; 0: "
+                 "every commit through dobj.commit_objects_together")
+      ->check(CLI::Range(0, 100'000))
+      ->capture_default_str();
   app.add_option("--max-schemas-per-connection", config.host.max_schemas_per_connection,
                  "a shard replaces its database connection once it has touched this many object "
                  "schemas (each keeps about 10 KB of PostgreSQL backend memory) and twice as many "

@@ -40,6 +40,7 @@ struct HostConfig {
   std::chrono::milliseconds idle_timeout = kDefaultIdleTimeout;
   std::chrono::milliseconds tick = kDefaultTick;  // how often idle objects are looked for
   std::size_t max_schemas_per_connection = kDefaultMaxSchemasPerConnection;
+  std::size_t prepared_commits = store::kDefaultPreparedCommits;        // per shard connection
   std::chrono::milliseconds reply_window = store::kDefaultReplyWindow;  // idempotency keys
   bool audit_commits = false;  // every commit also lands in dobj.commit_audit (chaos runs)
   std::chrono::milliseconds max_turn = kDefaultMaxTurn;

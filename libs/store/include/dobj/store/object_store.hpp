@@ -15,6 +15,11 @@
 
 namespace dobj::store {
 
+class PreparedCommits;
+
+// How many one-object commit statements a connection keeps prepared (PreparedCommits); 0: none.
+constexpr std::size_t kDefaultPreparedCommits = 64;
+
 // Wall-clock time in microseconds since the Unix epoch: alarms are wall-clock by nature, and
 // microseconds round-trip exactly through timestamptz.
 using EpochMicros = std::int64_t;
@@ -141,7 +146,8 @@ enum class CommitOutcome {
 // batch ends, so an entered object cannot be taken over before the batch commits.
 class ObjectStore {
  public:
-  ObjectStore(pqxx::connection& conn, WorkerId me) : conn_(conn), me_(me) {}
+  ObjectStore(pqxx::connection& conn, WorkerId me,
+              std::size_t prepared_commits = kDefaultPreparedCommits);
   ~ObjectStore();
 
   // Claims the object if this worker owns its partition and no live worker holds it; bumps the
@@ -171,9 +177,11 @@ class ObjectStore {
   void abort_batch();
   // Finishes the batch in one call of dobj.commit_objects: each object not yet entered runs its
   // fencing UPDATE (a fenced one is skipped, nothing of it written), KV writes are applied, the
-  // transaction commits. Without SQL in the batch this is a single round trip. An object left
-  // with no keys and no tables of its own loses its schema. Throws Error(kStorageError) when the
-  // transaction as a whole fails (then nothing of the batch happened).
+  // transaction commits. Without SQL in the batch this is a single round trip; one object
+  // writing keys and nothing else runs as a statement prepared for it (PreparedCommits). An
+  // object left with no keys and no tables of its own loses its schema. Throws
+  // Error(kStorageError) when the transaction as a whole fails (then nothing of the batch
+  // happened).
   std::vector<CommitOutcome> commit(std::vector<ObjectCommit>& commits);
   // Stored replies for these keys that have not expired, in the order of `refs` (nullopt where
   // there is none). One round trip.
@@ -197,6 +205,7 @@ class ObjectStore {
 
   pqxx::connection& conn_;
   WorkerId me_;
+  std::unique_ptr<PreparedCommits> prepared_;  // one-object commits, prepared per object
   std::unordered_set<std::string> touched_;
   std::unique_ptr<pqxx::work> tx_;
   std::unordered_set<std::string> entered_;  // class + "\0" + id of objects in the batch
