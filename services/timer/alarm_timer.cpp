@@ -154,7 +154,7 @@ void AlarmTimer::loop_step() {
     auto now = clock_.now();
     if (now >= next_heartbeat_) {
       next_heartbeat_ = now + config_.heartbeat;
-      bool renewed = store_->renew(id_, config_.lease_ttl);
+      bool renewed = store_->renew(id_, config_.lease_ttl, held_keys());
       lease_held_ = renewed;
       if (!renewed) rejoin();
       if (fired_unreported_ > 0) {
@@ -172,6 +172,17 @@ void AlarmTimer::loop_step() {
     next_scan_ = clock_.now() + config_.scan_interval;
     if (!conn_.is_open()) store_.reset();  // reconnect on the next step
   }
+}
+
+std::vector<store::AlarmKey> AlarmTimer::held_keys() {
+  std::vector<store::AlarmKey> keys;
+  std::lock_guard lock(held_mutex_);
+  keys.reserve(wheel_.size() + in_flight_.size());
+  wheel_.keys(keys);
+  for (const auto& [fire_id, f] : in_flight_) {
+    keys.push_back({f.alarm.class_name, f.alarm.object_id});
+  }
+  return keys;
 }
 
 void AlarmTimer::ensure_store() {

@@ -93,6 +93,8 @@ class AlarmTimer {
   };
 
   void ensure_store();
+  // The claims in hand (wheel and in flight): the ones the heartbeat renews.
+  std::vector<store::AlarmKey> held_keys();
   void rejoin();
   void scan();
   void hold(const store::ClaimedAlarm& alarm);

@@ -30,6 +30,10 @@ std::vector<store::ClaimedAlarm> AlarmWheel::take_due(store::EpochMicros now) {
   return due;
 }
 
+void AlarmWheel::keys(std::vector<store::AlarmKey>& out) const {
+  for (const auto& [at, alarm] : by_time_) out.push_back({alarm.class_name, alarm.object_id});
+}
+
 void AlarmWheel::clear() {
   by_time_.clear();
   by_object_.clear();

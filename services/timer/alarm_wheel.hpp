@@ -19,6 +19,8 @@ class AlarmWheel {
   std::optional<store::EpochMicros> next_fire_at() const;
   // Takes every alarm due at `now`, earliest first.
   std::vector<store::ClaimedAlarm> take_due(store::EpochMicros now);
+  // Appends the objects of every alarm held.
+  void keys(std::vector<store::AlarmKey>& out) const;
   std::size_t size() const { return by_time_.size(); }
   bool empty() const { return by_time_.empty(); }
   void clear();

@@ -2,6 +2,7 @@
 
 #include "dobj/store/database.hpp"
 #include "leased_rows.hpp"
+#include "sql_values.hpp"
 
 namespace dobj::store {
 
@@ -12,10 +13,22 @@ TimerId AlarmStore::register_timer(const WorkerInfo& info, std::chrono::millisec
   });
 }
 
-bool AlarmStore::renew(TimerId id, std::chrono::milliseconds ttl) {
+bool AlarmStore::renew(TimerId id, std::chrono::milliseconds ttl,
+                       const std::vector<AlarmKey>& held) {
   return with_storage_errors(conn_, "renewing the timer lease", [&] {
     pqxx::work tx(conn_);
     if (!renew_leased_row(tx, "dobj.timers", id, ttl).has_value()) return false;
+    if (held.empty()) {
+      tx.commit();
+      return true;
+    }
+    std::vector<std::string> classes, ids;
+    classes.reserve(held.size());
+    ids.reserve(held.size());
+    for (const auto& k : held) {
+      classes.push_back(k.class_name);
+      ids.push_back(k.object_id);
+    }
     // The claims live as long as the timer does. Only those with less than half their TTL left
     // are extended: most claims fire within their first TTL (the claim window is no longer), and
     // extending all of them every second wrote every held alarm's row once a second (10,000 rows
@@ -24,13 +37,18 @@ bool AlarmStore::renew(TimerId id, std::chrono::milliseconds ttl) {
     // skipped, not waited for: waiting deadlocked with such commits, which lock alarm rows in
     // another order. The next renewal, within the claim's TTL, takes it if it is still this
     // timer's.
+    // The rows are found by the keys the timer holds (primary key lookups), not by claimed_by,
+    // which has no index (one would make every claim a non-HOT update): a table of millions of
+    // future alarms would cost every timer a scan a second.
     tx.exec_params0(
         "UPDATE dobj.alarms a SET claimed_until = now() + make_interval(secs => $2) "
-        "FROM (SELECT class, id FROM dobj.alarms WHERE claimed_by = $1 "
-        "        AND claimed_until < now() + make_interval(secs => $2 / 2) "
-        "      FOR UPDATE SKIP LOCKED) s "
+        "FROM (SELECT al.class, al.id FROM unnest($3::text[], $4::text[]) AS u(c, i) "
+        "      JOIN dobj.alarms al ON al.class = u.c AND al.id = u.i "
+        "      WHERE al.claimed_by = $1 "
+        "        AND al.claimed_until < now() + make_interval(secs => $2 / 2) "
+        "      FOR UPDATE OF al SKIP LOCKED) s "
         "WHERE a.class = s.class AND a.id = s.id",
-        id, seconds(ttl));
+        id, seconds(ttl), text_array_literal(classes), text_array_literal(ids));
     tx.commit();
     return true;
   });

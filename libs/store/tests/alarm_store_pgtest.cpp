@@ -26,6 +26,7 @@ class AlarmStoreTest : public ::testing::Test {
   }
 
   static constexpr std::chrono::milliseconds kTimerLease{60'000};
+  const std::vector<AlarmKey> kBothHeld{{"Lock", "a"}, {"Lock", "b"}};
   std::string url_ = testing::PostgresServer::shared().create_database(true);
   std::unique_ptr<pqxx::connection> conn_ = connect(url_);
   AlarmStore store_{*conn_};
@@ -41,7 +42,8 @@ TEST_F(AlarmStoreTest, RenewingClaimsSkipsARowACommitHolds) {
   auto worker = connect(url_);
   pqxx::work commit(*worker);
   commit.exec("SELECT 1 FROM dobj.alarms WHERE id = 'a' FOR UPDATE");
-  auto renewed = std::async(std::launch::async, [&] { return store_.renew(timer_, 30s); });
+  auto renewed =
+      std::async(std::launch::async, [&] { return store_.renew(timer_, 30s, kBothHeld); });
   ASSERT_EQ(renewed.wait_for(5s), std::future_status::ready) << "the renewal waited for the commit";
   EXPECT_TRUE(renewed.get());
   commit.abort();
@@ -66,7 +68,7 @@ TEST_F(AlarmStoreTest, RenewingExtendsOnlyClaimsPastHalfTheirTtl) {
         .as<std::string>();
   };
   auto a_before = until("a");
-  ASSERT_TRUE(store_.renew(timer_, 60s));
+  ASSERT_TRUE(store_.renew(timer_, 60s, kBothHeld));
   EXPECT_EQ(until("a"), a_before);  // 60 s left: untouched
   auto b_left = pqxx::nontransaction(*conn_)
                     .exec1(
@@ -74,6 +76,23 @@ TEST_F(AlarmStoreTest, RenewingExtendsOnlyClaimsPastHalfTheirTtl) {
                         "WHERE id = 'b'")[0]
                     .as<double>();
   EXPECT_GT(b_left, 50);  // 10 s left: extended to 60 s from now
+}
+
+// The timer names the claims it holds; one it no longer holds is left to expire (and to be
+// claimed again), and no other row is read.
+TEST_F(AlarmStoreTest, RenewingExtendsOnlyTheClaimsTheTimerNames) {
+  claim_two_alarms(1s);
+  ASSERT_TRUE(store_.renew(timer_, 60s, {{"Lock", "b"}}));
+  auto extended = [&](const char* id) {
+    return pqxx::nontransaction(*conn_)
+        .exec1(std::string("SELECT claimed_until > now() + interval '30 seconds' "
+                           "FROM dobj.alarms WHERE id = '") +
+               id + "'")[0]
+        .as<bool>();
+  };
+  EXPECT_FALSE(extended("a"));
+  EXPECT_TRUE(extended("b"));
+  EXPECT_TRUE(store_.renew(timer_, 60s, {}));  // nothing in hand: the lease alone
 }
 
 }  // namespace

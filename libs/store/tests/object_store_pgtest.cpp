@@ -376,6 +376,12 @@ class PreparedCommitTest : public ObjectStoreTest {
     last_lease_ = commits[0].lease;
     return outcomes;
   }
+  // c1 written twice: its schema exists, and its statement is prepared.
+  void write_twice(ObjectStore& store) {
+    commit_one(store, put(*store.claim("Counter", "c1", 5), "k", "v1"));
+    commit_one(store, put(last_lease_, "k", "v2"));
+    ASSERT_EQ(prepared(), 1);
+  }
   ObjectLease last_lease_;
 };
 
@@ -411,9 +417,7 @@ TEST_F(PreparedCommitTest, CommitsFencesAndRefusesWithoutTheLeaseLikeTheGeneralC
 TEST_F(PreparedCommitTest, ReleaseDropsTheStatementAndANewSchemaGetsANewOne) {
   auto w = add_serving_worker();
   ObjectStore store(*conn_, w);
-  commit_one(store, put(*store.claim("Counter", "c1", 5), "k", "v1"));
-  commit_one(store, put(last_lease_, "k", "v2"));
-  ASSERT_EQ(prepared(), 1);
+  ASSERT_NO_FATAL_FAILURE(write_twice(store));
   // Every key deleted and no tables: the object's schema goes; its next write takes another.
   ObjectCommit wipe{"Counter", "c1", last_lease_, true, {}};
   ASSERT_EQ(commit_one(store, wipe)[0], CommitOutcome::kCommitted);
@@ -431,9 +435,7 @@ TEST_F(PreparedCommitTest, ReleaseDropsTheStatementAndANewSchemaGetsANewOne) {
 TEST_F(PreparedCommitTest, StatementsDeallocatedBehindItsBackFallBackToTheGeneralCommit) {
   auto w = add_serving_worker();
   ObjectStore store(*conn_, w);
-  commit_one(store, put(*store.claim("Counter", "c1", 5), "k", "v1"));
-  commit_one(store, put(last_lease_, "k", "v2"));
-  ASSERT_EQ(prepared(), 1);
+  ASSERT_NO_FATAL_FAILURE(write_twice(store));
   pqxx::nontransaction(*conn_).exec0("DEALLOCATE ALL");
   EXPECT_EQ(commit_one(store, put(last_lease_, "k", "v3"))[0], CommitOutcome::kCommitted);
   EXPECT_EQ(commit_one(store, put(last_lease_, "k", "v4"))[0], CommitOutcome::kCommitted);

@@ -24,6 +24,12 @@ struct ClaimedAlarm {
   std::string traceparent{};  // of the turn that set it ("" for none): the alarm turn's parent
 };
 
+// Which object's alarm.
+struct AlarmKey {
+  std::string class_name;
+  std::string object_id;
+};
+
 // dobj.alarms as a timer sees it (DESIGN.md §6): claims with a lease, failures with backoff,
 // dead alarms. One instance per connection, one thread.
 class AlarmStore {
@@ -31,10 +37,11 @@ class AlarmStore {
   AlarmStore(pqxx::connection& conn) : conn_(conn) {}
 
   TimerId register_timer(const WorkerInfo& info, std::chrono::milliseconds ttl);
-  // Renews the timer's lease and extends the claims it holds that have less than half of `ttl`
-  // left (to `ttl` from now), so each claim outlives the next renewal as long as renewals come
-  // more often than every ttl / 2. False if the lease ran out.
-  bool renew(TimerId id, std::chrono::milliseconds ttl);
+  // Renews the timer's lease and extends those of its claims on `held` (the alarms it has in
+  // hand) that have less than half of `ttl` left (to `ttl` from now), so each claim outlives the
+  // next renewal as long as renewals come more often than every ttl / 2. A claim the timer no
+  // longer holds is left to expire. False if the lease ran out.
+  bool renew(TimerId id, std::chrono::milliseconds ttl, const std::vector<AlarmKey>& held);
   // Ends the lease and frees the timer's claims.
   void stop(TimerId id);
   void count_fired(TimerId id, std::int64_t n);
