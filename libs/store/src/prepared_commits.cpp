@@ -3,6 +3,11 @@
 #include "sql_values.hpp"
 
 namespace dobj::store {
+namespace {
+
+constexpr const char* kNoSuchStatement = "26000";
+
+}  // namespace
 
 bool PreparedCommits::qualifies(const std::vector<ObjectCommit>& batch) const {
   if (max_statements_ == 0 || lost_ || batch.size() != 1) return false;
@@ -65,8 +70,7 @@ pqxx::result PreparedCommits::run(WorkerId owner, const ObjectCommit& c) {
   try {
     return args([&](auto&&... a) { return tx.exec_prepared(it->second.name, a...); });
   } catch (const pqxx::sql_error& e) {
-    constexpr const char* kNoSuchStatement = "26000";
-    if (e.sqlstate() == kNoSuchStatement) lost_ = true;
+    if (e.sqlstate() == kNoSuchStatement) lose_all();
     throw;  // nothing was applied: the caller commits through the general path
   }
 }
@@ -79,7 +83,19 @@ void PreparedCommits::forget(const std::string& class_name, const std::string& o
 void PreparedCommits::drop(std::unordered_map<std::string, Statement>::iterator it) {
   auto name = std::move(it->second.name);
   statements_.erase(it);
-  conn_.unprepare(name);
+  try {
+    conn_.unprepare(name);
+  } catch (const pqxx::sql_error& e) {
+    if (e.sqlstate() != kNoSuchStatement) throw;
+    lose_all();  // gone already: so are the others, most likely (DEALLOCATE ALL)
+  }
+}
+
+void PreparedCommits::lose_all() {
+  // libpqxx still counts them as prepared and would send a DEALLOCATE for each: forget them
+  // here instead, and never prepare on this connection again.
+  lost_ = true;
+  statements_.clear();
 }
 
 }  // namespace dobj::store

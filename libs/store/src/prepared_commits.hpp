@@ -46,6 +46,7 @@ class PreparedCommits {
     std::string name;
   };
   void drop(std::unordered_map<std::string, Statement>::iterator it);
+  void lose_all();
 
   pqxx::connection& conn_;
   std::size_t max_statements_;

@@ -441,6 +441,16 @@ TEST_F(PreparedCommitTest, StatementsDeallocatedBehindItsBackFallBackToTheGenera
   EXPECT_EQ(commit_one(store, put(last_lease_, "k", "v4"))[0], CommitOutcome::kCommitted);
   EXPECT_EQ(store.load(last_lease_, "k"), "v4");
   EXPECT_EQ(version("c1"), 4);
+  EXPECT_NO_THROW(store.release({LeaseRef{"Counter", "c1", last_lease_.epoch}}));
+}
+
+TEST_F(PreparedCommitTest, AReleaseAfterItsStatementWasDeallocatedStillReleases) {
+  auto w = add_serving_worker();
+  ObjectStore store(*conn_, w);
+  ASSERT_NO_FATAL_FAILURE(write_twice(store));
+  pqxx::nontransaction(*conn_).exec0("DEALLOCATE ALL");
+  EXPECT_NO_THROW(store.release({LeaseRef{"Counter", "c1", last_lease_.epoch}}));
+  EXPECT_EQ(scalar("SELECT count(*) FROM dobj.objects WHERE id = 'c1' AND owner IS NULL"), 1);
 }
 
 TEST_F(PreparedCommitTest, ObjectsBeyondTheLimitCommitUnprepared) {
