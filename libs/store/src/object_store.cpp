@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <tuple>
 
 #include "commit_batch.hpp"
@@ -282,13 +283,21 @@ void ObjectStore::end_turn(bool succeeded) {
 
 std::vector<CommitOutcome> ObjectStore::commit(std::vector<ObjectCommit>& commits) {
   if (commits.empty() && !tx_) return {};
-  CommitBatch batch(me_, reply_window_);
-  for (const auto& c : commits) batch.add(c, entered_.count(object_key(c.class_name, c.object_id)));
-  const auto params = batch.params();
+  // The general statement's batch is built on first use: a prepared one-object commit (the
+  // hot path) never needs its record literals and hex-encoded values.
+  std::optional<CommitBatch> batch;
+  std::vector<std::string> params;
   std::vector<const char*> pointers;
-  for (const auto& p : params) pointers.push_back(p.c_str());
   auto run = [&](pqxx::transaction_base& tx, CommitBatch::Isolation isolation) {
-    return tx.exec_params(batch.sql(isolation), pqxx::prepare::make_dynamic_params(pointers));
+    if (!batch) {
+      batch.emplace(me_, reply_window_);
+      for (const auto& c : commits) {
+        batch->add(c, entered_.count(object_key(c.class_name, c.object_id)));
+      }
+      params = batch->params();
+      for (const auto& p : params) pointers.push_back(p.c_str());
+    }
+    return tx.exec_params(batch->sql(isolation), pqxx::prepare::make_dynamic_params(pointers));
   };
   auto run_alone = [&](CommitBatch::Isolation isolation) {
     pqxx::nontransaction tx(conn_);
