@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "dobj/core/logging.hpp"
+#include "dobj/core/thread_name.hpp"
 
 namespace dobj {
 
@@ -35,6 +36,7 @@ void PeriodicTask::start() {
     stopping_ = false;
   }
   thread_ = std::thread([this] {
+    name_this_thread(name_);
     std::unique_lock lock(mutex_);
     auto wait = first_wait_;
     while (!stopping_) {

@@ -97,7 +97,7 @@ struct Host::Impl {
     if (!m.reply_to.empty() && may_answer()) {
       auto reply = protocol::error_reply(type, e);
       reply.traceparent = trace.header();
-      outbox.reply(m.reply_to, reply);
+      outbox.reply(m.reply_to, reply, Outbox::Delivery::kBuffered);
       // Before a class and method are known: no labels a client could choose.
       if (config.observer) config.observer->replied("", "", to_string(e.code()));
     }

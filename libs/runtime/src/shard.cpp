@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "dobj/core/logging.hpp"
+#include "dobj/core/thread_name.hpp"
 #include "dobj/protocol/headers.hpp"
 #include "dobj/protocol/limits.hpp"
 #include "dobj/protocol/subject.hpp"
@@ -47,6 +48,7 @@ Shard::~Shard() {
 
 void Shard::start() {
   thread_ = std::thread([this] {
+    name_this_thread("shard-" + std::to_string(index_));
     while (true) {
       try {
         if (!run_once(config_.tick)) break;

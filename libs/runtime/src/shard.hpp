@@ -144,9 +144,11 @@ class Shard {
   void activate(Instance& inst);
   void commit_and_flush();
   // The only way out for replies and events (see shard.cpp).
-  void pass_output_gate(const Output& output);
+  void pass_output_gate(const Output& output,
+                        Outbox::Delivery delivery = Outbox::Delivery::kBuffered);
   void reply_error(const RequestInfo& request, const std::string& reply_to,
-                   protocol::ContentType type, const Error& error);
+                   protocol::ContentType type, const Error& error,
+                   Outbox::Delivery delivery = Outbox::Delivery::kBuffered);
   void evict_idle(bool everything);
   void drop_all();
   void ensure_connection();

@@ -89,6 +89,11 @@ void Shard::commit_and_flush() {
     drop_all();
     return;
   }
+  // A few replies with nothing queued behind them have nothing to share a write with: they leave
+  // now. Otherwise they are buffered, and flushed below once nothing waits.
+  const bool lone = outputs_.size() <= config_.direct_replies && nothing_waiting();
+  const auto delivery = lone ? Outbox::Delivery::kNow : Outbox::Delivery::kBuffered;
+  bool buffered = !lone;
   for (auto& out : outputs_) {
     auto it = state.find(out.instance);
     if (it != state.end() && it->second == State::kFenced) continue;
@@ -97,7 +102,8 @@ void Shard::commit_and_flush() {
       reply_error(out.request, out.failure_to(), out.reply.content_type,
                   Error(ErrorCode::kStorageError, "the database refused this object's commit (" +
                                                       rejections[out.instance] +
-                                                      "); the request was not applied"));
+                                                      "); the request was not applied"),
+                  delivery);
       continue;
     }
     if (it != state.end() && it->second == State::kFailed) {
@@ -108,15 +114,17 @@ void Shard::commit_and_flush() {
               ? Error(ErrorCode::kUnknownOutcome,
                       "the connection broke during the commit; the request may or may not "
                       "have been applied")
-              : Error(ErrorCode::kStorageError, "commit failed; the request was not applied"));
+              : Error(ErrorCode::kStorageError, "commit failed; the request was not applied"),
+          delivery);
       continue;
     }
-    pass_output_gate(out);
+    pass_output_gate(out, delivery);
+    if (!out.events.empty()) buffered = true;  // events keep one connection's order
   }
-  // Nothing else waits for this shard: its replies go now (the outbox's own thread flushes; this
-  // one does not wait), not when cnats' flusher next runs, up to 1 ms later. When more messages
-  // wait, their replies follow within the next iteration and leave together with these.
-  if (!outputs_.empty() && nothing_waiting()) outbox_.flush();
+  // Nothing else waits for this shard: what it buffered goes now (the outbox's own thread
+  // flushes; this one does not wait), not when cnats' flusher next runs, up to 1 ms later. When
+  // more messages wait, their replies follow within the next iteration and leave together.
+  if (buffered && !outputs_.empty() && nothing_waiting()) outbox_.flush();
   outputs_.clear();
   if (hint) outbox_.alarm_hint();
   // Durable messages are in the database now: whoever delivers them (this worker at once, or
@@ -132,13 +140,14 @@ void Shard::commit_and_flush() {
 // while the worker's lease is valid: without it another worker may own the partition by now and
 // run the very message this one would answer (`moved`, `overloaded`, a result). Replies of turns
 // pass only after their commit (commit_and_flush); refusals need no commit.
-void Shard::pass_output_gate(const Output& out) {
+void Shard::pass_output_gate(const Output& out, Outbox::Delivery delivery) {
   if (!lease_valid()) return;
   if (!out.ack_to.empty()) {
-    outbox_.reply(out.ack_to, protocol::ok_reply(protocol::ContentType::kMsgpack, nullptr));
+    outbox_.reply(out.ack_to, protocol::ok_reply(protocol::ContentType::kMsgpack, nullptr),
+                  delivery);
   }
   if (!out.reply_to.empty() && !out.deferred) {
-    outbox_.reply(out.reply_to, out.reply);
+    outbox_.reply(out.reply_to, out.reply, delivery);
     if (config_.observer) {
       config_.observer->replied(out.request.class_name, out.request.method,
                                 out.reply.ok           ? "ok"
@@ -155,11 +164,11 @@ void Shard::pass_output_gate(const Output& out) {
 }
 
 void Shard::reply_error(const RequestInfo& request, const std::string& reply_to,
-                        protocol::ContentType type, const Error& error) {
+                        protocol::ContentType type, const Error& error, Outbox::Delivery delivery) {
   if (reply_to.empty()) return;
   auto reply = protocol::error_reply(type, error);
   reply.traceparent = request.traceparent;
-  pass_output_gate(Output{nullptr, reply_to, std::move(reply), {}, request});
+  pass_output_gate(Output{nullptr, reply_to, std::move(reply), {}, request}, delivery);
 }
 
 }  // namespace dobj

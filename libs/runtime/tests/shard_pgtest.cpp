@@ -22,9 +22,10 @@ using namespace std::chrono_literals;
 
 class MemoryOutbox final : public Outbox {
  public:
-  void reply(const std::string& to, const protocol::Reply& r) override {
+  void reply(const std::string& to, const protocol::Reply& r, Delivery delivery) override {
     std::lock_guard lock(mutex_);
     replies.emplace_back(to, r);
+    deliveries.push_back(delivery);
   }
   void event(const std::string& subject, const std::string&, const std::string&) override {
     std::lock_guard lock(mutex_);
@@ -40,6 +41,7 @@ class MemoryOutbox final : public Outbox {
     for (auto& m : committed) messages.push_back(std::move(m));
   }
   std::vector<std::pair<std::string, protocol::Reply>> replies;
+  std::vector<Delivery> deliveries;  // one per reply
   std::vector<std::string> events;
   std::vector<store::DurableMessage> messages;
   std::vector<std::size_t> flushed_after;  // replies.size() at each flush
@@ -145,21 +147,40 @@ TEST_F(ShardTest, ABatchRunsEveryQueuedTurnAndRepliesAfterOneCommit) {
 }
 
 TEST_F(ShardTest, RepliesAreFlushedOnceNothingElseWaitsForTheShard) {
+  using Delivery = Outbox::Delivery;
   // A message arriving during the turn: its reply follows in the next iteration, so this one's
-  // is not flushed alone.
+  // is buffered and not flushed alone.
   Adder::during_add = [this] { send("b", 2, "r2"); };
   send("a", 1, "r1");
   shard_->run_once(1s);
   ASSERT_EQ(outbox_.replies.size(), 1u);
+  EXPECT_EQ(outbox_.deliveries, std::vector<Delivery>{Delivery::kBuffered});
   EXPECT_TRUE(outbox_.flushed_after.empty());
+  // The last message, alone: its reply leaves at once, with no flush to ask for.
   shard_->run_once(1s);
   ASSERT_EQ(outbox_.replies.size(), 2u);
-  EXPECT_EQ(outbox_.flushed_after, std::vector<std::size_t>{2});
-  // A batch of any size is flushed when nothing waits behind it.
-  for (int i = 0; i < 6; ++i) send("c" + std::to_string(i), 1, "r" + std::to_string(3 + i));
+  EXPECT_EQ(outbox_.deliveries, (std::vector<Delivery>{Delivery::kBuffered, Delivery::kNow}));
+  EXPECT_TRUE(outbox_.flushed_after.empty());
+  // More replies than go at once, nothing behind them: buffered, then one flush.
+  const auto many = HostConfig::kDefaultDirectReplies + 2;
+  for (std::size_t i = 0; i < many; ++i)
+    send("c" + std::to_string(i), 1, "r" + std::to_string(3 + i));
   shard_->run_once(1s);
-  ASSERT_EQ(outbox_.replies.size(), 8u);
-  EXPECT_EQ(outbox_.flushed_after, (std::vector<std::size_t>{2, 8}));
+  ASSERT_EQ(outbox_.replies.size(), 2 + many);
+  EXPECT_EQ(outbox_.deliveries.back(), Delivery::kBuffered);
+  EXPECT_EQ(outbox_.flushed_after, std::vector<std::size_t>{2 + many});
+}
+
+TEST_F(ShardTest, WithoutDirectRepliesEveryReplyIsBufferedAndFlushed) {
+  config_.direct_replies = 0;
+  Shard shard(1, zmq_, config_, owned_, outbox_, clock_,
+              [this](store::WorkerId id) { return id == valid_id_.load(); });
+  ShardMailbox::Sender mailbox(zmq_, shard.endpoint(), 1000);
+  mailbox.send(command("a", 1, "r1"), false);
+  shard.run_once(1s);
+  ASSERT_EQ(outbox_.replies.size(), 1u);
+  EXPECT_EQ(outbox_.deliveries, std::vector<Outbox::Delivery>{Outbox::Delivery::kBuffered});
+  EXPECT_EQ(outbox_.flushed_after, std::vector<std::size_t>{1});
 }
 
 TEST_F(ShardTest, MessagesBeyondTheObjectQueueLimitGetOverloaded) {

@@ -4,6 +4,7 @@
 
 #include "dobj/core/error.hpp"
 #include "dobj/core/logging.hpp"
+#include "dobj/core/thread_name.hpp"
 #include "dobj/store/partition_table.hpp"
 
 namespace dobj {
@@ -17,6 +18,7 @@ HandoverRunner::~HandoverRunner() {
 
 void HandoverRunner::start() {
   thread_ = std::thread([this] {
+    name_this_thread("handover");
     std::unique_lock lock(mutex_);
     while (true) {
       changed_.wait(lock, [this] { return stopping_ || !queue_.empty(); });

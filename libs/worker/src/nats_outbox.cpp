@@ -15,8 +15,8 @@ constexpr std::chrono::milliseconds kFlushTimeout{1000};
 constexpr std::chrono::milliseconds kFlusherIdle{60'000};
 }  // namespace
 
-NatsOutbox::NatsOutbox(NatsConnection& nats, MessageSink messages)
-    : nats_(nats), messages_(std::move(messages)), log_(logger("outbox")) {
+NatsOutbox::NatsOutbox(NatsConnection& nats, NatsConnection* direct, MessageSink messages)
+    : nats_(nats), direct_(direct), messages_(std::move(messages)), log_(logger("outbox")) {
   flusher_ = std::make_unique<PeriodicTask>(
       "reply-flusher",
       [this] {
@@ -30,7 +30,8 @@ void NatsOutbox::messages_committed(std::vector<store::DurableMessage> messages)
   messages_(std::move(messages));
 }
 
-void NatsOutbox::reply(const std::string& reply_to, const protocol::Reply& reply) {
+void NatsOutbox::reply(const std::string& reply_to, const protocol::Reply& reply,
+                       Delivery delivery) {
   const protocol::Reply* out = &reply;
   protocol::Reply too_large;
   auto limit = nats_.max_payload() - kHeaderAllowance;
@@ -41,17 +42,21 @@ void NatsOutbox::reply(const std::string& reply_to, const protocol::Reply& reply
                                       " bytes; the NATS server accepts " + std::to_string(limit)));
     out = &too_large;
   }
+  // While the direct connection reconnects, a reply there would wait for it: the buffered one
+  // takes it, with a flush since the shard asks for none.
+  bool now = delivery == Delivery::kNow;
+  NatsConnection& via = now && direct_ && direct_->connected() ? *direct_ : nats_;
   try {
-    nats_.publish(
-        reply_to, out->body,
-        {{protocol::kStatusHeader, out->ok ? protocol::kStatusOk : protocol::kStatusError},
-         {protocol::kContentTypeHeader, protocol::content_type_header(out->content_type)},
-         {protocol::kTraceparentHeader,
-          reply.traceparent.empty() ? nullptr : reply.traceparent.c_str()}});
+    via.publish(reply_to, out->body,
+                {{protocol::kStatusHeader, out->ok ? protocol::kStatusOk : protocol::kStatusError},
+                 {protocol::kContentTypeHeader, protocol::content_type_header(out->content_type)},
+                 {protocol::kTraceparentHeader,
+                  reply.traceparent.empty() ? nullptr : reply.traceparent.c_str()}});
   } catch (const TransportError& e) {
     // The client's request times out and it retries; nothing else can be done here.
     log_->warn("reply to {} lost: {}", reply_to, e.what());
   }
+  if (now && &via == &nats_) flush();
 }
 
 void NatsOutbox::event(const std::string& subject, const std::string& json_body,

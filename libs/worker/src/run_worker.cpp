@@ -67,6 +67,12 @@ int run_worker(int argc, char** argv, std::function<void(ClassRegistry&)> regist
                  "every commit through dobj.commit_objects_together")
       ->check(CLI::Range(0, 100'000))
       ->capture_default_str();
+  app.add_option("--direct-replies", config.host.direct_replies,
+                 "a shard's batch with at most this many replies and nothing queued behind it "
+                 "sends them at once on a second, send-asap NATS connection (no flushing thread, "
+                 "no PING); 0: one connection, every reply buffered and flushed")
+      ->check(CLI::Range(0, 1'000))
+      ->capture_default_str();
   app.add_option("--max-schemas-per-connection", config.host.max_schemas_per_connection,
                  "a shard replaces its database connection once it has touched this many object "
                  "schemas (each keeps about 10 KB of PostgreSQL backend memory) and twice as many "

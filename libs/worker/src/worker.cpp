@@ -105,9 +105,14 @@ void Worker::start() {
   courier_ = std::make_unique<Courier>(
       config_.courier, storage_url_, *nats_, [this] { return id(); }, clock,
       [this](const char* outcome) { metrics_->message_outcome(outcome); });
-  outbox_ = std::make_unique<NatsOutbox>(*nats_, [this](std::vector<store::DurableMessage> m) {
-    courier_->messages_committed(std::move(m));
-  });
+  if (config_.host.direct_replies > 0) {
+    direct_nats_ = std::make_unique<NatsConnection>(NatsConnection::Options{
+        config_.nats_url, "dobj-worker-replies", true, NatsConnection::Options{}.connect_timeout,
+        WorkerConfig::kNatsPingInterval});
+  }
+  outbox_ = std::make_unique<NatsOutbox>(
+      *nats_, direct_nats_.get(),
+      [this](std::vector<store::DurableMessage> m) { courier_->messages_committed(std::move(m)); });
   outbox_->start();
   keeper_ = std::make_unique<LeaseKeeper>(
       config_.database_url, on_storage_shard() ? storage_url_ : "", info, config_.lease, clock,
@@ -342,6 +347,7 @@ void Worker::stop() {
   }
   // NATS closes first so that no late delivery reaches a destroyed host.
   nats_.reset();
+  direct_nats_.reset();
   host_.reset();
   keeper_.reset();
   housekeeper_.reset();

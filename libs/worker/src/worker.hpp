@@ -107,6 +107,8 @@ class Worker {
   int partitions_ = 0;
   store::WorkerId id_ = 0;
   std::unique_ptr<NatsConnection> nats_;
+  // Send-asap connection for replies that go at once (NatsOutbox); null with --direct-replies 0.
+  std::unique_ptr<NatsConnection> direct_nats_;
   std::unique_ptr<NatsOutbox> outbox_;
   std::unique_ptr<Courier> courier_;
   std::unique_ptr<Host> host_;

@@ -30,6 +30,10 @@ struct HostConfig {
   constexpr static std::size_t kDefaultMaxSchemasPerConnection = 5000;
   // Like Durable Objects' CPU limit: a turn running longer makes the worker give up (see Host).
   constexpr static std::chrono::milliseconds kDefaultMaxTurn{30'000};
+  // A batch with at most this many replies and nothing queued behind it sends them at once
+  // (Outbox::Delivery::kNow): one write each from the shard's thread. Larger batches share one
+  // flush; each write costs more than a hand-off past a few.
+  constexpr static std::size_t kDefaultDirectReplies = 4;
 
   int shards = kDefaultShards;
   std::string database_url;
@@ -41,6 +45,7 @@ struct HostConfig {
   std::chrono::milliseconds tick = kDefaultTick;  // how often idle objects are looked for
   std::size_t max_schemas_per_connection = kDefaultMaxSchemasPerConnection;
   std::size_t prepared_commits = store::kDefaultPreparedCommits;        // per shard connection
+  std::size_t direct_replies = kDefaultDirectReplies;                   // 0: always buffered
   std::chrono::milliseconds reply_window = store::kDefaultReplyWindow;  // idempotency keys
   bool audit_commits = false;  // every commit also lands in dobj.commit_audit (chaos runs)
   std::chrono::milliseconds max_turn = kDefaultMaxTurn;

@@ -26,8 +26,15 @@ struct InboundMessage {
 // shard threads and the dispatching thread concurrently: implementations must be thread-safe.
 class Outbox {
  public:
+  // kBuffered: the reply may wait for others to share its write (the transport's batching, or
+  // the next flush()). kNow: it leaves before reply() returns; for a batch whose few replies have
+  // nothing to share a write with (nothing else waits for the shard), which spares a hand-off to
+  // a flushing thread and its round trip.
+  enum class Delivery { kBuffered, kNow };
+
   virtual ~Outbox() = default;
-  virtual void reply(const std::string& reply_to, const protocol::Reply& reply) = 0;
+  virtual void reply(const std::string& reply_to, const protocol::Reply& reply,
+                     Delivery delivery) = 0;
   // traceparent: the turn's (W3C), sent as the event's header.
   virtual void event(const std::string& subject, const std::string& json_body,
                      const std::string& traceparent) = 0;
