@@ -31,9 +31,10 @@ struct HostConfig {
   // Like Durable Objects' CPU limit: a turn running longer makes the worker give up (see Host).
   constexpr static std::chrono::milliseconds kDefaultMaxTurn{30'000};
   // A batch with at most this many replies and nothing queued behind it sends them at once
-  // (Outbox::Delivery::kNow): one write each from the shard's thread. Larger batches share one
-  // flush; each write costs more than a hand-off past a few.
-  constexpr static std::size_t kDefaultDirectReplies = 4;
+  // (Outbox::Delivery::kNow): one write each from the shard's thread, where a flush costs a
+  // thread wake-up, one write and a PING. One: the case where a write is plainly cheaper; 2–4
+  // measured no different from a flush (docs/performance.md).
+  constexpr static std::size_t kDefaultDirectReplies = 1;
 
   int shards = kDefaultShards;
   std::string database_url;
