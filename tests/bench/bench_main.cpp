@@ -44,6 +44,7 @@ struct Mode {
 
 constexpr int kShards = 2;  // the worker's shards = the naive baseline's pool size
 constexpr std::uint64_t kNewObjectBurst = 10'000;
+constexpr const char* kReplySeconds = "dobj_reply_seconds";
 
 struct Row {
   LoadResult load;
@@ -51,8 +52,12 @@ struct Row {
   double worker_cpu_per_100k = -1;  // the worker's CPU seconds per 100,000 requests
   double pg_cpu_per_100k = -1;      // PostgreSQL's (every backend's), likewise
   double nats_cpu_per_100k = -1;    // nats-server's, likewise
-  double setup_rate = 0;            // alarms: how fast they were set
-  bool setup_in_time = true;        // alarms: all set before the first fell due
+  // dobj_reply_seconds: the worker's share of a request's latency (from taking it to its reply
+  // leaving); the rest is NATS, the network and the client.
+  double worker_p50_ms = -1;
+  double worker_p99_ms = -1;
+  double setup_rate = 0;      // alarms: how fast they were set
+  bool setup_in_time = true;  // alarms: all set before the first fell due
   std::string note;
 };
 
@@ -137,8 +142,8 @@ class Bench {
     }
     if (only_ == "paced") {  // the tail at half of the peak the same run measured
       auto hot64 = hot_inc(64);
-      auto paced = paced_at_half(hot64);
-      print_report({hot64, paced}, {});
+      auto [echo_paced, paced] = paced_at_half(hot64);
+      print_report({hot64, echo_paced, paced}, {});
       return;
     }
     auto echo1 = load("ceiling: NATS echo, 1 client", 1, [](auto) { return "echo.x"; });
@@ -149,7 +154,7 @@ class Bench {
     auto hot64 = hot_inc(64);
     auto [naive_spread, dobj_spread] = spread_increments();
     auto reads = hot_get();
-    auto paced = paced_at_half(hot64);
+    auto [echo_paced, paced] = paced_at_half(hot64);
     auto chat = chat_fanout();
     auto [transfers, credits] = bank(dobj_spread);
     auto [direct_get, awaited, awaited16] = awaited_calls(hot1);
@@ -158,10 +163,10 @@ class Bench {
     auto [spread_alarms, burst_alarms] = alarm_rows();
 
     print_report(
-        {echo1,        echo64,      naive1,        hot1,        naive64,   hot64,
-         naive_spread, dobj_spread, reads,         paced,       chat,      transfers,
-         credits,      direct_get,  awaited,       awaited16,   naive_new, created,
-         sustained,    activated,   spread_alarms, burst_alarms},
+        {echo1,        echo64,      naive1,     hot1,          naive64,     hot64,
+         naive_spread, dobj_spread, reads,      echo_paced,    paced,       chat,
+         transfers,    credits,     direct_get, awaited,       awaited16,   naive_new,
+         created,      sustained,   activated,  spread_alarms, burst_alarms},
         {{"one client: hot inc p50 ≤ 1.3× naive's", hot1.load.p50_ms <= 1.3 * naive1.load.p50_ms,
           fmt::format("{:.2f}×", hot1.load.p50_ms / naive1.load.p50_ms)},
          {"one client: hot get p50 ≤ 2× echo's", direct_get.load.p50_ms <= 2 * echo1.load.p50_ms,
@@ -222,8 +227,16 @@ class Bench {
     auto cpu_before = dobj_row ? worker_cpu_seconds() : 0;
     auto pg_cpu_before = testing::PostgresServer::shared().cpu_seconds();
     auto nats_cpu_before = stack_->nats().cpu_seconds();
+    auto replies_before =
+        dobj_row ? histogram_buckets(*worker_, kReplySeconds) : std::map<double, double>();
     Row row;
     row.load = run_load(spec);
+    if (dobj_row) {
+      auto replies = histogram_buckets(*worker_, kReplySeconds);
+      subtract(replies, replies_before);
+      row.worker_p50_ms = quantile(replies, 0.5) * 1000;
+      row.worker_p99_ms = quantile(replies, 0.99) * 1000;
+    }
     if (row.load.completed > 0) {
       // Both include the warmup's requests' CPU too: upper bounds.
       auto per_100k = 100000 / static_cast<double>(row.load.completed);
@@ -430,18 +443,44 @@ class Bench {
 
   // n alarms on fresh objects, due at `rate` per second (0: all at one instant), fired by a
   // dobj-timer; lateness = when the alarm's event arrived − when it was due.
-  // dobj_alarm_lateness_seconds' cumulative buckets (upper bound → count) from the timer.
-  std::map<double, double> timer_lateness_buckets() {
+  // A histogram's cumulative buckets (upper bound → count) from a service's /metrics, summed
+  // over its label sets.
+  static std::map<double, double> histogram_buckets(const testing::ServiceProcess& service,
+                                                    const std::string& name) {
     std::map<double, double> out;
     for (const auto& s :
-         metrics::parse_text(testing::http_get(timer_->metrics_port(), "/metrics").body)) {
-      if (s.name != "dobj_alarm_lateness_seconds_bucket") continue;
+         metrics::parse_text(testing::http_get(service.metrics_port(), "/metrics").body)) {
+      if (s.name != name + "_bucket") continue;
       auto le = s.labels.find("le");
       if (le == s.labels.end()) continue;
-      out[le->second == "+Inf" ? std::numeric_limits<double>::infinity() : std::stod(le->second)] =
+      out[le->second == "+Inf" ? std::numeric_limits<double>::infinity() : std::stod(le->second)] +=
           s.value;
     }
     return out;
+  }
+  static void subtract(std::map<double, double>& buckets, std::map<double, double>& before) {
+    for (auto& [le, count] : buckets) count -= before[le];
+  }
+
+  std::map<double, double> timer_lateness_buckets() {
+    return histogram_buckets(*timer_, "dobj_alarm_lateness_seconds");
+  }
+
+  // Share `q` of a histogram's observations, interpolated within its bucket as Prometheus'
+  // histogram_quantile does; -1 without observations.
+  static double quantile(const std::map<double, double>& buckets, double q) {
+    double total = buckets.empty() ? 0 : buckets.rbegin()->second;
+    if (total <= 0) return -1;
+    double lower = 0, below = 0;
+    for (const auto& [le, count] : buckets) {
+      if (count >= q * total) {
+        if (std::isinf(le) || count <= below) return lower;
+        return lower + (le - lower) * (q * total - below) / (count - below);
+      }
+      lower = le;
+      below = count;
+    }
+    return lower;
   }
 
   // The smallest bucket bound holding share `q` of the observations, as "≤ 25 ms late".
@@ -541,7 +580,7 @@ class Bench {
     // The timer's own histogram: how late it sent each alarm. The rest of the lateness is the
     // worker's turn, its commit and the event's way back.
     auto sent = timer_lateness_buckets();
-    for (auto& [le, count] : sent) count -= sent_before[le];
+    subtract(sent, sent_before);
     row.note += fmt::format("; the timer sent 99% {}", quantile_bound(sent, 0.99));
     if (!row.setup_in_time) {
       row.note += fmt::format(
@@ -565,12 +604,17 @@ class Bench {
     return load("dobj: hot object get, 64 clients", 64, [](auto) { return "obj.Counter.hot.get"; });
   }
   // Open-loop at half of what `peak` (the 64-client hot inc) reached: the tail of a worker
-  // that is busy, not saturated.
-  Row paced_at_half(const Row& peak) {
+  // that is busy, not saturated; and first the echo responder at the same rate, the part of that
+  // tail NATS and the load generator make on this machine.
+  std::pair<Row, Row> paced_at_half(const Row& peak) {
     double half = peak.load.throughput / 2;
-    return load(
+    auto echo = load(
+        fmt::format("ceiling: NATS echo paced at {:.0f}/s", half), 256,
+        [](auto) { return "echo.x"; }, false, half);
+    auto paced = load(
         fmt::format("dobj: hot inc paced at half peak ({:.0f}/s)", half), 256,
         [](auto) { return "obj.Counter.hot.inc"; }, true, half);
+    return {echo, paced};
   }
 
   double worker_cpu_seconds() { return testing::cpu_seconds(worker_->process().pid()); }
@@ -616,6 +660,10 @@ class Bench {
         note += fmt::format("{}worker CPU {:.1f} s per 100k", note.empty() ? "" : "; ",
                             r.worker_cpu_per_100k);
       }
+      if (r.worker_p50_ms >= 0) {
+        note += fmt::format("{}in the worker p50 {:.2f} ms, p99 {:.2f} ms",
+                            note.empty() ? "" : "; ", r.worker_p50_ms, r.worker_p99_ms);
+      }
       if (r.pg_cpu_per_100k > 0.05) {
         note += fmt::format("{}PostgreSQL CPU {:.1f} s per 100k", note.empty() ? "" : "; ",
                             r.pg_cpu_per_100k);
@@ -639,6 +687,8 @@ class Bench {
                               {"worker_cpu_s_per_100k", r.worker_cpu_per_100k},
                               {"pg_cpu_s_per_100k", r.pg_cpu_per_100k},
                               {"nats_cpu_s_per_100k", r.nats_cpu_per_100k},
+                              {"worker_p50_ms", r.worker_p50_ms},
+                              {"worker_p99_ms", r.worker_p99_ms},
                               {"note", r.note}});
     }
     md += "\n| target | measured | met |\n|---|---:|---|\n";

@@ -60,6 +60,13 @@ TEST_F(MetricsTest, TheWorkerCountsEveryRequestByClassMethodAndStatus) {
   EXPECT_EQ(text.find("m0"), std::string::npos);  // object ids are never labels
   EXPECT_EQ(value(text, "dobj_turn_seconds_count{class=\"Counter\",method=\"inc\"}"), 6);
   EXPECT_EQ(value(text, "dobj_turn_seconds_count{class=\"Counter\",method=\"get\"}"), 2);
+  // Every answer of a named method, refusals included, has its time in the worker; an inc's
+  // includes its commit, so it is never shorter than the turn.
+  EXPECT_EQ(value(text, "dobj_reply_seconds_count{class=\"Counter\",method=\"inc\"}"), 6);
+  EXPECT_EQ(value(text, "dobj_reply_seconds_count{class=\"Counter\",method=\"get\"}"), 2);
+  EXPECT_GE(value(text, "dobj_reply_seconds_sum{class=\"Counter\",method=\"inc\"}"),
+            value(text, "dobj_turn_seconds_sum{class=\"Counter\",method=\"inc\"}"));
+  EXPECT_EQ(value(text, "dobj_reply_seconds_count{class=\"\",method=\"\"}"), -1);
   // Each inc committed on its own (the calls were sequential); gets and refusals write nothing.
   EXPECT_EQ(value(text, "dobj_commit_seconds_count"), 5);
   EXPECT_EQ(value(text, "dobj_commit_batch_objects_sum"), 5);

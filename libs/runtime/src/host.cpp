@@ -99,7 +99,9 @@ struct Host::Impl {
       reply.traceparent = trace.header();
       outbox.reply(m.reply_to, reply, Outbox::Delivery::kBuffered);
       // Before a class and method are known: no labels a client could choose.
-      if (config.observer) config.observer->replied("", "", to_string(e.code()));
+      if (config.observer) {
+        config.observer->replied("", "", to_string(e.code()), std::chrono::nanoseconds::zero());
+      }
     }
   }
 
@@ -154,6 +156,7 @@ void Host::start() {
 }
 
 void Host::dispatch(InboundMessage message) {
+  const auto received = std::chrono::steady_clock::now();
   auto& impl = *impl_;
   // Held messages of a worker without a valid lease are neither run nor answered.
   if (!impl.may_answer()) return;
@@ -169,6 +172,7 @@ void Host::dispatch(InboundMessage message) {
     return;
   }
   auto command = std::make_unique<ShardCommand>();
+  command->received = received;
   // The turn is a span of the request's trace, or the root of a new one.
   auto given =
       message.traceparent ? protocol::TraceContext::parse(*message.traceparent) : std::nullopt;

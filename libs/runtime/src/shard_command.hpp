@@ -49,6 +49,7 @@ struct RequestInfo {
   std::string_view class_name;
   std::string_view method;
   std::string traceparent;
+  std::chrono::steady_clock::time_point received{};  // see ShardCommand::received
 };
 
 struct ShardCommand {
@@ -72,9 +73,13 @@ struct ShardCommand {
   store::WorkerId worker_id = 0;                // kRebind
 
   protocol::TraceContext trace;  // the turn's span (Host::dispatch: the request's child)
+  // When Host::dispatch took the message: a reply's time in the worker (dobj_reply_seconds)
+  // counts from here, queueing, turn and commit included.
+  std::chrono::steady_clock::time_point received{};
 
   RequestInfo info() const {
-    return {def ? std::string_view(def->name) : std::string_view(), method_name, trace.header()};
+    return {def ? std::string_view(def->name) : std::string_view(), method_name, trace.header(),
+            received};
   }
 };
 

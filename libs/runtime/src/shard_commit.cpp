@@ -6,6 +6,14 @@
 #include "shard.hpp"
 
 namespace dobj {
+namespace {
+
+std::chrono::nanoseconds since(std::chrono::steady_clock::time_point received) {
+  if (received == std::chrono::steady_clock::time_point{}) return {};  // not a dispatched message
+  return std::chrono::steady_clock::now() - received;
+}
+
+}  // namespace
 
 void Shard::commit_and_flush() {
   if (abandoned_) return;  // run_once drops the batch
@@ -152,7 +160,8 @@ void Shard::pass_output_gate(const Output& out, Outbox::Delivery delivery) {
       config_.observer->replied(out.request.class_name, out.request.method,
                                 out.reply.ok           ? "ok"
                                 : out.reply.error_code ? to_string(*out.reply.error_code)
-                                                       : "error");
+                                                       : "error",
+                                since(out.request.received));
     }
   }
   for (const auto& event : out.events) {

@@ -17,13 +17,14 @@
 namespace dobj {
 
 // The worker's Prometheus metrics (README "Operating dobj"): requests by class, method and
-// status, turn and commit times, commit batch sizes, and gauges the worker sets on each scrape.
+// status, their time in the worker, turn and commit times, commit batch sizes, and gauges the
+// worker sets on each scrape.
 class WorkerMetrics final : public HostObserver {
  public:
   explicit WorkerMetrics(prometheus::Registry& registry);
 
-  void replied(std::string_view class_name, std::string_view method,
-               std::string_view status) override;
+  void replied(std::string_view class_name, std::string_view method, std::string_view status,
+               std::chrono::nanoseconds in_worker) override;
   void turn_ran(std::string_view class_name, std::string_view method,
                 std::chrono::nanoseconds took) override;
   void committed(std::chrono::nanoseconds took, std::size_t objects) override;
@@ -43,6 +44,7 @@ class WorkerMetrics final : public HostObserver {
  private:
   prometheus::Family<prometheus::Counter>& requests_;
   prometheus::Family<prometheus::Histogram>& turn_seconds_;
+  prometheus::Family<prometheus::Histogram>& reply_seconds_;
   prometheus::Histogram& commit_seconds_;
   prometheus::Histogram& commit_batch_objects_;
   prometheus::Gauge& lease_valid_;
@@ -60,6 +62,7 @@ class WorkerMetrics final : public HostObserver {
   std::mutex mutex_;
   std::unordered_map<std::string, prometheus::Counter*> request_counters_;
   std::unordered_map<std::string, prometheus::Histogram*> turn_histograms_;
+  std::unordered_map<std::string, prometheus::Histogram*> reply_histograms_;
 };
 
 }  // namespace dobj

@@ -13,9 +13,11 @@ namespace dobj {
 class HostObserver {
  public:
   virtual ~HostObserver() = default;
-  // A reply left through the output gate; status is "ok" or the error code.
+  // A reply left through the output gate; status is "ok" or the error code. `in_worker`: since
+  // the worker took the message whose turn (or refusal) answers; zero for a refusal before the
+  // request named an existing class and method.
   virtual void replied(std::string_view class_name, std::string_view method,
-                       std::string_view status) = 0;
+                       std::string_view status, std::chrono::nanoseconds in_worker) = 0;
   // A turn's handler ran (without its commit).
   virtual void turn_ran(std::string_view class_name, std::string_view method,
                         std::chrono::nanoseconds took) = 0;
