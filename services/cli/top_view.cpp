@@ -52,7 +52,8 @@ double p99(const std::map<double, double>& buckets) {
 
 struct Accumulator {
   double requests = 0, errors = 0;
-  std::map<double, double> turn_buckets;  // le → count
+  std::map<double, double> turn_buckets;   // le → count
+  std::map<double, double> reply_buckets;  // le → count
 
   void add(const Sample& d) {
     if (d.name == "dobj_requests_total") {
@@ -60,10 +61,17 @@ struct Accumulator {
       if (label(d, "status") != "ok") errors += d.value;
     } else if (d.name == "dobj_turn_seconds_bucket") {
       turn_buckets[std::strtod(label(d, "le").c_str(), nullptr)] += d.value;
+    } else if (d.name == "dobj_reply_seconds_bucket") {
+      reply_buckets[std::strtod(label(d, "le").c_str(), nullptr)] += d.value;
     }
   }
+  static bool per_method(const Sample& d) {
+    return d.name == "dobj_requests_total" || d.name == "dobj_turn_seconds_bucket" ||
+           d.name == "dobj_reply_seconds_bucket";
+  }
   TopRow row(std::string name, double interval_s) const {
-    return TopRow{std::move(name), requests / interval_s, errors / interval_s, p99(turn_buckets)};
+    return TopRow{std::move(name), requests / interval_s, errors / interval_s, p99(turn_buckets),
+                  p99(reply_buckets)};
   }
 };
 
@@ -73,15 +81,19 @@ std::string seconds_text(double s) {
   return s < 1 ? fmt::format("≤ {:g} ms", s * 1000) : fmt::format("≤ {:g} s", s);
 }
 
+Value seconds_json(double s) {
+  return s < 0 || std::isinf(s) ? Value() : Value(s);
+}
+
 Value row_json(const TopRow& r) {
-  return {
-      {"name", r.name},
-      {"requests_per_s", r.requests_per_s},
-      {"errors_per_s", r.errors_per_s},
-      {"p99_turn_s", r.p99_turn_s < 0 || std::isinf(r.p99_turn_s) ? Value() : Value(r.p99_turn_s)},
-      {"queue", r.queue},
-      {"objects", r.objects},
-      {"partitions", r.partitions}};
+  return {{"name", r.name},
+          {"requests_per_s", r.requests_per_s},
+          {"errors_per_s", r.errors_per_s},
+          {"p99_turn_s", seconds_json(r.p99_turn_s)},
+          {"p99_reply_s", seconds_json(r.p99_reply_s)},
+          {"queue", r.queue},
+          {"objects", r.objects},
+          {"partitions", r.partitions}};
 }
 
 }  // namespace
@@ -97,7 +109,7 @@ TopView compute_top(const std::vector<WorkerScrapes>& scrapes, double interval_s
     Accumulator acc;
     for (const auto& d : deltas(w.before, w.after)) {
       acc.add(d);
-      if (d.name == "dobj_requests_total" || d.name == "dobj_turn_seconds_bucket") {
+      if (Accumulator::per_method(d)) {
         auto c = label(d, "class");
         by_method[c.empty() ? "(refused before routing)" : c + "." + label(d, "method")].add(d);
       }
@@ -134,18 +146,23 @@ void TopView::print() const {
   for (const auto& r : workers) {
     rows.push_back({r.name, fmt::format("{:.1f}", r.requests_per_s),
                     fmt::format("{:.1f}", r.errors_per_s), seconds_text(r.p99_turn_s),
-                    fmt::format("{:g}", r.queue), fmt::format("{:g}", r.objects),
-                    fmt::format("{:g}", r.partitions)});
+                    seconds_text(r.p99_reply_s), fmt::format("{:g}", r.queue),
+                    fmt::format("{:g}", r.objects), fmt::format("{:g}", r.partitions)});
   }
-  for (const auto& name : unreachable) rows.push_back({name, "unreachable", "", "", "", "", ""});
-  print_table({"WORKER", "REQ/S", "ERR/S", "P99 TURN", "QUEUE", "OBJECTS", "PARTITIONS"}, rows);
+  for (const auto& name : unreachable) {
+    rows.push_back({name, "unreachable", "", "", "", "", "", ""});
+  }
+  print_table(
+      {"WORKER", "REQ/S", "ERR/S", "P99 TURN", "P99 IN WORKER", "QUEUE", "OBJECTS", "PARTITIONS"},
+      rows);
   fmt::print("\n");
   rows.clear();
   for (const auto& r : methods) {
     rows.push_back({r.name, fmt::format("{:.1f}", r.requests_per_s),
-                    fmt::format("{:.1f}", r.errors_per_s), seconds_text(r.p99_turn_s)});
+                    fmt::format("{:.1f}", r.errors_per_s), seconds_text(r.p99_turn_s),
+                    seconds_text(r.p99_reply_s)});
   }
-  print_table({"CLASS.METHOD", "REQ/S", "ERR/S", "P99 TURN"}, rows);
+  print_table({"CLASS.METHOD", "REQ/S", "ERR/S", "P99 TURN", "P99 IN WORKER"}, rows);
 }
 
 }  // namespace dobj::cli

@@ -14,7 +14,8 @@ struct TopRow {
   std::string name;  // worker id (and address) or class.method
   double requests_per_s = 0;
   double errors_per_s = 0;
-  double p99_turn_s = -1;  // -1: no turn in the interval
+  double p99_turn_s = -1;   // -1: no turn in the interval
+  double p99_reply_s = -1;  // in the worker, from taking a request to its reply; -1: none
   double queue = 0;
   double objects = 0;
   double partitions = 0;

@@ -177,8 +177,10 @@ TEST_F(MetricsTest, DobjTopShowsEachWorkerAndTheBusiestMethods) {
   EXPECT_GT(view["methods"][0]["requests_per_s"].get<double>(), 0);
   EXPECT_EQ(view["methods"][0]["errors_per_s"].get<double>(), 0);
   EXPECT_TRUE(view["methods"][0]["p99_turn_s"].is_number()) << out;
+  EXPECT_TRUE(view["methods"][0]["p99_reply_s"].is_number()) << out;
   ASSERT_EQ(text_rc, 0) << text;
   EXPECT_NE(text.find("P99 TURN"), std::string::npos) << text;
+  EXPECT_NE(text.find("P99 IN WORKER"), std::string::npos) << text;
   EXPECT_NE(text.find("Counter.inc"), std::string::npos) << text;
 }
 
