@@ -234,8 +234,8 @@ class Bench {
     if (dobj_row) {
       auto replies = histogram_buckets(*worker_, kReplySeconds);
       subtract(replies, replies_before);
-      row.worker_p50_ms = quantile(replies, 0.5) * 1000;
-      row.worker_p99_ms = quantile(replies, 0.99) * 1000;
+      row.worker_p50_ms = to_ms(quantile(replies, 0.5));
+      row.worker_p99_ms = to_ms(quantile(replies, 0.99));
     }
     if (row.load.completed > 0) {
       // Both include the warmup's requests' CPU too: upper bounds.
@@ -441,8 +441,6 @@ class Bench {
     return activated;
   }
 
-  // n alarms on fresh objects, due at `rate` per second (0: all at one instant), fired by a
-  // dobj-timer; lateness = when the alarm's event arrived − when it was due.
   // A histogram's cumulative buckets (upper bound → count) from a service's /metrics, summed
   // over its label sets.
   static std::map<double, double> histogram_buckets(const testing::ServiceProcess& service,
@@ -458,12 +456,11 @@ class Bench {
     }
     return out;
   }
-  static void subtract(std::map<double, double>& buckets, std::map<double, double>& before) {
-    for (auto& [le, count] : buckets) count -= before[le];
-  }
-
-  std::map<double, double> timer_lateness_buckets() {
-    return histogram_buckets(*timer_, "dobj_alarm_lateness_seconds");
+  static void subtract(std::map<double, double>& buckets, const std::map<double, double>& before) {
+    for (auto& [le, count] : buckets) {
+      auto it = before.find(le);
+      if (it != before.end()) count -= it->second;
+    }
   }
 
   // Share `q` of a histogram's observations, interpolated within its bucket as Prometheus'
@@ -481,6 +478,15 @@ class Bench {
       below = count;
     }
     return lower;
+  }
+
+  static double to_ms(double seconds) { return seconds < 0 ? -1 : seconds * 1000; }
+
+  // n alarms on fresh objects, due at `rate` per second (0: all at one instant), fired by a
+  // dobj-timer; lateness = when the alarm's event arrived − when it was due.
+  // The timer's own part of it: dobj_alarm_lateness_seconds, how late it sent each alarm.
+  std::map<double, double> timer_lateness_buckets() {
+    return histogram_buckets(*timer_, "dobj_alarm_lateness_seconds");
   }
 
   // The smallest bucket bound holding share `q` of the observations, as "≤ 25 ms late".
