@@ -127,7 +127,10 @@ pc_flags=$(PKG_CONFIG_PATH="$checkout/var/sdk/lib/pkgconfig" pkg-config --cflags
   fail "pkg-config does not resolve dobj.pc"
 g++ -o "$work/pc-worker" "$work/home/guestbook/src/main.cpp" "$work/home/guestbook/src/guestbook.cpp" \
   -I"$work/home/guestbook/src" $pc_flags || fail "the template does not build with dobj.pc's flags"
-"$work/pc-worker" --help | grep -q "hosts the object classes" || fail "the pkg-config build does not run"
+# Read whole before matching: `--help | grep -q` under pipefail fails whenever grep exits before
+# the help's last write (it is longer than one stdio buffer) and the worker dies of SIGPIPE.
+pc_help=$("$work/pc-worker" --help) || fail "the pkg-config build does not run"
+grep -q "hosts the object classes" <<<"$pc_help" || fail "the pkg-config build's --help: $pc_help"
 (
   source "$work/next.sh"
   [[ "$(dobj call Counter local-stack get)" == 2 ]] || fail "the example worker is not back after the guide"
