@@ -8,11 +8,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <mutex>
+#include <random>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -31,20 +35,64 @@ bool wait_until(const std::function<bool()>& cond, std::chrono::milliseconds dea
   }
 }
 
-int free_port() {
+namespace {
+
+// Test servers listen below the kernel's ephemeral port range. A port the kernel picked from that
+// range and that was released again can go to any outgoing connection of a test running beside
+// this one before the server binds it (nats-server then stops with "address already in use");
+// below the range, only another test's pick could take it.
+constexpr int kFirstTestPort = 20000;
+constexpr int kMinTestPorts = 1000;  // fewer below the range: leave the choice to the kernel
+constexpr int kPickAttempts = 100;
+
+// The kernel's ephemeral range for outgoing connections (and for a bind to port 0).
+std::pair<int, int> ephemeral_range() {
+  std::ifstream in("/proc/sys/net/ipv4/ip_local_port_range");
+  int low = 32768, high = 60999;
+  in >> low >> high;
+  return {low, high};
+}
+
+// Binds 127.0.0.1:port (0: the kernel's choice) and releases it; the port, or 0 when taken.
+int bind_and_release(int port) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) throw std::runtime_error("free_port: socket failed");
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
+  addr.sin_port = htons(static_cast<std::uint16_t>(port));
   if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
     close(fd);
-    throw std::runtime_error("free_port: bind failed");
+    return 0;
   }
   socklen_t len = sizeof addr;
   getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
   close(fd);
   return ntohs(addr.sin_port);
+}
+
+}  // namespace
+
+int free_port() {
+  static std::mutex mutex;
+  static std::mt19937 rng(std::random_device{}() ^ static_cast<unsigned>(getpid()));
+  static std::set<int> handed_out;  // this process's picks: never the same port twice
+  std::lock_guard lock(mutex);
+  const int below = ephemeral_range().first;
+  if (below - kFirstTestPort >= kMinTestPorts) {
+    std::uniform_int_distribution<int> pick(kFirstTestPort, below - 1);
+    for (int attempt = 0; attempt < kPickAttempts; ++attempt) {
+      int port = pick(rng);
+      if (!handed_out.count(port) && bind_and_release(port) == port) {
+        handed_out.insert(port);
+        return port;
+      }
+    }
+  }
+  int port = bind_and_release(0);
+  if (port == 0) throw std::runtime_error("free_port: bind failed");
+  handed_out.insert(port);
+  return port;
 }
 
 std::string make_temp_dir(const std::string& prefix) {

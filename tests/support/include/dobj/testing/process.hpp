@@ -15,7 +15,8 @@ namespace dobj::testing {
 bool wait_until(const std::function<bool()>& cond, std::chrono::milliseconds deadline,
                 std::chrono::milliseconds poll = std::chrono::milliseconds(20));
 
-// A free TCP port on 127.0.0.1 (bound and released; the kernel does not hand it out again soon).
+// A free TCP port on 127.0.0.1 for a test server: bound and released, picked below the kernel's
+// ephemeral range (where outgoing connections never take it meanwhile), never twice in a process.
 int free_port();
 // A TCP connection to 127.0.0.1:port (the descriptor), or -1 when nothing accepts there.
 int connect_loopback(int port);
