@@ -1,6 +1,7 @@
 #include "fault_injector.hpp"
 
 #include <algorithm>
+#include <fstream>
 #include <limits>
 
 namespace dobj::chaos {
@@ -145,8 +146,13 @@ std::string FaultInjector::inject(Fault f) {
       if (cluster_.live_workers() <= options_.min_workers) cluster_.add_worker();
       auto i = any_worker();
       auto pid = cluster_.worker(i).process().pid();
-      if (!cluster_.drain_worker(i, kDrainDeadline)) {
-        throw std::runtime_error("worker pid " + std::to_string(pid) + " did not drain and exit 0");
+      std::string log;
+      if (!cluster_.drain_worker(i, kDrainDeadline, &log)) {
+        // The run's directories go with it: the worker's log stays for the post-mortem.
+        auto kept = testing::make_temp_dir("dobj-chaos-drain") + "/worker.log";
+        std::ofstream(kept) << log;
+        throw std::runtime_error("worker pid " + std::to_string(pid) +
+                                 " did not drain and exit 0 (its log: " + kept + ")");
       }
       return "pid " + std::to_string(pid);
     }

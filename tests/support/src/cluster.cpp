@@ -144,7 +144,7 @@ void Cluster::pause_worker(std::size_t i, std::chrono::milliseconds paused) {
   p.signal(SIGCONT);
 }
 
-bool Cluster::drain_worker(std::size_t i, std::chrono::milliseconds deadline) {
+bool Cluster::drain_worker(std::size_t i, std::chrono::milliseconds deadline, std::string* log) {
   // A worker between two registrations (its lease lost to an earlier fault) takes the request
   // once it serves again under its new id.
   auto requested = wait_until(
@@ -158,10 +158,22 @@ bool Cluster::drain_worker(std::size_t i, std::chrono::milliseconds deadline) {
         }
       },
       deadline, std::chrono::milliseconds(100));
-  if (!requested) return false;
+  if (!requested) {
+    if (log) {
+      *log = "the drain request found no live registration\n" + workers_.at(i).process->log();
+    }
+    return false;
+  }
   auto m = take(i);  // its proxies live until it has exited
   auto status = m.process->process().wait(deadline);
-  return status && WIFEXITED(*status) && WEXITSTATUS(*status) == 0;
+  if (status && WIFEXITED(*status) && WEXITSTATUS(*status) == 0) return true;
+  if (log) {
+    *log = (!status              ? std::string("still running at the deadline")
+            : WIFEXITED(*status) ? "exited " + std::to_string(WEXITSTATUS(*status))
+                                 : "killed by signal " + std::to_string(WTERMSIG(*status))) +
+           "\n" + m.process->log();
+  }
+  return false;
 }
 
 void Cluster::restart_postgres(std::chrono::milliseconds down) {

@@ -45,8 +45,8 @@ class Cluster {
   // SIGSTOP for `paused`, then SIGCONT.
   void pause_worker(std::size_t i, std::chrono::milliseconds paused);
   // `dobj drain` semantics through the registry; waits until the process exited. False if it
-  // did not exit 0 in time.
-  bool drain_worker(std::size_t i, std::chrono::milliseconds deadline);
+  // did not exit 0 in time; then `log`, when given, receives the worker's log and how it ended.
+  bool drain_worker(std::size_t i, std::chrono::milliseconds deadline, std::string* log = nullptr);
   // The control database's server.
   void restart_postgres(std::chrono::milliseconds down);
   // Storage shard `shard`'s server: stopped (fast shutdown) for `down`, then started again.
