@@ -40,7 +40,8 @@ namespace {
 // Test servers listen below the kernel's ephemeral port range. A port the kernel picked from that
 // range and that was released again can go to any outgoing connection of a test running beside
 // this one before the server binds it (nats-server then stops with "address already in use");
-// below the range, only another test's pick could take it.
+// below the range, only another test's pick could take it. 10000-19999 is the local stack test's
+// (tests/local_stack), whose stack holds its ports across down and up.
 constexpr int kFirstTestPort = 20000;
 constexpr int kMinTestPorts = 1000;  // fewer below the range: leave the choice to the kernel
 constexpr int kPickAttempts = 100;
