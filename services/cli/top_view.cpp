@@ -6,12 +6,14 @@
 #include <cmath>
 #include <cstdlib>
 
+#include "dobj/metrics/histogram.hpp"
 #include "table.hpp"
 
 namespace dobj::cli {
 namespace {
 
 using metrics::Sample;
+constexpr double kP99 = 0.99;
 
 // Series identity: name and labels.
 std::string series_key(const Sample& s) {
@@ -39,30 +41,19 @@ std::string label(const Sample& s, const char* key) {
   return it == s.labels.end() ? "" : it->second;
 }
 
-// The upper bound of the bucket holding the 99th percentile of the interval's observations.
-double p99(const std::map<double, double>& buckets) {
-  if (buckets.empty()) return -1;
-  double total = buckets.rbegin()->second;  // +Inf
-  if (total <= 0) return -1;
-  for (const auto& [le, count] : buckets) {
-    if (count >= 0.99 * total) return le;
-  }
-  return -1;
-}
-
 struct Accumulator {
   double requests = 0, errors = 0;
-  std::map<double, double> turn_buckets;   // le → count
-  std::map<double, double> reply_buckets;  // le → count
+  metrics::Buckets turn_buckets;
+  metrics::Buckets reply_buckets;
 
   void add(const Sample& d) {
     if (d.name == "dobj_requests_total") {
       requests += d.value;
       if (label(d, "status") != "ok") errors += d.value;
     } else if (d.name == "dobj_turn_seconds_bucket") {
-      turn_buckets[std::strtod(label(d, "le").c_str(), nullptr)] += d.value;
+      metrics::add_bucket(turn_buckets, d);
     } else if (d.name == "dobj_reply_seconds_bucket") {
-      reply_buckets[std::strtod(label(d, "le").c_str(), nullptr)] += d.value;
+      metrics::add_bucket(reply_buckets, d);
     }
   }
   static bool per_method(const Sample& d) {
@@ -70,8 +61,10 @@ struct Accumulator {
            d.name == "dobj_reply_seconds_bucket";
   }
   TopRow row(std::string name, double interval_s) const {
-    return TopRow{std::move(name), requests / interval_s, errors / interval_s, p99(turn_buckets),
-                  p99(reply_buckets)};
+    // The bound of the bucket holding the 99th percentile: what the scrape can state for sure.
+    return TopRow{std::move(name), requests / interval_s, errors / interval_s,
+                  metrics::bucket_bound(turn_buckets, kP99),
+                  metrics::bucket_bound(reply_buckets, kP99)};
   }
 };
 

@@ -20,6 +20,7 @@
 
 #include "dobj/client/nats_connection.hpp"
 #include "dobj/core/value.hpp"
+#include "dobj/metrics/histogram.hpp"
 #include "dobj/store/database.hpp"
 #include "dobj/store/schema_pool.hpp"
 #include "dobj/testing/http_get.hpp"
@@ -228,14 +229,14 @@ class Bench {
     auto pg_cpu_before = testing::PostgresServer::shared().cpu_seconds();
     auto nats_cpu_before = stack_->nats().cpu_seconds();
     auto replies_before =
-        dobj_row ? histogram_buckets(*worker_, kReplySeconds) : std::map<double, double>();
+        dobj_row ? histogram_buckets(*worker_, kReplySeconds) : metrics::Buckets();
     Row row;
     row.load = run_load(spec);
     if (dobj_row) {
       auto replies = histogram_buckets(*worker_, kReplySeconds);
-      subtract(replies, replies_before);
-      row.worker_p50_ms = to_ms(quantile(replies, 0.5));
-      row.worker_p99_ms = to_ms(quantile(replies, 0.99));
+      metrics::subtract(replies, replies_before);
+      row.worker_p50_ms = to_ms(metrics::quantile(replies, 0.5));
+      row.worker_p99_ms = to_ms(metrics::quantile(replies, 0.99));
     }
     if (row.load.completed > 0) {
       // Both include the warmup's requests' CPU too: upper bounds.
@@ -441,43 +442,11 @@ class Bench {
     return activated;
   }
 
-  // A histogram's cumulative buckets (upper bound → count) from a service's /metrics, summed
-  // over its label sets.
-  static std::map<double, double> histogram_buckets(const testing::ServiceProcess& service,
-                                                    const std::string& name) {
-    std::map<double, double> out;
-    for (const auto& s :
-         metrics::parse_text(testing::http_get(service.metrics_port(), "/metrics").body)) {
-      if (s.name != name + "_bucket") continue;
-      auto le = s.labels.find("le");
-      if (le == s.labels.end()) continue;
-      out[le->second == "+Inf" ? std::numeric_limits<double>::infinity() : std::stod(le->second)] +=
-          s.value;
-    }
-    return out;
-  }
-  static void subtract(std::map<double, double>& buckets, const std::map<double, double>& before) {
-    for (auto& [le, count] : buckets) {
-      auto it = before.find(le);
-      if (it != before.end()) count -= it->second;
-    }
-  }
-
-  // Share `q` of a histogram's observations, interpolated within its bucket as Prometheus'
-  // histogram_quantile does; -1 without observations.
-  static double quantile(const std::map<double, double>& buckets, double q) {
-    double total = buckets.empty() ? 0 : buckets.rbegin()->second;
-    if (total <= 0) return -1;
-    double lower = 0, below = 0;
-    for (const auto& [le, count] : buckets) {
-      if (count >= q * total) {
-        if (std::isinf(le) || count <= below) return lower;
-        return lower + (le - lower) * (q * total - below) / (count - below);
-      }
-      lower = le;
-      below = count;
-    }
-    return lower;
+  // A histogram's buckets from a service's /metrics, summed over its label sets.
+  static metrics::Buckets histogram_buckets(const testing::ServiceProcess& service,
+                                            const std::string& name) {
+    return metrics::histogram_buckets(
+        metrics::parse_text(testing::http_get(service.metrics_port(), "/metrics").body), name);
   }
 
   static double to_ms(double seconds) { return seconds < 0 ? -1 : seconds * 1000; }
@@ -485,19 +454,15 @@ class Bench {
   // n alarms on fresh objects, due at `rate` per second (0: all at one instant), fired by a
   // dobj-timer; lateness = when the alarm's event arrived − when it was due.
   // The timer's own part of it: dobj_alarm_lateness_seconds, how late it sent each alarm.
-  std::map<double, double> timer_lateness_buckets() {
+  metrics::Buckets timer_lateness_buckets() {
     return histogram_buckets(*timer_, "dobj_alarm_lateness_seconds");
   }
 
   // The smallest bucket bound holding share `q` of the observations, as "≤ 25 ms late".
-  static std::string quantile_bound(const std::map<double, double>& buckets, double q) {
-    double total = buckets.empty() ? 0 : buckets.rbegin()->second;
-    for (const auto& [le, count] : buckets) {
-      if (total > 0 && count >= q * total) {
-        return std::isinf(le) ? "more than 30 s late" : fmt::format("≤ {:g} ms late", le * 1000);
-      }
-    }
-    return "(none seen)";
+  static std::string quantile_bound(const metrics::Buckets& buckets, double q) {
+    double bound = metrics::bucket_bound(buckets, q);
+    if (bound < 0) return "(none seen)";
+    return std::isinf(bound) ? "more than 30 s late" : fmt::format("≤ {:g} ms late", bound * 1000);
   }
 
   std::pair<Row, Row> alarm_rows() {
@@ -586,7 +551,7 @@ class Bench {
     // The timer's own histogram: how late it sent each alarm. The rest of the lateness is the
     // worker's turn, its commit and the event's way back.
     auto sent = timer_lateness_buckets();
-    subtract(sent, sent_before);
+    metrics::subtract(sent, sent_before);
     row.note += fmt::format("; the timer sent 99% {}", quantile_bound(sent, 0.99));
     if (!row.setup_in_time) {
       row.note += fmt::format(

@@ -105,12 +105,11 @@ WorkerMetrics::WorkerMetrics(prometheus::Registry& registry)
 
 void WorkerMetrics::replied(std::string_view class_name, std::string_view method,
                             std::string_view status, std::chrono::nanoseconds in_worker) {
-  auto key = key_of(class_name, method, status);
   prometheus::Counter* counter;
   prometheus::Histogram* histogram = nullptr;
   {
     std::lock_guard lock(mutex_);
-    auto& slot = request_counters_[key];
+    auto& slot = request_counters_[key_of(class_name, method, status)];
     if (!slot) {
       slot = &requests_.Add({{"class", std::string(class_name)},
                              {"method", std::string(method)},
@@ -119,8 +118,7 @@ void WorkerMetrics::replied(std::string_view class_name, std::string_view method
     counter = slot;
     // Refusals before routing took no time worth a histogram, and have no labels.
     if (!class_name.empty()) {
-      key.resize(class_name.size() + method.size() + 2);  // class\0method\0
-      auto& h = reply_histograms_[key];
+      auto& h = reply_histograms_[key_of(class_name, method)];
       if (!h) {
         h = &reply_seconds_.Add(
             {{"class", std::string(class_name)}, {"method", std::string(method)}}, kReplyBuckets);

@@ -147,21 +147,22 @@ void Cluster::pause_worker(std::size_t i, std::chrono::milliseconds paused) {
 bool Cluster::drain_worker(std::size_t i, std::chrono::milliseconds deadline, std::string* log) {
   // A worker between two registrations (its lease lost to an earlier fault) takes the request
   // once it serves again under its new id.
+  std::string last_refusal;
   auto requested = wait_until(
       [&] {
         try {
           auto id = worker_id(*workers_.at(i).process);
           auto conn = store::connect(stack_.database_url());
-          return store::WorkerRegistry(*conn).request_drain(id);
-        } catch (const std::exception&) {
-          return false;  // PostgreSQL restarting
+          if (store::WorkerRegistry(*conn).request_drain(id)) return true;
+          last_refusal = "the drain request found no live registration";
+        } catch (const std::exception& e) {
+          last_refusal = std::string("the drain request could not be made: ") + e.what();
         }
+        return false;
       },
       deadline, std::chrono::milliseconds(100));
   if (!requested) {
-    if (log) {
-      *log = "the drain request found no live registration\n" + workers_.at(i).process->log();
-    }
+    if (log) *log = last_refusal + "\n" + workers_.at(i).process->log();
     return false;
   }
   auto m = take(i);  // its proxies live until it has exited

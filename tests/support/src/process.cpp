@@ -74,14 +74,19 @@ int bind_and_release(int port) {
 
 }  // namespace
 
+std::optional<std::pair<int, int>> test_port_range() {
+  const int below = ephemeral_range().first;
+  if (below - kFirstTestPort < kMinTestPorts) return std::nullopt;
+  return std::pair{kFirstTestPort, below - 1};
+}
+
 int free_port() {
   static std::mutex mutex;
   static std::mt19937 rng(std::random_device{}() ^ static_cast<unsigned>(getpid()));
   static std::set<int> handed_out;  // this process's picks: never the same port twice
   std::lock_guard lock(mutex);
-  const int below = ephemeral_range().first;
-  if (below - kFirstTestPort >= kMinTestPorts) {
-    std::uniform_int_distribution<int> pick(kFirstTestPort, below - 1);
+  if (auto range = test_port_range()) {
+    std::uniform_int_distribution<int> pick(range->first, range->second);
     for (int attempt = 0; attempt < kPickAttempts; ++attempt) {
       int port = pick(rng);
       if (!handed_out.count(port) && bind_and_release(port) == port) {

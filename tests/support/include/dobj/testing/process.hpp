@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace dobj::testing {
@@ -18,6 +19,9 @@ bool wait_until(const std::function<bool()>& cond, std::chrono::milliseconds dea
 // A free TCP port on 127.0.0.1 for a test server: bound and released, picked below the kernel's
 // ephemeral range (where outgoing connections never take it meanwhile), never twice in a process.
 int free_port();
+// The ports free_port picks from, [first, last]: below the ephemeral range; none when too few
+// are there (then the kernel picks and only "never twice" holds).
+std::optional<std::pair<int, int>> test_port_range();
 // A TCP connection to 127.0.0.1:port (the descriptor), or -1 when nothing accepts there.
 int connect_loopback(int port);
 // A fresh directory under $TMPDIR (or /tmp), removed by remove_tree.
