@@ -81,18 +81,22 @@ std::vector<ClaimedAlarm> AlarmStore::claim_due(TimerId id, std::chrono::millise
                                                 std::size_t limit,
                                                 std::chrono::milliseconds claim_ttl) {
   return with_storage_errors(conn_, "claiming alarms", [&] {
+    // The rows locked by the subquery are updated by their ctids (a TID scan; they stay put while
+    // locked). Joined by key, the planner hashed the whole alarms table for every batch: a third
+    // of the statement's time in a burst of 100,000 (docs/performance.md).
     pqxx::nontransaction tx(conn_);
     auto rows =
         tx.exec_params(R"sql(
       UPDATE dobj.alarms a SET claimed_by = $1, claimed_until = now() + make_interval(secs => $4)
-      FROM (SELECT class, id FROM dobj.alarms
-             WHERE coalesce(next_attempt_at, due_at) <= now() + make_interval(secs => $2)
-               AND (claimed_by IS NULL OR claimed_until < now())
-             ORDER BY coalesce(next_attempt_at, due_at) LIMIT $3
-             FOR UPDATE SKIP LOCKED) due
-      JOIN dobj.objects o ON o.class = due.class AND o.id = due.id
-      WHERE a.class = due.class AND a.id = due.id
-      RETURNING a.class, a.id, o.p, (extract(epoch FROM a.due_at) * 1000000)::bigint,
+      WHERE a.ctid = ANY(ARRAY(
+        SELECT ctid FROM dobj.alarms
+         WHERE coalesce(next_attempt_at, due_at) <= now() + make_interval(secs => $2)
+           AND (claimed_by IS NULL OR claimed_until < now())
+         ORDER BY coalesce(next_attempt_at, due_at) LIMIT $3
+         FOR UPDATE SKIP LOCKED))
+      RETURNING a.class, a.id,
+                (SELECT o.p FROM dobj.objects o WHERE o.class = a.class AND o.id = a.id),
+                (extract(epoch FROM a.due_at) * 1000000)::bigint,
                 (extract(epoch FROM coalesce(a.next_attempt_at, a.due_at)) * 1000000)::bigint,
                 a.retry_count, coalesce(a.traceparent, ''))sql",
                        id, seconds(window), static_cast<std::int64_t>(limit), seconds(claim_ttl));

@@ -137,12 +137,16 @@ void PostgresServer::run_as_owner(const std::vector<std::string>& argv) {
 void PostgresServer::start() {
   // fsync off: test data need not survive a machine crash, and it keeps the suites fast.
   // Benchmarks measure durable commits: DOBJ_TEST_PG_FSYNC=on.
-  std::string fsync_setting = durable() ? "on" : "off";
-  run_as_owner(
-      {bin("pg_ctl"), "-D", data_dir_, "-l", dir_ + "/server.log", "-w", "-t", "60", "-o",
-       "-p " + std::to_string(port_) + " -k " + dir_ +
-           " -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=" + fsync_setting,
-       "start"});
+  // DOBJ_TEST_PG_OPTIONS adds server options for profiling by hand, e.g.
+  // "-c shared_preload_libraries=pg_stat_statements".
+  std::string options = "-p " + std::to_string(port_) + " -k " + dir_ +
+                        " -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=" +
+                        (durable() ? "on" : "off");
+  if (const char* extra = std::getenv("DOBJ_TEST_PG_OPTIONS"); extra && *extra) {
+    options += std::string(" ") + extra;
+  }
+  run_as_owner({bin("pg_ctl"), "-D", data_dir_, "-l", dir_ + "/server.log", "-w", "-t", "60", "-o",
+                options, "start"});
   running_ = true;
 }
 
