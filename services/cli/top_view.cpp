@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
 
 #include "dobj/metrics/histogram.hpp"
 #include "table.hpp"
@@ -46,7 +45,8 @@ struct Accumulator {
   metrics::Buckets turn_buckets;
   metrics::Buckets reply_buckets;
 
-  void add(const Sample& d) {
+  // Sums `d` when it is a series shown per method too; false for any other (the gauges).
+  bool add(const Sample& d) {
     if (d.name == "dobj_requests_total") {
       requests += d.value;
       if (label(d, "status") != "ok") errors += d.value;
@@ -54,11 +54,10 @@ struct Accumulator {
       metrics::add_bucket(turn_buckets, d);
     } else if (d.name == "dobj_reply_seconds_bucket") {
       metrics::add_bucket(reply_buckets, d);
+    } else {
+      return false;
     }
-  }
-  static bool per_method(const Sample& d) {
-    return d.name == "dobj_requests_total" || d.name == "dobj_turn_seconds_bucket" ||
-           d.name == "dobj_reply_seconds_bucket";
+    return true;
   }
   TopRow row(std::string name, double interval_s) const {
     // The bound of the bucket holding the 99th percentile: what the scrape can state for sure.
@@ -101,8 +100,7 @@ TopView compute_top(const std::vector<WorkerScrapes>& scrapes, double interval_s
     }
     Accumulator acc;
     for (const auto& d : deltas(w.before, w.after)) {
-      acc.add(d);
-      if (Accumulator::per_method(d)) {
+      if (acc.add(d)) {
         auto c = label(d, "class");
         by_method[c.empty() ? "(refused before routing)" : c + "." + label(d, "method")].add(d);
       }

@@ -46,12 +46,13 @@ constexpr int kFirstTestPort = 20000;
 constexpr int kMinTestPorts = 1000;  // fewer below the range: leave the choice to the kernel
 constexpr int kPickAttempts = 100;
 
-// The kernel's ephemeral range for outgoing connections (and for a bind to port 0).
-std::pair<int, int> ephemeral_range() {
+// The lowest port of the kernel's ephemeral range for outgoing connections (and for a bind to
+// port 0).
+int ephemeral_low() {
   std::ifstream in("/proc/sys/net/ipv4/ip_local_port_range");
-  int low = 32768, high = 60999;
-  in >> low >> high;
-  return {low, high};
+  int low = 32768;
+  in >> low;
+  return low;
 }
 
 // Binds 127.0.0.1:port (0: the kernel's choice) and releases it; the port, or 0 when taken.
@@ -75,7 +76,7 @@ int bind_and_release(int port) {
 }  // namespace
 
 std::optional<std::pair<int, int>> test_port_range() {
-  const int below = ephemeral_range().first;
+  const int below = ephemeral_low();
   if (below - kFirstTestPort < kMinTestPorts) return std::nullopt;
   return std::pair{kFirstTestPort, below - 1};
 }
@@ -95,10 +96,12 @@ int free_port() {
       }
     }
   }
-  int port = bind_and_release(0);
-  if (port == 0) throw std::runtime_error("free_port: bind failed");
-  handed_out.insert(port);
-  return port;
+  for (int attempt = 0; attempt < kPickAttempts; ++attempt) {
+    int port = bind_and_release(0);
+    if (port == 0) throw std::runtime_error("free_port: bind failed");
+    if (handed_out.insert(port).second) return port;
+  }
+  throw std::runtime_error("free_port: the kernel offered only ports handed out before");
 }
 
 std::string make_temp_dir(const std::string& prefix) {
