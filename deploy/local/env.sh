@@ -73,7 +73,15 @@ pg_data_dir() {
   fi
 }
 
-pid_alive() { [[ -f "$1" ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
+# A process that still runs. A killed one whose parent has not reaped it yet (the services are
+# orphans, and some init processes reap only every few seconds) is a zombie that `kill -0`
+# still finds: it counts as gone, so that `up` starts its replacement at once.
+pid_running() {
+  local stat
+  { kill -0 "$1" && stat=$(<"/proc/$1/stat"); } 2>/dev/null || return 1
+  [[ ${stat##*) } != Z* ]]
+}
+pid_alive() { [[ -f "$1" ]] && pid_running "$(cat "$1")"; }
 
 # A port that accepts connections on 127.0.0.1 is busy.
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -85,7 +93,7 @@ stop_pid() {
   local pid i; pid=$(cat "$file")
   kill -TERM "$pid"
   for ((i = 0; i < wait_s * 10; i++)); do
-    kill -0 "$pid" 2>/dev/null || { rm -f "$file"; return 0; }
+    pid_running "$pid" || { rm -f "$file"; return 0; }
     sleep 0.1
   done
   echo "process $pid did not stop in ${wait_s}s; killing it" >&2
