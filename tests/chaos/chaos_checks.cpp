@@ -12,6 +12,9 @@
 namespace dobj::chaos {
 namespace {
 
+// A failed check names this many of the objects that failed it.
+constexpr std::size_t kShownViolations = 3;
+
 using Kv = std::map<std::string, std::map<std::string, std::string>>;  // id → key → value text
 
 // The checks read every object's keys through dobj_admin.kv(), one shard round trip per object
@@ -154,7 +157,11 @@ std::vector<CheckRow> check_unkeyed(const std::string& database_url,
        violations.empty()
            ? fmt::format("{} objects; {} applied, {} refused ({}), {} unknown", r.objects.size(),
                          acked, refused, refusals.empty() ? "none" : refusals, unknown)
-           : fmt::format("{} objects broke it, e.g. {}", violations.size(), violations.front())},
+           : fmt::format("{} objects broke it: {}", violations.size(),
+                         fmt::join(violations.begin(),
+                                   violations.begin() +
+                                       std::min<std::size_t>(violations.size(), kShownViolations),
+                                   " | "))},
       {"un-keyed: no reply without a fault to explain it", r.errors.empty(),
        r.errors.empty() ? "none" : fmt::format("{}, e.g. {}", r.errors.size(), r.errors.front())},
   };
@@ -268,15 +275,25 @@ std::vector<CheckRow> check_bank(const std::string& database_url, const testing:
     return a != accounts.end() && a->second.out.count(ref) > 0;
   };
   for (const auto& [ref, t] : r.acked) lost += !applied(ref, t.from);
-  for (const auto& ref : r.refused) {
-    for (const auto& [id, a] : accounts) applied_refused += a.out.count(ref);
+  std::map<std::string, std::size_t> lies;  // refused but applied, by the refusal's code
+  std::string lie;
+  for (const auto& [ref, why] : r.refused) {
+    for (const auto& [id, a] : accounts) {
+      if (!a.out.count(ref)) continue;
+      ++applied_refused;
+      ++lies[why.substr(0, why.find(':'))];
+      if (lie.empty()) lie = ref + ": " + why;
+    }
   }
-  rows.push_back({"bank: acknowledged transfers applied, refused ones not",
-                  lost == 0 && applied_refused == 0,
-                  fmt::format("{} acknowledged, {} refused ({} short of funds), {} unknown; "
-                              "acknowledged but missing {}, refused but applied {}",
-                              r.acked.size(), r.refused.size(), r.short_funds, r.unknown.size(),
-                              lost, applied_refused)});
+  std::string by_code;
+  for (const auto& [code, n] : lies) by_code += fmt::format(" {} {}", code, n);
+  rows.push_back(
+      {"bank: acknowledged transfers applied, refused ones not", lost == 0 && applied_refused == 0,
+       fmt::format("{} acknowledged, {} refused ({} short of funds), {} unknown; "
+                   "acknowledged but missing {}, refused but applied {}{}",
+                   r.acked.size(), r.refused.size(), r.short_funds, r.unknown.size(), lost,
+                   applied_refused,
+                   lies.empty() ? "" : fmt::format(" (by code:{}; e.g. {})", by_code, lie))});
   auto dead =
       scalar(*conn, "SELECT count(*) FROM dobj_admin.dead_messages WHERE sender_class = 'Account'");
   rows.push_back({"bank: no credit died", dead == 0, fmt::format("{} dead messages", dead)});

@@ -23,6 +23,7 @@
 #include "dobj/testing/ledger_load.hpp"
 #include "dobj/testing/process.hpp"
 #include "fault_injector.hpp"
+#include "reply_auditor.hpp"
 
 namespace {
 
@@ -123,6 +124,7 @@ int main(int argc, char** argv) {
   // Un-keyed clients next to the keyed ones: every outcome classified by what its reply promised.
   testing::CounterLoad plain({cluster.stack().nats().client_url(), kPlainClients, s.objects});
   testing::BankLoad bank({cluster.stack().nats().client_url(), kBankClients, s.accounts});
+  chaos::ReplyAuditor auditor(cluster.stack().nats().client_url());
   if (!bank.deposit_all(kDepositDeadline)) {
     fmt::print("FAIL: the bank's opening deposits did not go through before any fault\n");
     return 1;
@@ -145,6 +147,7 @@ int main(int argc, char** argv) {
     fo.max_workers = static_cast<std::size_t>(3 * s.pg_shards);
   }
   chaos::FaultInjector injector(cluster, fo);
+  auto faults_began = plain.seconds_running();
   injector.start();
   injector.join();
   std::this_thread::sleep_for(kCalmAfterFaults);
@@ -153,6 +156,8 @@ int main(int argc, char** argv) {
   bank.stop();
   auto faults = injector.records();
   print_faults(faults);
+  fmt::print("(the clients' times below count from {:.1f} s before the first fault)\n",
+             faults_began);
 
   std::string retries;
   for (const auto& [code, n] : load.results().retries) retries += fmt::format(" {} {},", code, n);
@@ -169,6 +174,7 @@ int main(int argc, char** argv) {
   add_checks("the Ledger checks ran", [&] {
     return chaos::run_checks(cluster.stack().database_url(), load.results(), kAlarmDeadline);
   });
+  add_checks("the reply audit ran", [&] { return std::vector<chaos::CheckRow>{auditor.check()}; });
   add_checks("the un-keyed checks ran",
              [&] { return chaos::check_unkeyed(cluster.stack().database_url(), plain); });
   add_checks("the bank checks ran", [&] {

@@ -117,10 +117,12 @@ void BankLoad::run_client(int index) {
     auto subject = "obj.Account." + (pull ? t.to + ".pull" : t.from + ".transfer");
     bool keyed = n % 2 == 0;
     Attempt a;
+    bool was_unknown = false;
     auto until = std::chrono::steady_clock::now() + options_.keyed_deadline;
     while (true) {
       a = attempt(nats, options_.nats_url, subject, body,
                   keyed ? std::optional<std::string>(ref) : std::nullopt, options_.attempt_timeout);
+      was_unknown = was_unknown || a.kind == Outcome::kUnknown;
       // A keyed transfer asks again until it has an answer: the key makes that safe.
       if (!keyed || a.kind == Outcome::kApplied || a.kind == Outcome::kBug ||
           std::chrono::steady_clock::now() > until || threads_.stopping()) {
@@ -128,6 +130,8 @@ void BankLoad::run_client(int index) {
       }
       std::this_thread::sleep_for(kRetryPause);
     }
+    // A refusal says nothing of an earlier attempt that may have been applied.
+    if (a.kind == Outcome::kRefused && was_unknown) a.kind = Outcome::kUnknown;
     {
       std::lock_guard lock(mutex_);
       switch (a.kind) {
@@ -137,13 +141,14 @@ void BankLoad::run_client(int index) {
           if (a.value.value("ok", false)) {
             results_.acked[ref] = t;
           } else {
-            results_.refused.insert(ref);
+            results_.refused[ref] = "short of funds";
             ++results_.short_funds;
           }
           break;
         }
         case Outcome::kRefused:
-          results_.refused.insert(ref);
+          results_.refused[ref] =
+              fmt::format("{} at {:.1f} s", a.detail, threads_.seconds_running());
           break;
         case Outcome::kUnknown:
           results_.unknown[ref] = t;

@@ -44,7 +44,7 @@ void CounterLoad::run_client(int index) {
   for (int n = index; !threads_.stopping(); ++n) {
     auto id = options_.prefix + std::to_string(n % options_.objects);
     Outcome outcome = Outcome::kUnknown;
-    std::string code;
+    std::string code, text;
     try {
       if (!nats)
         nats = std::make_unique<NatsConnection>(
@@ -54,6 +54,7 @@ void CounterLoad::run_client(int index) {
       if (reply.no_responders) {
         outcome = Outcome::kRefused;
         code = "no_responders";
+        text = "NATS: no subscriber for the subject";
       } else {
         protocol::parse_reply(reply.header(protocol::kStatusHeader),
                               reply.header(protocol::kContentTypeHeader), reply.body);
@@ -61,8 +62,8 @@ void CounterLoad::run_client(int index) {
       }
     } catch (const Error& e) {
       outcome = classify(e.code());
-      code = std::string(to_string(e.code())) +
-             (outcome == Outcome::kBug ? ": " + std::string(e.what()) : "");
+      code = to_string(e.code());
+      text = e.what();
     } catch (const TransportError&) {
       outcome = Outcome::kUnknown;  // no reply in time: applied or not
       nats.reset();                 // the connection may be the problem
@@ -74,17 +75,24 @@ void CounterLoad::run_client(int index) {
         case Outcome::kApplied:
           ++t.acked;
           break;
-        case Outcome::kRefused:
+        case Outcome::kRefused: {
           ++t.refused;
           ++results_.refusals[code];
+          auto& by = t.refused_by[code];
+          by.last = threads_.seconds_running();
+          if (by.count++ == 0) {
+            by.first = by.last;
+            by.sample = text;
+          }
           break;
+        }
         case Outcome::kUnknown:
           ++t.unknown;
           break;
         case Outcome::kBug:
           // The request's fate is unknown too, but the reply itself is wrong.
           ++t.unknown;
-          results_.errors.push_back(id + ": " + code);
+          results_.errors.push_back(id + ": " + code + ": " + text);
           break;
       }
     }
@@ -99,8 +107,15 @@ std::vector<std::string> CounterLoad::violations(
   for (const auto& [id, t] : results_.objects) {
     auto value = std::max<std::int64_t>(0, final_value(id));
     if (value < t.acked || value > t.acked + t.unknown) {
-      out.push_back(fmt::format("{}: value {} outside [acked {}, acked + unknown {}] ({} refused)",
-                                id, value, t.acked, t.acked + t.unknown, t.refused));
+      // Which refusals, and when: the fault log beside it says which of them lied.
+      std::string refusals;
+      for (const auto& [code, r] : t.refused_by) {
+        refusals += fmt::format("; {} {} from {:.1f} s to {:.1f} s, e.g. \"{}\"", code, r.count,
+                                r.first, r.last, r.sample);
+      }
+      out.push_back(
+          fmt::format("{}: value {} outside [acked {}, acked + unknown {}] ({} refused{})", id,
+                      value, t.acked, t.acked + t.unknown, t.refused, refusals));
     }
   }
   return out;

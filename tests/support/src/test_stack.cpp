@@ -1,5 +1,7 @@
 #include "dobj/testing/test_stack.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <stdexcept>
@@ -93,6 +95,11 @@ TestStack::TestStack(NatsServer::Profile profile, int nats_nodes, bool nats_adve
 TestStack::~TestStack() {
   services_.clear();
   nats_.reset();
+  // DOBJ_TEST_KEEP_LOGS keeps the services' logs, to read after a failure that is hard to repeat.
+  if (const char* keep = std::getenv("DOBJ_TEST_KEEP_LOGS"); keep && *keep) {
+    fmt::print(stderr, "kept the services' logs in {}\n", dir_);
+    return;
+  }
   remove_tree(dir_);
 }
 

@@ -20,7 +20,8 @@ namespace dobj::testing {
 // half as a transfer from the payer (its credit a durable message), half as a pull by the payee
 // (an awaited call of the payer's withdraw; cancelled when its outcome is unknown).
 // Even transfers carry an idempotency key (the ref) and are retried until their outcome is
-// known; odd ones are tried once and classified by what the reply promises (counter_load.hpp):
+// known; odd ones are tried once and classified by what the reply promises (counter_load.hpp),
+// a keyed one by all of its attempts (an unknown one before a refused last leaves it unknown):
 //   acked   — {"ok": true}: the debit is applied, the credit is on its way (ctx.send) or, for a
 //             pull, applied;
 //   refused — {"ok": false} (funds short) or an error promising "not applied";
@@ -45,9 +46,9 @@ class BankLoad {
     std::int64_t amount = 0;
   };
   struct Results {
-    std::map<std::string, Transfer> acked;    // by ref
-    std::map<std::string, Transfer> unknown;  // by ref
-    std::set<std::string> refused;
+    std::map<std::string, Transfer> acked;       // by ref
+    std::map<std::string, Transfer> unknown;     // by ref
+    std::map<std::string, std::string> refused;  // by ref: why ("moved: …", "short of funds")
     std::size_t short_funds = 0;
     std::vector<std::string> errors;  // replies no fault explains, negative balances
   };

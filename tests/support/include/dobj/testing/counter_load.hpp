@@ -34,10 +34,17 @@ class CounterLoad {
     std::chrono::milliseconds attempt_timeout{2000};
     std::chrono::milliseconds pause{5};  // between requests of one client: light load
   };
+  // One kind of refusal of one object: how many, when (seconds since start()), one reply's text.
+  struct Refusals {
+    std::int64_t count = 0;
+    double first = 0, last = 0;
+    std::string sample;
+  };
   struct Tally {
     std::int64_t acked = 0;
     std::int64_t refused = 0;
     std::int64_t unknown = 0;
+    std::map<std::string, Refusals> refused_by;  // by error code
   };
   struct Results {
     std::map<std::string, Tally> objects;
@@ -51,6 +58,8 @@ class CounterLoad {
   void stop();
   std::int64_t acked() const;
   const Results& results() const { return results_; }
+  // The clock of the refusals' times.
+  double seconds_running() const { return threads_.seconds_running(); }
   // The objects whose final value (from `final_value`, -1 when absent = 0) breaks
   // acked ≤ value ≤ acked + unknown, one line each.
   std::vector<std::string> violations(
