@@ -169,7 +169,10 @@ void AlarmTimer::loop_step() {
     metrics_->claimed(wheel_.size() + in_flight_.size());
   } catch (const Error& e) {
     log_->warn("timer {}: {}", id_, e.what());
-    next_scan_ = clock_.now() + config_.scan_interval;
+    auto now = clock_.now();
+    next_scan_ = now + config_.scan_interval;
+    // A heartbeat that failed is still due: it waits for the retry like everything else.
+    next_heartbeat_ = std::max(next_heartbeat_, now + TimerConfig::kStorageRetry);
     if (!conn_.is_open()) store_.reset();  // reconnect on the next step
   }
 }

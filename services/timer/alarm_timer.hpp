@@ -33,6 +33,9 @@ namespace dobj {
 struct TimerConfig {
   // After a step that failed unexpectedly (not a storage error, which the step handles).
   constexpr static std::chrono::milliseconds kStepRetry{100};
+  // After a step whose database work failed (e.g. the database refuses connections): the next
+  // try waits this long, instead of retrying at once in a loop that would hold a core.
+  constexpr static std::chrono::milliseconds kStorageRetry{100};
   // How often the loop looks for replies that never came while alarms are in flight.
   constexpr static std::chrono::milliseconds kInFlightCheck{100};
   // The firer's sleep with nothing held (a claim wakes it anyway).

@@ -227,6 +227,51 @@ TEST_F(StorageShardTest, TheTimerFiresAlarmsStoredInEveryDatabase) {
   EXPECT_EQ(scalar("SELECT count(*) FROM dobj.storage_databases WHERE url LIKE '%s2-moved'"), 1);
 }
 
+// A storage database that refuses connections gets one attempt from the timer per retry
+// interval: the timer once retried at once, thousands of times a second, holding a core for as
+// long as the database was down (and slowing every other process through the outage).
+TEST_F(StorageShardTest, TheTimerRetriesARefusingDatabaseAtItsRetryPace) {
+  auto s2_url = PostgresServer::shared().create_database(false);
+  ASSERT_EQ(cli({"shards", "add", "s2", "--partitions", "200-255", "--url",
+                 PostgresServer::service_url(s2_url), "--admin-url", s2_url}),
+            0)
+      << output_;
+  auto& timer = stack_.start_timer({"--map-poll-ms", "200"});
+  ASSERT_TRUE(wait_until(
+      [&] { return timer.log().find("firing the alarms stored in s2") != std::string::npos; }, 10s))
+      << timer.log();
+  // The database turns every connection away at once from now on.
+  auto name = s2_url.substr(s2_url.rfind('/') + 1);
+  auto admin = store::connect(PostgresServer::shared().url("postgres"));
+  auto refuse = [&](bool on) {
+    pqxx::nontransaction tx(*admin);
+    tx.exec0("ALTER DATABASE " + tx.quote_name(name) + " ALLOW_CONNECTIONS " +
+             (on ? "false" : "true"));
+    if (on) {
+      tx.exec_params("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1",
+                     name);
+    }
+  };
+  refuse(true);
+  auto refusals = [&] {
+    auto log = timer.log();
+    std::size_t n = 0;
+    for (auto at = log.find("cannot connect to PostgreSQL"); at != std::string::npos;
+         at = log.find("cannot connect to PostgreSQL", at + 1)) {
+      ++n;
+    }
+    return n;
+  };
+  EXPECT_TRUE(wait_until([&] { return refusals() > 0; }, 10s)) << timer.log();
+  // Two seconds at one try per TimerConfig::kStorageRetry (100 ms) is about 20; 60 leaves room
+  // for a slow machine, a busy loop makes thousands.
+  constexpr std::size_t kMostTries = 60;
+  auto start = refusals();
+  EXPECT_FALSE(wait_until([&] { return refusals() - start > kMostTries; }, 2s))
+      << refusals() - start << " tries in two seconds";
+  refuse(false);
+}
+
 // `dobj shards move`: a range's objects (keys, SQL tables, alarms) go to another shard while
 // nobody serves them, then are served from there with nothing lost, and the source keeps no copy
 // (here the source's only range: the shard stays in the map with none); the same from the

@@ -90,11 +90,15 @@ struct Host::Impl {
 
   // A worker that cannot prove its lease answers nothing (DESIGN.md §3): another worker may own
   // the partition by now and run the very message this one would call `moved` or `overloaded`.
-  bool may_answer() const { return lease_valid(worker_id.load()); }
+  // The lease to prove is the one the message came in under: a later registration's proves
+  // nothing about a message an earlier one's subscription received.
+  bool may_answer(store::WorkerId registration) const {
+    return lease_valid(registration != 0 ? registration : worker_id.load());
+  }
 
   void reject(const InboundMessage& m, protocol::ContentType type, const Error& e,
               const protocol::TraceContext& trace) {
-    if (!m.reply_to.empty() && may_answer()) {
+    if (!m.reply_to.empty() && may_answer(m.registration)) {
       auto reply = protocol::error_reply(type, e);
       reply.traceparent = trace.header();
       outbox.reply(m.reply_to, reply, Outbox::Delivery::kBuffered);
@@ -159,7 +163,7 @@ void Host::dispatch(InboundMessage message) {
   const auto received = std::chrono::steady_clock::now();
   auto& impl = *impl_;
   // Held messages of a worker without a valid lease are neither run nor answered.
-  if (!impl.may_answer()) return;
+  if (!impl.may_answer(message.registration)) return;
   if (!impl.reply_allowed(message.reply_to, message.subject)) {
     // Neither run nor answered: the only answer would go where the client must not publish.
     constexpr std::uint64_t kLogEvery = 1000;

@@ -205,6 +205,10 @@ bool Shard::nothing_waiting() {
 }
 
 void Shard::enqueue(std::unique_ptr<ShardCommand> command) {
+  // Dispatched under an earlier registration, it reached the shard after the rebind: neither run
+  // nor answered (InboundMessage::registration).
+  auto registration = command->message.registration;
+  if (registration != 0 && registration != worker_id_) return;
   // A message dispatched before a handover command is still this shard's to finish; one that
   // raced past the dispatcher's check and came after it is not.
   int p = command->subject.partition;

@@ -334,5 +334,33 @@ TEST_F(ShardTest, WithoutAValidLeaseNothingRepliesAndARebindCommitsUnderTheNewId
   EXPECT_EQ(tx.exec1("SELECT owner FROM dobj.objects WHERE id = 'r'")[0].as<std::int64_t>(), fresh);
 }
 
+TEST_F(ShardTest, AMessageAnEarlierRegistrationReceivedIsNeitherRunNorAnsweredAfterTheRebind) {
+  send("e", 2, "first");
+  shard_->run_once(1s);
+  ASSERT_EQ(body_of("first"), "2");
+  auto earlier = config_.worker_id;
+  auto conn = store::connect(config_.database_url);
+  store::WorkerRegistry registry(*conn);
+  registry.mark_stopped(earlier);
+  auto fresh = registry.register_worker({"t", 2, "t"}, 1h);
+  store::PartitionTable(*conn).claim_fair_share(fresh);
+  valid_id_ = fresh;
+  auto rebind = std::make_unique<ShardCommand>();
+  rebind->kind = ShardCommand::Kind::kRebind;
+  rebind->worker_id = fresh;
+  push(std::move(rebind));
+  // Taken by the earlier registration's subscription, it reaches the shard after the rebind:
+  // another worker may have taken it too, so this one neither runs nor answers it.
+  auto held = command("e", 5, "held");
+  held->message.registration = earlier;
+  push(std::move(held));
+  auto current = command("e", 1, "current");
+  current->message.registration = fresh;
+  push(std::move(current));
+  shard_->run_once(1s);
+  EXPECT_EQ(body_of("held"), "<no reply to held>");
+  EXPECT_EQ(body_of("current"), "3");  // 2 + 1: the held 5 never ran
+}
+
 }  // namespace
 }  // namespace dobj

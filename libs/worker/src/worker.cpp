@@ -279,7 +279,9 @@ void Worker::on_partitions(const std::vector<int>& owned) {
   for (int p : owned) {
     if (subs_.count(p)) continue;
     subs_.emplace(p, nats_->subscribe(protocol::partition_subscription(p),
-                                      [this](natsMsg* msg) { on_message(msg); }));
+                                      [this, registration = id()](natsMsg* msg) {
+                                        on_message(msg, registration);
+                                      }));
     ++added;
   }
   metrics_->handovers("claimed", added);
@@ -290,8 +292,9 @@ void Worker::on_partitions(const std::vector<int>& owned) {
   }
 }
 
-void Worker::on_message(natsMsg* raw) {
+void Worker::on_message(natsMsg* raw, store::WorkerId registration) {
   InboundMessage m;
+  m.registration = registration;
   m.subject = natsMsg_GetSubject(raw);
   if (const char* reply = natsMsg_GetReply(raw)) m.reply_to = reply;
   if (const char* data = natsMsg_GetData(raw)) m.body.assign(data, natsMsg_GetDataLength(raw));

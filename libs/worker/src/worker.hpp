@@ -96,7 +96,8 @@ class Worker {
   static void drain(std::vector<NatsSubscription>& subs);
   void on_lost();
   void on_joined(store::WorkerId id);
-  void on_message(natsMsg* msg);
+  // `registration`: the worker id the message's subscription was made under.
+  void on_message(natsMsg* msg, store::WorkerId registration);
   // LeaseKeeper::Callbacks::may_hold: false once NATS has been unreachable for a lease TTL.
   bool nats_link_holds() const;
   void watch_nats_link();

@@ -20,6 +20,10 @@ struct InboundMessage {
   std::size_t header_bytes = 0;                // every header's name and value, summed
   std::optional<std::string> traceparent;      // W3C trace context, as sent
   std::optional<std::string> call_chain;       // Dobj-Call-Chain: an awaited call's waiters
+  // The worker registration whose subscription received it (0: the current one). One held from an
+  // earlier registration is neither run nor answered: its partition may be another worker's by
+  // now, subscribed before this one's subscription ended, so the same message went there too.
+  store::WorkerId registration = 0;
 };
 
 // Where replies and events leave the process (NATS in the worker, memory in tests). Called from
