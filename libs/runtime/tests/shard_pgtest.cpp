@@ -118,6 +118,22 @@ class ShardTest : public ::testing::Test {
     return "<no reply to " + reply_to + ">";
   }
 
+  // What the worker does after losing its lease: stops the old registration, registers anew,
+  // claims the partitions again and rebinds the shard to the new id (returned).
+  store::WorkerId register_anew() {
+    auto conn = store::connect(config_.database_url);
+    store::WorkerRegistry registry(*conn);
+    registry.mark_stopped(config_.worker_id);
+    auto fresh = registry.register_worker({"t", 2, "t"}, 1h);
+    store::PartitionTable(*conn).claim_fair_share(fresh);
+    valid_id_ = fresh;
+    auto rebind = std::make_unique<ShardCommand>();
+    rebind->kind = ShardCommand::Kind::kRebind;
+    rebind->worker_id = fresh;
+    push(std::move(rebind));
+    return fresh;
+  }
+
   std::int64_t owned_objects() {
     auto conn = store::connect(config_.database_url);
     pqxx::nontransaction tx(*conn);
@@ -317,19 +333,11 @@ TEST_F(ShardTest, WithoutAValidLeaseNothingRepliesAndARebindCommitsUnderTheNewId
   shard_->run_once(1s);
   EXPECT_EQ(body_of("unleased"), "<no reply to unleased>");
 
-  auto conn = store::connect(config_.database_url);
-  store::WorkerRegistry registry(*conn);
-  registry.mark_stopped(config_.worker_id);
-  auto fresh = registry.register_worker({"t", 2, "t"}, 1h);
-  store::PartitionTable(*conn).claim_fair_share(fresh);
-  valid_id_ = fresh;
-  auto rebind = std::make_unique<ShardCommand>();
-  rebind->kind = ShardCommand::Kind::kRebind;
-  rebind->worker_id = fresh;
-  push(std::move(rebind));
+  auto fresh = register_anew();
   send("r", 1, "rebound");
   shard_->run_once(1s);
   EXPECT_EQ(body_of("rebound"), "5");
+  auto conn = store::connect(config_.database_url);
   pqxx::nontransaction tx(*conn);
   EXPECT_EQ(tx.exec1("SELECT owner FROM dobj.objects WHERE id = 'r'")[0].as<std::int64_t>(), fresh);
 }
@@ -339,16 +347,7 @@ TEST_F(ShardTest, AMessageAnEarlierRegistrationReceivedIsNeitherRunNorAnsweredAf
   shard_->run_once(1s);
   ASSERT_EQ(body_of("first"), "2");
   auto earlier = config_.worker_id;
-  auto conn = store::connect(config_.database_url);
-  store::WorkerRegistry registry(*conn);
-  registry.mark_stopped(earlier);
-  auto fresh = registry.register_worker({"t", 2, "t"}, 1h);
-  store::PartitionTable(*conn).claim_fair_share(fresh);
-  valid_id_ = fresh;
-  auto rebind = std::make_unique<ShardCommand>();
-  rebind->kind = ShardCommand::Kind::kRebind;
-  rebind->worker_id = fresh;
-  push(std::move(rebind));
+  auto fresh = register_anew();
   // Taken by the earlier registration's subscription, it reaches the shard after the rebind:
   // another worker may have taken it too, so this one neither runs nor answers it.
   auto held = command("e", 5, "held");
