@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "dobj/core/error.hpp"
 #include "dobj/core/logging.hpp"
 #include "dobj/store/database.hpp"
 #include "dobj/store/migration_runner.hpp"
@@ -55,12 +56,20 @@ void TimerFleet::refresh() {
     auto c = config_;
     c.database_url = url;
     if (!first_) c.metrics_addr = "off";
-    if (url != config_.database_url) {
-      auto shard = store::connect(url);
-      store::MigrationRunner(*shard).require_current();
-    }
     auto timer = std::make_unique<AlarmTimer>(c, Clock::system());
-    timer->start();
+    try {
+      if (url != config_.database_url) {
+        auto shard = store::connect(url);
+        store::MigrationRunner(*shard).require_current();
+      }
+      timer->start();
+    } catch (const Error& e) {
+      // One database down must not keep the others' alarms from firing: this place gets its loop
+      // at a later read of the map.
+      log_->error("the loop for the alarms stored in {} cannot start ({}); trying again in {} ms",
+                  name, e.what(), config_.map_poll.count());
+      continue;
+    }
     if (name != "control" || !timers_.empty()) log_->info("firing the alarms stored in {}", name);
     timers_.emplace(name, Loop{url, std::move(timer), first_});
     first_ = false;

@@ -18,8 +18,9 @@ namespace dobj {
 // keep their objects there) and every storage shard of the map. The map is read again every
 // TimerConfig::map_poll, so a shard added later gets its loop without a restart, and a shard
 // given another URL (`dobj shards set-url`) gets a new loop on it. The first loop
-// serves /metrics and /readyz. Lifecycle: start() (throws when the databases are not ready) →
-// stop().
+// serves /metrics and /readyz. A storage database that cannot be reached gets its loop at a later
+// read of the map; the others serve meanwhile. Lifecycle: start() (throws when the control
+// database is not ready) → stop().
 class TimerFleet {
  public:
   explicit TimerFleet(TimerConfig config);

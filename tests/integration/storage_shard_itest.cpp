@@ -80,6 +80,19 @@ class StorageShardTest : public StackTest {
         20s, 100ms);
   }
 
+  // Whether `database_url`'s database turns every connection away at once (its sessions ended).
+  static void refuse_connections(const std::string& database_url, bool refuse) {
+    auto name = database_url.substr(database_url.rfind('/') + 1);
+    auto admin = store::connect(PostgresServer::shared().url("postgres"));
+    pqxx::nontransaction tx(*admin);
+    tx.exec0("ALTER DATABASE " + tx.quote_name(name) + " ALLOW_CONNECTIONS " +
+             (refuse ? "false" : "true"));
+    if (refuse) {
+      tx.exec_params("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1",
+                     name);
+    }
+  }
+
   std::string shard_url_;
   std::string output_;
 };
@@ -240,19 +253,7 @@ TEST_F(StorageShardTest, TheTimerRetriesARefusingDatabaseAtItsRetryPace) {
   ASSERT_TRUE(wait_until(
       [&] { return timer.log().find("firing the alarms stored in s2") != std::string::npos; }, 10s))
       << timer.log();
-  // The database turns every connection away at once from now on.
-  auto name = s2_url.substr(s2_url.rfind('/') + 1);
-  auto admin = store::connect(PostgresServer::shared().url("postgres"));
-  auto refuse = [&](bool on) {
-    pqxx::nontransaction tx(*admin);
-    tx.exec0("ALTER DATABASE " + tx.quote_name(name) + " ALLOW_CONNECTIONS " +
-             (on ? "false" : "true"));
-    if (on) {
-      tx.exec_params("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1",
-                     name);
-    }
-  };
-  refuse(true);
+  refuse_connections(s2_url, true);
   auto refusals = [&] {
     auto log = timer.log();
     std::size_t n = 0;
@@ -269,7 +270,27 @@ TEST_F(StorageShardTest, TheTimerRetriesARefusingDatabaseAtItsRetryPace) {
   auto start = refusals();
   EXPECT_FALSE(wait_until([&] { return refusals() - start > kMostTries; }, 2s))
       << refusals() - start << " tries in two seconds";
-  refuse(false);
+  refuse_connections(s2_url, false);
+}
+
+// A timer started while one storage database is down serves the others, and that one as soon as
+// it is back (it once refused to start at all).
+TEST_F(StorageShardTest, ATimerStartsWhileAStorageDatabaseIsDownAndServesItOnceItIsBack) {
+  auto s2_url = PostgresServer::shared().create_database(false);
+  ASSERT_EQ(cli({"shards", "add", "s2", "--partitions", "200-255", "--url",
+                 PostgresServer::service_url(s2_url), "--admin-url", s2_url}),
+            0)
+      << output_;
+  refuse_connections(s2_url, true);
+  auto& timer = stack_.start_timer({"--map-poll-ms", "200"});
+  auto logged = [&](const char* text) { return timer.log().find(text) != std::string::npos; };
+  EXPECT_TRUE(wait_until([&] { return logged("firing the alarms stored in s1"); }, 10s))
+      << timer.log();
+  EXPECT_TRUE(wait_until([&] { return logged("alarms stored in s2 cannot start"); }, 10s))
+      << timer.log();
+  refuse_connections(s2_url, false);
+  EXPECT_TRUE(wait_until([&] { return logged("firing the alarms stored in s2"); }, 10s))
+      << timer.log();
 }
 
 // `dobj shards move`: a range's objects (keys, SQL tables, alarms) go to another shard while
