@@ -11,9 +11,11 @@
 // ends.
 //   dobj-chaos --mode short     ≈ 2 minutes, one of each fault (the test command runs it)
 //   dobj-chaos --mode long      10 minutes of faults (on demand)
+#include <fmt/chrono.h>
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <fstream>
 
 #include "chaos_checks.hpp"
@@ -40,6 +42,10 @@ constexpr int kPlainClients = 2;
 constexpr int kBankClients = 2;
 constexpr auto kDepositDeadline = 60s;
 constexpr auto kOutboxDrainDeadline = 60s;
+// A failed run prints this many of the services' last log lines that matter to a post-mortem:
+// the CI log is all that is left of a run on a clean machine.
+constexpr std::size_t kShownLogLines = 400;
+constexpr std::size_t kLogTimeChars = 23;  // 2026-12-02T04:23:54.597
 
 struct Settings {
   std::string mode = "short";
@@ -59,6 +65,32 @@ void print_faults(const std::vector<chaos::FaultInjector::Record>& records) {
     fmt::print("{:>7.1f}  {:<36} {:>5.1f}s  {:<4} {}\n", r.at_s, chaos::to_string(r.fault),
                r.took_s, r.ok ? "yes" : "NO", r.detail);
   }
+}
+
+// The services' warnings, errors and lease and handover lines in time order, the last
+// kShownLogLines of them (the run says where the fault log's clock starts on theirs).
+void print_service_log(const std::string& logs) {
+  std::vector<std::string_view> kept;
+  std::string_view rest = logs;
+  while (!rest.empty()) {
+    auto end = rest.find('\n');
+    auto line = rest.substr(0, end);
+    rest = end == std::string_view::npos ? std::string_view{} : rest.substr(end + 1);
+    for (const char* mark : {" W [", " E [", " C [", "[lease]", "[handover]"}) {
+      if (line.find(mark) != std::string_view::npos) {
+        kept.push_back(line);
+        break;
+      }
+    }
+  }
+  // One timeline across the services: each line starts with its ISO time.
+  std::stable_sort(kept.begin(), kept.end(), [](std::string_view a, std::string_view b) {
+    return a.substr(0, kLogTimeChars) < b.substr(0, kLogTimeChars);
+  });
+  auto from = kept.size() > kShownLogLines ? kept.size() - kShownLogLines : 0;
+  fmt::print("\nthe services' last {} warning, error, lease and handover lines (of {}):\n",
+             kept.size() - from, kept.size());
+  for (auto i = from; i < kept.size(); ++i) fmt::print("{}\n", kept[i]);
 }
 
 void print_checks(const std::vector<chaos::CheckRow>& rows) {
@@ -148,6 +180,7 @@ int main(int argc, char** argv) {
   }
   chaos::FaultInjector injector(cluster, fo);
   auto faults_began = plain.seconds_running();
+  auto faults_began_at = std::chrono::system_clock::now();
   injector.start();
   injector.join();
   std::this_thread::sleep_for(kCalmAfterFaults);
@@ -156,8 +189,16 @@ int main(int argc, char** argv) {
   bank.stop();
   auto faults = injector.records();
   print_faults(faults);
-  fmt::print("(the clients' times below count from {:.1f} s before the first fault)\n",
-             faults_began);
+  // The services log local time (spdlog's default).
+  auto began_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(faults_began_at.time_since_epoch())
+          .count() %
+      1000;
+  fmt::print(
+      "(the clients' times below count from {:.1f} s before the first fault, which came at "
+      "{:%H:%M:%S}.{:03} on the services' log clock)\n",
+      faults_began, fmt::localtime(std::chrono::system_clock::to_time_t(faults_began_at)),
+      began_ms);
 
   std::string retries;
   for (const auto& [code, n] : load.results().retries) retries += fmt::format(" {} {},", code, n);
@@ -193,6 +234,7 @@ int main(int argc, char** argv) {
                              fmt::format("{} faults, {} failed", faults.size(), failed_faults)});
   print_checks(rows);
   bool passed = std::all_of(rows.begin(), rows.end(), [](const auto& r) { return r.passed; });
+  if (!passed) print_service_log(cluster.stack().worker_logs());
   fmt::print("\n{}\n", passed ? "chaos: PASS" : "chaos: FAIL");
 
   if (!s.json_path.empty()) {
