@@ -145,13 +145,15 @@ std::vector<CheckRow> check_unkeyed(const std::string& database_url,
   auto violations = load.violations_in(database_url);
   const auto& r = load.results();
   std::int64_t acked = 0, refused = 0, unknown = 0;
+  std::map<std::string, std::int64_t> by_code;
   for (const auto& [id, t] : r.objects) {
     acked += t.acked;
     refused += t.refused;
     unknown += t.unknown;
+    for (const auto& [code, refusals] : t.refused_by) by_code[code] += refusals.count;
   }
   std::string refusals;
-  for (const auto& [code, n] : r.refusals) refusals += fmt::format(" {} {},", code, n);
+  for (const auto& [code, n] : by_code) refusals += fmt::format(" {} {},", code, n);
   return {
       {"un-keyed: acked <= final <= acked + unknown", violations.empty(),
        violations.empty()
@@ -281,8 +283,8 @@ std::vector<CheckRow> check_bank(const std::string& database_url, const testing:
     for (const auto& [id, a] : accounts) {
       if (!a.out.count(ref)) continue;
       ++applied_refused;
-      ++lies[why.substr(0, why.find(':'))];
-      if (lie.empty()) lie = ref + ": " + why;
+      ++lies[why.code];
+      if (lie.empty()) lie = fmt::format("{}: {}: {}", ref, why.code, why.detail);
     }
   }
   std::string by_code;

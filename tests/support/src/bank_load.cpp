@@ -22,6 +22,7 @@ constexpr std::chrono::milliseconds kRetryPause{50};
 struct Attempt {
   Outcome kind = Outcome::kUnknown;  // kApplied: an answer, its value below
   Value value;
+  std::string code;  // a refusal's or an error's: "no_responders" or the protocol's code
   std::string detail;
 };
 
@@ -39,14 +40,16 @@ Attempt attempt(std::unique_ptr<NatsConnection>& nats, const std::string& nats_u
     auto reply = nats->request(subject, body.dump(), headers, timeout);
     if (reply.no_responders) {
       a.kind = Outcome::kRefused;
-      a.detail = "no_responders";
+      a.code = "no_responders";
+      a.detail = "NATS: no subscriber for the subject";
       return a;
     }
     a.value = protocol::parse_reply(reply.header(protocol::kStatusHeader),
                                     reply.header(protocol::kContentTypeHeader), reply.body);
     a.kind = Outcome::kApplied;
   } catch (const Error& e) {
-    a.detail = std::string(to_string(e.code())) + ": " + e.what();
+    a.code = to_string(e.code());
+    a.detail = e.what();
     a.kind = classify(e.code());
   } catch (const TransportError& e) {
     a.kind = Outcome::kUnknown;  // no reply in time: applied or not
@@ -141,21 +144,21 @@ void BankLoad::run_client(int index) {
           if (a.value.value("ok", false)) {
             results_.acked[ref] = t;
           } else {
-            results_.refused[ref] = "short of funds";
+            results_.refused[ref] = {"short of funds", ""};
             ++results_.short_funds;
           }
           break;
         }
         case Outcome::kRefused:
-          results_.refused[ref] =
-              fmt::format("{} at {:.1f} s", a.detail, threads_.seconds_running());
+          results_.refused[ref] = {
+              a.code, fmt::format("{} at {:.1f} s", a.detail, threads_.seconds_running())};
           break;
         case Outcome::kUnknown:
           results_.unknown[ref] = t;
           break;
         case Outcome::kBug:
           results_.unknown[ref] = t;  // its fate is unknown too, but the reply itself is wrong
-          results_.errors.push_back(ref + ": " + a.detail);
+          results_.errors.push_back(ref + ": " + a.code + ": " + a.detail);
           break;
       }
     }

@@ -77,7 +77,6 @@ void CounterLoad::run_client(int index) {
           break;
         case Outcome::kRefused: {
           ++t.refused;
-          ++results_.refusals[code];
           auto& by = t.refused_by[code];
           by.last = threads_.seconds_running();
           if (by.count++ == 0) {

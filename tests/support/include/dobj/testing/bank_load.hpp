@@ -45,10 +45,15 @@ class BankLoad {
     std::string to;
     std::int64_t amount = 0;
   };
+  // Why a transfer counts as refused: "short of funds", or an error's code and its text (when).
+  struct Refusal {
+    std::string code;
+    std::string detail;
+  };
   struct Results {
-    std::map<std::string, Transfer> acked;       // by ref
-    std::map<std::string, Transfer> unknown;     // by ref
-    std::map<std::string, std::string> refused;  // by ref: why ("moved: …", "short of funds")
+    std::map<std::string, Transfer> acked;    // by ref
+    std::map<std::string, Transfer> unknown;  // by ref
+    std::map<std::string, Refusal> refused;   // by ref
     std::size_t short_funds = 0;
     std::vector<std::string> errors;  // replies no fault explains, negative balances
   };

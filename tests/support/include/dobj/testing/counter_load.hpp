@@ -48,8 +48,7 @@ class CounterLoad {
   };
   struct Results {
     std::map<std::string, Tally> objects;
-    std::map<std::string, std::size_t> refusals;  // by error code
-    std::vector<std::string> errors;              // replies no fault explains: each one is a bug
+    std::vector<std::string> errors;  // replies no fault explains: each one is a bug
   };
 
   explicit CounterLoad(Options options);
