@@ -110,10 +110,19 @@ std::string TestStack::worker_logs() const {
 }
 
 std::int64_t TestStack::query_int(const std::string& sql) const {
-  auto conn = store::connect(db_url_);
-  pqxx::nontransaction tx(*conn);
-  auto r = tx.exec1(sql);
-  return r[0].is_null() ? -1 : r[0].as<std::int64_t>();
+  std::lock_guard lock(query_mutex_);
+  auto run = [&] {
+    if (!query_conn_) query_conn_ = store::connect(db_url_);
+    pqxx::nontransaction tx(*query_conn_);
+    auto r = tx.exec1(sql);
+    return r[0].is_null() ? std::int64_t{-1} : r[0].as<std::int64_t>();
+  };
+  try {
+    return run();
+  } catch (const pqxx::broken_connection&) {
+    query_conn_.reset();  // a test ended the stack's sessions, or restarted PostgreSQL
+    return run();
+  }
 }
 
 std::int64_t TestStack::wait_for_lock_waiter(std::chrono::milliseconds deadline) const {

@@ -1,6 +1,8 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
+#include <pqxx/pqxx>
 #include <string>
 #include <vector>
 
@@ -66,7 +68,9 @@ class TestStack {
   std::string temp_dir() const { return dir_; }
   // Every service's log so far, for failure messages.
   std::string worker_logs() const;
-  // The first column of the first row of a query on the stack's database (NULL → -1).
+  // The first column of the first row of a query on the stack's database (NULL → -1), on one
+  // connection kept for the stack's life (a connection each cost tests that check hundreds of
+  // rows one by one seconds under ASan). A connection found broken is opened again, once.
   std::int64_t query_int(const std::string& sql) const;
   // Waits for a backend of the stack's database to block on a lock (a row lock a test holds);
   // returns its pid, or 0 if none did before the deadline.
@@ -77,6 +81,8 @@ class TestStack {
   std::unique_ptr<NatsServer> nats_;
   std::string db_url_;
   std::string next_log() const;
+  mutable std::mutex query_mutex_;
+  mutable std::unique_ptr<pqxx::connection> query_conn_;
 
   std::vector<std::unique_ptr<ServiceProcess>> services_;
 };
