@@ -43,7 +43,6 @@ class PostgresServer {
   std::string data_dir_;
   int port_ = 0;
   bool running_ = false;
-  bool template_ready_ = false;
   int next_db_ = 0;
 };
 
