@@ -111,7 +111,7 @@ void migrate_template(const std::string& data_dir,
 // a server: they copy a cluster made once per machine, PostgreSQL build, user and set of
 // migrations. A file lock makes the processes ctest runs side by side wait for the first.
 // (Clusters of earlier migrations stay in `base` until the machine's next boot when it is
-// /dev/shm; they are 50 MB each.)
+// /dev/shm; they are about 50 MB each.)
 std::string cached_cluster(const std::string& base,
                            const std::function<void(const std::vector<std::string>&)>& as_owner) {
   auto cache = base + "/dobj-pg-cluster-v2-" +
