@@ -79,31 +79,63 @@ std::size_t migrations_hash() {
   return std::hash<std::string>{}(all);
 }
 
+// Runs a command as the cluster's owner: PostgreSQL refuses root.
+void run_as_owner(const std::vector<std::string>& argv) {
+  std::vector<std::string> full;
+  if (geteuid() == 0) full = {"/usr/sbin/runuser", "-u", "postgres", "--"};
+  full.insert(full.end(), argv.begin(), argv.end());
+  std::string output;
+  if (run_command(full, &output) != 0) {
+    throw std::runtime_error("command failed: " + argv[0] + "\n" + output);
+  }
+}
+
+std::string server_url(int port, const std::string& database) {
+  return "postgresql://postgres@127.0.0.1:" + std::to_string(port) + "/" + database;
+}
+
+// Starts a server on `data_dir` and waits until it takes connections.
+void start_server(const std::string& data_dir, const std::string& socket_dir, int port,
+                  const std::string& log) {
+  // fsync off: test data need not survive a machine crash, and it keeps the suites fast.
+  // Benchmarks measure durable commits: DOBJ_TEST_PG_FSYNC=on.
+  // DOBJ_TEST_PG_OPTIONS adds server options for profiling by hand, e.g.
+  // "-c shared_preload_libraries=pg_stat_statements".
+  std::string options = "-p " + std::to_string(port) + " -k " + socket_dir +
+                        " -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=" +
+                        (durable() ? "on" : "off");
+  if (const char* extra = std::getenv("DOBJ_TEST_PG_OPTIONS"); extra && *extra) {
+    options += std::string(" ") + extra;
+  }
+  run_as_owner(
+      {bin("pg_ctl"), "-D", data_dir, "-l", log, "-w", "-t", "60", "-o", options, "start"});
+}
+
+// `mode`: pg_ctl's shutdown mode ("fast" ends cleanly: a copy of the cluster starts at once).
+void stop_server(const std::string& data_dir, const char* mode) {
+  run_as_owner({bin("pg_ctl"), "-D", data_dir, "-m", mode, "-w", "stop"});
+}
+
 // Makes `data_dir`'s database dobj_template, migrated, and the service user, with a server of
-// its own started for that and stopped again (cleanly: copies of the cluster start at once).
-void migrate_template(const std::string& data_dir,
-                      const std::function<void(const std::vector<std::string>&)>& as_owner) {
+// its own started for that and stopped again.
+void migrate_template(const std::string& data_dir) {
   auto port = free_port();
-  as_owner({bin("pg_ctl"), "-D", data_dir, "-l", data_dir + "/template.log", "-w", "-t", "60", "-o",
-            "-p " + std::to_string(port) + " -k " + data_dir +
-                " -c listen_addresses=127.0.0.1 -c fsync=off",
-            "start"});
-  auto url = "postgresql://postgres@127.0.0.1:" + std::to_string(port) + "/";
+  start_server(data_dir, data_dir, port, data_dir + "/template.log");
   try {
     {
-      auto admin = store::connect(url + "postgres");
+      auto admin = store::connect(server_url(port, "postgres"));
       pqxx::nontransaction(*admin).exec0("CREATE DATABASE dobj_template");
     }
-    auto conn = store::connect(url + "dobj_template");
+    auto conn = store::connect(server_url(port, "dobj_template"));
     store::MigrationRunner(*conn).migrate(256);
     pqxx::nontransaction tx(*conn);
     tx.exec0("CREATE ROLE " + std::string(PostgresServer::kServiceUser) + " LOGIN");
     tx.exec0("GRANT dobj_service TO " + std::string(PostgresServer::kServiceUser));
   } catch (...) {
-    as_owner({bin("pg_ctl"), "-D", data_dir, "-m", "immediate", "-w", "stop"});
+    stop_server(data_dir, "immediate");
     throw;
   }
-  as_owner({bin("pg_ctl"), "-D", data_dir, "-m", "fast", "-w", "stop"});
+  stop_server(data_dir, "fast");
 }
 
 // initdb and the template's migrations are most of a test server's start (0.55 s of 1 s here
@@ -112,8 +144,7 @@ void migrate_template(const std::string& data_dir,
 // migrations. A file lock makes the processes ctest runs side by side wait for the first.
 // (Clusters of earlier migrations stay in `base` until the machine's next boot when it is
 // /dev/shm; they are about 50 MB each.)
-std::string cached_cluster(const std::string& base,
-                           const std::function<void(const std::vector<std::string>&)>& as_owner) {
+std::string cached_cluster(const std::string& base) {
   auto cache = base + "/dobj-pg-cluster-v2-" +
                std::to_string(std::hash<std::string>{}(bin("initdb"))) + "-" +
                std::to_string(migrations_hash()) + "-" + std::to_string(geteuid());
@@ -121,9 +152,9 @@ std::string cached_cluster(const std::string& base,
   // Made under a temporary name and renamed: a cluster in place is a complete one.
   if (!std::filesystem::exists(cache + "/PG_VERSION")) {
     remove_tree(cache + ".new");
-    as_owner({bin("initdb"), "-D", cache + ".new", "-U", "postgres", "--auth=trust", "-E", "UTF8",
-              "--no-sync", "--no-instructions"});
-    migrate_template(cache + ".new", as_owner);
+    run_as_owner({bin("initdb"), "-D", cache + ".new", "-U", "postgres", "--auth=trust", "-E",
+                  "UTF8", "--no-sync", "--no-instructions"});
+    migrate_template(cache + ".new");
     std::filesystem::remove(cache + ".new/template.log");
     std::filesystem::rename(cache + ".new", cache);
   }
@@ -153,8 +184,7 @@ PostgresServer::PostgresServer() {
       throw std::runtime_error("cannot chown " + dir_);
     }
   }
-  auto cluster =
-      cached_cluster(base, [this](const std::vector<std::string>& argv) { run_as_owner(argv); });
+  auto cluster = cached_cluster(base);
   run_as_owner({"/bin/cp", "-a", cluster, data_dir_});
   port_ = free_port();
   start();
@@ -165,40 +195,19 @@ PostgresServer::~PostgresServer() {
   remove_tree(dir_);
 }
 
-void PostgresServer::run_as_owner(const std::vector<std::string>& argv) {
-  std::vector<std::string> full;
-  if (geteuid() == 0) full = {"/usr/sbin/runuser", "-u", "postgres", "--"};
-  full.insert(full.end(), argv.begin(), argv.end());
-  std::string output;
-  if (run_command(full, &output) != 0) {
-    throw std::runtime_error("command failed: " + argv[0] + "\n" + output);
-  }
-}
-
 void PostgresServer::start() {
-  // fsync off: test data need not survive a machine crash, and it keeps the suites fast.
-  // Benchmarks measure durable commits: DOBJ_TEST_PG_FSYNC=on.
-  // DOBJ_TEST_PG_OPTIONS adds server options for profiling by hand, e.g.
-  // "-c shared_preload_libraries=pg_stat_statements".
-  std::string options = "-p " + std::to_string(port_) + " -k " + dir_ +
-                        " -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=" +
-                        (durable() ? "on" : "off");
-  if (const char* extra = std::getenv("DOBJ_TEST_PG_OPTIONS"); extra && *extra) {
-    options += std::string(" ") + extra;
-  }
-  run_as_owner({bin("pg_ctl"), "-D", data_dir_, "-l", dir_ + "/server.log", "-w", "-t", "60", "-o",
-                options, "start"});
+  start_server(data_dir_, dir_, port_, dir_ + "/server.log");
   running_ = true;
 }
 
 void PostgresServer::stop() {
   if (!running_) return;
-  run_as_owner({bin("pg_ctl"), "-D", data_dir_, "-m", "fast", "-w", "stop"});
+  stop_server(data_dir_, "fast");
   running_ = false;
 }
 
 std::string PostgresServer::url(const std::string& database) const {
-  return "postgresql://postgres@127.0.0.1:" + std::to_string(port_) + "/" + database;
+  return server_url(port_, database);
 }
 
 std::string PostgresServer::create_database(bool migrated) {

@@ -37,7 +37,6 @@ class PostgresServer {
 
  private:
   PostgresServer();
-  void run_as_owner(const std::vector<std::string>& argv);
 
   std::string dir_;
   std::string data_dir_;
