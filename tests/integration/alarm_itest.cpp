@@ -107,6 +107,9 @@ TEST_F(AlarmTest, RetriesCarryTheirCountAndTheSeventhFailureIsDead) {
   ASSERT_TRUE(
       wait_until([&] { return call("Scratch", "flaky", "alarm_status")["fired"] == 1; }, 20s));
   EXPECT_EQ(call("Scratch", "flaky", "alarm_status")["last_retry_count"], 2);
+  // The event and the status reply come in on two subscriptions, each with its own cnats
+  // delivery thread: the reply can be handled first.
+  ASSERT_TRUE(wait_until([&] { return events_on("evt.Scratch.flaky.alarm") == 1; }, 20s));
   EXPECT_EQ(bodies_on("evt.Scratch.flaky.alarm")[0],
             Value({{"retry_count", 2}, {"is_retry", true}}));
   // 1 + 6 retries = 7 failures, then dobj.dead_alarms (50 ms doubling: about 6 s).
