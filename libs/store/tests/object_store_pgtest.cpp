@@ -89,6 +89,22 @@ TEST_F(ObjectStoreTest, ClaimBumpsTheEpochAndRefusesWhileALiveOwnerHoldsIt) {
   EXPECT_EQ(taken->epoch, again->epoch + 1);
 }
 
+// A claim writes the object's row and nothing else: no key-share lock on the claimant's row in
+// dobj.workers for every object claimed (the foreign key that took one per row, and multixacts
+// when two shards claimed at once, is gone: migrations/0018).
+TEST_F(ObjectStoreTest, AClaimTakesNoLockOnItsWorkersRow) {
+  auto w = add_serving_worker();
+  auto holder = connect(url_);
+  pqxx::work lock(*holder);
+  lock.exec1("SELECT 1 FROM dobj.workers WHERE id = " + std::to_string(w) + " FOR UPDATE");
+  pqxx::nontransaction(*conn_).exec0("SET statement_timeout = '3s'");
+  ObjectStore store(*conn_, w);
+  // With the lock taken per row this waited for `holder` until the statement timed out.
+  auto claimed = store.claim_many({{"Counter", "c1", 5}, {"Counter", "c2", 6}});
+  EXPECT_TRUE(claimed[0] && claimed[1]);
+  lock.abort();
+}
+
 // Every path that forgets an object without releasing it (failed commit, failed load, lease dip,
 // failed release) leaves the row naming a live worker: the partition's next owner claims it at
 // once all the same, and the old holder's commits are fenced.
