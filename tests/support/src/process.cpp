@@ -4,7 +4,9 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -73,6 +75,25 @@ int bind_and_release(int port) {
   return ntohs(addr.sin_port);
 }
 
+// A port handed out stays this process's until it exits, for every test process of the machine:
+// a server a test kills and starts again on its own ports would otherwise find one taken by
+// another test's pick in between (CI: a restarted NATS node's websocket port, "address already in
+// use"). The reservation is a lock on /tmp/dobj-test-ports/<port>, held by a descriptor left
+// open; the kernel drops it when the process ends, however it ends. False: another live process
+// holds it. Without the directory (another user's, say) the bind check alone decides.
+bool reserve_across_processes(int port) {
+  static const std::string kDir = "/tmp/dobj-test-ports";
+  if (mkdir(kDir.c_str(), 01777) == 0) chmod(kDir.c_str(), 01777);  // whatever the umask
+  auto path = kDir + "/" + std::to_string(port);
+  int fd = open(path.c_str(), O_CREAT | O_RDONLY | O_CLOEXEC, 0666);
+  if (fd < 0) return true;
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    close(fd);
+    return false;
+  }
+  return true;  // fd stays open: the lock lives as long as this process
+}
+
 }  // namespace
 
 std::optional<std::pair<int, int>> test_port_range() {
@@ -90,7 +111,8 @@ int free_port() {
     std::uniform_int_distribution<int> pick(range->first, range->second);
     for (int attempt = 0; attempt < kPickAttempts; ++attempt) {
       int port = pick(rng);
-      if (!handed_out.count(port) && bind_and_release(port) == port) {
+      if (!handed_out.count(port) && bind_and_release(port) == port &&
+          reserve_across_processes(port)) {
         handed_out.insert(port);
         return port;
       }
@@ -99,7 +121,10 @@ int free_port() {
   for (int attempt = 0; attempt < kPickAttempts; ++attempt) {
     int port = bind_and_release(0);
     if (port == 0) throw std::runtime_error("free_port: bind failed");
-    if (handed_out.insert(port).second) return port;
+    if (!handed_out.count(port) && reserve_across_processes(port)) {
+      handed_out.insert(port);
+      return port;
+    }
   }
   throw std::runtime_error("free_port: the kernel offered only ports handed out before");
 }
