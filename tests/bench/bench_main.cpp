@@ -458,6 +458,17 @@ class Bench {
     return histogram_buckets(*timer_, "dobj_alarm_lateness_seconds");
   }
 
+  // dobj_alarms_fired_total by outcome: a slow burst says whether the worker refused alarms
+  // (no_worker: postponed one by one), failed them, or let them time out.
+  std::map<std::string, double> timer_outcomes() {
+    std::map<std::string, double> out;
+    for (const auto& s :
+         metrics::parse_text(testing::http_get(timer_->metrics_port(), "/metrics").body)) {
+      if (s.name == "dobj_alarms_fired_total") out[s.labels.at("outcome")] += s.value;
+    }
+    return out;
+  }
+
   // The smallest bucket bound holding share `q` of the observations, as "≤ 25 ms late".
   static std::string quantile_bound(const metrics::Buckets& buckets, double q) {
     double bound = metrics::bucket_bound(buckets, q);
@@ -477,6 +488,7 @@ class Bench {
   Row alarms(const std::string& kind, std::uint64_t n, double rate, double set_rate) {
     if (!timer_) timer_ = &stack_->start_timer();
     auto sent_before = timer_lateness_buckets();
+    auto outcomes_before = timer_outcomes();
     auto now_ms = [] {
       return std::chrono::duration_cast<std::chrono::milliseconds>(
                  std::chrono::system_clock::now().time_since_epoch())
@@ -553,6 +565,10 @@ class Bench {
     auto sent = timer_lateness_buckets();
     metrics::subtract(sent, sent_before);
     row.note += fmt::format("; the timer sent 99% {}", quantile_bound(sent, 0.99));
+    for (const auto& [outcome, count] : timer_outcomes()) {
+      auto extra = count - outcomes_before[outcome];
+      if (outcome != "ok" && extra > 0) row.note += fmt::format("; {} {:.0f}", outcome, extra);
+    }
     if (!row.setup_in_time) {
       row.note += fmt::format(
           "; INVALID: setting ended {:.1f} s after the first was due (it measures the setting)",
