@@ -236,15 +236,19 @@ void AlarmTimer::hold(const store::ClaimedAlarm& alarm) {
   firer_->wake();  // it may fall due before what the firer sleeps for
 }
 
-void AlarmTimer::hold_again(store::ClaimedAlarm alarm, const Error& why) {
-  // The outcome could not be written, so the row is still claimed by this timer (its claims are
-  // renewed with the lease): keep it in hand and fire it again, or it would never fire.
-  log_->warn("alarm {}/{}: outcome not recorded ({}); firing again", alarm.class_name,
-             alarm.object_id, why.what());
-  alarm.fire_at =
+void AlarmTimer::hold_again(std::vector<store::ClaimedAlarm> alarms, const Error& why) {
+  // The outcomes could not be written, so the rows are still claimed by this timer (its claims
+  // are renewed with the lease): keep them in hand and fire them again, or they would never fire.
+  if (alarms.empty()) return;
+  log_->warn("{} alarms (first {}/{}): outcome not recorded ({}); firing them again", alarms.size(),
+             alarms[0].class_name, alarms[0].object_id, why.what());
+  auto again_at =
       wall_now_us() +
       std::chrono::duration_cast<std::chrono::microseconds>(config_.no_worker_delay).count();
-  hold(alarm);
+  for (auto& alarm : alarms) {
+    alarm.fire_at = again_at;
+    hold(alarm);
+  }
 }
 
 void AlarmTimer::fire_due() {
@@ -313,6 +317,8 @@ void AlarmTimer::process_results() {
     std::lock_guard lock(mutex_);
     results.swap(results_);
   }
+  std::vector<store::ClaimedAlarm> postponed;
+  std::map<std::string, std::vector<store::ClaimedAlarm>> failed;  // by error
   for (auto& r : results) {
     store::ClaimedAlarm alarm;
     {
@@ -322,29 +328,38 @@ void AlarmTimer::process_results() {
       alarm = std::move(it->second.alarm);
       in_flight_.erase(it);
     }
-    try {
-      switch (r.kind) {
-        case Result::Kind::kOk:
-          ++fired_unreported_;  // the object's commit deleted (or reset) the row
-          metrics_->fired(TimerMetrics::Outcome::kOk);
-          break;
-        case Result::Kind::kNoWorker:
-          metrics_->fired(TimerMetrics::Outcome::kNoWorker);
-          store_->postpone(id_, alarm, config_.no_worker_delay);
-          break;
-        case Result::Kind::kError:
-          log_->info("alarm {}/{} failed (retry {}): {}", alarm.class_name, alarm.object_id,
-                     alarm.retry_count, r.error);
-          metrics_->fired(TimerMetrics::Outcome::kError);
-          if (store_->record_failure(id_, alarm, r.error, config_.max_retries,
-                                     config_.base_backoff)) {
-            metrics_->buried();
-          }
-          break;
-      }
-    } catch (const Error& e) {
-      hold_again(alarm, e);
+    switch (r.kind) {
+      case Result::Kind::kOk:
+        ++fired_unreported_;  // the object's commit deleted (or reset) the row
+        metrics_->fired(TimerMetrics::Outcome::kOk);
+        break;
+      case Result::Kind::kNoWorker:
+        metrics_->fired(TimerMetrics::Outcome::kNoWorker);
+        postponed.push_back(std::move(alarm));
+        break;
+      case Result::Kind::kError:
+        log_->info("alarm {}/{} failed (retry {}): {}", alarm.class_name, alarm.object_id,
+                   alarm.retry_count, r.error);
+        metrics_->fired(TimerMetrics::Outcome::kError);
+        failed[r.error].push_back(std::move(alarm));
+        break;
     }
+  }
+  try {
+    store_->postpone(id_, postponed, config_.no_worker_delay);
+  } catch (const Error& e) {
+    hold_again(std::move(postponed), e);
+  }
+  for (auto& [error, alarms] : failed) record_failures(std::move(alarms), error);
+}
+
+void AlarmTimer::record_failures(std::vector<store::ClaimedAlarm> alarms,
+                                 const std::string& error) {
+  try {
+    metrics_->buried(
+        store_->record_failures(id_, alarms, error, config_.max_retries, config_.base_backoff));
+  } catch (const Error& e) {
+    hold_again(std::move(alarms), e);
   }
 }
 
@@ -362,17 +377,8 @@ void AlarmTimer::expire_in_flight() {
       }
     }
   }
-  for (auto& alarm : expired) {
-    metrics_->fired(TimerMetrics::Outcome::kTimeout);
-    try {
-      if (store_->record_failure(id_, alarm, "timeout", config_.max_retries,
-                                 config_.base_backoff)) {
-        metrics_->buried();
-      }
-    } catch (const Error& e) {
-      hold_again(std::move(alarm), e);
-    }
-  }
+  metrics_->fired(TimerMetrics::Outcome::kTimeout, expired.size());
+  record_failures(std::move(expired), "timeout");
 }
 
 }  // namespace dobj

@@ -101,11 +101,13 @@ class AlarmTimer {
   void rejoin();
   void scan();
   void hold(const store::ClaimedAlarm& alarm);
-  void hold_again(store::ClaimedAlarm alarm, const Error& why);
+  void hold_again(std::vector<store::ClaimedAlarm> alarms, const Error& why);
   void loop_step();
   void fire_due();
   void fire(const store::ClaimedAlarm& alarm, std::uint64_t fire_id);
   void process_results();
+  // In one statement; on a storage error they are held again (hold_again).
+  void record_failures(std::vector<store::ClaimedAlarm> alarms, const std::string& error);
   void expire_in_flight();
   void on_reply(natsMsg* msg);
   std::chrono::milliseconds until_next_wake();

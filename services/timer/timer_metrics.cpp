@@ -30,8 +30,8 @@ TimerMetrics::TimerMetrics(prometheus::Registry& registry)
                    .Register(registry)
                    .Add({})) {}
 
-void TimerMetrics::fired(Outcome outcome) {
-  by_outcome_[static_cast<int>(outcome)]->Increment();
+void TimerMetrics::fired(Outcome outcome, std::size_t alarms) {
+  by_outcome_[static_cast<int>(outcome)]->Increment(static_cast<double>(alarms));
 }
 
 void TimerMetrics::lateness(std::chrono::microseconds late) {

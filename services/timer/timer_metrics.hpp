@@ -17,10 +17,10 @@ class TimerMetrics {
 
   explicit TimerMetrics(prometheus::Registry& registry);
 
-  void fired(Outcome outcome);
+  void fired(Outcome outcome, std::size_t alarms = 1);
   // How late an alarm went out, from its due time (0 when early: never).
   void lateness(std::chrono::microseconds late);
-  void buried() { dead_.Increment(); }
+  void buried(std::size_t alarms) { dead_.Increment(static_cast<double>(alarms)); }
   void claimed(std::size_t alarms) { claimed_.Set(static_cast<double>(alarms)); }
 
  private:

@@ -442,11 +442,15 @@ class Bench {
     return activated;
   }
 
+  // A service's /metrics, parsed.
+  static auto scrape(const testing::ServiceProcess& service) {
+    return metrics::parse_text(testing::http_get(service.metrics_port(), "/metrics").body);
+  }
+
   // A histogram's buckets from a service's /metrics, summed over its label sets.
   static metrics::Buckets histogram_buckets(const testing::ServiceProcess& service,
                                             const std::string& name) {
-    return metrics::histogram_buckets(
-        metrics::parse_text(testing::http_get(service.metrics_port(), "/metrics").body), name);
+    return metrics::histogram_buckets(scrape(service), name);
   }
 
   static double to_ms(double seconds) { return seconds < 0 ? -1 : seconds * 1000; }
@@ -462,8 +466,7 @@ class Bench {
   // (no_worker: postponed one by one), failed them, or let them time out.
   std::map<std::string, double> timer_outcomes() {
     std::map<std::string, double> out;
-    for (const auto& s :
-         metrics::parse_text(testing::http_get(timer_->metrics_port(), "/metrics").body)) {
+    for (const auto& s : scrape(*timer_)) {
       if (s.name == "dobj_alarms_fired_total") out[s.labels.at("outcome")] += s.value;
     }
     return out;

@@ -54,13 +54,13 @@ TEST(TestSupport, APortHandedOutIsNotHandedToAnotherProcessWhileItsOwnerLives) {
   }
   close(ports_pipe[1]);
   close(hold_pipe[0]);
-  std::set<int> childs;
+  std::set<int> child_ports;
   int port = 0;
-  while (read(ports_pipe[0], &port, sizeof port) == sizeof port) childs.insert(port);
+  while (read(ports_pipe[0], &port, sizeof port) == sizeof port) child_ports.insert(port);
   close(ports_pipe[0]);
-  ASSERT_EQ(childs.size(), static_cast<std::size_t>(kChildPorts));
+  ASSERT_EQ(child_ports.size(), static_cast<std::size_t>(kChildPorts));
   int reused = 0;
-  for (int i = 0; i < kParentPorts; ++i) reused += childs.count(free_port()) ? 1 : 0;
+  for (int i = 0; i < kParentPorts; ++i) reused += child_ports.count(free_port()) ? 1 : 0;
   close(hold_pipe[1]);
   int status = 0;
   waitpid(child, &status, 0);

@@ -37,17 +37,19 @@ bool AlarmStore::renew(TimerId id, std::chrono::milliseconds ttl,
     // skipped, not waited for: waiting deadlocked with such commits, which lock alarm rows in
     // another order. The next renewal, within the claim's TTL, takes it if it is still this
     // timer's.
-    // The rows are found by the keys the timer holds (primary key lookups), not by claimed_by,
+    // The rows are found by the keys the timer holds (primary key lookups in a LATERAL
+    // subquery, whatever the statistics say: see kLockFiredRows below), not by claimed_by,
     // which has no index (one would make every claim a non-HOT update): a table of millions of
-    // future alarms would cost every timer a scan a second.
+    // future alarms would cost every timer a scan a second. Updated by ctid while locked.
     tx.exec_params0(
         "UPDATE dobj.alarms a SET claimed_until = now() + make_interval(secs => $2) "
-        "FROM (SELECT al.class, al.id FROM unnest($3::text[], $4::text[]) AS u(c, i) "
-        "      JOIN dobj.alarms al ON al.class = u.c AND al.id = u.i "
-        "      WHERE al.claimed_by = $1 "
+        "WHERE a.ctid = ANY(ARRAY("
+        "  SELECT k.row FROM unnest($3::text[], $4::text[]) AS u(c, i) "
+        "   CROSS JOIN LATERAL ("
+        "     SELECT ctid AS row FROM dobj.alarms al "
+        "      WHERE al.class = u.c AND al.id = u.i AND al.claimed_by = $1 "
         "        AND al.claimed_until < now() + make_interval(secs => $2 / 2) "
-        "      FOR UPDATE OF al SKIP LOCKED) s "
-        "WHERE a.class = s.class AND a.id = s.id",
+        "      LIMIT 1 FOR UPDATE SKIP LOCKED) k))",
         id, seconds(ttl), text_array_literal(classes), text_array_literal(ids));
     tx.commit();
     return true;
@@ -111,49 +113,85 @@ std::vector<ClaimedAlarm> AlarmStore::claim_due(TimerId id, std::chrono::millise
   });
 }
 
-bool AlarmStore::record_failure(TimerId id, const ClaimedAlarm& alarm, const std::string& error,
-                                int max_retries, std::chrono::milliseconds base_backoff) {
-  return with_storage_errors(conn_, "recording an alarm failure", [&] {
-    bool buried = false;
-    pqxx::work tx(conn_);
-    const char* match =
-        "class = $1 AND id = $2 AND claimed_by = $3 "
-        "AND due_at = timestamptz 'epoch' + $4 * interval '1 microsecond'";
-    if (alarm.retry_count >= max_retries) {
-      auto moved = tx.exec_params(std::string("DELETE FROM dobj.alarms WHERE ") + match +
-                                      " RETURNING due_at, retry_count + 1, traceparent",
-                                  alarm.class_name, alarm.object_id, id, alarm.due_at);
-      if (!moved.empty()) {
-        tx.exec_params0(
-            "INSERT INTO dobj.dead_alarms(class, id, due_at, retry_count, last_error, traceparent) "
-            "VALUES ($1, $2, $3, $4, $5, $6)",
-            alarm.class_name, alarm.object_id, moved[0][0].c_str(), moved[0][1].as<int>(), error,
-            moved[0][2].is_null() ? std::optional<std::string>() : moved[0][2].as<std::string>());
-        buried = true;
-      }
-    } else {
-      auto backoff_s = seconds(base_backoff) * static_cast<double>(1 << alarm.retry_count);
-      tx.exec_params0(std::string("UPDATE dobj.alarms SET retry_count = retry_count + 1, "
-                                  "next_attempt_at = now() + make_interval(secs => $5), "
-                                  "claimed_by = NULL, claimed_until = NULL, last_error = $6 "
-                                  "WHERE ") +
-                          match,
-                      alarm.class_name, alarm.object_id, id, alarm.due_at, backoff_s, error);
-    }
-    tx.commit();
-    return buried;
+namespace {
+
+// The fired alarms' rows ($2 classes, $3 ids, $4 due_at in µs since the epoch) that are still
+// the ones fired and still claimed by timer $1, locked (so their ctids stay put); a row a
+// worker's commit holds is skipped (see record_failures). Columns: row (the ctid), retry_count.
+// Each row is looked up by its key in a LATERAL subquery, whatever the statistics say: with
+// `claimed_by = $1` as a filter of a join, statistics taken while no alarm was claimed let the
+// planner scan dobj.alarms once per alarm named (the fault dobj.commit_objects_together had).
+// The statements change the rows by `ctid = ANY(…)`, a TID scan, for the same reason.
+constexpr const char* kLockFiredRows = R"sql(
+  SELECT k.row, k.retry_count
+    FROM unnest($2::text[], $3::text[], $4::bigint[]) AS u(class, id, due_us)
+   CROSS JOIN LATERAL (
+     SELECT ctid AS row, retry_count FROM dobj.alarms al
+      WHERE al.class = u.class AND al.id = u.id AND al.claimed_by = $1
+        AND al.due_at = timestamptz 'epoch' + u.due_us * interval '1 microsecond'
+      LIMIT 1 FOR UPDATE SKIP LOCKED) k)sql";
+
+struct FiredKeys {
+  std::string classes, ids, due_us;
+};
+
+FiredKeys fired_keys(const std::vector<ClaimedAlarm>& alarms) {
+  std::vector<std::string> classes, ids;
+  std::string due_us = "{";
+  for (const auto& a : alarms) {
+    classes.push_back(a.class_name);
+    ids.push_back(a.object_id);
+    if (due_us.size() > 1) due_us += ',';
+    due_us += std::to_string(a.due_at);
+  }
+  return {text_array_literal(classes), text_array_literal(ids), due_us + "}"};
+}
+
+}  // namespace
+
+std::size_t AlarmStore::record_failures(TimerId id, const std::vector<ClaimedAlarm>& alarms,
+                                        const std::string& error, int max_retries,
+                                        std::chrono::milliseconds base_backoff) {
+  if (alarms.empty()) return 0;
+  auto keys = fired_keys(alarms);
+  return with_storage_errors(conn_, "recording alarm failures", [&] {
+    pqxx::nontransaction tx(conn_);  // one statement: its own transaction
+    return tx
+        .exec_params1(std::string(R"sql(
+      WITH locked AS ()sql") +
+                          kLockFiredRows + R"sql(),
+      buried AS (
+        DELETE FROM dobj.alarms a
+         WHERE a.ctid = ANY(ARRAY(SELECT row FROM locked WHERE retry_count >= $6))
+        RETURNING a.class, a.id, a.due_at, a.retry_count + 1 AS retry_count, a.traceparent),
+      dead AS (
+        INSERT INTO dobj.dead_alarms(class, id, due_at, retry_count, last_error, traceparent)
+        SELECT class, id, due_at, retry_count, $5, traceparent FROM buried),
+      retried AS (
+        UPDATE dobj.alarms a
+           SET retry_count = a.retry_count + 1,
+               next_attempt_at = now() + make_interval(secs => $7 * power(2, a.retry_count)),
+               claimed_by = NULL, claimed_until = NULL, last_error = $5
+         WHERE a.ctid = ANY(ARRAY(SELECT row FROM locked WHERE retry_count < $6)))
+      SELECT count(*) FROM buried)sql",
+                      id, keys.classes, keys.ids, keys.due_us, error, max_retries,
+                      seconds(base_backoff))[0]
+        .as<std::size_t>();
   });
 }
 
-void AlarmStore::postpone(TimerId id, const ClaimedAlarm& alarm, std::chrono::milliseconds delay) {
-  with_storage_errors(conn_, "postponing an alarm", [&] {
+void AlarmStore::postpone(TimerId id, const std::vector<ClaimedAlarm>& alarms,
+                          std::chrono::milliseconds delay) {
+  if (alarms.empty()) return;
+  auto keys = fired_keys(alarms);
+  with_storage_errors(conn_, "postponing alarms", [&] {
     pqxx::nontransaction tx(conn_);
-    tx.exec_params0(
-        "UPDATE dobj.alarms SET next_attempt_at = now() + make_interval(secs => $5), "
-        "claimed_by = NULL, claimed_until = NULL "
-        "WHERE class = $1 AND id = $2 AND claimed_by = $3 "
-        "AND due_at = timestamptz 'epoch' + $4 * interval '1 microsecond'",
-        alarm.class_name, alarm.object_id, id, alarm.due_at, seconds(delay));
+    tx.exec_params0(std::string(R"sql(
+      UPDATE dobj.alarms a SET next_attempt_at = now() + make_interval(secs => $5),
+                               claimed_by = NULL, claimed_until = NULL
+       WHERE a.ctid = ANY(ARRAY(SELECT row FROM ()sql") +
+                        kLockFiredRows + R"sql() l)))sql",
+                    id, keys.classes, keys.ids, keys.due_us, seconds(delay));
   });
 }
 

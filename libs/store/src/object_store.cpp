@@ -408,16 +408,20 @@ void ObjectStore::release(const std::vector<LeaseRef>& leases) {
   with_storage_errors(conn_, "releasing objects", [&] {
     // One statement. An object that never committed anything (version 0: no keys, no schema, no
     // alarm, no stored reply) leaves no row behind, so reads of random ids leave no garbage.
-    // Rows are found by primary key only (IS NOT DISTINCT FROM is no index condition), as in
-    // dobj.commit_objects: never a scan of all the worker's objects.
+    // Each row is found by primary key in a LATERAL subquery and changed by its ctid, as in
+    // dobj.commit_objects_together: never a scan of dobj.objects, whatever its statistics say
+    // about owners (a row changed meanwhile has moved and stays as it is).
     pqxx::nontransaction(conn_).exec_params0(R"sql(
-      WITH u AS (SELECT * FROM unnest($2::text[], $3::text[], $4::bigint[]) AS u(c, i, e)),
-      gone AS (DELETE FROM dobj.objects o USING u
-                WHERE o.class = u.c AND o.id = u.i AND o.owner IS NOT DISTINCT FROM $1
-                  AND o.epoch = u.e AND o.version = 0)
-      UPDATE dobj.objects o SET owner = NULL FROM u
-       WHERE o.class = u.c AND o.id = u.i AND o.owner IS NOT DISTINCT FROM $1 AND o.epoch = u.e
-         AND o.version > 0)sql",
+      WITH mine AS (
+        SELECT o.row, o.version
+          FROM unnest($2::text[], $3::text[], $4::bigint[]) AS u(c, i, e)
+         CROSS JOIN LATERAL (
+           SELECT ctid AS row, version FROM dobj.objects o
+            WHERE o.class = u.c AND o.id = u.i AND o.owner IS NOT DISTINCT FROM $1
+              AND o.epoch = u.e
+            LIMIT 1) o),
+      gone AS (DELETE FROM dobj.objects o USING mine m WHERE o.ctid = m.row AND m.version = 0)
+      UPDATE dobj.objects o SET owner = NULL FROM mine m WHERE o.ctid = m.row AND m.version > 0)sql",
                                              me_, text_array_literal(classes),
                                              text_array_literal(ids), text_array_literal(epochs));
     for (const auto& l : leases) prepared_->forget(l.class_name, l.object_id);

@@ -82,8 +82,11 @@ int bind_and_release(int port) {
 // open; the kernel drops it when the process ends, however it ends. False: another live process
 // holds it. Without the directory (another user's, say) the bind check alone decides.
 bool reserve_across_processes(int port) {
-  static const std::string kDir = "/tmp/dobj-test-ports";
-  if (mkdir(kDir.c_str(), 01777) == 0) chmod(kDir.c_str(), 01777);  // whatever the umask
+  static const std::string kDir = [] {
+    std::string dir = "/tmp/dobj-test-ports";
+    if (mkdir(dir.c_str(), 01777) == 0) chmod(dir.c_str(), 01777);  // whatever the umask
+    return dir;
+  }();
   auto path = kDir + "/" + std::to_string(port);
   int fd = open(path.c_str(), O_CREAT | O_RDONLY | O_CLOEXEC, 0666);
   if (fd < 0) return true;

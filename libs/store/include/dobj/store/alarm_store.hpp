@@ -50,14 +50,21 @@ class AlarmStore {
   // now + window, soonest first, for `claim_ttl`.
   std::vector<ClaimedAlarm> claim_due(TimerId id, std::chrono::milliseconds window,
                                       std::size_t limit, std::chrono::milliseconds claim_ttl);
-  // The alarm failed: retry after base_backoff * 2^retry_count, or move it to dobj.dead_alarms
-  // once it has failed max_retries + 1 times. Only if the row is still the one fired (same
-  // due_at): an object that set a new time meanwhile keeps it. due_at itself never changes.
-  // True when this failure buried the alarm.
-  bool record_failure(TimerId id, const ClaimedAlarm& alarm, const std::string& error,
-                      int max_retries, std::chrono::milliseconds base_backoff);
-  // Gives the alarm back unchanged, to be fired again after `delay` (no worker served it).
-  void postpone(TimerId id, const ClaimedAlarm& alarm, std::chrono::milliseconds delay);
+  // The alarms failed with `error`: each is retried after base_backoff * 2^retry_count, or moved
+  // to dobj.dead_alarms once it has failed max_retries + 1 times. Only a row still the one fired
+  // (same due_at, still claimed by this timer) changes: an object that set a new time meanwhile
+  // keeps it. One statement for them all, whatever their number: a burst's timeouts recorded
+  // one by one, a commit each, starved the timer's heartbeat until its lease ran out.
+  // A row a worker's commit holds is skipped, not waited for (that commit deletes or resets the
+  // alarm; if it rolls back, the claim expires and the alarm fires again).
+  // Returns how many this buried.
+  std::size_t record_failures(TimerId id, const std::vector<ClaimedAlarm>& alarms,
+                              const std::string& error, int max_retries,
+                              std::chrono::milliseconds base_backoff);
+  // Gives the alarms back unchanged, to be fired again after `delay` (no worker served them).
+  // Rows a commit holds are skipped, as in record_failures.
+  void postpone(TimerId id, const std::vector<ClaimedAlarm>& alarms,
+                std::chrono::milliseconds delay);
 
  private:
   pqxx::connection& conn_;

@@ -1,5 +1,8 @@
 #pragma once
 
+#include <pqxx/connection>
+
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -44,5 +47,10 @@ class PostgresServer {
   bool running_ = false;
   int next_db_ = 0;
 };
+
+// Sequential scans of `table` (e.g. "dobj.objects") so far, those of `conn`'s own backend
+// included: its counts are flushed first (PostgreSQL 15 reports them when the backend next goes
+// idle). A test of a plan's shape: a statement that must look rows up by key scans nothing.
+std::int64_t sequential_scans(pqxx::connection& conn, const std::string& table);
 
 }  // namespace dobj::testing
