@@ -70,10 +70,10 @@ BEGIN
   -- LATERAL subquery, so that no plan can do anything else: with `owner = p_owner` as a filter
   -- of the join, statistics taken while the objects were released ("no object has this
   -- owner") made the planner scan dobj.objects once for every object of the batch (an alarm
-  -- burst's commit of 4,096 objects over 100,000 ran into the statement timeout), or use
-  -- objects_owner (3 ms per request with 10,000 active objects). The rows found are updated by
-  -- their ctid (a TID scan); a row updated meanwhile (another worker claimed it) has moved, so
-  -- the object counts as fenced, which it is.
+  -- burst's commit of 4,096 objects over 100,000 ran into the statement timeout), or use the
+  -- owner index there was until migration 0019 (3 ms per request with 10,000 objects). The
+  -- rows found are updated by their ctid (a TID scan); a row updated meanwhile (another worker
+  -- claimed it) has moved, so the object counts as fenced, which it is.
   -- `held` is read by position below (held[pos] := true is in place for an array variable): a
   -- search of the fenced list per object made a batch of 4,096 cost 16 million comparisons, and
   -- a join of the list with the batch could plan as a nested loop just as well.

@@ -369,11 +369,17 @@ std::vector<std::optional<StoredReply>> ObjectStore::find_replies(
       ids.push_back(r.object_id);
       keys.push_back(r.key);
     }
+    // By primary key in a LATERAL subquery, whatever the statistics say, and the expiry tested
+    // outside it (LIMIT keeps it out): with `expires_at > now()` beside the key, statistics
+    // taken ten minutes ago ("nothing expires that late") made idempotency_expiry look cheaper,
+    // and each key read every stored reply that had not expired (see release()).
     auto rows = with_tx([&](pqxx::transaction_base& tx) {
       return tx.exec_params(
           "SELECT u.n, d.ok, d.content_type, d.reply, d.pending "
           "FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS u(c, i, k, n) "
-          "JOIN dobj.idempotency d ON d.class = u.c AND d.id = u.i AND d.key = u.k "
+          "CROSS JOIN LATERAL ("
+          "  SELECT ok, content_type, reply, pending, expires_at FROM dobj.idempotency x "
+          "   WHERE x.class = u.c AND x.id = u.i AND x.key = u.k LIMIT 1) d "
           "WHERE d.expires_at > now()",
           text_array_literal(classes), text_array_literal(ids), text_array_literal(keys));
     });

@@ -251,10 +251,11 @@ double PostgresServer::cpu_seconds() const {
   return total;
 }
 
-std::int64_t sequential_scans(pqxx::connection& conn, const std::string& table) {
+std::int64_t table_counter(pqxx::connection& conn, const std::string& table,
+                           const std::string& counter) {
   pqxx::nontransaction(conn).exec("SELECT pg_stat_force_next_flush()");
   return pqxx::nontransaction(conn)
-      .exec1("SELECT seq_scan FROM pg_stat_user_tables WHERE relid = " + conn.quote(table) +
+      .exec1("SELECT " + counter + " FROM pg_stat_user_tables WHERE relid = " + conn.quote(table) +
              "::regclass")[0]
       .as<std::int64_t>();
 }

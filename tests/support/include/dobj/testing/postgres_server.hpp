@@ -48,9 +48,16 @@ class PostgresServer {
   int next_db_ = 0;
 };
 
-// Sequential scans of `table` (e.g. "dobj.objects") so far, those of `conn`'s own backend
-// included: its counts are flushed first (PostgreSQL 15 reports them when the backend next goes
-// idle). A test of a plan's shape: a statement that must look rows up by key scans nothing.
-std::int64_t sequential_scans(pqxx::connection& conn, const std::string& table);
+// A counter of pg_stat_user_tables (a column such as "seq_scan", or an expression of them) for
+// `table` (e.g.
+// "dobj.objects") so far, those of `conn`'s own backend included: its counts are flushed first
+// (PostgreSQL 15 reports them when the backend next goes idle).
+std::int64_t table_counter(pqxx::connection& conn, const std::string& table,
+                           const std::string& counter);
+// Rows read from `table` so far, by scans and through indexes: a test of a plan's shape (a
+// statement that must look rows up by key reads about one row a key).
+inline std::int64_t rows_read(pqxx::connection& conn, const std::string& table) {
+  return table_counter(conn, table, "seq_tup_read + coalesce(idx_tup_fetch, 0)");
+}
 
 }  // namespace dobj::testing
