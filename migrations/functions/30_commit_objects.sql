@@ -97,7 +97,8 @@ BEGIN
   -- The alarms, one statement per kind for the whole batch rather than one per object (an alarm
   -- burst commits thousands of alarm turns at once, each deleting its alarm).
   DELETE FROM dobj.alarms a USING unnest(p_objects) WITH ORDINALITY AS u
-   WHERE (u.entered OR held[u.ordinality]) AND u.alarm_op IN (2, 3) AND a.class = u.class AND a.id = u.id
+   WHERE (u.entered OR held[u.ordinality]) AND u.alarm_op IN (2, 3)
+     AND a.class = u.class AND a.id = u.id
      AND (u.alarm_op = 2 OR a.due_at = timestamptz 'epoch' + u.alarm_us * interval '1 microsecond');
   INSERT INTO dobj.alarms (class, id, due_at, traceparent)
   SELECT u.class, u.id, timestamptz 'epoch' + u.alarm_us * interval '1 microsecond',

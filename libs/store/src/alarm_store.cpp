@@ -136,15 +136,13 @@ struct FiredKeys {
 };
 
 FiredKeys fired_keys(const std::vector<ClaimedAlarm>& alarms) {
-  std::vector<std::string> classes, ids;
-  std::string due_us = "{";
+  std::vector<std::string> classes, ids, due_us;
   for (const auto& a : alarms) {
     classes.push_back(a.class_name);
     ids.push_back(a.object_id);
-    if (due_us.size() > 1) due_us += ',';
-    due_us += std::to_string(a.due_at);
+    due_us.push_back(std::to_string(a.due_at));
   }
-  return {text_array_literal(classes), text_array_literal(ids), due_us + "}"};
+  return {text_array_literal(classes), text_array_literal(ids), text_array_literal(due_us)};
 }
 
 }  // namespace

@@ -174,15 +174,14 @@ TEST_F(AlarmStoreTest, FailuresAndPostponementsSkipARowACommitHolds) {
 // claimant as a join filter, the planner scanned dobj.alarms once per alarm named (as the group
 // commit did with dobj.objects). Counted: the rows each reads.
 TEST_F(AlarmStoreTest, ClaimsAreRenewedAndGivenBackByKeyWhateverTheStatisticsSay) {
-  pqxx::nontransaction(*conn_).exec0(
-      "ALTER TABLE dobj.alarms SET (autovacuum_enabled = false);"
+  testing::fill_and_freeze_statistics(
+      *conn_, "dobj.alarms",
       "INSERT INTO dobj.objects (class, id, p, epoch) "
       "  SELECT 'Lock', 'o' || i, i % 256, 1 FROM generate_series(1, 20000) i;"
       "INSERT INTO dobj.alarms (class, id, due_at) "
       "  SELECT 'Lock', 'o' || i, now() + interval '1 hour' FROM generate_series(1, 20000) i;"
       "UPDATE dobj.alarms SET due_at = now() WHERE id IN "
-      "  (SELECT 'o' || i FROM generate_series(1, 300) i);"
-      "ANALYZE dobj.alarms");
+      "  (SELECT 'o' || i FROM generate_series(1, 300) i)");
   timer_ = store_.register_timer({"t", 1, "t"}, kTimerLease);
   auto claimed = store_.claim_due(timer_, 5s, 1000, 1s);
   ASSERT_EQ(claimed.size(), 300u);

@@ -39,13 +39,6 @@ class ObjectStoreTest : public ::testing::Test {
     return tx.exec1(sql)[0].as<std::int64_t>();
   }
 
-  // `table` filled by `fill`, then analyzed with autovacuum off: its statistics stay as they are
-  // now, however the rows change after.
-  void fill_and_freeze_statistics(const std::string& table, const std::string& fill) {
-    pqxx::nontransaction(*conn_).exec0(
-        "ALTER TABLE " + table + " SET (autovacuum_enabled = false);" + fill + ";ANALYZE " + table);
-  }
-
   void expire(WorkerId w) {
     pqxx::nontransaction tx(*conn_);
     tx.exec0("UPDATE dobj.workers SET lease_until = now() - interval '1 second' WHERE id = " +
@@ -389,8 +382,8 @@ TEST_F(ObjectStoreTest, ABatchThatCommitsTakesNoSubtransaction) {
 // the rows each reads, at most two a key (the lookup, then the update by ctid).
 TEST_F(ObjectStoreTest, AGroupCommitAndAReleaseLookObjectsUpByKeyWhateverTheStatisticsSay) {
   auto w = add_serving_worker();
-  fill_and_freeze_statistics(
-      "dobj.objects",
+  testing::fill_and_freeze_statistics(
+      *conn_, "dobj.objects",
       "INSERT INTO dobj.objects (class, id, p, epoch, version) "
       "  SELECT 'Scratch', 'o' || i, i % 256, 1, 1 FROM generate_series(1, 20000) i");
   ObjectStore store(*conn_, w);
@@ -438,8 +431,8 @@ TEST_F(ObjectStoreTest, ClaimsCommitsAndReleasesAreHeapOnlyUpdates) {
 // it reads at most one row per key.
 TEST_F(ObjectStoreTest, StoredRepliesAreLookedUpByKeyWhateverTheStatisticsSay) {
   auto w = add_serving_worker();
-  fill_and_freeze_statistics(
-      "dobj.idempotency",
+  testing::fill_and_freeze_statistics(
+      *conn_, "dobj.idempotency",
       "INSERT INTO dobj.idempotency (class, id, key, ok, content_type, reply, expires_at) "
       "  SELECT 'Scratch', 'o' || i, 'k', true, 'application/json', '\\x01', "
       "         now() - interval '1 hour' FROM generate_series(1, 20000) i");

@@ -251,6 +251,12 @@ double PostgresServer::cpu_seconds() const {
   return total;
 }
 
+void fill_and_freeze_statistics(pqxx::connection& conn, const std::string& table,
+                                const std::string& fill) {
+  pqxx::nontransaction(conn).exec0("ALTER TABLE " + table + " SET (autovacuum_enabled = false);" +
+                                   fill + ";ANALYZE " + table);
+}
+
 std::int64_t table_counter(pqxx::connection& conn, const std::string& table,
                            const std::string& counter) {
   pqxx::nontransaction(conn).exec("SELECT pg_stat_force_next_flush()");

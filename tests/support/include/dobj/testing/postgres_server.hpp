@@ -48,6 +48,10 @@ class PostgresServer {
   int next_db_ = 0;
 };
 
+// `table` filled by the statements `fill`, then analyzed with autovacuum off: its statistics stay
+// as they are now, however its rows change after (tests of plans made from stale statistics).
+void fill_and_freeze_statistics(pqxx::connection& conn, const std::string& table,
+                                const std::string& fill);
 // A counter of pg_stat_user_tables (a column such as "seq_scan", or an expression of them) for
 // `table` (e.g.
 // "dobj.objects") so far, those of `conn`'s own backend included: its counts are flushed first
