@@ -11,8 +11,10 @@
 #include "dobj/client/client.hpp"
 #include "dobj/core/error.hpp"
 #include "dobj/core/stop_signals.hpp"
+#include "dobj/metrics/scrape.hpp"
 #include "dobj/testing/cluster.hpp"
 #include "dobj/testing/counter_load.hpp"
+#include "dobj/testing/http_get.hpp"
 #include "dobj/testing/stack_test.hpp"
 #include "dobj/testing/test_stack.hpp"
 #include "wire.hpp"
@@ -24,12 +26,17 @@ using namespace std::chrono_literals;
 
 class FailureTest : public StackTest {
  protected:
-  bool object_claimed(const std::string& cls, const std::string& id) {
-    return scalar("SELECT count(*) FROM dobj.objects WHERE class = '" + cls + "' AND id = '" + id +
-                  "' AND owner IS NOT NULL") == 1;
+  // Whether one of the worker's shards is running a turn (dobj_running_turn_seconds).
+  static bool running_a_turn(ServiceProcess& worker) {
+    auto r = http_get(worker.metrics_port(), "/metrics");
+    for (const auto& sample : metrics::parse_text(r.body)) {
+      if (sample.name == "dobj_running_turn_seconds" && sample.value > 0) return true;
+    }
+    return false;
   }
-  // Starts Scratch.spin on `id` for a minute, without waiting for its (never coming) reply.
-  std::future<void> start_spinning(const std::string& id) {
+  // Starts Scratch.spin on `id` for a minute, without waiting for its (never coming) reply;
+  // returns once the worker runs it.
+  std::future<void> start_spinning(const std::string& id, ServiceProcess& worker) {
     auto future = std::async(std::launch::async, [this, id] {
       NatsConnection nats(client_options());
       try {
@@ -38,7 +45,7 @@ class FailureTest : public StackTest {
         // no reply: the worker gave the shard up
       }
     });
-    EXPECT_TRUE(wait_until([&] { return object_claimed("Scratch", id); }, 20s));
+    EXPECT_TRUE(wait_until([&] { return running_a_turn(worker); }, 20s));
     return future;
   }
 };
@@ -50,7 +57,7 @@ TEST_F(FailureTest, AStuckTurnMakesTheWorkerGiveUpAndTheObjectIsServedElsewhere)
   NatsConnection nats(client_options());
   Client client(nats);
   ASSERT_EQ(client.call("Counter", "elsewhere", "inc", nullptr, {}), 1);
-  auto spinning = start_spinning("spinner");
+  auto spinning = start_spinning("spinner", stuck);
   // Queued behind the stuck turn on the same object: refused, with a promise that it never runs.
   auto behind = raw_call(nats, "obj.Scratch.spinner.put", R"({"key": "k", "value": 1})", "", 20s);
   EXPECT_EQ(error_code(behind), "moved") << behind.body.dump();
@@ -72,7 +79,7 @@ TEST_F(FailureTest, SigtermCompletesWhileATurnIsStuck) {
   auto& worker = stack_.start_worker({"--max-turn-ms", "1500"});
   NatsConnection nats(client_options());
   ASSERT_EQ(Client(nats).call("Counter", "drained", "inc", nullptr, {}), 1);
-  auto spinning = start_spinning("sigterm");
+  auto spinning = start_spinning("sigterm", worker);
   worker.process().signal(SIGTERM);
   auto status = worker.process().wait(30s);
   ASSERT_TRUE(status) << "SIGTERM did not complete with a stuck turn";

@@ -254,6 +254,15 @@ std::vector<std::size_t> Host::queue_depths() const {
   return depths;
 }
 
+std::vector<double> Host::running_turn_seconds() const {
+  std::vector<double> seconds;
+  for (const auto& shard : impl_->shards) {
+    auto running = shard->turn_running_for();
+    seconds.push_back(running ? std::chrono::duration<double>(*running).count() : 0.0);
+  }
+  return seconds;
+}
+
 std::size_t Host::active_objects() const {
   std::size_t n = 0;
   for (const auto& shard : impl_->shards) n += shard->active_objects();

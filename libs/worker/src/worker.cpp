@@ -69,7 +69,8 @@ void Worker::start() {
           bool up = accepting_;
           bool valid = up && keeper_->valid(keeper_->id());
           metrics_->set_state(valid, subs_.size(), up ? host_->active_objects() : 0,
-                              up ? host_->queue_depths() : std::vector<std::size_t>{});
+                              up ? host_->queue_depths() : std::vector<std::size_t>{},
+                              up ? host_->running_turn_seconds() : std::vector<double>{});
           metrics_->set_outbox_senders(up ? courier_->senders_pending() : 0);
         });
     metrics_server_->start(config_.metrics_addr);

@@ -74,6 +74,11 @@ WorkerMetrics::WorkerMetrics(prometheus::Registry& registry)
                        .Name("dobj_queue_depth")
                        .Help("Messages queued in a shard, not yet run or answered")
                        .Register(registry)),
+      running_turn_(prometheus::BuildGauge()
+                        .Name("dobj_running_turn_seconds")
+                        .Help("How long the turn running in a shard has run so far (0 between "
+                              "turns); past --max-turn-ms the worker gives up")
+                        .Register(registry)),
       handovers_(prometheus::BuildCounter()
                      .Name("dobj_handovers_total")
                      .Help("Partitions by event: claimed, handed_over, lost (with the lease)")
@@ -153,12 +158,16 @@ void WorkerMetrics::committed(std::chrono::nanoseconds took, std::size_t objects
 
 void WorkerMetrics::set_state(bool lease_valid, std::size_t partitions_owned,
                               std::size_t active_objects,
-                              const std::vector<std::size_t>& queue_depths) {
+                              const std::vector<std::size_t>& queue_depths,
+                              const std::vector<double>& running_turn_seconds) {
   lease_valid_.Set(lease_valid ? 1 : 0);
   partitions_owned_.Set(static_cast<double>(partitions_owned));
   active_objects_.Set(static_cast<double>(active_objects));
   for (std::size_t i = 0; i < queue_depths.size(); ++i) {
     queue_depth_.Add({{"shard", std::to_string(i)}}).Set(static_cast<double>(queue_depths[i]));
+  }
+  for (std::size_t i = 0; i < running_turn_seconds.size(); ++i) {
+    running_turn_.Add({{"shard", std::to_string(i)}}).Set(running_turn_seconds[i]);
   }
   std::lock_guard lock(mutex_);
   auto errors = store::storage_error_count.load();

@@ -31,7 +31,8 @@ class WorkerMetrics final : public HostObserver {
 
   // Refreshed by the worker before each scrape.
   void set_state(bool lease_valid, std::size_t partitions_owned, std::size_t active_objects,
-                 const std::vector<std::size_t>& queue_depths);
+                 const std::vector<std::size_t>& queue_depths,
+                 const std::vector<double>& running_turn_seconds);
   // Partitions that came (claimed), went in order (handed_over) or with the lease (lost).
   void handovers(const char* event, std::size_t partitions);
   void nats_reconnected() { nats_reconnects_.Increment(); }
@@ -51,6 +52,7 @@ class WorkerMetrics final : public HostObserver {
   prometheus::Gauge& partitions_owned_;
   prometheus::Gauge& active_objects_;
   prometheus::Family<prometheus::Gauge>& queue_depth_;
+  prometheus::Family<prometheus::Gauge>& running_turn_;
   prometheus::Family<prometheus::Counter>& handovers_;
   prometheus::Counter& nats_reconnects_;
   prometheus::Family<prometheus::Counter>& messages_;

@@ -45,8 +45,11 @@ struct HostConfig {
   std::chrono::milliseconds idle_timeout = kDefaultIdleTimeout;
   std::chrono::milliseconds tick = kDefaultTick;  // how often idle objects are looked for
   std::size_t max_schemas_per_connection = kDefaultMaxSchemasPerConnection;
-  std::size_t prepared_commits = store::kDefaultPreparedCommits;        // per shard connection
-  std::size_t direct_replies = kDefaultDirectReplies;                   // 0: always buffered
+  std::size_t prepared_commits = store::kDefaultPreparedCommits;  // per shard connection
+  std::size_t direct_replies = kDefaultDirectReplies;             // 0: always buffered
+  // An object is claimed by the first commit after it was read (store::ObjectLease's tentative
+  // leases) instead of by a statement of its own before its first turn.
+  bool claim_at_commit = true;
   std::chrono::milliseconds reply_window = store::kDefaultReplyWindow;  // idempotency keys
   bool audit_commits = false;  // every commit also lands in dobj.commit_audit (chaos runs)
   std::chrono::milliseconds max_turn = kDefaultMaxTurn;
@@ -104,6 +107,8 @@ class Host {
   std::size_t active_objects() const;
   // Per shard: messages queued for its objects, not yet run or answered.
   std::vector<std::size_t> queue_depths() const;
+  // Per shard: how long its running turn has run so far, in seconds (0 between turns).
+  std::vector<double> running_turn_seconds() const;
   // Requests refused because of their reply subject (HostConfig::reply_prefixes), for metrics.
   std::uint64_t refused_reply_subjects() const;
 
