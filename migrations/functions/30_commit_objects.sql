@@ -17,8 +17,7 @@ DECLARE
 BEGIN
   FOR f IN SELECT p.oid::regprocedure FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
             WHERE n.nspname = 'dobj'
-              AND p.proname IN ('commit_objects', 'commit_objects_together', 'check_commit_lease',
-                                'may_claim')
+              AND p.proname IN ('commit_objects', 'commit_objects_together', 'check_commit_lease')
   LOOP
     EXECUTE format('DROP FUNCTION %s', f);
   END LOOP;
@@ -33,27 +32,11 @@ DROP TYPE IF EXISTS dobj.object_commit;
 --   alarm_op:   0 keep, 1 set to alarm_us, 2 delete, 3 delete if still due at alarm_us (the alarm
 --               turn that fired it); times are microseconds since the Unix epoch, exact both
 --               ways; alarm_trace: the traceparent of the turn that set it ('' for none), which
---               the timer sends with it;
---   claim:      the object is not this worker's yet (a tentative lease, store::ObjectLease): its
---               fence claims it into partition p, only if its row still has `epoch` and `version`
---               as read (epoch 0: there was no row, and there still is none), bumping the epoch;
---   bump:       the commit changes something, so the version goes up (false only for a claim
---               with nothing else: a claim is not a commit, as in ObjectStore::claim_many).
+--               the timer sends with it.
 CREATE TYPE dobj.object_commit AS (
   class text, id text, epoch bigint, schema text, has_schema boolean, entered boolean,
   delete_all boolean, put_keys text[], put_values bytea[], del_keys text[],
-  alarm_op int, alarm_us bigint, alarm_trace text, claim boolean, version bigint, p int,
-  bump boolean);
-
--- Whether worker p_owner may claim objects of partition p: it owns the partition, and this is
--- not a control database whose map has just sent the partition to a storage shard (a shard's own
--- map is empty). The claims of ObjectStore::claim_many test the same.
-CREATE FUNCTION dobj.may_claim(p_owner bigint, p_p int) RETURNS boolean
-LANGUAGE sql STABLE AS $$
-  SELECT EXISTS (SELECT 1 FROM dobj.partitions pa WHERE pa.p = p_p AND pa.owner = p_owner)
-     AND NOT EXISTS (SELECT 1 FROM dobj.storage_shards s
-                      WHERE p_p BETWEEN s.first_partition AND s.last_partition)
-$$;
+  alarm_op int, alarm_us bigint, alarm_trace text);
 
 -- A worker whose lease has run out in the database commits nothing, not even objects no one has
 -- taken yet (DESIGN.md §4): raises DOB01, which fails the whole transaction, so nothing of it is
@@ -79,7 +62,6 @@ DECLARE
   schema text;
   held boolean[];  -- held[i]: object i's fence held (an entered object was fenced before)
   fenced bigint[];
-  created bigint[];
   pos bigint;
 BEGIN
   PERFORM dobj.check_commit_lease(p_owner);
@@ -95,37 +77,21 @@ BEGIN
   -- `held` is read by position below (held[pos] := true is in place for an array variable): a
   -- search of the fenced list per object made a batch of 4,096 cost 16 million comparisons, and
   -- a join of the list with the batch could plan as a nested loop just as well.
-  -- A claim (u.claim) is the same UPDATE: its row must be as read, whoever it names.
   WITH f AS (
-    UPDATE dobj.objects t
-       SET version = t.version + s.bump, epoch = t.epoch + s.claim, owner = p_owner,
-           p = CASE WHEN s.claim = 1 THEN s.p ELSE t.p END, last_active_at = now()
-      FROM (SELECT u.ordinality AS n, k.row, u.claim::int AS claim, u.bump::int AS bump, u.p
+    UPDATE dobj.objects t SET version = t.version + 1, last_active_at = now()
+      FROM (SELECT u.ordinality AS n, k.row
               FROM unnest(p_objects) WITH ORDINALITY AS u
              CROSS JOIN LATERAL (
                SELECT ctid AS row FROM dobj.objects x
-                WHERE x.class = u.class AND x.id = u.id AND x.epoch = u.epoch
-                  AND CASE WHEN u.claim THEN x.version = u.version
-                           ELSE x.owner IS NOT DISTINCT FROM p_owner END
+                WHERE x.class = u.class AND x.id = u.id AND x.owner IS NOT DISTINCT FROM p_owner
+                  AND x.epoch = u.epoch
                 LIMIT 1) k
-             WHERE NOT u.entered AND (NOT u.claim OR dobj.may_claim(p_owner, u.p))) s
+             WHERE NOT u.entered) s
      WHERE t.ctid = s.row
     RETURNING s.n)
   SELECT array_agg(f.n) INTO fenced FROM f;
-  -- Claims of objects that had no row: a row of their own, unless someone made one since.
-  IF EXISTS (SELECT 1 FROM unnest(p_objects) u WHERE u.claim AND u.epoch = 0) THEN
-    WITH c AS (
-      INSERT INTO dobj.objects (class, id, p, owner, epoch, version)
-      SELECT u.class, u.id, u.p, p_owner, 1, u.bump::int FROM unnest(p_objects) u
-       WHERE u.claim AND u.epoch = 0 AND dobj.may_claim(p_owner, u.p)
-      ON CONFLICT (class, id) DO NOTHING
-      RETURNING class, id)
-    SELECT array_agg(u.ordinality) INTO created
-      FROM unnest(p_objects) WITH ORDINALITY AS u JOIN c ON c.class = u.class AND c.id = u.id
-     WHERE u.claim AND u.epoch = 0;
-  END IF;
   held := array_fill(false, ARRAY[coalesce(cardinality(p_objects), 0)]);
-  FOREACH pos IN ARRAY coalesce(fenced, '{}') || coalesce(created, '{}') LOOP
+  FOREACH pos IN ARRAY coalesce(fenced, '{}') LOOP
     held[pos] := true;
   END LOOP;
   -- The alarms, one statement per kind for the whole batch rather than one per object (an alarm

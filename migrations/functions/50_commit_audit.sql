@@ -14,11 +14,3 @@ CREATE TRIGGER objects_commit_audit AFTER UPDATE OF version ON dobj.objects
   FOR EACH ROW
   WHEN (NEW.version <> OLD.version AND current_setting('dobj.audit_commits', true) = 'on')
   EXECUTE FUNCTION dobj.audit_commit();
--- A claim made by a commit of an object that had no row inserts it at version 1
--- (dobj.commit_objects_together): that commit is audited too. A bare claim's row (version 0)
--- is not a commit.
-DROP TRIGGER IF EXISTS objects_commit_audit_insert ON dobj.objects;
-CREATE TRIGGER objects_commit_audit_insert AFTER INSERT ON dobj.objects
-  FOR EACH ROW
-  WHEN (NEW.version > 0 AND current_setting('dobj.audit_commits', true) = 'on')
-  EXECUTE FUNCTION dobj.audit_commit();

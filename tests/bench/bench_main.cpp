@@ -128,6 +128,12 @@ class Bench {
       print_report({echo1, naive1, hot1, direct_get, awaited, awaited16}, {});
       return;
     }
+    if (only_ == "activation") {  // new objects, then read back by a fresh worker
+      auto [naive_new, created, sustained] = first_writes();
+      auto activated = activation();
+      print_report({naive_new, created, sustained, activated}, {});
+      return;
+    }
     if (only_ == "alarms") {
       auto [spread_alarms, burst_alarms] = alarm_rows();
       print_report({spread_alarms, burst_alarms}, {});
@@ -719,7 +725,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   std::string only;
   app.add_option("--only", only, "run one group of scenarios with its baseline (to profile it)")
-      ->check(CLI::IsMember({"first_writes", "spread", "get", "one", "alarms", "cost", "paced"}));
+      ->check(CLI::IsMember(
+          {"first_writes", "spread", "get", "one", "activation", "alarms", "cost", "paced"}));
   std::vector<std::string> worker_args;
   app.add_option("--worker-arg", worker_args,
                  "a flag for the measured worker, repeatable (e.g. --worker-arg=--shards "

@@ -255,7 +255,9 @@ void Shard::finish_handovers() {
     }
     fail_inbox(inst, Error(ErrorCode::kMoved, "object is being handed over; retry"));
     ready_.erase(std::remove(ready_.begin(), ready_.end(), &inst), ready_.end());
-    if (holds_claim(inst)) leases.push_back({inst.class_name, inst.object_id, inst.lease.epoch});
+    if (holds_lease(inst.phase)) {
+      leases.push_back({inst.class_name, inst.object_id, inst.lease.epoch});
+    }
     deactivate(inst);
     it = objects_.erase(it);
   }
@@ -317,7 +319,7 @@ void Shard::claim(const std::vector<Instance*>& instances) {
   std::optional<Error> failure;
   try {
     if (!store_) throw Error(ErrorCode::kStorageError, "no database connection");
-    leases = config_.claim_at_commit ? store_->peek_many(requests) : store_->claim_many(requests);
+    leases = store_->claim_many(requests);
   } catch (const Error& e) {
     failure = e;
   }
@@ -357,7 +359,7 @@ void Shard::evict_idle(bool everything) {
         inst.inbox.empty() &&
         (!holds_lease(inst.phase) || (!inst.kv->has_pending() && !inst.alarm->has_pending()));
     if (evictable && (everything || idle || must_reload(inst.phase))) {
-      if (holds_claim(inst)) {
+      if (holds_lease(inst.phase)) {
         leases.push_back({inst.class_name, inst.object_id, inst.lease.epoch});
       }
       deactivate(inst);

@@ -64,12 +64,11 @@ class Shard {
   bool finished() const { return finished_.load(); }
 
  private:
-  // Where an object instance is in its life (DESIGN.md §5). Unclaimed until its claim succeeds
-  // (or, with HostConfig::claim_at_commit, until it has been read: active on a tentative lease,
-  // claimed by its first commit), then active. A failed activation leaves it broken: it keeps its
-  // lease, and what earlier turns of the batch wrote still commits. A failed claim or commit leaves
-  // it lost. A takeover found mid-batch leaves it fenced: nothing of its batch may leave. Broken,
-  // lost and fenced instances are claimed and activated anew before their next turn, or evicted.
+  // Where an object instance is in its life (DESIGN.md §5). Unclaimed until its claim succeeds,
+  // then active. A failed activation leaves it broken: it keeps its lease, and what earlier turns
+  // of the batch wrote still commits. A failed claim or commit leaves it lost. A takeover found
+  // mid-batch leaves it fenced: nothing of its batch may leave. Broken, lost and fenced instances
+  // are claimed and activated anew before their next turn, or evicted.
   enum class Phase { kUnclaimed, kActive, kBroken, kLost, kFenced };
   static bool holds_lease(Phase p) { return p == Phase::kActive || p == Phase::kBroken; }
   static bool must_reload(Phase p) {
@@ -95,10 +94,6 @@ class Shard {
     // Durable messages of this batch's turns (Context::send), committed with it.
     std::vector<store::DurableMessage> sends;
   };
-  // Whether the database names this worker as the instance's owner (its release is due).
-  static bool holds_claim(const Instance& inst) {
-    return holds_lease(inst.phase) && !inst.lease.tentative;
-  }
   struct Output {
     Instance* instance = nullptr;
     std::string reply_to;

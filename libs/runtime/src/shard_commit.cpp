@@ -28,11 +28,9 @@ void Shard::commit_and_flush() {
   std::vector<Instance*> members;
   std::vector<store::ObjectCommit> commits;
   for (Instance* inst : batch_) {
-    // A tentative lease commits even with nothing to write: its claim proves that what the
-    // turns read was current, and no reply of them leaves before that.
     if (holds_lease(inst->phase) &&
-        (inst->lease.tentative || inst->kv->has_pending() || inst->alarm->has_pending() ||
-         inst->entered || !inst->replies.empty() || !inst->sends.empty())) {
+        (inst->kv->has_pending() || inst->alarm->has_pending() || inst->entered ||
+         !inst->replies.empty() || !inst->sends.empty())) {
       members.push_back(inst);
       auto [cleared, writes] = inst->kv->pending_writes();
       auto alarm = inst->alarm->pending_op();
@@ -44,9 +42,7 @@ void Shard::commit_and_flush() {
     // Sends of an object that does not commit now (lost or fenced) were never committed.
     inst->sends.clear();
   }
-  // kChanged: a tentative lease's claim found the object changed since it was read (another
-  // worker's commit or claim): nothing of it was written, and its turns may have read old state.
-  enum class State { kCommitted, kFenced, kChanged, kFailed, kRejected };
+  enum class State { kCommitted, kFenced, kFailed, kRejected };
   std::unordered_map<Instance*, std::string> rejections;
   std::unordered_map<Instance*, State> state;
   auto hint_horizon =
@@ -82,11 +78,6 @@ void Shard::commit_and_flush() {
           rejections[inst] = commits[i].rejected;
           log_->error("{}/{}: the database refused its commit: {}", inst->class_name,
                       inst->object_id, commits[i].rejected);
-        } else if (commits[i].lease.tentative) {
-          state[inst] = State::kChanged;
-          log_->info("{}/{}: changed since it was read (epoch {}, version {}); not claimed",
-                     inst->class_name, inst->object_id, commits[i].lease.epoch,
-                     commits[i].lease.version);
         } else {
           state[inst] = State::kFenced;
           log_->warn("{}/{}: fenced at epoch {}; dropping it without replies", inst->class_name,
@@ -120,14 +111,6 @@ void Shard::commit_and_flush() {
                   Error(ErrorCode::kStorageError, "the database refused this object's commit (" +
                                                       rejections[out.instance] +
                                                       "); the request was not applied"),
-                  delivery);
-      continue;
-    }
-    if (it != state.end() && it->second == State::kChanged) {
-      reply_error(out.request, out.failure_to(), out.reply.content_type,
-                  Error(ErrorCode::kMoved,
-                        "the object changed hands while this request ran; it was not applied; "
-                        "retry"),
                   delivery);
       continue;
     }

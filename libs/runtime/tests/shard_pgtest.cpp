@@ -273,47 +273,6 @@ TEST_F(ShardTest, AThrowingTurnDiscardsItsInstanceWithoutOnDeactivate) {
   EXPECT_EQ(Adder::deactivations, 1);
 }
 
-// An object is claimed by its first commit (HostConfig::claim_at_commit), which proves that
-// what its turns read is still what is stored. Here someone else commits to it while its first
-// turn runs (as a previous owner finishing its batch would): nothing of the turn is applied, the
-// client hears `moved`, and its retry runs on what is stored now.
-TEST_F(ShardTest, AnObjectChangedBeforeItsFirstCommitIsNotAppliedAndTheClientRetries) {
-  Adder::during_add = [this] {
-    auto conn = store::connect(config_.database_url);
-    store::ObjectStore other(*conn, config_.worker_id);
-    auto lease = other.claim("Adder", "a", protocol::partition_of("Adder", "a", 256));
-    ASSERT_TRUE(lease);
-    std::vector<store::ObjectCommit> commits{
-        {"Adder", "a", *lease, false, {store::KvWrite{"n", std::string(1, '\x0a')}}}};  // 10
-    ASSERT_EQ(other.commit(commits)[0], store::CommitOutcome::kCommitted);
-  };
-  send("a", 1, "r1");
-  shard_->run_once(1s);
-  EXPECT_EQ(Value::parse(body_of("r1"))["error"]["code"], "moved");
-  send("a", 1, "r2");
-  shard_->run_once(1s);
-  EXPECT_EQ(body_of("r2"), "11");
-}
-
-// Where an object's claim happens: with its first commit (the default), or by a statement of
-// its own before its first turn (--claim-at-commit false). Either way the reply follows a claim.
-TEST_F(ShardTest, AnObjectIsClaimedByItsFirstCommitOrBeforeItsFirstTurn) {
-  std::int64_t owned_during_turn = -1;
-  Adder::during_add = [&] { owned_during_turn = owned_objects(); };
-  send("a", 1, "r1");
-  shard_->run_once(1s);
-  EXPECT_EQ(body_of("r1"), "1");
-  EXPECT_EQ(owned_during_turn, 0);
-  EXPECT_EQ(owned_objects(), 1);
-
-  config_.claim_at_commit = false;  // the shard reads its config when it claims
-  Adder::during_add = [&] { owned_during_turn = owned_objects(); };
-  send("b", 2, "r2");
-  shard_->run_once(1s);
-  EXPECT_EQ(body_of("r2"), "2");
-  EXPECT_EQ(owned_during_turn, 2);
-}
-
 TEST_F(ShardTest, ARetriedIdempotencyKeyGetsTheFirstReplyAndRunsOnce) {
   send_keyed("k", 5, "first", "key-1");
   shard_->run_once(1s);

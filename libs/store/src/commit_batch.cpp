@@ -42,9 +42,7 @@ void CommitBatch::add(const ObjectCommit& c, bool entered) {
       {c.class_name, c.object_id, std::to_string(c.lease.epoch), c.lease.schema_name,
        flag(c.lease.schema_exists), flag(entered), flag(c.delete_all), text_array_literal(put_keys),
        text_array_literal(put_values), text_array_literal(del_keys),
-       std::to_string(static_cast<int>(c.alarm_op)), std::to_string(c.alarm_at), c.alarm_trace,
-       flag(c.lease.tentative && !entered), std::to_string(c.lease.version),
-       std::to_string(c.lease.partition), flag(!c.lease.tentative || c.changes())}));
+       std::to_string(static_cast<int>(c.alarm_op)), std::to_string(c.alarm_at), c.alarm_trace}));
   for (const auto& r : c.replies) {
     reply_of_.push_back(number(objects_.size()));
     reply_keys_.push_back(r.key);

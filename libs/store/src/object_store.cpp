@@ -107,7 +107,11 @@ std::vector<std::optional<ObjectLease>> ObjectStore::claim_many(
     auto rows = tx.exec_params(R"sql(
       INSERT INTO dobj.objects AS o (class, id, p, owner, epoch)
       SELECT u.c, u.i, u.p, $1, 1 FROM unnest($2::text[], $3::text[], $4::int[]) AS u(c, i, p)
-      WHERE dobj.may_claim($1, u.p)
+      WHERE EXISTS (SELECT 1 FROM dobj.partitions pa WHERE pa.p = u.p AND pa.owner = $1)
+        -- Not in a control database whose map has just sent this partition to a storage shard
+        -- (a shard's own map is empty).
+        AND NOT EXISTS (SELECT 1 FROM dobj.storage_shards s
+                        WHERE u.p BETWEEN s.first_partition AND s.last_partition)
       ON CONFLICT (class, id) DO UPDATE
         SET owner = EXCLUDED.owner, epoch = o.epoch + 1, p = EXCLUDED.p, last_active_at = now()
         WHERE EXISTS (SELECT 1 FROM dobj.partitions pa WHERE pa.p = EXCLUDED.p AND pa.owner = $1)
@@ -141,53 +145,6 @@ std::vector<std::optional<ObjectLease>> ObjectStore::claim_many(
 std::optional<ObjectLease> ObjectStore::claim(const std::string& class_name,
                                               const std::string& object_id, int partition) {
   return claim_many({ClaimRequest{class_name, object_id, partition}}).front();
-}
-
-std::vector<std::optional<ObjectLease>> ObjectStore::peek_many(
-    const std::vector<ClaimRequest>& requests) {
-  if (requests.empty()) return {};
-  return with_storage_errors(conn_, "reading objects", [&] {
-    std::vector<std::string> classes, ids, partitions;
-    for (const auto& r : requests) {
-      classes.push_back(r.class_name);
-      ids.push_back(r.object_id);
-      partitions.push_back(std::to_string(r.partition));
-    }
-    // Each row by primary key (see release()); dobj.may_claim as in the claim the commit makes.
-    auto rows = with_tx([&](pqxx::transaction_base& tx) {
-      return tx.exec_params(R"sql(
-      SELECT u.n, o.epoch, o.version, o.schema_name,
-        (SELECT (extract(epoch FROM a.due_at) * 1000000)::bigint
-           FROM dobj.alarms a WHERE a.class = u.c AND a.id = u.i),
-        (SELECT s.seq FROM dobj.outbox_seq s WHERE s.class = u.c AND s.id = u.i)
-      FROM unnest($2::text[], $3::text[], $4::int[]) WITH ORDINALITY AS u(c, i, p, n)
-      LEFT JOIN LATERAL (
-        SELECT epoch, version, schema_name FROM dobj.objects x
-         WHERE x.class = u.c AND x.id = u.i LIMIT 1) o ON true
-      WHERE dobj.may_claim($1, u.p))sql",
-                            me_, text_array_literal(classes), text_array_literal(ids),
-                            text_array_literal(partitions));
-    });
-    std::vector<std::optional<ObjectLease>> out(requests.size());
-    for (const auto& row : rows) {
-      auto n = row[0].as<std::size_t>() - 1;
-      const auto& r = requests[n];
-      ObjectLease lease;
-      lease.tentative = true;
-      lease.partition = r.partition;
-      if (!row[1].is_null()) {
-        lease.epoch = row[1].as<std::int64_t>();
-        lease.version = row[2].as<std::int64_t>();
-      }
-      if (!row[4].is_null()) lease.alarm = row[4].as<EpochMicros>();
-      if (!row[5].is_null()) lease.outbox_seq = row[5].as<std::int64_t>();
-      lease.schema_exists = !row[3].is_null();
-      lease.schema_name = lease.schema_exists ? row[3].as<std::string>()
-                                              : object_schema_name(r.class_name, r.object_id);
-      out[n] = std::move(lease);
-    }
-    return out;
-  });
 }
 
 std::optional<std::string> ObjectStore::load(const ObjectLease& lease, const std::string& key) {
@@ -239,38 +196,13 @@ bool ObjectStore::enter(const std::string& class_name, const std::string& object
   if (entered_.count(key)) return true;
   return with_storage_errors(conn_, "entering the batch", [&] {
     auto& tx = open_batch();
-    constexpr const char* kLeaseLive =
-        "EXISTS (SELECT 1 FROM dobj.workers w WHERE w.id = $3 AND w.state <> 'stopped' "
-        "AND w.lease_until > clock_timestamp())";
-    pqxx::result fenced;
-    if (!lease.tentative) {
-      fenced = tx.exec_params(
-          std::string("UPDATE dobj.objects SET version = version + 1, last_active_at = now() "
-                      "WHERE class = $1 AND id = $2 AND owner = $3 AND epoch = $4 AND ") +
-              kLeaseLive + " RETURNING 1",
-          class_name, object_id, me_, lease.epoch);
-    } else if (lease.epoch == 0) {
-      // Claimed here as dobj.commit_objects_together claims: a new row, unless someone made
-      // one since the read.
-      fenced = tx.exec_params(
-          std::string("INSERT INTO dobj.objects (class, id, p, owner, epoch, version) "
-                      "SELECT $1, $2, $4, $3, 1, 1 WHERE dobj.may_claim($3, $4) AND ") +
-              kLeaseLive + " ON CONFLICT (class, id) DO NOTHING RETURNING 1",
-          class_name, object_id, me_, lease.partition);
-    } else {
-      fenced = tx.exec_params(
-          std::string("UPDATE dobj.objects SET version = version + 1, epoch = epoch + 1, "
-                      "owner = $3, p = $5, last_active_at = now() "
-                      "WHERE class = $1 AND id = $2 AND epoch = $4 AND version = $6 "
-                      "AND dobj.may_claim($3, $5) AND ") +
-              kLeaseLive + " RETURNING 1",
-          class_name, object_id, me_, lease.epoch, lease.partition, lease.version);
-    }
+    auto fenced = tx.exec_params(
+        "UPDATE dobj.objects SET version = version + 1, last_active_at = now() "
+        "WHERE class = $1 AND id = $2 AND owner = $3 AND epoch = $4 AND EXISTS ("
+        "  SELECT 1 FROM dobj.workers w WHERE w.id = $3 AND w.state <> 'stopped' "
+        "  AND w.lease_until > clock_timestamp()) RETURNING 1",
+        class_name, object_id, me_, lease.epoch);
     if (fenced.empty()) return false;
-    if (lease.tentative) {
-      lease.epoch += 1;
-      lease.tentative = false;
-    }
     if (!lease.schema_exists) {
       // A ready schema of the pool, or its own (a failed batch gives it back; the object is
       // claimed anew after a failed commit, so this name is never used without its row).
@@ -411,10 +343,6 @@ std::vector<CommitOutcome> ObjectStore::commit(std::vector<ObjectCommit>& commit
         }
         outcomes.push_back(committed ? CommitOutcome::kCommitted : CommitOutcome::kFenced);
         if (committed) {
-          if (c.lease.tentative) {  // claimed by this commit (or at enter(), which updated it)
-            c.lease.epoch += 1;
-            c.lease.tentative = false;
-          }
           c.lease.schema_exists = !row[2].is_null();
           if (c.lease.schema_exists) {
             c.lease.schema_name = row[2].as<std::string>();  // a first write's may be new

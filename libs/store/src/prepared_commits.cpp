@@ -12,7 +12,7 @@ constexpr const char* kNoSuchStatement = "26000";
 bool PreparedCommits::qualifies(const std::vector<ObjectCommit>& batch) const {
   if (max_statements_ == 0 || lost_ || batch.size() != 1) return false;
   const auto& c = batch.front();
-  if (!c.lease.schema_exists || c.lease.tentative || c.delete_all || c.alarm_op != AlarmOp::kKeep ||
+  if (!c.lease.schema_exists || c.delete_all || c.alarm_op != AlarmOp::kKeep ||
       !c.replies.empty() || !c.sends.empty() || c.writes.empty()) {
     return false;
   }

@@ -35,19 +35,16 @@ TEST(CommitBatch, EachObjectIsOneRecordWithItsOwnWrites) {
     }
     return quoted + "\"";
   };
-  EXPECT_EQ(
-      p[1],
-      "{" +
-          object(R"(("Counter","a","7","o_a","f","f","f","{\"k1\",\"k2\"}",)"
-                 R"("{\"\\\\x01\",\"\\\\x76\"}","{\"gone\"}","0","0","","f","0","0","t"))") +
-          "," +
-          object(
-              R"(("Counter","b","7","o_b","f","t","f","{}","{}","{}","0","0","","f","0","0","t"))") +
-          "," +
-          // after delete_all there is nothing left to delete
-          object(R"(("Counter","c","7","o_c","f","f","t","{\"y\"}","{\"\\\\x77\"}","{}",)"
-                 R"("0","0","","f","0","0","t"))") +
-          "}");
+  EXPECT_EQ(p[1],
+            "{" +
+                object(R"(("Counter","a","7","o_a","f","f","f","{\"k1\",\"k2\"}",)"
+                       R"("{\"\\\\x01\",\"\\\\x76\"}","{\"gone\"}","0","0",""))") +
+                "," + object(R"(("Counter","b","7","o_b","f","t","f","{}","{}","{}","0","0",""))") +
+                "," +
+                // after delete_all there is nothing left to delete
+                object(R"(("Counter","c","7","o_c","f","f","t","{\"y\"}","{\"\\\\x77\"}","{}",)"
+                       R"("0","0",""))") +
+                "}");
   EXPECT_EQ(batch.sql(CommitBatch::Isolation::kTogether),
             "SELECT idx, committed, object_schema, NULL::text AS rejected FROM "
             "dobj.commit_objects_together($1, $2::dobj.object_commit[]) ORDER BY idx");

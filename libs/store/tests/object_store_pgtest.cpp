@@ -10,12 +10,49 @@
 #include "dobj/store/retention.hpp"
 #include "dobj/store/worker_registry.hpp"
 #include "dobj/testing/postgres_server.hpp"
-#include "object_store_fixture.hpp"
 
 namespace dobj::store {
 namespace {
 
 using namespace std::chrono_literals;
+
+class ObjectStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    url_ = testing::PostgresServer::shared().create_database(true);
+    conn_ = connect(url_);
+  }
+
+  WorkerId add_worker(std::chrono::milliseconds ttl = 60s) {
+    return WorkerRegistry(*conn_).register_worker({"test", 1, "t"}, ttl);
+  }
+
+  // The only worker, so its fair share is every partition.
+  WorkerId add_serving_worker(std::chrono::milliseconds ttl = 60s) {
+    auto w = add_worker(ttl);
+    PartitionTable(*conn_).claim_fair_share(w);
+    return w;
+  }
+
+  std::int64_t scalar(const std::string& sql) {
+    pqxx::nontransaction tx(*conn_);
+    return tx.exec1(sql)[0].as<std::int64_t>();
+  }
+
+  void expire(WorkerId w) {
+    pqxx::nontransaction tx(*conn_);
+    tx.exec0("UPDATE dobj.workers SET lease_until = now() - interval '1 second' WHERE id = " +
+             std::to_string(w));
+  }
+
+  static ObjectCommit put(const ObjectLease& lease, const std::string& key,
+                          const std::string& value) {
+    return ObjectCommit{"Counter", "c1", lease, false, {KvWrite{key, value}}};
+  }
+
+  std::string url_;
+  std::unique_ptr<pqxx::connection> conn_;
+};
 
 TEST_F(ObjectStoreTest, ClaimNeedsThePartition) {
   auto w = add_worker();

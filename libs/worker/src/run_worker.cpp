@@ -73,11 +73,6 @@ int run_worker(int argc, char** argv, std::function<void(ClassRegistry&)> regist
                  "no PING); 0: one connection, every reply buffered and flushed")
       ->check(CLI::Range(0, 1'000))
       ->capture_default_str();
-  app.add_option("--claim-at-commit", config.host.claim_at_commit,
-                 "an object read into memory is claimed by its first commit, which proves that "
-                 "nothing changed since the read (one row write and no transaction of its own); "
-                 "false: claimed by a statement of its own before its first turn")
-      ->capture_default_str();
   app.add_option("--max-schemas-per-connection", config.host.max_schemas_per_connection,
                  "a shard replaces its database connection once it has touched this many object "
                  "schemas (each keeps about 10 KB of PostgreSQL backend memory) and twice as many "

@@ -228,14 +228,12 @@ void PostgresServer::poison_commits(const std::string& database_url) {
   tx.exec0(R"sql(
     CREATE FUNCTION public.poison() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
-      -- A commit: a new version, or a new object's first (inserted by its claiming commit).
-      IF NEW.id LIKE 'poison%' AND (CASE WHEN TG_OP = 'INSERT' THEN NEW.version > 0
-                                         ELSE NEW.version > OLD.version END) THEN
+      IF NEW.id LIKE 'poison%' AND NEW.version > OLD.version THEN
         RAISE EXCEPTION 'poisoned object %', NEW.id;
       END IF;
       RETURN NEW;
     END $$;
-    CREATE TRIGGER poison BEFORE INSERT OR UPDATE ON dobj.objects
+    CREATE TRIGGER poison BEFORE UPDATE ON dobj.objects
       FOR EACH ROW EXECUTE FUNCTION public.poison())sql");
 }
 

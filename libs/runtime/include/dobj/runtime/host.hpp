@@ -45,11 +45,8 @@ struct HostConfig {
   std::chrono::milliseconds idle_timeout = kDefaultIdleTimeout;
   std::chrono::milliseconds tick = kDefaultTick;  // how often idle objects are looked for
   std::size_t max_schemas_per_connection = kDefaultMaxSchemasPerConnection;
-  std::size_t prepared_commits = store::kDefaultPreparedCommits;  // per shard connection
-  std::size_t direct_replies = kDefaultDirectReplies;             // 0: always buffered
-  // An object is claimed by the first commit after it was read (store::ObjectLease's tentative
-  // leases) instead of by a statement of its own before its first turn.
-  bool claim_at_commit = true;
+  std::size_t prepared_commits = store::kDefaultPreparedCommits;        // per shard connection
+  std::size_t direct_replies = kDefaultDirectReplies;                   // 0: always buffered
   std::chrono::milliseconds reply_window = store::kDefaultReplyWindow;  // idempotency keys
   bool audit_commits = false;  // every commit also lands in dobj.commit_audit (chaos runs)
   std::chrono::milliseconds max_turn = kDefaultMaxTurn;

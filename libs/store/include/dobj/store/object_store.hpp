@@ -28,18 +28,8 @@ using EpochMicros = std::int64_t;
 constexpr std::chrono::milliseconds kDefaultReplyWindow{10 * 60 * 1000};
 
 // An object's lease, proven by (owner, epoch) in dobj.objects.
-//
-// A *tentative* lease (ObjectStore::peek_many) is a claim not made yet: the object's row as read
-// (epoch and version; epoch 0: no row), in a partition this worker owns. Its turns run on what
-// they read, and the first commit that includes it claims it, only if neither epoch nor version
-// moved since the read; otherwise nothing of it is written (fenced). So the claim costs no
-// statement, transaction or fsync of its own, and what the turns read is proven current when
-// their results commit.
 struct ObjectLease {
   std::int64_t epoch = 0;
-  bool tentative = false;
-  std::int64_t version = 0;  // tentative: as read
-  int partition = 0;         // tentative: where its claim takes it
   // Its schema: as recorded in dobj.objects, or o_<hash> until the first write takes one (a
   // ready schema of the pool, o_r<n>, or o_<hash> created then).
   std::string schema_name;
@@ -113,13 +103,6 @@ struct ObjectCommit {
   std::vector<StoredReply> replies{};   // idempotent replies of this batch's turns
   std::vector<DurableMessage> sends{};  // the batch's durable messages, seq after lease.outbox_seq
   std::string rejected{};               // set by commit(): why the database refused this object
-
-  // Whether committing it changes anything: keys, alarm, stored replies or messages. A
-  // tentative lease's commit without changes is its claim alone (no new version).
-  bool changes() const {
-    return delete_all || !writes.empty() || alarm_op != AlarmOp::kKeep || !replies.empty() ||
-           !sends.empty();
-  }
 };
 
 // A key range for ranged loads (ctx.storage().list on an object not fully loaded).
@@ -173,9 +156,6 @@ class ObjectStore {
                                    int partition);
   // Many claims in one statement (one round trip); results in the order of the requests.
   std::vector<std::optional<ObjectLease>> claim_many(const std::vector<ClaimRequest>& requests);
-  // Tentative leases (see ObjectLease) for objects in partitions this worker owns: one read, no
-  // write. nullopt where the partition is not this worker's (the caller replies `moved`).
-  std::vector<std::optional<ObjectLease>> peek_many(const std::vector<ClaimRequest>& requests);
   // Loads run inside the batch transaction when one is open (they see the batch's SQL writes).
   std::optional<std::string> load(const ObjectLease& lease, const std::string& key);
   std::vector<std::pair<std::string, std::string>> load_many(const ObjectLease& lease,
@@ -183,9 +163,8 @@ class ObjectStore {
   std::vector<std::pair<std::string, std::string>> load_range(const ObjectLease& lease,
                                                               const KeyRange& range);
 
-  // Puts the object into the batch (opening it): fencing UPDATE (a tentative lease is claimed
-  // by it, and updated), then its schema exists and SQL runs with it as search_path. False when
-  // the object is fenced.
+  // Puts the object into the batch (opening it): fencing UPDATE, then its schema exists and SQL
+  // runs with it as search_path. False when the object is fenced.
   bool enter(const std::string& class_name, const std::string& object_id, ObjectLease& lease);
   // Runs one statement of an entered object. Throws SqlError for the statement's own failures and
   // Error(kStorageError) for the connection's.
@@ -197,8 +176,7 @@ class ObjectStore {
   bool in_batch() const { return tx_ != nullptr; }
   void abort_batch();
   // Finishes the batch in one call of dobj.commit_objects: each object not yet entered runs its
-  // fencing UPDATE (a fenced one is skipped, nothing of it written; a tentative lease is claimed
-  // there, and its ObjectCommit::lease updated), KV writes are applied, the
+  // fencing UPDATE (a fenced one is skipped, nothing of it written), KV writes are applied, the
   // transaction commits. Without SQL in the batch this is a single round trip; one object
   // writing keys and nothing else runs as a statement prepared for it (PreparedCommits). An
   // object left with no keys and no tables of its own loses its schema. Throws
