@@ -323,8 +323,14 @@ void Shard::claim(const std::vector<Instance*>& instances) {
   } catch (const Error& e) {
     failure = e;
   }
+  std::size_t refused = 0;
+  const Instance* example = nullptr;
   for (std::size_t i = 0; i < instances.size(); ++i) {
     Instance& inst = *instances[i];
+    if (!failure && !leases[i]) {
+      ++refused;
+      if (!example) example = &inst;
+    }
     if (!failure && leases[i]) {
       inst.lease = *leases[i];
       inst.kv = make_kv(inst);
@@ -343,6 +349,15 @@ void Shard::claim(const std::vector<Instance*>& instances) {
     }
     // The instance goes with the next eviction sweep.
     inst.phase = Phase::kLost;
+  }
+  if (refused > 0) {
+    // The host serves these partitions, the database says another worker does: a window in
+    // which a message may reach two workers (docs/performance.md, "Tried and dropped"), logged
+    // so that a chaos run can tell which worker refused what, and when.
+    log_->warn(
+        "shard {}: {} objects refused (e.g. {}/{} in partition {}): the database does "
+        "not give their partitions to worker {}",
+        index_, refused, example->class_name, example->object_id, example->partition, worker_id_);
   }
 }
 
