@@ -287,7 +287,7 @@ void AlarmTimer::fire(const store::ClaimedAlarm& alarm, std::uint64_t fire_id) {
 
 void AlarmTimer::on_reply(natsMsg* raw) {
   auto msg = NatsMessage::from(raw);
-  natsMsg_Destroy(raw);
+  nats_->retire(raw);
   Result r;
   r.fire_id = std::strtoull(msg.subject.c_str() + inbox_.size(), nullptr, 10);
   if (msg.no_responders) {

@@ -1,6 +1,7 @@
 #include "dobj/client/nats_connection.hpp"
 
 #include "dobj/core/redact.hpp"
+#include "retired_messages.hpp"
 
 #include <algorithm>
 #include <string>
@@ -150,7 +151,8 @@ void NatsSubscription::end_drain(std::chrono::milliseconds timeout) {
   sub_ = nullptr;
 }
 
-NatsConnection::NatsConnection(const Options& options) {
+NatsConnection::NatsConnection(const Options& options)
+    : retired_(std::make_unique<RetiredMessages>()) {
   natsOptions* opts = nullptr;
   check(natsOptions_Create(&opts), "creating NATS options");
   std::unique_ptr<natsOptions, void (*)(natsOptions*)> guard(opts, natsOptions_Destroy);
@@ -205,6 +207,7 @@ void NatsConnection::publish(const std::string& subject, const std::string& body
                              const std::string& reply_to) {
   MsgPtr msg{build(subject, reply_to, body, headers)};
   check(natsConnection_PublishMsg(conn_, msg.msg), "publishing to ", subject);
+  retire(std::exchange(msg.msg, nullptr));
 }
 
 void NatsConnection::publish(const std::string& subject, const std::string& body,
@@ -214,6 +217,11 @@ void NatsConnection::publish(const std::string& subject, const std::string& body
     if (h.value) natsMsgHeader_Set(msg.msg, h.key, h.value);
   }
   check(natsConnection_PublishMsg(conn_, msg.msg), "publishing to ", subject);
+  retire(std::exchange(msg.msg, nullptr));
+}
+
+void NatsConnection::retire(natsMsg* msg) {
+  retired_->add(msg);
 }
 
 NatsMessage NatsConnection::request(const std::string& subject, const std::string& body,

@@ -327,10 +327,6 @@ void Shard::claim(const std::vector<Instance*>& instances) {
   const Instance* example = nullptr;
   for (std::size_t i = 0; i < instances.size(); ++i) {
     Instance& inst = *instances[i];
-    if (!failure && !leases[i]) {
-      ++refused;
-      if (!example) example = &inst;
-    }
     if (!failure && leases[i]) {
       inst.lease = *leases[i];
       inst.kv = make_kv(inst);
@@ -343,6 +339,10 @@ void Shard::claim(const std::vector<Instance*>& instances) {
         fail_inbox(inst, e);
       }
     } else {
+      if (!failure) {
+        ++refused;
+        if (!example) example = &inst;
+      }
       fail_inbox(inst, failure ? *failure
                                : Error(ErrorCode::kMoved,
                                        "object is not served by this worker right now; retry"));

@@ -71,7 +71,7 @@ void Courier::start() {
   inbox_ = std::string(protocol::kSendInboxPrefix) + random_token() + ".";
   replies_ = nats_.subscribe(inbox_ + "*", [this](natsMsg* raw) {
     auto msg = NatsMessage::from(raw);
-    natsMsg_Destroy(raw);
+    nats_.retire(raw);
     Answer a;
     a.flight = std::strtoull(msg.subject.c_str() + inbox_.size(), nullptr, 10);
     a.no_responders = msg.no_responders;

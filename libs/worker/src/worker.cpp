@@ -310,7 +310,7 @@ void Worker::on_message(natsMsg* raw, store::WorkerId registration) {
   m.traceparent = header(protocol::kTraceparentHeader);
   m.call_chain = header(protocol::kCallChainHeader);
   m.header_bytes = header_bytes(raw);
-  natsMsg_Destroy(raw);
+  nats_->retire(raw);
   host_->dispatch(std::move(m));
 }
 

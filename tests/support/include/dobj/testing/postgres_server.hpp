@@ -53,9 +53,8 @@ class PostgresServer {
 void fill_and_freeze_statistics(pqxx::connection& conn, const std::string& table,
                                 const std::string& fill);
 // A counter of pg_stat_user_tables (a column such as "seq_scan", or an expression of them) for
-// `table` (e.g.
-// "dobj.objects") so far, those of `conn`'s own backend included: its counts are flushed first
-// (PostgreSQL 15 reports them when the backend next goes idle).
+// `table` (e.g. "dobj.objects") so far, those of `conn`'s own backend included: its counts are
+// flushed first (PostgreSQL 15 reports them when the backend next goes idle).
 std::int64_t table_counter(pqxx::connection& conn, const std::string& table,
                            const std::string& counter);
 // Rows read from `table` so far, by scans and through indexes: a test of a plan's shape (a
