@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -82,13 +83,20 @@ int bind_and_release(int port) {
 // open; the kernel drops it when the process ends, however it ends. False: another live process
 // holds it. Without the directory (another user's, say) the bind check alone decides.
 bool reserve_across_processes(int port) {
-  static const std::string kDir = [] {
-    std::string dir = "/tmp/dobj-test-ports";
-    if (mkdir(dir.c_str(), 01777) == 0) chmod(dir.c_str(), 01777);  // whatever the umask
-    return dir;
-  }();
+  static const std::string kDir = "/tmp/dobj-test-ports";
+  auto make_dir = [] {
+    if (mkdir(kDir.c_str(), 01777) == 0) chmod(kDir.c_str(), 01777);  // whatever the umask
+  };
+  static const bool made = (make_dir(), true);
+  (void)made;
   auto path = kDir + "/" + std::to_string(port);
   int fd = open(path.c_str(), O_CREAT | O_RDONLY | O_CLOEXEC, 0666);
+  if (fd < 0 && errno == ENOENT) {
+    // Someone cleaned /tmp while this process ran: without the directory no port would be
+    // reserved any more, silently.
+    make_dir();
+    fd = open(path.c_str(), O_CREAT | O_RDONLY | O_CLOEXEC, 0666);
+  }
   if (fd < 0) return true;
   if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
     close(fd);
