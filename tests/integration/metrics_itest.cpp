@@ -87,6 +87,16 @@ TEST_F(MetricsTest, TheWorkerCountsEveryRequestByClassMethodAndStatus) {
   EXPECT_EQ(http_get(worker.metrics_port(), "/healthz").status, 0);  // gone with the process
 }
 
+// A worker flag given twice takes its last value (dobj-bench's --worker-arg and wrappers append
+// overrides): three shards here, each with its queue depth.
+TEST_F(MetricsTest, AWorkerFlagGivenTwiceTakesItsLastValue) {
+  auto& worker = stack_.start_worker({"--shards", "1", "--shards", "3"});
+  call("Counter", "twice", "inc");
+  auto text = scrape(worker);
+  EXPECT_GE(value(text, "dobj_queue_depth{shard=\"2\"}"), 0) << text;
+  EXPECT_EQ(value(text, "dobj_queue_depth{shard=\"3\"}"), -1);
+}
+
 TEST_F(MetricsTest, TheTimerCountsFiredAlarmsAndTheirLateness) {
   stack_.start_worker();
   auto& timer = stack_.start_timer();

@@ -85,6 +85,27 @@ TEST_F(SecurityTest, AReplySubjectOutsideTheClientInboxesIsRefusedUnrun) {
   EXPECT_EQ(raw_call(nats, "obj.Counter.target.get", "").body, 2);
 }
 
+// --reply-prefix is repeatable: each one given is a client inbox (the worker's other flags take
+// their last value when given twice; this one keeps them all).
+TEST_F(SecurityTest, EveryReplyPrefixGivenIsAnInboxAndOnlyThose) {
+  stack().start_worker({"--reply-prefix", "_INBOX.one.", "--reply-prefix", "_INBOX.two."});
+  for (const char* prefix : {"_INBOX.one", "_INBOX.two"}) {
+    auto options = client_options();
+    options.inbox_prefix = prefix;
+    NatsConnection nats(options);
+    auto reply = raw_call(nats, "obj.Counter.prefixed.inc", R"({"by": 1})");
+    EXPECT_EQ(error_code(reply), "") << prefix;
+  }
+  // The default, _INBOX., is not among them any more: its requests are refused unrun.
+  NatsConnection plain(client_options());
+  plain.publish("obj.Counter.prefixed.inc", R"({"by": 1})", {}, "_INBOX.plain.1");
+  plain.flush(5s);
+  auto options = client_options();
+  options.inbox_prefix = "_INBOX.two";
+  NatsConnection nats(options);
+  EXPECT_EQ(raw_call(nats, "obj.Counter.prefixed.get", "").body, 2);
+}
+
 // Sends every request at once (so that they share commit batches) and collects each one's
 // error code ("" for ok), keyed by the request's name.
 struct Request {

@@ -24,6 +24,9 @@ int run_worker(int argc, char** argv, std::function<void(ClassRegistry&)> regist
   // Named after the binary: a team's own worker says its own name in --help and errors.
   CLI::App app{"a dobj worker: hosts the object classes it was built with",
                std::filesystem::path(argc > 0 ? argv[0] : "dobj-worker").filename().string()};
+  // A flag given twice takes its last value, so that a wrapper's defaults (dobj-bench's
+  // --worker-arg, a unit file) can be overridden by appending.
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   store::ServiceFlags service;
   service.add(app);
   WorkerConfig config;
