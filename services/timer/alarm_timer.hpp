@@ -40,6 +40,9 @@ struct TimerConfig {
   constexpr static std::chrono::milliseconds kInFlightCheck{100};
   // The firer's sleep with nothing held (a claim wakes it anyway).
   constexpr static std::chrono::milliseconds kIdleFireWait{1000};
+  // Held back by max_in_flight with more due, the timer claims again once replies have freed
+  // this share of a claim batch (so not one claim statement per reply).
+  constexpr static std::size_t kRefillShare = 4;
 
   std::string nats_url;
   std::string database_url;
@@ -100,6 +103,8 @@ class AlarmTimer {
   std::vector<store::AlarmKey> held_keys();
   void rejoin();
   void scan();
+  // The last scan was held back by max_in_flight with more due, and replies have freed room.
+  bool room_to_refill();
   void hold(const store::ClaimedAlarm& alarm);
   void hold_again(std::vector<store::ClaimedAlarm> alarms, const Error& why);
   void loop_step();
@@ -132,6 +137,7 @@ class AlarmTimer {
   std::mt19937_64 fire_ids_{std::random_device{}()};
   std::int64_t fired_unreported_ = 0;
   Clock::TimePoint next_scan_{}, next_heartbeat_{};
+  bool awaiting_room_ = false;  // the loop's own: more due than max_in_flight let it claim
 
   std::mutex mutex_;  // guards results_, hinted_, stopping_
   std::vector<Result> results_;

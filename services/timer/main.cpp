@@ -33,6 +33,11 @@ int main(int argc, char** argv) {
   app.add_option("--backoff-ms", backoff_ms, "first retry delay, doubled each time")
       ->check(CLI::Range(1, 3600000))
       ->capture_default_str();
+  app.add_option("--max-in-flight", config.max_in_flight,
+                 "alarms held at once (claimed and not yet answered); a burst beyond it is "
+                 "claimed as replies free room")
+      ->check(CLI::Range(1, 1'000'000))
+      ->capture_default_str();
   std::int64_t map_poll_ms = config.map_poll.count();
   app.add_option("--map-poll-ms", map_poll_ms, "read the storage shard map again this often")
       ->check(CLI::Range(100, 3600000))

@@ -243,5 +243,33 @@ TEST_F(AlarmTest, TwoTimersFireFourThousandAlarmsExactlyOnce) {
   for (const auto& [subject, n] : per_object) EXPECT_EQ(n, 1) << subject;
 }
 
+// More alarms due at once than the timer may hold: each reply that frees room lets it claim
+// more, so the burst never waits for the backstop scan (a minute here; a refill per scan
+// interval left the workers idle for most of a 100,000-alarm burst).
+TEST_F(AlarmTest, ABurstBeyondMaxInFlightIsClaimedAsRepliesFreeRoom) {
+  constexpr int kAlarms = 400;
+  stack_.start_worker();
+  stack_.start_timer({"--max-in-flight", "50", "--scan-ms", "60000"});
+  auto due_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::system_clock::now().time_since_epoch())
+                    .count() +
+                2000;
+  for (int i = 0; i < kAlarms; ++i) {
+    call("Scratch", "b" + std::to_string(i), "set_alarm", {{"at_ms", due_ms}});
+  }
+  auto fired = [&] {
+    auto all = events();
+    return std::count_if(all.begin(), all.end(), [](const NatsMessage& m) {
+      return m.subject.starts_with("evt.Scratch.b");
+    });
+  };
+  // Eight refills by scan alone would take eight minutes.
+  ASSERT_TRUE(wait_until([&] { return fired() >= kAlarms; }, 30s))
+      << fired() << " of " << kAlarms << " fired\n"
+      << stack_.worker_logs();
+  EXPECT_EQ(fired(), kAlarms);
+  EXPECT_EQ(scalar("SELECT count(*) FROM dobj.alarms"), 0);
+}
+
 }  // namespace
 }  // namespace dobj::testing

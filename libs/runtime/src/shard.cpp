@@ -38,6 +38,7 @@ Shard::Shard(int index, zmq::context_t& zmq, const HostConfig& config, const Par
       worker_id_(config.worker_id),
       log_(logger("shard")),
       conn_(config.database_url),
+      claim_conn_(config.database_url),
       last_sweep_(clock.now()) {
   ensure_connection();
 }
@@ -87,7 +88,8 @@ void Shard::abandon() {
     outputs_.clear();
   }
   std::lock_guard lock(mailbox_mutex_);
-  while (auto command = mailbox_.take()) {
+  auto next = [this] { return held_control_ ? std::move(held_control_) : mailbox_.take(); };
+  while (auto command = next()) {
     if (command->kind == ShardCommand::Kind::kMessage) {
       reply_error(command->info(), command->message.reply_to, command->content_type, moved);
     } else if (command->kind == ShardCommand::Kind::kHandOver) {
@@ -137,6 +139,8 @@ void Shard::rebind(store::WorkerId id) {
   // The next iteration connects again with a store committing under the new id.
   store_.reset();
   conn_.reset();
+  claim_store_.reset();
+  claim_conn_.reset();
 }
 
 bool Shard::run_once(std::chrono::milliseconds poll_timeout) {
@@ -159,7 +163,9 @@ bool Shard::run_once(std::chrono::milliseconds poll_timeout) {
     stopped_ = true;
     return false;
   }
+  auto ahead = batch_.empty() ? std::nullopt : claim_ahead();
   commit_and_flush();
+  settle_claims_ahead(std::move(ahead));
   finish_handovers();
   evict_idle(false);
   if (stop_requested_ && ready_.empty()) {
@@ -173,28 +179,50 @@ bool Shard::run_once(std::chrono::milliseconds poll_timeout) {
 void Shard::receive(bool wait, std::chrono::milliseconds timeout) {
   std::lock_guard lock(mailbox_mutex_);
   if (abandoned_) return;
-  if (wait) mailbox_.wait(timeout);
+  if (held_control_) {
+    handle(std::move(held_control_));
+  } else if (wait) {
+    mailbox_.wait(timeout);
+  }
   for (std::size_t n = 0; n < kMaxCommandsPerIteration; ++n) {
     auto command = mailbox_.take();
     if (!command) break;
-    switch (command->kind) {
-      case ShardCommand::Kind::kStop:
-        stop_requested_ = true;
-        break;
-      case ShardCommand::Kind::kFence:
-        drop_all();
-        break;
-      case ShardCommand::Kind::kHandOver:
-        for (int p : command->handover->partitions()) handed_over_.insert(p);
-        handovers_.push_back(std::move(command->handover));
-        break;
-      case ShardCommand::Kind::kRebind:
-        rebind(command->worker_id);
-        break;
-      case ShardCommand::Kind::kMessage:
-        enqueue(std::move(command));
-        break;
+    handle(std::move(command));
+  }
+}
+
+void Shard::receive_messages() {
+  std::lock_guard lock(mailbox_mutex_);
+  if (abandoned_ || held_control_) return;
+  for (std::size_t n = 0; n < kMaxCommandsPerIteration; ++n) {
+    auto command = mailbox_.take();
+    if (!command) break;
+    if (command->kind != ShardCommand::Kind::kMessage) {
+      held_control_ = std::move(command);
+      break;
     }
+    enqueue(std::move(command));
+  }
+}
+
+void Shard::handle(std::unique_ptr<ShardCommand> command) {
+  switch (command->kind) {
+    case ShardCommand::Kind::kStop:
+      stop_requested_ = true;
+      break;
+    case ShardCommand::Kind::kFence:
+      drop_all();
+      break;
+    case ShardCommand::Kind::kHandOver:
+      for (int p : command->handover->partitions()) handed_over_.insert(p);
+      handovers_.push_back(std::move(command->handover));
+      break;
+    case ShardCommand::Kind::kRebind:
+      rebind(command->worker_id);
+      break;
+    case ShardCommand::Kind::kMessage:
+      enqueue(std::move(command));
+      break;
   }
 }
 
@@ -297,70 +325,6 @@ std::unique_ptr<KvState> Shard::make_kv(Instance& inst) {
   });
 }
 
-void Shard::claim(const std::vector<Instance*>& instances) {
-  if (instances.empty()) return;
-  if (!lease_valid()) {
-    // Fenced or between registrations: claiming now would only bump epochs for nothing, and
-    // another worker may own these messages' partitions by now, so they get no answer at all.
-    for (auto* inst : instances) {
-      queued_ -= inst->inbox.size();
-      inst->inbox.clear();
-      inst->phase = Phase::kLost;
-    }
-    return;
-  }
-  std::vector<store::ClaimRequest> requests;
-  for (auto* inst : instances) {
-    inst->phase = Phase::kUnclaimed;
-    inst->object.reset();
-    requests.push_back({inst->class_name, inst->object_id, inst->partition});
-  }
-  std::vector<std::optional<store::ObjectLease>> leases;
-  std::optional<Error> failure;
-  try {
-    if (!store_) throw Error(ErrorCode::kStorageError, "no database connection");
-    leases = store_->claim_many(requests);
-  } catch (const Error& e) {
-    failure = e;
-  }
-  std::size_t refused = 0;
-  const Instance* example = nullptr;
-  for (std::size_t i = 0; i < instances.size(); ++i) {
-    Instance& inst = *instances[i];
-    if (!failure && leases[i]) {
-      inst.lease = *leases[i];
-      inst.kv = make_kv(inst);
-      inst.alarm = std::make_unique<AlarmState>(inst.lease.alarm);
-      inst.phase = Phase::kActive;
-      try {
-        if (inst.def->eager_load) inst.kv->load_everything();
-        continue;
-      } catch (const Error& e) {
-        fail_inbox(inst, e);
-      }
-    } else {
-      if (!failure) {
-        ++refused;
-        if (!example) example = &inst;
-      }
-      fail_inbox(inst, failure ? *failure
-                               : Error(ErrorCode::kMoved,
-                                       "object is not served by this worker right now; retry"));
-    }
-    // The instance goes with the next eviction sweep.
-    inst.phase = Phase::kLost;
-  }
-  if (refused > 0) {
-    // The host serves these partitions, the database says another worker does: a window in
-    // which a message may reach two workers (docs/performance.md, "Tried and dropped"), logged
-    // so that a chaos run can tell which worker refused what, and when.
-    log_->warn(
-        "shard {}: {} objects refused (e.g. {}/{} in partition {}): the database does "
-        "not give their partitions to worker {}",
-        index_, refused, example->class_name, example->object_id, example->partition, worker_id_);
-  }
-}
-
 void Shard::evict_idle(bool everything) {
   auto now = clock_.now();
   if (!everything && now - last_sweep_ < config_.tick) return;
@@ -398,6 +362,7 @@ void Shard::deactivate(Instance& inst) {
 }
 
 void Shard::drop_all() {
+  ++drops_;
   if (store_) store_->abort_batch();
   outputs_.clear();
   ready_.clear();

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <deque>
 #include <functional>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -48,6 +49,8 @@ class Shard {
   // How many times this shard has replaced its database connection to shed the caches of
   // objects it no longer holds (HostConfig::max_schemas_per_connection).
   std::size_t connection_replacements() const { return connection_replacements_.load(); }
+  // Batches of objects claimed ahead, on the second connection while a commit ran.
+  std::size_t claims_ahead() const { return claims_ahead_.load(); }
   // Messages in this shard's object queues, not yet run or answered.
   std::size_t queued() const { return queued_.load(); }
 
@@ -108,12 +111,30 @@ class Shard {
     const std::string& failure_to() const { return ack_to.empty() ? reply_to : ack_to; }
   };
 
+  // Claims of objects whose first messages came while a batch was committing: started before
+  // that commit, on a second connection, and settled after it (HostConfig::claim_ahead).
+  struct ClaimsAhead {
+    std::vector<Instance*> instances;
+    std::future<std::vector<std::optional<store::ObjectLease>>> leases;
+    std::uint64_t drops = 0;  // drops_ when it started: the instances live while it is the same
+  };
+
   void receive(bool wait, std::chrono::milliseconds timeout);
+  // Takes the queued messages without waiting, up to the first control command, which waits
+  // for the next receive(): a stop, fence, handover or rebind never lands mid-commit.
+  void receive_messages();
+  void handle(std::unique_ptr<ShardCommand> command);
   void enqueue(std::unique_ptr<ShardCommand> command);
   void run_ready_objects();
   // No message queued here: the next iteration would not produce more replies at once.
   bool nothing_waiting();
   void claim(const std::vector<Instance*>& instances);
+  // A claim's outcome: leases (one per instance) or the failure of the whole statement.
+  void settle_claims(const std::vector<Instance*>& instances,
+                     const std::vector<std::optional<store::ObjectLease>>& leases,
+                     const std::optional<Error>& failure);
+  std::optional<ClaimsAhead> claim_ahead();
+  void settle_claims_ahead(std::optional<ClaimsAhead> ahead);
   void fail_inbox(Instance& inst, const Error& error);
   // Object::on_deactivate for an instance leaving memory in good order.
   void deactivate(Instance& inst);
@@ -168,6 +189,12 @@ class Shard {
 
   store::LazyConnection conn_;
   std::unique_ptr<store::ObjectStore> store_;  // on conn_ while it stays open
+  // Opened on the first claim ahead; used only from the claiming task, which the loop awaits.
+  store::LazyConnection claim_conn_;
+  std::unique_ptr<store::ObjectStore> claim_store_;
+  std::uint64_t drops_ = 0;  // drop_all() calls
+  std::atomic<std::size_t> claims_ahead_{0};
+  std::unique_ptr<ShardCommand> held_control_;  // taken by receive_messages(), not yet handled
   std::unordered_map<std::string, std::unique_ptr<Instance>> objects_;
   std::vector<Instance*> ready_;  // objects with queued messages, in arrival order
   // The objects this iteration ran turns for: the only ones with anything to commit, so the

@@ -187,6 +187,58 @@ TEST_F(ShardTest, RepliesAreFlushedOnceNothingElseWaitsForTheShard) {
   EXPECT_EQ(outbox_.flushed_after, std::vector<std::size_t>{2 + many});
 }
 
+// An object whose first message arrives during a turn is claimed while that turn's batch
+// commits (on the shard's second connection), and runs its turn in the next iteration.
+TEST_F(ShardTest, AnObjectArrivingDuringABatchIsClaimedWhileTheBatchCommits) {
+  Adder::during_add = [this] { send("b", 5, "r2"); };
+  send("a", 1, "r1");
+  shard_->run_once(1s);
+  ASSERT_EQ(outbox_.replies.size(), 1u);
+  EXPECT_EQ(shard_->claims_ahead(), 1u);
+  EXPECT_EQ(owned_objects(), 2);  // b's claim is in before its turn
+  shard_->run_once(1s);
+  ASSERT_EQ(outbox_.replies.size(), 2u);
+  EXPECT_EQ(body_of("r2"), "5");
+  EXPECT_EQ(shard_->claims_ahead(), 1u);  // a and b were claimed already
+}
+
+TEST_F(ShardTest, WithoutClaimsAheadAnArrivingObjectIsClaimedInTheNextIteration) {
+  config_.claim_ahead = false;
+  Shard shard(1, zmq_, config_, owned_, outbox_, clock_,
+              [this](store::WorkerId id) { return id == valid_id_.load(); });
+  ShardMailbox::Sender mailbox(zmq_, shard.endpoint(), 1000);
+  Adder::during_add = [&] { mailbox.send(command("b", 5, "r2"), false); };
+  mailbox.send(command("a", 1, "r1"), false);
+  shard.run_once(1s);
+  ASSERT_EQ(outbox_.replies.size(), 1u);
+  EXPECT_EQ(owned_objects(), 1);
+  shard.run_once(1s);
+  EXPECT_EQ(body_of("r2"), "5");
+  EXPECT_EQ(shard.claims_ahead(), 0u);
+}
+
+// Messages are taken during a commit only up to the first control command, which waits for the
+// next iteration: a fence (or stop, handover, rebind) never lands in the middle of a commit, and
+// what was queued behind it is not claimed before it.
+TEST_F(ShardTest, AControlCommandArrivingDuringABatchWaitsForTheNextIteration) {
+  Adder::during_add = [this] {
+    auto fence = std::make_unique<ShardCommand>();
+    fence->kind = ShardCommand::Kind::kFence;
+    push(std::move(fence));
+    send("b", 5, "r2");
+  };
+  send("a", 1, "r1");
+  shard_->run_once(1s);
+  ASSERT_EQ(outbox_.replies.size(), 1u);
+  EXPECT_EQ(body_of("r1"), "1");  // committed and answered: the fence came after its turn
+  EXPECT_EQ(shard_->claims_ahead(), 0u);
+  EXPECT_EQ(owned_objects(), 1);
+  // The fence drops a (it reloads from the database), then b runs.
+  shard_->run_once(1s);
+  EXPECT_EQ(body_of("r2"), "5");
+  EXPECT_EQ(shard_->active_objects(), 1u);
+}
+
 TEST_F(ShardTest, WithoutDirectRepliesEveryReplyIsBufferedAndFlushed) {
   config_.direct_replies = 0;
   Shard shard(1, zmq_, config_, owned_, outbox_, clock_,

@@ -76,6 +76,11 @@ int run_worker(int argc, char** argv, std::function<void(ClassRegistry&)> regist
                  "no PING); 0: one connection, every reply buffered and flushed")
       ->check(CLI::Range(0, 1'000))
       ->capture_default_str();
+  app.add_option("--claim-ahead", config.host.claim_ahead,
+                 "objects whose first messages arrive while a shard commits are claimed "
+                 "meanwhile, on a second database connection per shard (opened on first use); "
+                 "false: one connection per shard, claims after the commit")
+      ->capture_default_str();
   app.add_option("--max-schemas-per-connection", config.host.max_schemas_per_connection,
                  "a shard replaces its database connection once it has touched this many object "
                  "schemas (each keeps about 10 KB of PostgreSQL backend memory) and twice as many "

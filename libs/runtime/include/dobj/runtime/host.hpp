@@ -48,6 +48,9 @@ struct HostConfig {
   std::size_t prepared_commits = store::kDefaultPreparedCommits;        // per shard connection
   std::size_t direct_replies = kDefaultDirectReplies;                   // 0: always buffered
   std::chrono::milliseconds reply_window = store::kDefaultReplyWindow;  // idempotency keys
+  // Objects whose first messages arrive while a shard commits are claimed meanwhile, on a second
+  // database connection per shard (opened on first use), instead of after the commit.
+  bool claim_ahead = true;
   bool audit_commits = false;  // every commit also lands in dobj.commit_audit (chaos runs)
   std::chrono::milliseconds max_turn = kDefaultMaxTurn;
   // A request is answered only on a reply subject starting with one of these (client inboxes):
