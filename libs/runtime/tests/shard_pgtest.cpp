@@ -202,6 +202,38 @@ TEST_F(ShardTest, AnObjectArrivingDuringABatchIsClaimedWhileTheBatchCommits) {
   EXPECT_EQ(shard_->claims_ahead(), 1u);  // a and b were claimed already
 }
 
+// A partial fault: the second connection dies. The objects it was to claim are claimed in the
+// next iteration on the shard's own connection, and the one after that connects anew.
+TEST_F(ShardTest, AnObjectWhoseClaimAheadFailsIsClaimedInTheNextIteration) {
+  Adder::during_add = [this] { send("b", 5, "r2"); };
+  send("a", 1, "r1");
+  shard_->run_once(1s);
+  shard_->run_once(1s);
+  ASSERT_EQ(shard_->claims_ahead(), 1u);
+  // The claim connection's last statement was its claim; the shard's own has committed since.
+  auto admin = store::connect(config_.database_url);
+  ASSERT_EQ(pqxx::nontransaction(*admin)
+                .exec1("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                       "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                       "AND query LIKE '%INSERT INTO dobj.objects AS o%'")[0]
+                .as<int>(),
+            1);
+  Adder::during_add = [this] { send("c", 7, "r3"); };
+  send("a", 1, "r4");
+  shard_->run_once(1s);
+  EXPECT_EQ(body_of("r4"), "2");
+  EXPECT_EQ(shard_->claims_ahead(), 1u);  // failed
+  shard_->run_once(1s);
+  EXPECT_EQ(body_of("r3"), "7");
+  // A new connection for the next claim ahead.
+  Adder::during_add = [this] { send("d", 9, "r5"); };
+  send("a", 1, "r6");
+  shard_->run_once(1s);
+  shard_->run_once(1s);
+  EXPECT_EQ(body_of("r5"), "9");
+  EXPECT_EQ(shard_->claims_ahead(), 2u);
+}
+
 TEST_F(ShardTest, WithoutClaimsAheadAnArrivingObjectIsClaimedInTheNextIteration) {
   config_.claim_ahead = false;
   Shard shard(1, zmq_, config_, owned_, outbox_, clock_,
