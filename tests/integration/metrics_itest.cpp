@@ -77,6 +77,15 @@ TEST_F(MetricsTest, TheWorkerCountsEveryRequestByClassMethodAndStatus) {
   EXPECT_EQ(value(text, "dobj_queue_depth{shard=\"1\"}"), 0);
   EXPECT_EQ(value(text, "dobj_handovers_total{event=\"claimed\"}"), 256);
   EXPECT_EQ(value(text, "dobj_handovers_total{event=\"lost\"}"), 0);
+  // m0 and m1, each claimed before its first turn; nothing arrived during a commit.
+  auto claims = [&](const std::string& when, const std::string& outcome) {
+    return value(text,
+                 "dobj_object_claims_total{outcome=\"" + outcome + "\",when=\"" + when + "\"}");
+  };
+  EXPECT_EQ(claims("in_turn", "claimed"), 2);
+  EXPECT_EQ(claims("in_turn", "refused"), 0);
+  EXPECT_EQ(claims("ahead", "claimed"), 0);
+  EXPECT_EQ(claims("ahead", "refused"), 0);
   EXPECT_EQ(value(text, "dobj_pg_errors_total"), 0);
   EXPECT_EQ(value(text, "dobj_nats_reconnects_total"), 0);
 

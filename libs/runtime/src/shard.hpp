@@ -129,10 +129,12 @@ class Shard {
   // No message queued here: the next iteration would not produce more replies at once.
   bool nothing_waiting();
   void claim(const std::vector<Instance*>& instances);
-  // A claim's outcome: leases (one per instance) or the failure of the whole statement.
+  static store::ClaimRequest claim_request(const Instance& inst);
+  // A claim's outcome: leases (one per instance) or the failure of the whole statement;
+  // `ahead` only tells the observer which kind of claim it was.
   void settle_claims(const std::vector<Instance*>& instances,
                      const std::vector<std::optional<store::ObjectLease>>& leases,
-                     const std::optional<Error>& failure);
+                     const std::optional<Error>& failure, bool ahead);
   std::optional<ClaimsAhead> claim_ahead();
   void settle_claims_ahead(std::optional<ClaimsAhead> ahead);
   void fail_inbox(Instance& inst, const Error& error);

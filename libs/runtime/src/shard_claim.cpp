@@ -24,7 +24,7 @@ void Shard::claim(const std::vector<Instance*>& instances) {
   for (auto* inst : instances) {
     inst->phase = Phase::kUnclaimed;
     inst->object.reset();
-    requests.push_back({inst->class_name, inst->object_id, inst->partition});
+    requests.push_back(claim_request(*inst));
   }
   std::vector<std::optional<store::ObjectLease>> leases;
   std::optional<Error> failure;
@@ -34,12 +34,16 @@ void Shard::claim(const std::vector<Instance*>& instances) {
   } catch (const Error& e) {
     failure = e;
   }
-  settle_claims(instances, leases, failure);
+  settle_claims(instances, leases, failure, false);
+}
+
+store::ClaimRequest Shard::claim_request(const Instance& inst) {
+  return {inst.class_name, inst.object_id, inst.partition};
 }
 
 void Shard::settle_claims(const std::vector<Instance*>& instances,
                           const std::vector<std::optional<store::ObjectLease>>& leases,
-                          const std::optional<Error>& failure) {
+                          const std::optional<Error>& failure, bool ahead) {
   std::size_t refused = 0;
   const Instance* example = nullptr;
   for (std::size_t i = 0; i < instances.size(); ++i) {
@@ -67,6 +71,9 @@ void Shard::settle_claims(const std::vector<Instance*>& instances,
     // The instance goes with the next eviction sweep.
     inst.phase = Phase::kLost;
   }
+  if (config_.observer && !failure) {
+    config_.observer->claimed(instances.size() - refused, refused, ahead);
+  }
   if (refused > 0) {
     // The host serves these partitions, the database says another worker does: a window in
     // which a message may reach two workers (docs/performance.md, "Tried and dropped"), logged
@@ -88,7 +95,7 @@ std::optional<Shard::ClaimsAhead> Shard::claim_ahead() {
     // objects' phases its output gate reads.
     if (inst->phase != Phase::kUnclaimed || inst->object) continue;
     ahead.instances.push_back(inst);
-    requests.push_back({inst->class_name, inst->object_id, inst->partition});
+    requests.push_back(claim_request(*inst));
   }
   if (requests.empty()) return std::nullopt;
   try {
@@ -125,7 +132,7 @@ void Shard::settle_claims_ahead(std::optional<ClaimsAhead> ahead) {
   // Dropped meanwhile (lease lost, fenced): the instances are gone, and the claims only cost
   // epochs. Without the shard's own connection their eager loads could not run.
   if (ahead->drops != drops_ || !store_) return;
-  settle_claims(ahead->instances, leases, std::nullopt);
+  settle_claims(ahead->instances, leases, std::nullopt, true);
   ++claims_ahead_;
   // The refused were answered: nothing of theirs waits for a turn.
   ready_.erase(std::remove_if(ready_.begin(), ready_.end(),

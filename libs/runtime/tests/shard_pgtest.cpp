@@ -50,6 +50,20 @@ class MemoryOutbox final : public Outbox {
   std::mutex mutex_;
 };
 
+// Counts the claims the shard reports (objects claimed in turn and ahead, refused).
+class ClaimCounter final : public HostObserver {
+ public:
+  void replied(std::string_view, std::string_view, std::string_view,
+               std::chrono::nanoseconds) override {}
+  void turn_ran(std::string_view, std::string_view, std::chrono::nanoseconds) override {}
+  void committed(std::chrono::nanoseconds, std::size_t) override {}
+  void claimed(std::size_t objects, std::size_t refusals, bool ahead) override {
+    (ahead ? claimed_ahead : claimed_in_turn) += objects;
+    refused += refusals;
+  }
+  std::atomic<std::size_t> claimed_in_turn{0}, claimed_ahead{0}, refused{0};
+};
+
 class Adder : public Object {
  public:
   // A turn whose argument is not an integer throws: its instance is discarded.
@@ -81,8 +95,18 @@ class ShardTest : public ::testing::Test {
     std::vector<int> all(256);
     for (int p = 0; p < 256; ++p) all[p] = p;
     owned_.set(all, true);
-    shard_ = std::make_unique<Shard>(0, zmq_, config_, owned_, outbox_, clock_,
-                                     [this](store::WorkerId id) { return id == valid_id_.load(); });
+    config_.observer = &claims_;
+    make_shard();
+  }
+
+  // A shard of config_ as it is now (tests change it first), replacing the fixture's.
+  void make_shard() {
+    // Made before the old one goes: a shard's address names its endpoint.
+    auto fresh =
+        std::make_unique<Shard>(0, zmq_, config_, owned_, outbox_, clock_,
+                                [this](store::WorkerId id) { return id == valid_id_.load(); });
+    mailbox_.reset();
+    shard_ = std::move(fresh);
     mailbox_ = std::make_unique<ShardMailbox::Sender>(zmq_, shard_->endpoint(), 1000);
   }
 
@@ -141,6 +165,7 @@ class ShardTest : public ::testing::Test {
   }
 
   HostConfig config_;
+  ClaimCounter claims_;
   ClassRegistry registry_;
   MemoryOutbox outbox_;
   ManualClock clock_;
@@ -199,7 +224,10 @@ TEST_F(ShardTest, AnObjectArrivingDuringABatchIsClaimedWhileTheBatchCommits) {
   shard_->run_once(1s);
   ASSERT_EQ(outbox_.replies.size(), 2u);
   EXPECT_EQ(body_of("r2"), "5");
-  EXPECT_EQ(shard_->claims_ahead(), 1u);  // a and b were claimed already
+  EXPECT_EQ(shard_->claims_ahead(), 1u);   // a and b were claimed already
+  EXPECT_EQ(claims_.claimed_in_turn, 1u);  // what the worker's metrics count
+  EXPECT_EQ(claims_.claimed_ahead, 1u);
+  EXPECT_EQ(claims_.refused, 0u);
 }
 
 // A partial fault: the second connection dies. The objects it was to claim are claimed in the
@@ -234,19 +262,36 @@ TEST_F(ShardTest, AnObjectWhoseClaimAheadFailsIsClaimedInTheNextIteration) {
   EXPECT_EQ(shard_->claims_ahead(), 2u);
 }
 
+// The host still serves a partition the database has just taken away (a handover in flight):
+// the claim is refused, the message answered `moved`, and the observer counts the refusal.
+TEST_F(ShardTest, AnObjectWhosePartitionTheDatabaseGaveAwayIsRefusedAndCounted) {
+  ASSERT_NE(protocol::partition_of("Adder", "gone", 256),
+            protocol::partition_of("Adder", "kept", 256));
+  auto admin = store::connect(config_.database_url);
+  pqxx::nontransaction(*admin).exec_params("UPDATE dobj.partitions SET owner = NULL WHERE p = $1",
+                                           protocol::partition_of("Adder", "gone", 256));
+  send("gone", 1, "r1");
+  send("kept", 1, "r2");
+  shard_->run_once(1s);
+  EXPECT_EQ(Value::parse(body_of("r1"))["error"]["code"], "moved");
+  EXPECT_EQ(body_of("r2"), "1");
+  EXPECT_EQ(claims_.claimed_in_turn, 1u);
+  EXPECT_EQ(claims_.refused, 1u);
+}
+
 TEST_F(ShardTest, WithoutClaimsAheadAnArrivingObjectIsClaimedInTheNextIteration) {
   config_.claim_ahead = false;
-  Shard shard(1, zmq_, config_, owned_, outbox_, clock_,
-              [this](store::WorkerId id) { return id == valid_id_.load(); });
-  ShardMailbox::Sender mailbox(zmq_, shard.endpoint(), 1000);
-  Adder::during_add = [&] { mailbox.send(command("b", 5, "r2"), false); };
-  mailbox.send(command("a", 1, "r1"), false);
-  shard.run_once(1s);
+  make_shard();
+  Adder::during_add = [this] { send("b", 5, "r2"); };
+  send("a", 1, "r1");
+  shard_->run_once(1s);
   ASSERT_EQ(outbox_.replies.size(), 1u);
   EXPECT_EQ(owned_objects(), 1);
-  shard.run_once(1s);
+  shard_->run_once(1s);
   EXPECT_EQ(body_of("r2"), "5");
-  EXPECT_EQ(shard.claims_ahead(), 0u);
+  EXPECT_EQ(shard_->claims_ahead(), 0u);
+  EXPECT_EQ(claims_.claimed_in_turn, 2u);
+  EXPECT_EQ(claims_.claimed_ahead, 0u);
 }
 
 // Messages are taken during a commit only up to the first control command, which waits for the
@@ -273,11 +318,9 @@ TEST_F(ShardTest, AControlCommandArrivingDuringABatchWaitsForTheNextIteration) {
 
 TEST_F(ShardTest, WithoutDirectRepliesEveryReplyIsBufferedAndFlushed) {
   config_.direct_replies = 0;
-  Shard shard(1, zmq_, config_, owned_, outbox_, clock_,
-              [this](store::WorkerId id) { return id == valid_id_.load(); });
-  ShardMailbox::Sender mailbox(zmq_, shard.endpoint(), 1000);
-  mailbox.send(command("a", 1, "r1"), false);
-  shard.run_once(1s);
+  make_shard();
+  send("a", 1, "r1");
+  shard_->run_once(1s);
   ASSERT_EQ(outbox_.replies.size(), 1u);
   EXPECT_EQ(outbox_.deliveries, std::vector<Outbox::Delivery>{Outbox::Delivery::kBuffered});
   EXPECT_EQ(outbox_.flushed_after, std::vector<std::size_t>{1});

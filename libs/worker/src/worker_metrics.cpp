@@ -55,6 +55,7 @@ WorkerMetrics::WorkerMetrics(prometheus::Registry& registry)
                                 .Help("Objects committed together in one transaction")
                                 .Register(registry)
                                 .Add({}, kObjectsBuckets)),
+      claims_{},
       lease_valid_(prometheus::BuildGauge()
                        .Name("dobj_lease_valid")
                        .Help("1 while the worker's lease is valid")
@@ -106,6 +107,19 @@ WorkerMetrics::WorkerMetrics(prometheus::Registry& registry)
   for (const char* event : {"claimed", "handed_over", "lost"}) handovers_.Add({{"event", event}});
   for (const char* outcome : {"delivered", "retried", "dead"})
     messages_.Add({{"outcome", outcome}});
+  auto& claims = prometheus::BuildCounter()
+                     .Name("dobj_object_claims_total")
+                     .Help(
+                         "Objects claimed by the shards before their first turn, by when (in "
+                         "turn, or ahead while a commit ran) and outcome (claimed, or refused: "
+                         "the database gave the object's partition to no lease of this worker)")
+                     .Register(registry);
+  for (int ahead : {0, 1}) {
+    for (int refused : {0, 1}) {
+      claims_[ahead][refused] = &claims.Add(
+          {{"when", ahead ? "ahead" : "in_turn"}, {"outcome", refused ? "refused" : "claimed"}});
+    }
+  }
 }
 
 void WorkerMetrics::replied(std::string_view class_name, std::string_view method,
@@ -154,6 +168,11 @@ void WorkerMetrics::turn_ran(std::string_view class_name, std::string_view metho
 void WorkerMetrics::committed(std::chrono::nanoseconds took, std::size_t objects) {
   commit_seconds_.Observe(seconds(took));
   commit_batch_objects_.Observe(static_cast<double>(objects));
+}
+
+void WorkerMetrics::claimed(std::size_t objects, std::size_t refused, bool ahead) {
+  claims_[ahead][0]->Increment(static_cast<double>(objects));
+  claims_[ahead][1]->Increment(static_cast<double>(refused));
 }
 
 void WorkerMetrics::set_state(bool lease_valid, std::size_t partitions_owned,

@@ -28,6 +28,7 @@ class WorkerMetrics final : public HostObserver {
   void turn_ran(std::string_view class_name, std::string_view method,
                 std::chrono::nanoseconds took) override;
   void committed(std::chrono::nanoseconds took, std::size_t objects) override;
+  void claimed(std::size_t objects, std::size_t refused, bool ahead) override;
 
   // Refreshed by the worker before each scrape.
   void set_state(bool lease_valid, std::size_t partitions_owned, std::size_t active_objects,
@@ -48,6 +49,8 @@ class WorkerMetrics final : public HostObserver {
   prometheus::Family<prometheus::Histogram>& reply_seconds_;
   prometheus::Histogram& commit_seconds_;
   prometheus::Histogram& commit_batch_objects_;
+  // [ahead][refused]: prometheus' label lookup once, not per claim.
+  prometheus::Counter* claims_[2][2];
   prometheus::Gauge& lease_valid_;
   prometheus::Gauge& partitions_owned_;
   prometheus::Gauge& active_objects_;

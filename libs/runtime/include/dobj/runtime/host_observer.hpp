@@ -23,6 +23,10 @@ class HostObserver {
                         std::chrono::nanoseconds took) = 0;
   // A shard's batch commit (one transaction for `objects` objects).
   virtual void committed(std::chrono::nanoseconds took, std::size_t objects) = 0;
+  // A claim statement's outcome: objects whose leases came, objects the database gave to no
+  // lease of this worker (answered `moved`). `ahead`: claimed on the second connection while a
+  // commit ran (HostConfig::claim_ahead). A statement that failed reports nothing.
+  virtual void claimed(std::size_t objects, std::size_t refused, bool ahead) = 0;
 };
 
 }  // namespace dobj
