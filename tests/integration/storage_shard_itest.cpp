@@ -174,6 +174,46 @@ TEST_F(StorageShardTest, EachObjectLivesInItsPartitionsDatabaseAndSurvivesItsWor
   for (const auto& [id, value] : values) EXPECT_EQ(value, 3) << id;
 }
 
+// `dobj shards set-url` while the shard's worker serves: every one of the worker's sessions on the
+// shard moves to the new URL without a restart (they carry its application_name), and every
+// object counts on. A map entry that leads to another database (written past the CLI's check) is
+// refused by the worker, which stays where it is.
+TEST_F(StorageShardTest, AShardsWorkerFollowsItsNewUrlWithoutARestart) {
+  auto& worker = stack_.start_worker({"--storage-shard", "s1", "--map-poll-ms", "100"});
+  stack_.start_worker();
+  auto before = count_everywhere(1);
+  auto worker_sessions = [&](const std::string& application) {
+    return on_shard(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND usename = '" +
+        std::string(PostgresServer::kServiceUser) + "' AND application_name = '" + application +
+        "'");
+  };
+  ASSERT_GT(worker_sessions(""), 0);
+  ASSERT_EQ(cli({"shards", "set-url", "s1",
+                 PostgresServer::service_url(shard_url_) + "?application_name=s1-moved",
+                 "--admin-url", shard_url_}),
+            0)
+      << output_;
+  // The executor shards move at their next iteration, the other loops at their next step.
+  ASSERT_TRUE(
+      wait_until([&] { return worker_sessions("") == 0 && worker_sessions("s1-moved") > 0; }, 20s))
+      << worker_sessions("") << " sessions left on the old URL\n"
+      << worker.log();
+  EXPECT_NE(worker.log().find("storage shard s1 is reached by a new URL"), std::string::npos);
+  auto after = count_everywhere(1);
+  for (const auto& [id, value] : after) EXPECT_EQ(value, before[id] + 1) << id;
+
+  scalar("UPDATE dobj.storage_databases SET url = '" + stack_.service_database_url() +
+         "' WHERE name = 's1' RETURNING 1");
+  ASSERT_TRUE(wait_until(
+      [&] { return worker.log().find("which this worker refuses") != std::string::npos; }, 20s))
+      << worker.log();
+  after = count_everywhere(1);
+  for (const auto& [id, value] : after) EXPECT_EQ(value, before[id] + 2) << id;
+  EXPECT_EQ(worker_sessions(""), 0);
+  EXPECT_GT(worker_sessions("s1-moved"), 0);
+}
+
 // One timer process fires the alarms of every database, a shard added after it started too.
 TEST_F(StorageShardTest, TheTimerFiresAlarmsStoredInEveryDatabase) {
   record_events();

@@ -111,6 +111,14 @@ void Shard::ensure_connection() {
   // that replaced the connection over and over (10,000 objects spread over 2 shards: 0.7× the
   // naive baseline instead of 1.3×).
   constexpr std::size_t kShedFactor = 2;
+  if (conn_.stale() || claim_conn_.stale()) {
+    // The database is reached by another URL now (no batch or claim is open here).
+    log_->info("shard {}: connecting to its database by its new URL", index_);
+    claim_store_.reset();
+    claim_conn_.reset();
+    store_.reset();
+    conn_.reset();
+  }
   if (conn_.is_open() && store_) {
     auto touched = store_->schemas_touched();
     if (touched < config_.max_schemas_per_connection ||

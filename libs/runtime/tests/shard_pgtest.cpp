@@ -83,7 +83,7 @@ class ShardTest : public ::testing::Test {
  protected:
   void SetUp() override {
     config_.database_url = testing::PostgresServer::shared().create_database(true);
-    auto conn = store::connect(config_.database_url);
+    auto conn = store::connect(config_.database_url.get());
     config_.worker_id = store::WorkerRegistry(*conn).register_worker({"t", 1, "t"}, 1h);
     store::PartitionTable(*conn).claim_fair_share(config_.worker_id);
     config_.max_object_queue = 2;
@@ -145,7 +145,7 @@ class ShardTest : public ::testing::Test {
   // What the worker does after losing its lease: stops the old registration, registers anew,
   // claims the partitions again and rebinds the shard to the new id (returned).
   store::WorkerId register_anew() {
-    auto conn = store::connect(config_.database_url);
+    auto conn = store::connect(config_.database_url.get());
     store::WorkerRegistry registry(*conn);
     registry.mark_stopped(config_.worker_id);
     auto fresh = registry.register_worker({"t", 2, "t"}, 1h);
@@ -159,7 +159,7 @@ class ShardTest : public ::testing::Test {
   }
 
   std::int64_t owned_objects() {
-    auto conn = store::connect(config_.database_url);
+    auto conn = store::connect(config_.database_url.get());
     pqxx::nontransaction tx(*conn);
     return tx.exec1("SELECT count(*) FROM dobj.objects WHERE owner IS NOT NULL")[0].as<int>();
   }
@@ -239,7 +239,7 @@ TEST_F(ShardTest, AnObjectWhoseClaimAheadFailsIsClaimedInTheNextIteration) {
   shard_->run_once(1s);
   ASSERT_EQ(shard_->claims_ahead(), 1u);
   // The claim connection's last statement was its claim; the shard's own has committed since.
-  auto admin = store::connect(config_.database_url);
+  auto admin = store::connect(config_.database_url.get());
   ASSERT_EQ(pqxx::nontransaction(*admin)
                 .exec1("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
                        "WHERE datname = current_database() AND pid <> pg_backend_pid() "
@@ -267,7 +267,7 @@ TEST_F(ShardTest, AnObjectWhoseClaimAheadFailsIsClaimedInTheNextIteration) {
 TEST_F(ShardTest, AnObjectWhosePartitionTheDatabaseGaveAwayIsRefusedAndCounted) {
   ASSERT_NE(protocol::partition_of("Adder", "gone", 256),
             protocol::partition_of("Adder", "kept", 256));
-  auto admin = store::connect(config_.database_url);
+  auto admin = store::connect(config_.database_url.get());
   pqxx::nontransaction(*admin).exec_params("UPDATE dobj.partitions SET owner = NULL WHERE p = $1",
                                            protocol::partition_of("Adder", "gone", 256));
   send("gone", 1, "r1");
@@ -324,6 +324,32 @@ TEST_F(ShardTest, WithoutDirectRepliesEveryReplyIsBufferedAndFlushed) {
   ASSERT_EQ(outbox_.replies.size(), 1u);
   EXPECT_EQ(outbox_.deliveries, std::vector<Outbox::Delivery>{Outbox::Delivery::kBuffered});
   EXPECT_EQ(outbox_.flushed_after, std::vector<std::size_t>{1});
+}
+
+// The database reached by another URL (the worker's storage shard after `dobj shards set-url`):
+// the shard connects by it at its next iteration, idle or not, its objects staying in memory.
+TEST_F(ShardTest, ANewDatabaseUrlIsTakenAtTheNextIteration) {
+  send("a", 1, "r1");
+  shard_->run_once(1s);
+  ASSERT_EQ(body_of("r1"), "1");
+  auto sessions_named = [&](const std::string& name) {
+    auto admin = store::connect(config_.database_url.get());
+    return pqxx::nontransaction(*admin)
+        .exec_params1(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND application_name = $1 AND pid <> pg_backend_pid()",
+            name)[0]
+        .as<int>();
+  };
+  ASSERT_EQ(sessions_named("moved"), 0);
+  config_.database_url.set(config_.database_url.get() + "?application_name=moved");
+  shard_->run_once(1ms);  // idle
+  EXPECT_EQ(sessions_named("moved"), 1);
+  send("a", 1, "r2");
+  shard_->run_once(1s);
+  EXPECT_EQ(body_of("r2"), "2");
+  EXPECT_EQ(sessions_named("moved"), 1);
+  EXPECT_EQ(shard_->active_objects(), 1u);
 }
 
 TEST_F(ShardTest, MessagesBeyondTheObjectQueueLimitGetOverloaded) {
@@ -464,7 +490,7 @@ TEST_F(ShardTest, WithoutAValidLeaseNothingRepliesAndARebindCommitsUnderTheNewId
   send("r", 1, "rebound");
   shard_->run_once(1s);
   EXPECT_EQ(body_of("rebound"), "5");
-  auto conn = store::connect(config_.database_url);
+  auto conn = store::connect(config_.database_url.get());
   pqxx::nontransaction tx(*conn);
   EXPECT_EQ(tx.exec1("SELECT owner FROM dobj.objects WHERE id = 'r'")[0].as<std::int64_t>(), fresh);
 }

@@ -5,9 +5,10 @@
 namespace dobj::store {
 
 pqxx::connection& LazyConnection::get() {
-  if (!is_open()) {
+  if (!is_open() || stale()) {
     conn_.reset();  // a closed one goes before its replacement opens
-    conn_ = connect(url_);
+    version_ = url_.version();
+    conn_ = connect(url_.get());
   }
   return *conn_;
 }

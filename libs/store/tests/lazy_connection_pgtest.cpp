@@ -28,6 +28,26 @@ TEST(LazyConnection, ConnectsOnFirstUseKeepsItAndConnectsAnewAfterAFailure) {
   EXPECT_NE(backend_pid(conn.get()), first);
 }
 
+// A shared URL set anew: the open connection is stale, and the next get() connects by the new
+// URL (its session carries the new URL's application_name).
+TEST(LazyConnection, AChangedUrlIsTakenAtTheNextGet) {
+  auto database = testing::PostgresServer::shared().create_database(false);
+  ConnectionUrl url(database);
+  LazyConnection conn(url);
+  int first = backend_pid(conn.get());
+  EXPECT_FALSE(conn.stale());
+  EXPECT_FALSE(url.set(database));  // the same URL: nothing changes
+  EXPECT_FALSE(conn.stale());
+  EXPECT_TRUE(url.set(database + "?application_name=moved"));
+  EXPECT_TRUE(conn.stale());
+  EXPECT_TRUE(conn.is_open());  // until its holder lets it go
+  auto& next = conn.get();
+  EXPECT_FALSE(conn.stale());
+  EXPECT_NE(backend_pid(next), first);
+  pqxx::nontransaction tx(next);
+  EXPECT_EQ(tx.exec1("SHOW application_name")[0].as<std::string>(), "moved");
+}
+
 TEST(LazyConnection, ADatabaseThatIsNotThereIsAStorageErrorEachTime) {
   LazyConnection conn("postgresql://postgres@127.0.0.1:1/none?connect_timeout=2");
   for (int i = 0; i < 2; ++i) {

@@ -50,7 +50,7 @@ std::string send_idempotency_key(const store::DurableMessage& m, std::string_vie
          std::to_string(m.seq);
 }
 
-Courier::Courier(Config config, std::string database_url, NatsConnection& nats,
+Courier::Courier(Config config, store::ConnectionUrl database_url, NatsConnection& nats,
                  std::function<store::WorkerId()> worker_id, Clock& clock, OutcomeSink outcomes)
     : config_(config),
       conn_(std::move(database_url)),
@@ -108,7 +108,7 @@ std::size_t Courier::senders_pending() const {
 }
 
 void Courier::ensure_store() {
-  if (store_ && conn_.is_open()) return;
+  if (store_ && conn_.is_open() && !conn_.stale()) return;
   store_.reset();
   store_ = std::make_unique<store::OutboxStore>(conn_.get());
 }

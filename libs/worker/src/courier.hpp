@@ -74,7 +74,7 @@ class Courier {
   // Told each delivery's outcome: "delivered", "retried" or "dead" (metrics).
   using OutcomeSink = std::function<void(const char*)>;
 
-  Courier(Config config, std::string database_url, NatsConnection& nats,
+  Courier(Config config, store::ConnectionUrl database_url, NatsConnection& nats,
           std::function<store::WorkerId()> worker_id, Clock& clock, OutcomeSink outcomes);
   ~Courier();
   Courier(const Courier&) = delete;

@@ -4,7 +4,7 @@
 
 namespace dobj {
 
-Housekeeper::Housekeeper(std::string database_url, store::Retention retention)
+Housekeeper::Housekeeper(store::ConnectionUrl database_url, store::Retention retention)
     : retention_(retention),
       conn_(std::move(database_url)),
       task_("housekeeper", kInterval, [this] { sweep(); }) {}

@@ -22,7 +22,7 @@ class Housekeeper {
   // A sweep stops after this many batches of one table, to be fair to the database.
   constexpr static int kMaxBatchesPerSweep = 20;
 
-  Housekeeper(std::string database_url, store::Retention retention);
+  Housekeeper(store::ConnectionUrl database_url, store::Retention retention);
   ~Housekeeper();
   void start() { task_.start(); }
   void stop() { task_.stop(); }

@@ -11,8 +11,8 @@
 
 namespace dobj {
 
-LeaseKeeper::LeaseKeeper(std::string database_url, std::string storage_url, store::WorkerInfo info,
-                         Config config, Clock& clock, Callbacks callbacks)
+LeaseKeeper::LeaseKeeper(std::string database_url, store::ConnectionUrl storage_url,
+                         store::WorkerInfo info, Config config, Clock& clock, Callbacks callbacks)
     : conn_(database_url),
       storage_conn_(std::move(storage_url)),
       info_(std::move(info)),

@@ -61,7 +61,7 @@ class LeaseKeeper {
 
   // storage_url: the worker's storage shard, where each round mirrors its lease and partitions
   // (empty: its objects live in the control database, database_url).
-  LeaseKeeper(std::string database_url, std::string storage_url, store::WorkerInfo info,
+  LeaseKeeper(std::string database_url, store::ConnectionUrl storage_url, store::WorkerInfo info,
               Config config, Clock& clock, Callbacks callbacks);
   ~LeaseKeeper();
 

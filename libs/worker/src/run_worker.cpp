@@ -45,6 +45,12 @@ int run_worker(int argc, char** argv, std::function<void(ClassRegistry&)> regist
   app.add_option("--storage-url", config.storage_url,
                  "reach the storage shard with this URL instead of the map's (a pooler on this "
                  "host, another network path; DOBJ_STORAGE_URL)");
+  std::int64_t map_poll_ms = config.map_poll.count();
+  app.add_option("--map-poll-ms", map_poll_ms,
+                 "read the storage shard's URL in the map this often; a new one (`dobj shards "
+                 "set-url`) moves the worker's connections there (not with --storage-url)")
+      ->check(CLI::Range(50, 3'600'000))
+      ->capture_default_str();
   app.add_option("--shards", config.host.shards, "executor shard threads")
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
@@ -146,6 +152,7 @@ int run_worker(int argc, char** argv, std::function<void(ClassRegistry&)> regist
   config.nats_url = service.connection().nats_url;
   config.database_url = service.connection().database_url;
   config.lease.ttl = std::chrono::milliseconds(ttl_ms);
+  config.map_poll = std::chrono::milliseconds(map_poll_ms);
   config.lease.interval = std::chrono::milliseconds(heartbeat_ms);
   config.host.idle_timeout = std::chrono::milliseconds(idle_ms);
   config.host.max_turn = std::chrono::milliseconds(max_turn_ms);

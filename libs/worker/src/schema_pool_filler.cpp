@@ -4,7 +4,7 @@
 
 namespace dobj {
 
-SchemaPoolFiller::SchemaPoolFiller(std::string database_url, int target)
+SchemaPoolFiller::SchemaPoolFiller(store::ConnectionUrl database_url, int target)
     : conn_(std::move(database_url)),
       target_(target),
       task_(

@@ -30,7 +30,7 @@ class SchemaPoolFiller {
   // price): the connection is replaced after this many schemas.
   constexpr static int kSchemasPerConnection = 2'048;
 
-  SchemaPoolFiller(std::string database_url, int target);
+  SchemaPoolFiller(store::ConnectionUrl database_url, int target);
   ~SchemaPoolFiller();
   void start() { task_.start(); }
   void stop() { task_.stop(); }

@@ -116,7 +116,8 @@ void Worker::start() {
       [this](std::vector<store::DurableMessage> m) { courier_->messages_committed(std::move(m)); });
   outbox_->start();
   keeper_ = std::make_unique<LeaseKeeper>(
-      config_.database_url, on_storage_shard() ? storage_url_ : "", info, config_.lease, clock,
+      config_.database_url, on_storage_shard() ? storage_url_ : store::ConnectionUrl(), info,
+      config_.lease, clock,
       LeaseKeeper::Callbacks{[this] { on_lost(); }, [this](store::WorkerId id) { on_joined(id); },
                              [this](const std::vector<int>& ps) { on_leaving(ps); },
                              [this](const std::vector<int>& ps) { on_handing_over(ps); },
@@ -146,6 +147,11 @@ void Worker::start() {
   nats_watch_ = std::make_unique<PeriodicTask>("nats-link", WorkerConfig::kNatsWatchInterval,
                                                [this] { watch_nats_link(); });
   nats_watch_->start();
+  if (on_storage_shard() && config_.storage_url.empty()) {
+    shard_url_watch_ = std::make_unique<ShardUrlWatch>(config_.database_url, config_.storage_shard,
+                                                       storage_url_, config_.map_poll);
+    shard_url_watch_->start();
+  }
   log_->info("worker {} serving with {} shards", id_, config_.host.shards);
 }
 
@@ -166,7 +172,7 @@ void Worker::resolve_storage(pqxx::connection& control) {
                                             "' (`dobj shards` lists them)");
   }
   storage_url_ = config_.storage_url.empty() ? shard->url : config_.storage_url;
-  auto conn = store::connect(storage_url_);
+  auto conn = store::connect(storage_url_.get());
   store::MigrationRunner(*conn).require_current();
   store::check_storage_database(*conn, shard->name);
   int shard_partitions = store::PartitionTable(*conn).partition_count();
@@ -329,6 +335,7 @@ void Worker::stop() {
   }
   drain(subs);  // what NATS already delivered is still served
   nats_watch_->stop();
+  if (shard_url_watch_) shard_url_watch_->stop();
   housekeeper_->stop();
   if (storage_housekeeper_) storage_housekeeper_->stop();
   schema_pool_->stop();
@@ -343,7 +350,7 @@ void Worker::stop() {
       auto conn = store::connect(config_.database_url);
       store::WorkerRegistry(*conn).mark_stopped(id);
       if (on_storage_shard()) {
-        store::ShardLeaseMirror(*store::connect(storage_url_)).mark_stopped(id);
+        store::ShardLeaseMirror(*store::connect(storage_url_.get())).mark_stopped(id);
       }
     }
   } catch (const Error& e) {

@@ -17,6 +17,7 @@
 #include "lease_keeper.hpp"
 #include "nats_outbox.hpp"
 #include "schema_pool_filler.hpp"
+#include "shard_url_watch.hpp"
 #include "worker_metrics.hpp"
 
 namespace spdlog {
@@ -42,6 +43,9 @@ struct WorkerConfig {
   // This worker's way to its storage shard when not the map's URL (a pooler on its host, another
   // network path); the shard it reaches must still be that one (its dobj.cluster is checked).
   std::string storage_url;
+  // How often a worker of a storage shard reads the map for its shard's URL (without
+  // --storage-url): `dobj shards set-url` moves its connections without a restart.
+  std::chrono::milliseconds map_poll = ShardUrlWatch::kDefaultPoll;
   HostConfig host;
   LeaseKeeper::Config lease;
   store::Retention retention;
@@ -115,7 +119,9 @@ class Worker {
   std::unique_ptr<Host> host_;
   std::unique_ptr<LeaseKeeper> keeper_;
   // Where its objects live: the storage shard's URL, or the control database's.
-  std::string storage_url_;
+  // The storage shard's URL (the control database's when the worker serves no shard): shared by
+  // every connection there, so that a new one in the map moves them all (ShardUrlWatch).
+  store::ConnectionUrl storage_url_;
   std::unique_ptr<Housekeeper> housekeeper_;
   std::unique_ptr<Housekeeper> storage_housekeeper_;  // a storage shard's own rows
   std::unique_ptr<SchemaPoolFiller> schema_pool_;
@@ -127,6 +133,7 @@ class Worker {
   std::atomic<bool> stuck_{false};
   std::atomic<std::chrono::steady_clock::rep> nats_down_since_{0};  // 0: connected
   std::unique_ptr<PeriodicTask> nats_watch_;
+  std::unique_ptr<ShardUrlWatch> shard_url_watch_;
   std::shared_ptr<prometheus::Registry> metrics_registry_;
   std::unique_ptr<WorkerMetrics> metrics_;
   std::unique_ptr<metrics::MetricsServer> metrics_server_;

@@ -13,6 +13,7 @@
 #include "dobj/runtime/class_registry.hpp"
 #include "dobj/runtime/host_observer.hpp"
 #include "dobj/runtime/outbox.hpp"
+#include "dobj/store/connection_url.hpp"
 #include "dobj/store/object_store.hpp"
 #include "dobj/store/worker_registry.hpp"
 
@@ -37,7 +38,9 @@ struct HostConfig {
   constexpr static std::size_t kDefaultDirectReplies = 1;
 
   int shards = kDefaultShards;
-  std::string database_url;
+  // The shards' database; a change (the worker's storage shard by a new URL) moves each shard's
+  // connections at its next iteration.
+  store::ConnectionUrl database_url;
   store::WorkerId worker_id = 0;
   int partitions = protocol::kDefaultPartitions;  // dobj.cluster.partitions
   std::size_t max_body_bytes = protocol::kDefaultMaxBodyBytes;
